@@ -1,0 +1,170 @@
+//! The stream's contract: the Rust types match the `.avsc` files, and old writers stay readable.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use apache_avro::AvroSchema;
+use confab_schemas::{
+    Codec, DirectMessageSent, fingerprint, parsing_canonical_form, DirectMessageSentPayload, Event, SINGLE_OBJECT_MAGIC,
+    UserRegistered, UserRegisteredPayload,
+};
+use serde::Serialize;
+
+
+#[test]
+fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
+    let codec = Codec::new().unwrap();
+    let registry = codec.registry();
+    for (name, rust_schema) in [
+        ("io.confab.events.UserRegistered", UserRegistered::get_schema()),
+        ("io.confab.events.DirectMessageSent", DirectMessageSent::get_schema()),
+    ] {
+        let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
+        assert_eq!(
+            fingerprint(&rust_schema),
+            file.fingerprint,
+            "{name}: rust type and {} disagree\nrust: {}\nfile: {}",
+            file.path,
+            parsing_canonical_form(&rust_schema),
+            parsing_canonical_form(&file.schema)
+        );
+    }
+}
+
+fn message() -> DirectMessageSent {
+    DirectMessageSent {
+        event_id: "0190f5a2-7c1e-7000-8000-000000000001".into(),
+        occurred_at: 1_732_000_000_123,
+        actor_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        payload: DirectMessageSentPayload {
+            message_id: "0190f5a2-7c1e-7000-8000-000000000002".into(),
+            conversation_id: "4f6c1c2e-0a6b-5d0e-9c3f-1b2a3c4d5e6f".into(),
+            sender_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+            sender_username: "alice".into(),
+            recipient_id: "0190f5a2-7c1e-7000-8000-0000000000bb".into(),
+            recipient_username: "bob".into(),
+            content: "v1.k1.c2VhbGVk".into(),
+            client_message_id: Some("c-1".into()),
+        },
+    }
+}
+
+#[test]
+fn encoded_value_is_single_object_with_the_current_fingerprint() {
+    let codec = Codec::new().unwrap();
+    let event = Event::DirectMessageSent(message());
+    let encoded = codec.encode(&event).unwrap();
+    assert_eq!(encoded.value[..2], SINGLE_OBJECT_MAGIC);
+    let file = codec.registry().current("io.confab.events.DirectMessageSent").unwrap();
+    assert_eq!(encoded.value[2..10], file.fingerprint.to_le_bytes());
+    assert_eq!(codec.decode(&encoded.value).unwrap(), event);
+
+    let user = Event::UserRegistered(UserRegistered {
+        event_id: "0190f5a2-7c1e-7000-8000-000000000003".into(),
+        occurred_at: 1,
+        actor_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        payload: UserRegisteredPayload {
+            user_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+            username: "alice".into(),
+            password_hash: "$argon2id$...".into(),
+        },
+    });
+    assert_eq!(codec.decode(&codec.encode(&user).unwrap().value).unwrap(), user);
+}
+
+/// Version 1 of DirectMessageSent had no clientMessageId.
+#[derive(Serialize)]
+struct DirectMessageSentV1 {
+    #[serde(rename = "eventId")]
+    event_id: String,
+    #[serde(rename = "occurredAt")]
+    occurred_at: i64,
+    #[serde(rename = "actorId")]
+    actor_id: String,
+    payload: PayloadV1,
+}
+
+#[derive(Serialize)]
+struct PayloadV1 {
+    #[serde(rename = "messageId")]
+    message_id: String,
+    #[serde(rename = "conversationId")]
+    conversation_id: String,
+    #[serde(rename = "senderId")]
+    sender_id: String,
+    #[serde(rename = "senderUsername")]
+    sender_username: String,
+    #[serde(rename = "recipientId")]
+    recipient_id: String,
+    #[serde(rename = "recipientUsername")]
+    recipient_username: String,
+    content: String,
+}
+
+#[test]
+fn a_record_written_with_an_older_schema_is_read_by_the_current_one() {
+    let codec = Codec::new().unwrap();
+    let v1 = codec
+        .registry()
+        .files()
+        .find(|f| f.path == "history/DirectMessageSent.v1.avsc")
+        .cloned()
+        .unwrap();
+    let current = codec.registry().current("io.confab.events.DirectMessageSent").unwrap();
+    assert_ne!(v1.fingerprint, current.fingerprint);
+
+    let m = message();
+    let old = DirectMessageSentV1 {
+        event_id: m.event_id.clone(),
+        occurred_at: m.occurred_at,
+        actor_id: m.actor_id.clone(),
+        payload: PayloadV1 {
+            message_id: m.payload.message_id.clone(),
+            conversation_id: m.payload.conversation_id.clone(),
+            sender_id: m.payload.sender_id.clone(),
+            sender_username: m.payload.sender_username.clone(),
+            recipient_id: m.payload.recipient_id.clone(),
+            recipient_username: m.payload.recipient_username.clone(),
+            content: m.payload.content.clone(),
+        },
+    };
+    let encoded = codec.encode_with(&v1, "io.confab.events.DirectMessageSent", &old).unwrap();
+    assert_eq!(encoded.value[2..10], v1.fingerprint.to_le_bytes());
+
+    let Event::DirectMessageSent(read) = codec.decode(&encoded.value).unwrap() else {
+        panic!("wrong event type")
+    };
+    let mut expected = m;
+    expected.payload.client_message_id = None;
+    assert_eq!(read, expected);
+}
+
+#[test]
+fn garbage_and_unknown_fingerprints_are_errors_not_panics() {
+    let codec = Codec::new().unwrap();
+    assert!(codec.decode(b"").is_err());
+    assert!(codec.decode(b"{\"json\":true}").is_err());
+    let mut unknown = SINGLE_OBJECT_MAGIC.to_vec();
+    unknown.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 0]);
+    assert!(codec.decode(&unknown).is_err());
+    let mut truncated = codec.encode(&Event::DirectMessageSent(message())).unwrap().value;
+    truncated.truncate(20);
+    assert!(codec.decode(&truncated).is_err());
+}
+
+#[test]
+fn canonical_form_reduces_logical_types_to_their_primitive_as_the_spec_says() {
+    let schema = apache_avro::Schema::parse_str(
+        r#"{"type":"record","name":"r","namespace":"n","doc":"d","fields":[
+            {"name":"a","type":{"type":"string","logicalType":"uuid"}},
+            {"name":"b","type":{"type":"long","logicalType":"timestamp-millis"},"doc":"x"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        parsing_canonical_form(&schema),
+        r#"{"name":"n.r","type":"record","fields":[{"name":"a","type":"string"},{"name":"b","type":"long"}]}"#
+    );
+    // Values of the specification's reference CRC-64-AVRO algorithm, computed outside Rust.
+    assert_eq!(fingerprint(&schema), 0xbc89_187d_96f5_f39e);
+    let int = apache_avro::Schema::parse_str(r#"{"type":"int"}"#).unwrap();
+    assert_eq!(parsing_canonical_form(&int), r#""int""#);
+    assert_eq!(fingerprint(&int), 0x7275_d51a_3f39_5c8f);
+}
