@@ -3,7 +3,9 @@
 use std::{env, fs, path::Path};
 
 fn collect(dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
@@ -20,9 +22,13 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &mut files);
-    let mut code = String::from("/// Every schema file under `avro/`: (path relative to it, contents).\npub(crate) static SCHEMA_FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Every schema file under `avro/`: (path relative to it, contents).\npub(crate) static SCHEMA_FILES: &[(&str, &str)] = &[\n",
+    );
     for file in &files {
-        let rel = file.strip_prefix(&format!("{}/", root.display())).unwrap_or(file);
+        let rel = file
+            .strip_prefix(&format!("{}/", root.display()))
+            .unwrap_or(file);
         code.push_str(&format!("    ({rel:?}, include_str!({file:?})),\n"));
     }
     code.push_str("];\n");

@@ -1,1 +1,16 @@
+//! The `EventLog` port: Kafka's shape (topics of partitions, records with key, value and headers,
+//! offsets, consumer groups with committed offsets) so that the embedded log and Kafka are
+//! interchangeable behind it.
 
+mod claim;
+pub mod embedded;
+mod error;
+mod partitioner;
+mod port;
+mod record;
+
+pub use claim::{Claim, ClaimedAppend};
+pub use error::LogError;
+pub use partitioner::{murmur2, partition_for_key};
+pub use port::{EventLog, Subscription, TopicSpec};
+pub use record::{ConsumedRecord, Header, Position, Record};

@@ -29,7 +29,9 @@ pub struct Codec {
 
 impl Codec {
     pub fn new() -> Result<Self, SchemaError> {
-        Ok(Self { registry: SchemaRegistry::load()? })
+        Ok(Self {
+            registry: SchemaRegistry::load()?,
+        })
     }
 
     pub fn registry(&self) -> &SchemaRegistry {
@@ -65,7 +67,11 @@ impl Codec {
         bytes.extend_from_slice(&SINGLE_OBJECT_MAGIC);
         bytes.extend_from_slice(&file.fingerprint.to_le_bytes());
         bytes.extend_from_slice(&to_avro_datum(&file.schema, value)?);
-        Ok(EncodedEvent { event_type, fingerprint: file.fingerprint, value: bytes })
+        Ok(EncodedEvent {
+            event_type,
+            fingerprint: file.fingerprint,
+            value: bytes,
+        })
     }
 
     /// Decodes a single-object encoded value written with any known version of its schema,

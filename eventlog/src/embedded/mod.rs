@@ -1,0 +1,186 @@
+//! The embedded adapter: the log in one redb database on local disk. A single writer thread
+//! group-commits: every append that arrives while a commit is running joins the next one, so
+//! concurrent sends share an fsync and no send waits for more than the one commit that holds it.
+
+mod storage;
+mod subscription;
+mod tables;
+mod writer;
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
+};
+
+use async_trait::async_trait;
+use redb::Database;
+use tokio::sync::{oneshot, watch};
+
+use crate::{
+    Claim, ClaimedAppend, EventLog, LogError, Position, Record, Subscription, TopicSpec,
+    embedded::{
+        storage::storage_error,
+        subscription::EmbeddedSubscription,
+        tables::{CLAIMS, RECORDS, TOPICS},
+        writer::{Command, Writer},
+    },
+};
+
+/// The event log in a redb file, for one process.
+pub struct EmbeddedLog {
+    db: Arc<Database>,
+    commands: mpsc::Sender<Command>,
+    appended: watch::Receiver<u64>,
+    commits: Arc<AtomicU64>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for EmbeddedLog {
+    /// Lets queued appends commit, then stops the writer, so the file can be reopened at once.
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl EmbeddedLog {
+    /// Opens (creating, or recovering after a crash) the log at `path`. Blocks on disk: call it
+    /// from a blocking context.
+    pub fn open(path: &Path) -> Result<Self, LogError> {
+        let db = Arc::new(Database::create(path).map_err(storage_error)?);
+        tables::create_all(&db)?;
+        let commits = Arc::new(AtomicU64::new(0));
+        let (appended_tx, appended) = watch::channel(0);
+        let (commands, writer) = Writer::start(Arc::clone(&db), appended_tx, Arc::clone(&commits))?;
+        Ok(Self {
+            db,
+            commands,
+            appended,
+            commits,
+            writer: Some(writer),
+        })
+    }
+
+    /// How many transactions the writer has committed; each is one fsync.
+    pub fn commit_count(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    async fn send<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, LogError>>) -> Command,
+    ) -> Result<T, LogError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .map_err(|_| LogError::Closed)?;
+        answer.await.map_err(|_| LogError::Closed)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, LogError> + Send + 'static,
+    ) -> Result<T, LogError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| LogError::Storage(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl EventLog for EmbeddedLog {
+    async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), LogError> {
+        let topics = topics.to_vec();
+        self.send(|reply| Command::EnsureTopics { topics, reply })
+            .await
+    }
+
+    async fn append(&self, topic: &str, record: Record) -> Result<Position, LogError> {
+        let topic = topic.to_owned();
+        match self
+            .send(|reply| Command::Append {
+                topic,
+                claim: None,
+                record,
+                reply,
+            })
+            .await?
+        {
+            ClaimedAppend::Appended(position) => Ok(position),
+            ClaimedAppend::Taken { .. } => {
+                Err(LogError::Storage("unclaimed append was refused".into()))
+            }
+        }
+    }
+
+    async fn append_claimed(
+        &self,
+        topic: &str,
+        claim: Claim,
+        record: Record,
+    ) -> Result<ClaimedAppend, LogError> {
+        let topic = topic.to_owned();
+        self.send(|reply| Command::Append {
+            topic,
+            claim: Some(claim),
+            record,
+            reply,
+        })
+        .await
+    }
+
+    async fn claim_value(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, LogError> {
+        let (scope, key) = (scope.to_owned(), key.to_owned());
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let claims = txn.open_table(CLAIMS).map_err(storage_error)?;
+            let value = claims
+                .get((scope.as_str(), key.as_str()))
+                .map_err(storage_error)?;
+            Ok(value.map(|v| v.value().to_vec()))
+        })
+        .await
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError> {
+        let topic = topic.to_owned();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let topics = txn.open_table(TOPICS).map_err(storage_error)?;
+            let partitions = topics
+                .get(topic.as_str())
+                .map_err(storage_error)?
+                .map(|p| p.value())
+                .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+            let records = txn.open_table(RECORDS).map_err(storage_error)?;
+            (0..partitions)
+                .map(|p| storage::end_offset(&records, &topic, p))
+                .collect()
+        })
+        .await
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, LogError> {
+        let group = group.to_owned();
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        let (commands, appended) = (self.commands.clone(), self.appended.clone());
+        let db = Arc::clone(&self.db);
+        let subscription = tokio::task::spawn_blocking(move || {
+            EmbeddedSubscription::join(&db, group, topics, commands, appended)
+        })
+        .await
+        .map_err(storage_error)??;
+        Ok(Box::new(subscription))
+    }
+}

@@ -1,0 +1,60 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::{Claim, ClaimedAppend, ConsumedRecord, LogError, Position, Record};
+
+/// A topic and how many partitions it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: u32,
+}
+
+/// The durable, partitioned, append-only event log.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Creates the topics that do not exist yet; existing ones are left as they are.
+    async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), LogError>;
+
+    /// Appends a record to the partition its key hashes to (murmur2, as Kafka's default
+    /// partitioner). Returns only once the record is durable.
+    async fn append(&self, topic: &str, record: Record) -> Result<Position, LogError>;
+
+    /// Appends a record only if `claim` is free, atomically with taking the claim.
+    async fn append_claimed(
+        &self,
+        topic: &str,
+        claim: Claim,
+        record: Record,
+    ) -> Result<ClaimedAppend, LogError>;
+
+    /// The value held by a claim, if any.
+    async fn claim_value(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, LogError>;
+
+    /// The offset the next record of each partition will get (Kafka's high watermark).
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError>;
+
+    /// Joins consumer group `group` on `topics`, resuming from its committed offsets (from the
+    /// start of each partition when it has none).
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, LogError>;
+}
+
+/// A consumer group member's view of its partitions. Delivery is at least once: what was polled
+/// but not committed is polled again after a restart.
+#[async_trait]
+pub trait Subscription: Send {
+    /// Up to `max` records in partition order, waiting at most `timeout` when there are none.
+    async fn poll(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ConsumedRecord>, LogError>;
+
+    /// Marks everything up to and including these positions as processed by the group.
+    async fn commit(&mut self, processed: &[Position]) -> Result<(), LogError>;
+}
