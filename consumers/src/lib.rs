@@ -1,1 +1,13 @@
+//! The read side: projections consume the log and keep the read models (users, conversations,
+//! messages) that the API queries. Every projection is idempotent, so at-least-once delivery and
+//! replays from offset 0 never duplicate anything.
 
+mod error;
+mod progress;
+pub mod projection;
+mod runner;
+pub mod store;
+
+pub use error::StoreError;
+pub use progress::{ProjectionHandle, ProjectionStatus};
+pub use runner::{ProjectionRunner, ReplayError, replay};

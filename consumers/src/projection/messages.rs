@@ -1,0 +1,56 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use confab_schemas::{Event, Topic};
+
+use crate::{
+    StoreError,
+    projection::Projection,
+    store::{MessageRow, MessageStore},
+};
+
+/// `confab.messages` -> the messages and conversations tables.
+pub struct MessagesProjection {
+    store: Arc<dyn MessageStore>,
+}
+
+impl MessagesProjection {
+    pub fn new(store: Arc<dyn MessageStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl Projection for MessagesProjection {
+    fn name(&self) -> &'static str {
+        "messages"
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        &[Topic::Messages]
+    }
+
+    async fn apply(&self, events: &[Event]) -> Result<(), StoreError> {
+        let messages: Vec<MessageRow> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::DirectMessageSent(e) => Some(MessageRow {
+                    message_id: e.payload.message_id.clone(),
+                    conversation_id: e.payload.conversation_id.clone(),
+                    sender_id: e.payload.sender_id.clone(),
+                    sender_username: e.payload.sender_username.clone(),
+                    recipient_id: e.payload.recipient_id.clone(),
+                    recipient_username: e.payload.recipient_username.clone(),
+                    content: e.payload.content.clone(),
+                    sent_at_ms: e.occurred_at,
+                    client_message_id: e.payload.client_message_id.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        if messages.is_empty() {
+            return Ok(());
+        }
+        self.store.put_messages(&messages).await
+    }
+}

@@ -1,0 +1,227 @@
+//! Drives one projection: poll the log, decode, apply, then commit. Offsets are committed only
+//! after the read-model write succeeded, so a crash replays (idempotently) instead of losing.
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use confab_eventlog::{ConsumedRecord, EventLog, LogError, Position};
+use confab_schemas::{Codec, Event};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    ProjectionHandle, ProjectionStatus, StoreError,
+    projection::{Projection, group_name},
+};
+
+const BATCH: usize = 512;
+const POLL_TIMEOUT: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+pub struct ProjectionRunner {
+    log: Arc<dyn EventLog>,
+    codec: Arc<Codec>,
+    projection: Arc<dyn Projection>,
+    status: watch::Sender<ProjectionStatus>,
+}
+
+fn decode_batch(codec: &Codec, records: &[ConsumedRecord]) -> Vec<Event> {
+    records
+        .iter()
+        .filter_map(|r| match codec.decode(&r.record.value) {
+            Ok(event) => Some(event),
+            Err(error) => {
+                tracing::error!(
+                    topic = %r.position.topic,
+                    partition = r.position.partition,
+                    offset = r.position.offset,
+                    %error,
+                    "skipping undecodable record"
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+fn topic_names(projection: &dyn Projection) -> Vec<&'static str> {
+    projection.topics().iter().map(|t| t.name()).collect()
+}
+
+impl ProjectionRunner {
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        codec: Arc<Codec>,
+        projection: Arc<dyn Projection>,
+    ) -> (Self, ProjectionHandle) {
+        let (status, watcher) = watch::channel(ProjectionStatus::default());
+        let handle = ProjectionHandle::new(projection.name(), watcher);
+        (
+            Self {
+                log,
+                codec,
+                projection,
+                status,
+            },
+            handle,
+        )
+    }
+
+    /// Runs until `shutdown` is cancelled; the batch in hand is applied and committed first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let name = self.projection.name();
+        let group = group_name(self.projection.as_ref());
+        let topics = topic_names(self.projection.as_ref());
+        let mut backoff = Backoff::default();
+        let mut subscription = loop {
+            match self.log.subscribe(&group, &topics).await {
+                Ok(s) => break s,
+                Err(e) => {
+                    self.unhealthy(&e.to_string());
+                    if !backoff.wait(&shutdown).await {
+                        return;
+                    }
+                }
+            }
+        };
+        self.status.send_modify(|s| s.healthy = true);
+        tracing::info!(projection = name, %group, "projection started");
+        loop {
+            let polled = tokio::select! {
+                () = shutdown.cancelled() => break,
+                polled = subscription.poll(BATCH, POLL_TIMEOUT) => polled,
+            };
+            let records = match polled {
+                Ok(records) => records,
+                Err(LogError::Closed) => break,
+                Err(e) => {
+                    self.unhealthy(&e.to_string());
+                    if !backoff.wait(&shutdown).await {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if records.is_empty() {
+                continue;
+            }
+            let events = decode_batch(&self.codec, &records);
+            if !self.apply_until_done(&events, &shutdown).await {
+                break;
+            }
+            let positions: Vec<Position> = records.into_iter().map(|r| r.position).collect();
+            self.advance(&positions);
+            if let Err(error) = subscription.commit(&positions).await {
+                // Not fatal: the batch is applied, and a redelivery after a restart is harmless.
+                tracing::warn!(projection = name, %error, "offset commit failed");
+            }
+            backoff.reset();
+        }
+        tracing::info!(projection = name, "projection stopped");
+    }
+
+    async fn apply_until_done(&self, events: &[Event], shutdown: &CancellationToken) -> bool {
+        let mut backoff = Backoff::default();
+        loop {
+            match self.projection.apply(events).await {
+                Ok(()) => {
+                    self.status.send_modify(|s| {
+                        s.healthy = true;
+                        s.last_error = None;
+                    });
+                    return true;
+                }
+                Err(error) => {
+                    tracing::error!(projection = self.projection.name(), %error, "projection write failed, retrying");
+                    self.unhealthy(&error.to_string());
+                    if !backoff.wait(shutdown).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    fn advance(&self, positions: &[Position]) {
+        self.status.send_modify(|s| {
+            for p in positions {
+                let next = s.applied.entry((p.topic.clone(), p.partition)).or_insert(0);
+                *next = (*next).max(p.offset + 1);
+            }
+        });
+    }
+
+    fn unhealthy(&self, error: &str) {
+        self.status.send_modify(|s| {
+            s.healthy = false;
+            s.last_error = Some(error.to_owned());
+        });
+    }
+}
+
+/// Applies everything the log holds now, from offset 0, without committing any offset: how a
+/// read model is rebuilt into empty tables.
+pub async fn replay(
+    log: &dyn EventLog,
+    codec: &Codec,
+    projection: &dyn Projection,
+) -> Result<u64, ReplayError> {
+    let topics = topic_names(projection);
+    let mut remaining: HashMap<(String, u32), u64> = HashMap::new();
+    for topic in &topics {
+        for (partition, end) in log.end_offsets(topic).await?.into_iter().enumerate() {
+            if end > 0 {
+                let _ = remaining.insert(((*topic).to_owned(), partition as u32), end);
+            }
+        }
+    }
+    let group = format!("confab.replay.{}.{}", projection.name(), std::process::id());
+    let mut subscription = log.subscribe(&group, &topics).await?;
+    let mut applied = 0u64;
+    while !remaining.is_empty() {
+        let records = subscription.poll(BATCH, POLL_TIMEOUT).await?;
+        let events = decode_batch(codec, &records);
+        projection.apply(&events).await?;
+        applied += events.len() as u64;
+        for r in &records {
+            let key = (r.position.topic.clone(), r.position.partition);
+            if remaining
+                .get(&key)
+                .is_some_and(|end| r.position.offset + 1 >= *end)
+            {
+                let _ = remaining.remove(&key);
+            }
+        }
+    }
+    Ok(applied)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Exponential backoff that gives up when shutdown is requested.
+#[derive(Default)]
+struct Backoff {
+    current: Option<Duration>,
+}
+
+impl Backoff {
+    /// Sleeps for the next interval; false if shutdown came first.
+    async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
+        let delay = self
+            .current
+            .map_or(Duration::from_millis(50), |d| (d * 2).min(MAX_BACKOFF));
+        self.current = Some(delay);
+        tokio::select! {
+            () = shutdown.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.current = None;
+    }
+}

@@ -1,0 +1,326 @@
+//! The read models in one redb file on local disk. Rows are JSON; keys are laid out so every
+//! query is one ordered range read.
+use std::{path::Path, sync::Arc};
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+
+use crate::{
+    StoreError,
+    error::storage_error,
+    store::{ConversationRow, MessageRow, MessageStore, UserRow, UserStore},
+};
+
+/// username -> UserRow.
+const USERS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("users");
+/// user id -> username.
+const USER_IDS: TableDefinition<'_, &str, &str> = TableDefinition::new("user_ids");
+/// (conversation id, message id) -> MessageRow. Message ids are UUID v7, so this sorts by time.
+const MESSAGES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("messages");
+/// (user id, conversation id) -> ConversationRow.
+const CONVERSATIONS: TableDefinition<'_, (&str, &str), &[u8]> =
+    TableDefinition::new("conversations");
+/// (user id, last message id, conversation id): a user's conversations by newest activity.
+const ACTIVITY: TableDefinition<'_, (&str, &str, &str), ()> = TableDefinition::new("activity");
+
+/// Sorts after every id: ids are lowercase hyphenated UUIDs, all below `~`.
+const AFTER_ALL_IDS: &str = "~";
+
+/// The embedded read-model store.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn to_json<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(row).map_err(storage_error)
+}
+
+fn from_json<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table,
+        reason: e.to_string(),
+    })
+}
+
+impl EmbeddedStore {
+    /// Opens or creates the store at `path`. Blocks on disk.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(storage_error)?;
+        let txn = db.begin_write().map_err(storage_error)?;
+        {
+            let _ = txn.open_table(USERS).map_err(storage_error)?;
+            let _ = txn.open_table(USER_IDS).map_err(storage_error)?;
+            let _ = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let _ = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
+            let _ = txn.open_table(ACTIVITY).map_err(storage_error)?;
+        }
+        txn.commit().map_err(storage_error)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(storage_error)?
+    }
+
+    async fn write(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(storage_error)?;
+            f(&txn)?;
+            txn.commit().map_err(storage_error)
+        })
+        .await
+    }
+
+    /// Every table, every row, in key order: what "identical tables" means.
+    pub fn dump(&self) -> Result<Value, StoreError> {
+        let txn = self.db.begin_read().map_err(storage_error)?;
+        let mut out = serde_json::Map::new();
+        let mut rows = Vec::new();
+        for entry in txn
+            .open_table(USERS)
+            .map_err(storage_error)?
+            .iter()
+            .map_err(storage_error)?
+        {
+            let (k, v) = entry.map_err(storage_error)?;
+            rows.push(json!([k.value(), from_json::<Value>("users", v.value())?]));
+        }
+        let _ = out.insert("users".into(), Value::Array(std::mem::take(&mut rows)));
+        for entry in txn
+            .open_table(USER_IDS)
+            .map_err(storage_error)?
+            .iter()
+            .map_err(storage_error)?
+        {
+            let (k, v) = entry.map_err(storage_error)?;
+            rows.push(json!([k.value(), v.value()]));
+        }
+        let _ = out.insert("user_ids".into(), Value::Array(std::mem::take(&mut rows)));
+        for entry in txn
+            .open_table(MESSAGES)
+            .map_err(storage_error)?
+            .iter()
+            .map_err(storage_error)?
+        {
+            let (k, v) = entry.map_err(storage_error)?;
+            rows.push(json!([
+                k.value(),
+                from_json::<Value>("messages", v.value())?
+            ]));
+        }
+        let _ = out.insert("messages".into(), Value::Array(std::mem::take(&mut rows)));
+        for entry in txn
+            .open_table(CONVERSATIONS)
+            .map_err(storage_error)?
+            .iter()
+            .map_err(storage_error)?
+        {
+            let (k, v) = entry.map_err(storage_error)?;
+            rows.push(json!([
+                k.value(),
+                from_json::<Value>("conversations", v.value())?
+            ]));
+        }
+        let _ = out.insert(
+            "conversations".into(),
+            Value::Array(std::mem::take(&mut rows)),
+        );
+        for entry in txn
+            .open_table(ACTIVITY)
+            .map_err(storage_error)?
+            .iter()
+            .map_err(storage_error)?
+        {
+            let (k, _) = entry.map_err(storage_error)?;
+            rows.push(json!(k.value()));
+        }
+        let _ = out.insert("activity".into(), Value::Array(rows));
+        Ok(Value::Object(out))
+    }
+
+    /// Answers once the database can be read: what readiness means for this store.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        self.blocking(|db| db.begin_read().map(drop).map_err(storage_error))
+            .await
+    }
+}
+
+#[async_trait]
+impl UserStore for EmbeddedStore {
+    async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError> {
+        let users = users.to_vec();
+        self.write(move |txn| {
+            let mut by_name = txn.open_table(USERS).map_err(storage_error)?;
+            let mut by_id = txn.open_table(USER_IDS).map_err(storage_error)?;
+            for user in &users {
+                if by_name
+                    .get(user.username.as_str())
+                    .map_err(storage_error)?
+                    .is_some()
+                {
+                    continue;
+                }
+                let _ = by_name
+                    .insert(user.username.as_str(), to_json(user)?.as_slice())
+                    .map_err(storage_error)?;
+                let _ = by_id
+                    .insert(user.user_id.as_str(), user.username.as_str())
+                    .map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let username = username.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let users = txn.open_table(USERS).map_err(storage_error)?;
+            let row = users.get(username.as_str()).map_err(storage_error)?;
+            row.map(|v| from_json("users", v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let ids = txn.open_table(USER_IDS).map_err(storage_error)?;
+            let Some(name) = ids.get(user_id.as_str()).map_err(storage_error)? else {
+                return Ok(None);
+            };
+            let users = txn.open_table(USERS).map_err(storage_error)?;
+            let row = users.get(name.value()).map_err(storage_error)?;
+            row.map(|v| from_json("users", v.value())).transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl MessageStore for EmbeddedStore {
+    async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
+        let messages = messages.to_vec();
+        self.write(move |txn| {
+            let mut stored = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let mut conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
+            let mut activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
+            for message in &messages {
+                let key = (
+                    message.conversation_id.as_str(),
+                    message.message_id.as_str(),
+                );
+                if stored.get(key).map_err(storage_error)?.is_some() {
+                    continue;
+                }
+                let _ = stored
+                    .insert(key, to_json(message)?.as_slice())
+                    .map_err(storage_error)?;
+                for row in message.conversation_rows() {
+                    let key = (row.user_id.as_str(), row.conversation_id.as_str());
+                    let previous: Option<ConversationRow> = conversations
+                        .get(key)
+                        .map_err(storage_error)?
+                        .map(|v| from_json("conversations", v.value()))
+                        .transpose()?;
+                    if let Some(previous) = &previous {
+                        if previous.last_message.message_id >= message.message_id {
+                            continue;
+                        }
+                        let _ = activity
+                            .remove((
+                                row.user_id.as_str(),
+                                previous.last_message.message_id.as_str(),
+                                row.conversation_id.as_str(),
+                            ))
+                            .map_err(storage_error)?;
+                    }
+                    let _ = activity
+                        .insert(
+                            (
+                                row.user_id.as_str(),
+                                message.message_id.as_str(),
+                                row.conversation_id.as_str(),
+                            ),
+                            (),
+                        )
+                        .map_err(storage_error)?;
+                    let _ = conversations
+                        .insert(key, to_json(&row)?.as_slice())
+                        .map_err(storage_error)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let conversation_id = conversation_id.to_owned();
+        let before = before.unwrap_or(AFTER_ALL_IDS).to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let range = messages
+                .range((conversation_id.as_str(), "")..(conversation_id.as_str(), before.as_str()))
+                .map_err(storage_error)?;
+            range
+                .rev()
+                .take(limit)
+                .map(|entry| {
+                    let (_, v) = entry.map_err(storage_error)?;
+                    from_json("messages", v.value())
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn conversations(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
+            let conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
+            let range = activity
+                .range((user_id.as_str(), "", "")..(user_id.as_str(), AFTER_ALL_IDS, ""))
+                .map_err(storage_error)?;
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (key, _) = entry.map_err(storage_error)?;
+                let (_, _, conversation_id) = key.value();
+                if let Some(row) = conversations
+                    .get((user_id.as_str(), conversation_id))
+                    .map_err(storage_error)?
+                {
+                    out.push(from_json("conversations", row.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

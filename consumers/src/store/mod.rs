@@ -1,0 +1,42 @@
+//! The read-model ports and their adapters.
+
+pub mod embedded;
+mod rows;
+
+use async_trait::async_trait;
+
+pub use rows::{ConversationRow, MessageRow, UserRow};
+
+use crate::StoreError;
+
+/// Accounts, by username and by id.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Inserts users not yet present; a user already present is left unchanged.
+    async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError>;
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError>;
+}
+
+/// One-on-one messages and each user's conversation list.
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Inserts messages not yet present and moves each participant's conversation to its newest
+    /// message; re-applying a message changes nothing.
+    async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError>;
+
+    /// Up to `limit` messages of a conversation older than `before` (a message id), newest first.
+    async fn history(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError>;
+
+    /// Up to `limit` of a user's conversations, newest activity first.
+    async fn conversations(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<ConversationRow>, StoreError>;
+}

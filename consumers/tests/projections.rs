@@ -1,0 +1,113 @@
+//! Projections are idempotent and the store's queries page correctly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use confab_consumers::{
+    projection::{MessagesProjection, Projection, UsersProjection},
+    store::{MessageStore, UserStore, embedded::EmbeddedStore},
+};
+use confab_schemas::{
+    DirectMessageSent, DirectMessageSentPayload, Event, UserRegistered, UserRegisteredPayload,
+};
+
+fn user(id: &str, name: &str) -> Event {
+    Event::UserRegistered(UserRegistered {
+        event_id: format!("e-{id}"),
+        occurred_at: 1,
+        actor_id: id.into(),
+        payload: UserRegisteredPayload {
+            user_id: id.into(),
+            username: name.into(),
+            password_hash: "h".into(),
+        },
+    })
+}
+
+fn message(n: u32, conversation: &str, from: (&str, &str), to: (&str, &str)) -> Event {
+    Event::DirectMessageSent(DirectMessageSent {
+        event_id: format!("e-m{n}"),
+        occurred_at: i64::from(n),
+        actor_id: from.0.into(),
+        payload: DirectMessageSentPayload {
+            message_id: format!("0190{n:04}-0000-7000-8000-000000000000"),
+            conversation_id: conversation.into(),
+            sender_id: from.0.into(),
+            sender_username: from.1.into(),
+            recipient_id: to.0.into(),
+            recipient_username: to.1.into(),
+            content: format!("sealed-{n}"),
+            client_message_id: None,
+        },
+    })
+}
+
+fn events() -> Vec<Event> {
+    let (a, b, c) = (("ua", "alice"), ("ub", "bob"), ("uc", "carol"));
+    let mut events = vec![user("ua", "alice"), user("ub", "bob"), user("uc", "carol")];
+    for n in 0..5 {
+        events.push(message(n, "c-ab", a, b));
+    }
+    events.push(message(5, "c-ac", c, a));
+    events.push(message(6, "c-aa", a, a));
+    events
+}
+
+async fn apply_all(store: &EmbeddedStore, events: &[Event], twice: bool) {
+    let users = UsersProjection::new(Arc::new(store.clone()));
+    let messages = MessagesProjection::new(Arc::new(store.clone()));
+    for event in events {
+        for _ in 0..if twice { 2 } else { 1 } {
+            users.apply(std::slice::from_ref(event)).await.unwrap();
+            messages.apply(std::slice::from_ref(event)).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn applying_every_event_twice_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let once = EmbeddedStore::open(&dir.path().join("once.redb")).unwrap();
+    let twice = EmbeddedStore::open(&dir.path().join("twice.redb")).unwrap();
+    apply_all(&once, &events(), false).await;
+    apply_all(&twice, &events(), true).await;
+    // Replaying an old event after newer ones must not move a conversation back either.
+    apply_all(&twice, &events()[3..4], false).await;
+    assert_eq!(once.dump().unwrap(), twice.dump().unwrap());
+}
+
+#[tokio::test]
+async fn history_pages_newest_first_and_conversations_by_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("s.redb")).unwrap();
+    apply_all(&store, &events(), false).await;
+
+    let first = store.history("c-ab", None, 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["sealed-4", "sealed-3"]
+    );
+    let next = store
+        .history("c-ab", Some(&first[1].message_id), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
+        ["sealed-2", "sealed-1", "sealed-0"]
+    );
+
+    let alice = store.conversations("ua", 10).await.unwrap();
+    let peers: Vec<_> = alice.iter().map(|c| c.peer_username.as_str()).collect();
+    assert_eq!(peers, ["alice", "carol", "bob"]);
+    assert_eq!(alice[2].last_message.content, "sealed-4");
+    assert_eq!(store.conversations("ub", 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.user_by_name("bob").await.unwrap().unwrap().user_id,
+        "ub"
+    );
+    assert_eq!(
+        store.user_by_id("uc").await.unwrap().unwrap().username,
+        "carol"
+    );
+    assert!(store.user_by_name("dave").await.unwrap().is_none());
+}

@@ -1,0 +1,82 @@
+use std::sync::Arc;
+
+use confab_eventlog::{Claim, ClaimedAppend, EventLog, Header, Position, Record, TopicSpec};
+use confab_schemas::{Codec, Event, HEADER_EVENT_TYPE, HEADER_SCHEMA_FINGERPRINT, Topic};
+
+use crate::PublishError;
+
+/// Every topic of the stream with `partitions` partitions each.
+pub fn topic_specs(partitions: u32) -> Vec<TopicSpec> {
+    Topic::ALL
+        .iter()
+        .map(|t| TopicSpec {
+            name: t.name().to_owned(),
+            partitions,
+        })
+        .collect()
+}
+
+/// Appends domain events to the log. Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct EventPublisher {
+    log: Arc<dyn EventLog>,
+    codec: Arc<Codec>,
+}
+
+impl EventPublisher {
+    pub fn new(log: Arc<dyn EventLog>, codec: Arc<Codec>) -> Self {
+        Self { log, codec }
+    }
+
+    /// Appends `event`; returns once it is durable.
+    pub async fn publish(
+        &self,
+        event: &Event,
+        occurred_at_ms: i64,
+    ) -> Result<Position, PublishError> {
+        let record = self.record(event, occurred_at_ms)?;
+        Ok(self.log.append(event.topic().name(), record).await?)
+    }
+
+    /// Appends `event` only if `claim` is free (see [`Claim`]).
+    pub async fn publish_claimed(
+        &self,
+        claim: Claim,
+        event: &Event,
+        occurred_at_ms: i64,
+    ) -> Result<ClaimedAppend, PublishError> {
+        let record = self.record(event, occurred_at_ms)?;
+        Ok(self
+            .log
+            .append_claimed(event.topic().name(), claim, record)
+            .await?)
+    }
+
+    /// The value of a claim taken earlier, if any.
+    pub async fn claim_value(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PublishError> {
+        Ok(self.log.claim_value(scope, key).await?)
+    }
+
+    fn record(&self, event: &Event, occurred_at_ms: i64) -> Result<Record, PublishError> {
+        let encoded = self.codec.encode(event)?;
+        Ok(Record {
+            key: event.key().as_bytes().to_vec(),
+            headers: vec![
+                Header {
+                    name: HEADER_EVENT_TYPE.into(),
+                    value: encoded.event_type.as_bytes().to_vec(),
+                },
+                Header {
+                    name: HEADER_SCHEMA_FINGERPRINT.into(),
+                    value: encoded.fingerprint_hex().into_bytes(),
+                },
+            ],
+            value: encoded.value,
+            timestamp_ms: occurred_at_ms,
+        })
+    }
+}
