@@ -1,1 +1,37 @@
-fn main() {}
+//! `confab`: the one binary that plays every role.
+
+mod auth;
+mod cli;
+mod commands;
+mod crypto;
+mod error;
+mod extract;
+mod node;
+mod routes;
+mod secrets;
+mod state;
+mod time;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+pub(crate) use error::ApiError;
+pub(crate) use state::AppState;
+
+use crate::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => node::serve(args).await,
+        Command::Events(args) => commands::events(args).await,
+        Command::Rebuild(args) => commands::rebuild(args).await,
+        Command::DumpTables(args) => commands::dump_tables(args).await,
+    }
+}

@@ -10,4 +10,4 @@ pub mod store;
 
 pub use error::StoreError;
 pub use progress::{ProjectionHandle, ProjectionStatus};
-pub use runner::{ProjectionRunner, ReplayError, replay};
+pub use runner::{ProjectionRunner, ReplayError, read_to_end, replay};

@@ -157,30 +157,30 @@ impl ProjectionRunner {
     }
 }
 
-/// Applies everything the log holds now, from offset 0, without committing any offset: how a
-/// read model is rebuilt into empty tables.
-pub async fn replay(
+/// Reads every record the log holds now on `topics`, from offset 0, without committing any
+/// offset, handing each batch to `on_batch`. How a read model is rebuilt and the stream exported.
+pub async fn read_to_end(
     log: &dyn EventLog,
-    codec: &Codec,
-    projection: &dyn Projection,
-) -> Result<u64, ReplayError> {
-    let topics = topic_names(projection);
+    topics: &[&str],
+    mut on_batch: impl AsyncFnMut(Vec<ConsumedRecord>) -> Result<(), ReplayError>,
+) -> Result<(), ReplayError> {
     let mut remaining: HashMap<(String, u32), u64> = HashMap::new();
-    for topic in &topics {
+    for topic in topics {
         for (partition, end) in log.end_offsets(topic).await?.into_iter().enumerate() {
             if end > 0 {
                 let _ = remaining.insert(((*topic).to_owned(), partition as u32), end);
             }
         }
     }
-    let group = format!("confab.replay.{}.{}", projection.name(), std::process::id());
-    let mut subscription = log.subscribe(&group, &topics).await?;
-    let mut applied = 0u64;
+    let group = format!("confab.reader.{}.{}", std::process::id(), reader_nonce());
+    let mut subscription = log.subscribe(&group, topics).await?;
     while !remaining.is_empty() {
-        let records = subscription.poll(BATCH, POLL_TIMEOUT).await?;
-        let events = decode_batch(codec, &records);
-        projection.apply(&events).await?;
-        applied += events.len() as u64;
+        let records: Vec<ConsumedRecord> = subscription
+            .poll(BATCH, POLL_TIMEOUT)
+            .await?
+            .into_iter()
+            .filter(|r| remaining.contains_key(&(r.position.topic.clone(), r.position.partition)))
+            .collect();
         for r in &records {
             let key = (r.position.topic.clone(), r.position.partition);
             if remaining
@@ -190,7 +190,33 @@ pub async fn replay(
                 let _ = remaining.remove(&key);
             }
         }
+        on_batch(records).await?;
     }
+    Ok(())
+}
+
+/// A group name part that differs between two readers started in one process.
+fn reader_nonce() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Applies everything the log holds now, from offset 0, into `projection`'s store: how a read
+/// model is rebuilt into empty tables. Returns how many events were applied.
+pub async fn replay(
+    log: &dyn EventLog,
+    codec: &Codec,
+    projection: &dyn Projection,
+) -> Result<u64, ReplayError> {
+    let mut applied = 0u64;
+    read_to_end(log, &topic_names(projection), async |records| {
+        let events = decode_batch(codec, &records);
+        projection.apply(&events).await?;
+        applied += events.len() as u64;
+        Ok(())
+    })
+    .await?;
     Ok(applied)
 }
 

@@ -159,6 +159,11 @@ impl EmbeddedStore {
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.blocking(|db| db.begin_read().map(drop).map_err(storage_error))
+            .await
+    }
+
     async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError> {
         let users = users.to_vec();
         self.write(move |txn| {

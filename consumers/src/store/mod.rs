@@ -12,6 +12,8 @@ use crate::StoreError;
 /// Accounts, by username and by id.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
+    /// Answers once the store can serve reads: what readiness means for it.
+    async fn ping(&self) -> Result<(), StoreError>;
     /// Inserts users not yet present; a user already present is left unchanged.
     async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError>;

@@ -1,0 +1,4 @@
+//! Passwords and bearer tokens.
+
+pub(crate) mod password;
+pub(crate) mod token;

@@ -1,0 +1,59 @@
+//! The HTTP surface. Each file is one resource; `openapi` describes them all.
+
+pub(crate) mod auth;
+pub(crate) mod chat;
+pub(crate) mod encryption;
+pub(crate) mod health;
+pub(crate) mod openapi;
+
+use std::any::Any;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use crate::{ApiError, AppState};
+
+/// Largest request body accepted; a message itself may be at most 64 KiB, and JSON escaping can
+/// grow it several times.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/chat/send", post(chat::send))
+        .route("/chat/messages", get(chat::messages))
+        .route("/encrypt", post(encryption::encrypt))
+        .route("/decrypt", post(encryption::decrypt))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this endpoint",
+    )
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    ApiError::internal("handler panicked").into_response()
+}

@@ -1,0 +1,45 @@
+//! `GET /openapi.json`: the OpenAPI 3 document of every endpoint, generated from the handlers.
+use axum::Json;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+};
+
+use crate::routes::{auth, chat, encryption, health};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Confab", description = "Event-sourced one-on-one and group chat."),
+    paths(
+        auth::register, auth::login,
+        chat::send, chat::messages,
+        encryption::encrypt, encryption::decrypt,
+        health::healthz, health::readyz,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "accounts and tokens"),
+        (name = "chat", description = "one-on-one messages"),
+        (name = "encryption", description = "the caller's own AES-256-GCM key"),
+        (name = "operations", description = "health and readiness"),
+    )
+)]
+pub(crate) struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

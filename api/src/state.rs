@@ -1,0 +1,49 @@
+use std::{sync::Arc, time::Duration};
+
+use confab_consumers::{
+    ProjectionHandle,
+    store::{MessageStore, UserStore},
+};
+use confab_eventlog::{EventLog, Position};
+use confab_producers::EventPublisher;
+
+use crate::{auth::token::TokenKeys, crypto::Keyring};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) publisher: EventPublisher,
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) messages: Arc<dyn MessageStore>,
+    pub(crate) tokens: Arc<TokenKeys>,
+    pub(crate) keyring: Arc<Keyring>,
+    pub(crate) projections: Projections,
+    /// How long a write waits for its projection before answering anyway.
+    pub(crate) read_your_writes_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub(crate) struct Projections {
+    pub(crate) users: ProjectionHandle,
+    pub(crate) messages: ProjectionHandle,
+}
+
+impl AppState {
+    /// Waits until `projection` has applied the write at `position`, so the caller's next read
+    /// sees it. The write is durable either way; a slow projection only delays visibility.
+    pub(crate) async fn read_your_write(&self, projection: &ProjectionHandle, position: &Position) {
+        if !projection
+            .wait_applied(position, self.read_your_writes_timeout)
+            .await
+        {
+            tracing::warn!(
+                projection = projection.name(),
+                topic = %position.topic,
+                partition = position.partition,
+                offset = position.offset,
+                "projection did not catch up in time; answering without read-your-writes"
+            );
+        }
+    }
+}
