@@ -1,0 +1,172 @@
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// An HTTP answer: status and JSON body (Null when the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `error.code` of an error body, asserting the error shape on the way.
+    pub fn error_code(&self) -> &str {
+        let code = self.body["error"]["code"].as_str();
+        assert!(
+            code.is_some() && self.body["error"]["message"].is_string(),
+            "not an error body: {} {}",
+            self.status,
+            self.body
+        );
+        code.unwrap_or_default()
+    }
+}
+
+/// A registered, logged-in user.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub token: String,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Client {
+    pub fn new(base_url: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("http request");
+        let status = response.status();
+        let bytes = response.bytes().await.expect("response body");
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn raw(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("http request");
+        let status = response.status();
+        let bytes = response.bytes().await.expect("response body");
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base_url))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/auth/register",
+            None,
+            json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/auth/login",
+            None,
+            json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers and logs in a fresh user.
+    pub async fn user(&self, username: &str) -> User {
+        let password = format!("{username}-password");
+        let registered = self.register(username, &password).await;
+        assert_eq!(
+            registered.status,
+            StatusCode::CREATED,
+            "{}",
+            registered.body
+        );
+        let login = self.login(username, &password).await;
+        assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+        User {
+            id: registered.body["userId"].as_str().unwrap().to_owned(),
+            username: username.to_owned(),
+            token: login.body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn send(&self, from: &User, to: &str, message: &str) -> Reply {
+        self.post(
+            "/chat/send",
+            Some(&from.token),
+            json!({ "recipient": to, "message": message }),
+        )
+        .await
+    }
+
+    pub async fn send_idempotent(
+        &self,
+        from: &User,
+        to: &str,
+        message: &str,
+        client_message_id: &str,
+    ) -> Reply {
+        let body =
+            json!({ "recipient": to, "message": message, "clientMessageId": client_message_id });
+        self.post("/chat/send", Some(&from.token), body).await
+    }
+
+    /// Every message of the conversation with `peer`, oldest first, following cursors.
+    pub async fn full_history(&self, user: &User, peer: &str) -> Vec<Value> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/chat/messages?recipient={peer}&limit=200&before={c}"),
+                None => format!("/chat/messages?recipient={peer}&limit=200"),
+            };
+            let page = self.get(&path, Some(&user.token)).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            pages.push(page.body["messages"].as_array().unwrap().clone());
+            match page.body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        pages.into_iter().rev().flatten().collect()
+    }
+}

@@ -1,0 +1,58 @@
+//! Health, readiness, the OpenAPI document, and JSON errors for routes that do not exist.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use confab_e2e::{Client, Confab};
+use reqwest::{Method, StatusCode};
+
+#[tokio::test]
+async fn health_readiness_and_openapi() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Confab::start(dir.path());
+    let client = Client::new(&server.base_url);
+
+    let health = client.get("/healthz", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body["status"], "ok");
+    let ready = client.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["projections"]["users"]["ok"], true);
+    assert_eq!(ready.body["projections"]["messages"]["ok"], true);
+
+    let doc = client.get("/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, method) in [
+        ("/auth/register", "post"),
+        ("/auth/login", "post"),
+        ("/chat/send", "post"),
+        ("/chat/messages", "get"),
+        ("/encrypt", "post"),
+        ("/decrypt", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ] {
+        let operation = &doc.body["paths"][path][method];
+        assert!(
+            operation.is_object(),
+            "{method} {path} missing from the OpenAPI document"
+        );
+        assert!(operation["responses"].as_object().unwrap().len() >= 1);
+    }
+    assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc.body["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Confab::start(dir.path());
+    let client = Client::new(&server.base_url);
+
+    let missing = client.get("/no/such/thing", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.error_code(), "not_found");
+    let wrong_method = client.call(Method::DELETE, "/chat/send", None, None).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.error_code(), "method_not_allowed");
+}
