@@ -35,13 +35,11 @@ pub fn fingerprint(schema: &Schema) -> u64 {
 fn collapse_primitives(json: &mut Value) {
     match json {
         Value::Object(map) => {
-            if map.len() == 1 {
-                if let Some(Value::String(t)) = map.get("type") {
-                    if PRIMITIVES.contains(&t.as_str()) {
-                        *json = Value::String(t.clone());
-                        return;
-                    }
-                }
+            if let (1, Some(Value::String(t))) = (map.len(), map.get("type"))
+                && PRIMITIVES.contains(&t.as_str())
+            {
+                *json = Value::String(t.clone());
+                return;
             }
             map.values_mut().for_each(collapse_primitives);
         }
