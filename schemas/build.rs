@@ -26,9 +26,7 @@ fn main() {
         "/// Every schema file under `avro/`: (path relative to it, contents).\npub(crate) static SCHEMA_FILES: &[(&str, &str)] = &[\n",
     );
     for file in &files {
-        let rel = file
-            .strip_prefix(&format!("{}/", root.display()))
-            .unwrap_or(file);
+        let rel = file.strip_prefix(&format!("{}/", root.display())).unwrap_or(file);
         code.push_str(&format!("    ({rel:?}, include_str!({file:?})),\n"));
     }
     code.push_str("];\n");

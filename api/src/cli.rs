@@ -1,7 +1,7 @@
 //! The command line. Every flag can also be set through its `CONFAB_*` environment variable.
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about = "Event-sourced chat backend")]
@@ -14,54 +14,96 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Runs the HTTP API and every projection in one process.
     Serve(ServeArgs),
-    /// Prints the event stream as JSON lines, decoded with the schemas (stop the server first).
+    /// Runs the HTTP API only; projections run in `confab consume` processes (Kafka backend).
+    Api(ServeArgs),
+    /// Runs projection workers only (Kafka backend).
+    Consume(ConsumeArgs),
+    /// Prints the event stream as JSON lines, decoded with the schemas.
     Events(EventsArgs),
-    /// Replays the log from offset 0 into empty read-model tables (stop the server first).
+    /// Replays the log from offset 0 into empty read-model tables.
     Rebuild(RebuildArgs),
-    /// Prints every read-model table as one JSON document (stop the server first).
+    /// Prints every read-model table as one JSON document.
     DumpTables(DumpTablesArgs),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StoreKind {
+    Embedded,
+    Dynamodb,
+}
+
+/// Where the log and the read models live.
 #[derive(Debug, Clone, Args)]
-pub(crate) struct DataDir {
+pub(crate) struct BackendArgs {
     /// Where the embedded log, read models and generated secrets live.
     #[arg(long, env = "CONFAB_DATA_DIR", default_value = "./data")]
     pub(crate) data_dir: PathBuf,
+    /// The event log: `embedded`, or `kafka://host:port[,host:port...]`.
+    #[arg(long, env = "CONFAB_LOG", default_value = "embedded")]
+    pub(crate) log: String,
+    /// The read-model store (`dynamodb` goes with a Kafka log).
+    #[arg(long, env = "CONFAB_STORE", value_enum, default_value_t = StoreKind::Embedded)]
+    pub(crate) store: StoreKind,
+    /// DynamoDB endpoint for a local server; otherwise the AWS configuration chain decides
+    /// (region and credentials always come from it).
+    #[arg(long, env = "CONFAB_DYNAMODB_ENDPOINT")]
+    pub(crate) dynamodb_endpoint: Option<String>,
+    /// Prefix of every topic, consumer group and table, so deployments can share a cluster.
+    #[arg(long, env = "CONFAB_NAMESPACE", default_value = "")]
+    pub(crate) namespace: String,
+    /// Partitions of each topic when it is created.
+    #[arg(long, env = "CONFAB_PARTITIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub(crate) partitions: u32,
+    /// Replication factor of each Kafka topic when it is created.
+    #[arg(long, env = "CONFAB_KAFKA_REPLICATION_FACTOR", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
+    pub(crate) kafka_replication_factor: i32,
+    /// Bound on every Kafka produce and admin call; past it a send answers 503.
+    #[arg(long, env = "CONFAB_KAFKA_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub(crate) kafka_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
-    pub(crate) data: DataDir,
+    pub(crate) backend: BackendArgs,
     /// Address the HTTP API listens on; port 0 picks a free port.
     #[arg(long, env = "CONFAB_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: SocketAddr,
-    /// HS256 signing secret for tokens; generated into the data dir when absent.
+    /// HS256 signing secret for tokens; generated into the data dir when absent (embedded only:
+    /// processes that share a Kafka log must share it).
     #[arg(long, env = "CONFAB_JWT_SECRET", hide_env_values = true)]
     pub(crate) jwt_secret: Option<String>,
     /// Master keys as `id:base64(32 bytes)[,id:base64...]`, current first; generated into the
-    /// data dir when absent.
+    /// data dir when absent (embedded only, as the JWT secret).
     #[arg(long, env = "CONFAB_MASTER_KEYS", hide_env_values = true)]
     pub(crate) master_keys: Option<String>,
     /// Lifetime of issued tokens.
     #[arg(long, env = "CONFAB_TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     pub(crate) token_ttl_secs: i64,
-    /// Partitions of each topic when it is created.
-    #[arg(long, env = "CONFAB_PARTITIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    pub(crate) partitions: u32,
     /// How long a write waits for its projection before answering without read-your-writes.
-    #[arg(
-        long,
-        env = "CONFAB_READ_YOUR_WRITES_TIMEOUT_MS",
-        default_value_t = 5000
-    )]
+    #[arg(long, env = "CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5000)]
     pub(crate) read_your_writes_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProjectionName {
+    Users,
+    Messages,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ConsumeArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// The projections to run; all when none are named.
+    #[arg(value_enum)]
+    pub(crate) projections: Vec<ProjectionName>,
 }
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct EventsArgs {
     #[command(flatten)]
-    pub(crate) data: DataDir,
+    pub(crate) backend: BackendArgs,
     /// Only this topic (default: all).
     #[arg(long)]
     pub(crate) topic: Option<String>,
@@ -70,15 +112,15 @@ pub(crate) struct EventsArgs {
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RebuildArgs {
     #[command(flatten)]
-    pub(crate) data: DataDir,
-    /// Directory for the rebuilt `readmodels.redb`; must not hold one yet.
+    pub(crate) backend: BackendArgs,
+    /// Embedded: a directory that holds no read models yet. DynamoDB: a namespace (table
+    /// prefix) whose tables are empty.
     #[arg(long)]
-    pub(crate) into: PathBuf,
+    pub(crate) into: String,
 }
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DumpTablesArgs {
-    /// A data directory (or rebuild target) holding `readmodels.redb`.
-    #[arg(long)]
-    pub(crate) dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
 }

@@ -1,5 +1,6 @@
-//! The operator commands that read the data directory directly: export, rebuild, dump.
-use std::{io::Write, sync::Arc};
+//! The operator commands: export the stream, rebuild read models, dump tables. On the embedded
+//! backend, stop the server first: its files belong to one process at a time.
+use std::{io::Write, path::Path, sync::Arc};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -11,8 +12,8 @@ use confab_schemas::{Codec, Event, Topic};
 use serde_json::{Value, json};
 
 use crate::{
-    cli::{DumpTablesArgs, EventsArgs, RebuildArgs},
-    node::{STORE_FILE, open_log, open_store},
+    backend::{STORE_FILE, Stores, connect, connect_dynamo, open_embedded_store},
+    cli::{BackendArgs, DumpTablesArgs, EventsArgs, RebuildArgs, StoreKind},
 };
 
 fn event_json(event: &Event) -> Result<Value, serde_json::Error> {
@@ -24,14 +25,14 @@ fn event_json(event: &Event) -> Result<Value, serde_json::Error> {
 
 /// One JSON line per record: where it is, its headers, and the decoded event.
 pub(crate) async fn events(args: EventsArgs) -> anyhow::Result<()> {
-    let log = open_log(&args.data.data_dir).await?;
+    let backend = connect(&args.backend).await?;
     let codec = Codec::new()?;
     let topics: Vec<&str> = match &args.topic {
         Some(topic) => vec![topic.as_str()],
         None => Topic::ALL.iter().map(|t| t.name()).collect(),
     };
     let mut out = std::io::stdout().lock();
-    read_to_end(log.as_ref(), &topics, async |records| {
+    read_to_end(backend.log.as_ref(), &topics, async |records| {
         for r in records {
             let headers: serde_json::Map<String, Value> = r
                 .record
@@ -41,7 +42,9 @@ pub(crate) async fn events(args: EventsArgs) -> anyhow::Result<()> {
                 .collect();
             let (event_type, event) = match codec.decode(&r.record.value) {
                 Ok(event) => (json!(event.full_name()), event_json(&event).unwrap_or(Value::Null)),
-                Err(e) => (Value::Null, json!({ "undecodable": e.to_string(), "base64": STANDARD.encode(&r.record.value) })),
+                Err(e) => {
+                    (Value::Null, json!({ "undecodable": e.to_string(), "base64": STANDARD.encode(&r.record.value) }))
+                }
             };
             let line = json!({
                 "topic": r.position.topic,
@@ -64,32 +67,52 @@ pub(crate) async fn events(args: EventsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Read models only, without opening the log.
+async fn stores(args: &BackendArgs, embedded_dir: &Path, namespace: &str) -> anyhow::Result<Stores> {
+    Ok(match args.store {
+        StoreKind::Embedded => Stores::Embedded(open_embedded_store(embedded_dir).await?),
+        StoreKind::Dynamodb => Stores::Dynamo(connect_dynamo(args, namespace).await?),
+    })
+}
+
 pub(crate) async fn rebuild(args: RebuildArgs) -> anyhow::Result<()> {
-    if args.into.join(STORE_FILE).exists() {
-        bail!(
-            "{} already holds read models; rebuild needs an empty directory",
-            args.into.display()
-        );
+    let target = match args.backend.store {
+        StoreKind::Embedded => {
+            let dir = Path::new(&args.into);
+            if dir.join(STORE_FILE).exists() {
+                bail!("{} already holds read models; rebuild needs an empty directory", dir.display());
+            }
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            stores(&args.backend, dir, "").await?
+        }
+        StoreKind::Dynamodb => {
+            if args.into == args.backend.namespace {
+                bail!("--into must name another namespace than the live tables'");
+            }
+            stores(&args.backend, Path::new("."), &args.into).await?
+        }
+    };
+    let is_empty = target
+        .dump()
+        .await?
+        .as_object()
+        .is_some_and(|t| t.values().all(|rows| rows.as_array().is_some_and(Vec::is_empty)));
+    if !is_empty {
+        bail!("the rebuild target already holds rows; rebuild needs empty tables");
     }
-    std::fs::create_dir_all(&args.into)
-        .with_context(|| format!("cannot create {}", args.into.display()))?;
-    let log = open_log(&args.data.data_dir).await?;
-    let store = open_store(&args.into).await?;
+    let backend = connect(&args.backend).await?;
     let codec = Codec::new()?;
-    let projections: [Arc<dyn Projection>; 2] = [
-        Arc::new(UsersProjection::new(Arc::new(store.clone()))),
-        Arc::new(MessagesProjection::new(Arc::new(store))),
-    ];
+    let projections: [Arc<dyn Projection>; 2] =
+        [Arc::new(UsersProjection::new(target.users())), Arc::new(MessagesProjection::new(target.messages()))];
     for projection in projections {
-        let applied = replay(log.as_ref(), &codec, projection.as_ref()).await?;
+        let applied = replay(backend.log.as_ref(), &codec, projection.as_ref()).await?;
         tracing::info!(projection = projection.name(), applied, "replayed");
     }
     Ok(())
 }
 
 pub(crate) async fn dump_tables(args: DumpTablesArgs) -> anyhow::Result<()> {
-    let store = open_store(&args.dir).await?;
-    let dump = tokio::task::spawn_blocking(move || store.dump()).await??;
-    println!("{}", serde_json::to_string_pretty(&dump)?);
+    let stores = stores(&args.backend, &args.backend.data_dir, &args.backend.namespace).await?;
+    println!("{}", serde_json::to_string_pretty(&stores.dump().await?)?);
     Ok(())
 }

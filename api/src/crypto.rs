@@ -50,10 +50,7 @@ pub(crate) struct Keyring {
 }
 
 fn valid_key_id(id: &str) -> bool {
-    (1..=32).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl Keyring {
@@ -62,24 +59,18 @@ impl Keyring {
         let mut keys = HashMap::new();
         let mut current = None;
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, encoded) = entry
-                .split_once(':')
-                .ok_or_else(|| CryptoError::BadKeyring("expected id:base64key".into()))?;
+            let (id, encoded) =
+                entry.split_once(':').ok_or_else(|| CryptoError::BadKeyring("expected id:base64key".into()))?;
             if !valid_key_id(id) {
-                return Err(CryptoError::BadKeyring(format!(
-                    "key id {id:?} must be 1-32 of [A-Za-z0-9_-]"
-                )));
+                return Err(CryptoError::BadKeyring(format!("key id {id:?} must be 1-32 of [A-Za-z0-9_-]")));
             }
             let bytes = STANDARD
                 .decode(encoded.trim())
                 .map_err(|_| CryptoError::BadKeyring(format!("key {id} is not base64")))?;
-            let key: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| CryptoError::BadKeyring(format!("key {id} must be 32 bytes")))?;
+            let key: [u8; 32] =
+                bytes.try_into().map_err(|_| CryptoError::BadKeyring(format!("key {id} must be 32 bytes")))?;
             if keys.insert(id.to_owned(), key).is_some() {
-                return Err(CryptoError::BadKeyring(format!(
-                    "key id {id} appears twice"
-                )));
+                return Err(CryptoError::BadKeyring(format!("key id {id} appears twice")));
             }
             let _ = current.get_or_insert_with(|| id.to_owned());
         }
@@ -95,10 +86,7 @@ impl Keyring {
     }
 
     fn cipher(&self, key_id: &str, scope: KeyScope<'_>) -> Result<Aes256Gcm, CryptoError> {
-        let master = self
-            .keys
-            .get(key_id)
-            .ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
+        let master = self.keys.get(key_id).ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
         let mut derived = [0u8; 32];
         Hkdf::<Sha256>::new(None, master)
             .expand(scope.info().as_bytes(), &mut derived)
@@ -107,61 +95,28 @@ impl Keyring {
     }
 
     /// Seals `plaintext` under the current key; `aad` binds it to its context (e.g. message id).
-    pub(crate) fn seal(
-        &self,
-        scope: KeyScope<'_>,
-        plaintext: &[u8],
-        aad: &[u8],
-    ) -> Result<String, CryptoError> {
+    pub(crate) fn seal(&self, scope: KeyScope<'_>, plaintext: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
         let cipher = self.cipher(&self.current, scope)?;
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad,
-                },
-            )
-            .map_err(|_| CryptoError::Unreadable)?;
+        let sealed = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Unreadable)?;
         let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
         body.extend_from_slice(&nonce);
         body.extend_from_slice(&sealed);
-        Ok(format!(
-            "v1.{}.{}",
-            self.current,
-            URL_SAFE_NO_PAD.encode(body)
-        ))
+        Ok(format!("v1.{}.{}", self.current, URL_SAFE_NO_PAD.encode(body)))
     }
 
-    pub(crate) fn open(
-        &self,
-        scope: KeyScope<'_>,
-        sealed: &str,
-        aad: &[u8],
-    ) -> Result<Vec<u8>, CryptoError> {
+    pub(crate) fn open(&self, scope: KeyScope<'_>, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut parts = sealed.splitn(3, '.');
-        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(CryptoError::Unreadable);
         };
-        let body = URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| CryptoError::Unreadable)?;
+        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Unreadable)?;
         if body.len() < NONCE_LEN + 16 {
             return Err(CryptoError::Unreadable);
         }
         let (nonce, ciphertext) = body.split_at(NONCE_LEN);
         let cipher = self.cipher(key_id, scope)?;
-        cipher
-            .decrypt(
-                nonce.into(),
-                Payload {
-                    msg: ciphertext,
-                    aad,
-                },
-            )
-            .map_err(|_| CryptoError::Unreadable)
+        cipher.decrypt(nonce.into(), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Unreadable)
     }
 }
 
@@ -174,34 +129,17 @@ mod tests {
     fn seals_open_only_in_their_scope_and_keys_rotate() {
         let old = Keyring::parse(&Keyring::generate_spec()).unwrap();
         let sealed = old.seal(KeyScope::User("u1"), b"hi", b"u1").unwrap();
-        assert_eq!(
-            old.open(KeyScope::User("u1"), &sealed, b"u1").unwrap(),
-            b"hi"
-        );
+        assert_eq!(old.open(KeyScope::User("u1"), &sealed, b"u1").unwrap(), b"hi");
         assert!(old.open(KeyScope::User("u2"), &sealed, b"u1").is_err());
-        assert!(
-            old.open(KeyScope::Conversation("u1"), &sealed, b"u1")
-                .is_err()
-        );
-        assert!(
-            old.open(KeyScope::User("u1"), &sealed, b"other aad")
-                .is_err()
-        );
+        assert!(old.open(KeyScope::Conversation("u1"), &sealed, b"u1").is_err());
+        assert!(old.open(KeyScope::User("u1"), &sealed, b"other aad").is_err());
 
         let new_key = Keyring::generate_spec().replace("k1:", "k2:");
         let old_key = Keyring::generate_spec();
         assert!(Keyring::parse(&format!("{new_key},{old_key}")).is_ok());
         let rotated = Keyring::parse(&format!("{new_key},{}", spec_of(&old))).unwrap();
-        assert_eq!(
-            rotated.open(KeyScope::User("u1"), &sealed, b"u1").unwrap(),
-            b"hi"
-        );
-        assert!(
-            rotated
-                .seal(KeyScope::User("u1"), b"x", b"")
-                .unwrap()
-                .starts_with("v1.k2.")
-        );
+        assert_eq!(rotated.open(KeyScope::User("u1"), &sealed, b"u1").unwrap(), b"hi");
+        assert!(rotated.seal(KeyScope::User("u1"), b"x", b"").unwrap().starts_with("v1.k2."));
         assert!(Keyring::parse("k1:short").is_err());
         assert!(Keyring::parse("").is_err());
     }

@@ -28,9 +28,7 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             "unsupported_media_type",
             "expected a body with content-type: application/json",
         ),
-        JsonRejection::JsonSyntaxError(_) => {
-            ApiError::bad_request("invalid_json", "request body is not valid json")
-        }
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("invalid_json", "request body is not valid json"),
         JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_body", e.body_text()),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -61,10 +59,7 @@ pub(crate) struct AuthUser(pub(crate) Claims);
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -72,19 +67,11 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("authorization header must be 'Bearer <token>'")
-            })?;
-        let claims = state
-            .tokens
-            .verify(token)
-            .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+            .ok_or_else(|| ApiError::unauthorized("authorization header must be 'Bearer <token>'"))?;
+        let claims = state.tokens.verify(token).map_err(|e| ApiError::unauthorized(e.to_string()))?;
         Ok(Self(claims))
     }
 }

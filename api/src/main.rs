@@ -1,6 +1,7 @@
 //! `confab`: the one binary that plays every role.
 
 mod auth;
+mod backend;
 mod cli;
 mod commands;
 mod crypto;
@@ -23,13 +24,13 @@ use crate::cli::{Cli, Command};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::Serve(args) => node::serve(args).await,
+        Command::Api(args) => node::api(args).await,
+        Command::Consume(args) => node::consume(args).await,
         Command::Events(args) => commands::events(args).await,
         Command::Rebuild(args) => commands::rebuild(args).await,
         Command::DumpTables(args) => commands::dump_tables(args).await,

@@ -10,11 +10,7 @@ use std::{
 use anyhow::Context;
 
 /// Reads `dir/name`, or writes `generate()` there (mode 0600) if it does not exist yet.
-pub(crate) fn load_or_create(
-    dir: &Path,
-    name: &str,
-    generate: impl FnOnce() -> String,
-) -> anyhow::Result<String> {
+pub(crate) fn load_or_create(dir: &Path, name: &str, generate: impl FnOnce() -> String) -> anyhow::Result<String> {
     let path = dir.join(name);
     match fs::read_to_string(&path) {
         Ok(value) => return Ok(value.trim().to_owned()),

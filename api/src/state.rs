@@ -33,10 +33,7 @@ impl AppState {
     /// Waits until `projection` has applied the write at `position`, so the caller's next read
     /// sees it. The write is durable either way; a slow projection only delays visibility.
     pub(crate) async fn read_your_write(&self, projection: &ProjectionHandle, position: &Position) {
-        if !projection
-            .wait_applied(position, self.read_your_writes_timeout)
-            .await
-        {
+        if !projection.wait_applied(position, self.read_your_writes_timeout).await {
             tracing::warn!(
                 projection = projection.name(),
                 topic = %position.topic,

@@ -6,7 +6,5 @@ pub(crate) fn now_ms() -> i64 {
 
 /// RFC 3339, UTC, milliseconds: `2026-11-24T01:18:58.123Z`.
 pub(crate) fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -6,10 +6,7 @@ use std::process::Command;
 
 #[test]
 fn help_lists_every_role() {
-    let out = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_confab")).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for command in ["serve", "events", "rebuild", "dump-tables"] {
@@ -19,10 +16,7 @@ fn help_lists_every_role() {
 
 #[test]
 fn a_bad_flag_value_is_a_clear_error_not_a_panic() {
-    let out = Command::new(env!("CARGO_BIN_EXE_confab"))
-        .args(["serve", "--partitions", "0"])
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_confab")).args(["serve", "--partitions", "0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--partitions"));
 }

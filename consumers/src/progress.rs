@@ -1,8 +1,10 @@
 //! How far each projection has got, so a writer can wait until its own write is readable.
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use confab_eventlog::Position;
-use tokio::sync::watch;
+use tokio::{sync::watch, time::Instant};
+
+use crate::store::CheckpointStore;
 
 /// A projection's state as its runner reports it.
 #[derive(Debug, Clone, Default)]
@@ -14,35 +16,72 @@ pub struct ProjectionStatus {
     pub last_error: Option<String>,
 }
 
+#[derive(Clone)]
+enum Source {
+    /// The runner is in this process and reports every batch.
+    Local(watch::Receiver<ProjectionStatus>),
+    /// The runner is another process; its checkpoints are read from the store.
+    Remote(Arc<dyn CheckpointStore>),
+}
+
 /// A read-only view of one projection's progress.
 #[derive(Clone)]
 pub struct ProjectionHandle {
     name: &'static str,
-    status: watch::Receiver<ProjectionStatus>,
+    source: Source,
 }
 
 impl ProjectionHandle {
-    pub(crate) fn new(name: &'static str, status: watch::Receiver<ProjectionStatus>) -> Self {
-        Self { name, status }
+    pub(crate) fn local(name: &'static str, status: watch::Receiver<ProjectionStatus>) -> Self {
+        Self { name, source: Source::Local(status) }
+    }
+
+    /// Follows a projection that runs in another process through its checkpoints.
+    pub fn remote(name: &'static str, checkpoints: Arc<dyn CheckpointStore>) -> Self {
+        Self { name, source: Source::Remote(checkpoints) }
     }
 
     pub fn name(&self) -> &'static str {
         self.name
     }
 
-    pub fn status(&self) -> ProjectionStatus {
-        self.status.borrow().clone()
+    /// The runner's state; a remote projection is reported by its own process.
+    pub fn status(&self) -> Option<ProjectionStatus> {
+        match &self.source {
+            Source::Local(status) => Some(status.borrow().clone()),
+            Source::Remote(_) => None,
+        }
     }
 
     /// Waits until the record at `position` is applied; false if `timeout` passed first.
     pub async fn wait_applied(&self, position: &Position, timeout: Duration) -> bool {
-        let mut status = self.status.clone();
         let key = (position.topic.clone(), position.partition);
-        let applied = status.wait_for(|s| {
-            s.applied
-                .get(&key)
-                .is_some_and(|next| *next > position.offset)
-        });
-        matches!(tokio::time::timeout(timeout, applied).await, Ok(Ok(_)))
+        match &self.source {
+            Source::Local(status) => {
+                let mut status = status.clone();
+                let applied = status.wait_for(|s| s.applied.get(&key).is_some_and(|next| *next > position.offset));
+                matches!(tokio::time::timeout(timeout, applied).await, Ok(Ok(_)))
+            }
+            Source::Remote(checkpoints) => {
+                let deadline = Instant::now() + timeout;
+                let mut delay = Duration::from_millis(2);
+                loop {
+                    match checkpoints.checkpoint(self.name).await {
+                        Ok(applied) if applied.get(&key).is_some_and(|next| *next > position.offset) => {
+                            return true;
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(projection = self.name, %error, "cannot read checkpoint")
+                        }
+                    }
+                    if Instant::now() + delay > deadline {
+                        return false;
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(50));
+                }
+            }
+        }
     }
 }

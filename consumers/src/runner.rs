@@ -2,40 +2,48 @@
 //! after the read-model write succeeded, so a crash replays (idempotently) instead of losing.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use confab_eventlog::{ConsumedRecord, EventLog, LogError, Position};
-use confab_schemas::{Codec, Event};
+use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position};
+use confab_schemas::{Codec, Event, Topic, dead_letter};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     ProjectionHandle, ProjectionStatus, StoreError,
     projection::{Projection, group_name},
+    store::CheckpointStore,
 };
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Tries of a whole batch before looking for the event that fails.
+const BATCH_ATTEMPTS: u32 = 3;
+/// Tries of one event, with the store up, before it is dead-lettered.
+const EVENT_ATTEMPTS: u32 = 3;
 
 pub struct ProjectionRunner {
     log: Arc<dyn EventLog>,
     codec: Arc<Codec>,
     projection: Arc<dyn Projection>,
+    checkpoints: Option<Arc<dyn CheckpointStore>>,
     status: watch::Sender<ProjectionStatus>,
 }
 
+/// A record of the batch and, if it decoded, its event.
+struct Polled {
+    record: ConsumedRecord,
+    event: Result<Event, String>,
+}
+
+/// The events of a replayed batch; an undecodable record (dead-lettered when it was live) is
+/// skipped with a warning.
 fn decode_batch(codec: &Codec, records: &[ConsumedRecord]) -> Vec<Event> {
     records
         .iter()
         .filter_map(|r| match codec.decode(&r.record.value) {
             Ok(event) => Some(event),
             Err(error) => {
-                tracing::error!(
-                    topic = %r.position.topic,
-                    partition = r.position.partition,
-                    offset = r.position.offset,
-                    %error,
-                    "skipping undecodable record"
-                );
+                tracing::warn!(topic = %r.position.topic, partition = r.position.partition, offset = r.position.offset, %error, "skipping undecodable record");
                 None
             }
         })
@@ -47,22 +55,16 @@ fn topic_names(projection: &dyn Projection) -> Vec<&'static str> {
 }
 
 impl ProjectionRunner {
-    pub fn new(
-        log: Arc<dyn EventLog>,
-        codec: Arc<Codec>,
-        projection: Arc<dyn Projection>,
-    ) -> (Self, ProjectionHandle) {
+    pub fn new(log: Arc<dyn EventLog>, codec: Arc<Codec>, projection: Arc<dyn Projection>) -> (Self, ProjectionHandle) {
         let (status, watcher) = watch::channel(ProjectionStatus::default());
-        let handle = ProjectionHandle::new(projection.name(), watcher);
-        (
-            Self {
-                log,
-                codec,
-                projection,
-                status,
-            },
-            handle,
-        )
+        let handle = ProjectionHandle::local(projection.name(), watcher);
+        (Self { log, codec, projection, checkpoints: None, status }, handle)
+    }
+
+    /// Also records progress in `checkpoints`, for API processes that do not run the projection.
+    pub fn with_checkpoints(mut self, checkpoints: Arc<dyn CheckpointStore>) -> Self {
+        self.checkpoints = Some(checkpoints);
+        self
     }
 
     /// Runs until `shutdown` is cancelled; the batch in hand is applied and committed first.
@@ -103,11 +105,20 @@ impl ProjectionRunner {
             if records.is_empty() {
                 continue;
             }
-            let events = decode_batch(&self.codec, &records);
-            if !self.apply_until_done(&events, &shutdown).await {
+            let batch: Vec<Polled> = records
+                .into_iter()
+                .map(|record| {
+                    let event = self.codec.decode(&record.record.value).map_err(|e| format!("undecodable: {e}"));
+                    Polled { record, event }
+                })
+                .collect();
+            if !self.apply(&batch, &group, &shutdown).await {
                 break;
             }
-            let positions: Vec<Position> = records.into_iter().map(|r| r.position).collect();
+            let positions: Vec<Position> = batch.into_iter().map(|p| p.record.position).collect();
+            if !self.checkpoint(&positions, &shutdown).await {
+                break;
+            }
             self.advance(&positions);
             if let Err(error) = subscription.commit(&positions).await {
                 // Not fatal: the batch is applied, and a redelivery after a restart is harmless.
@@ -118,20 +129,123 @@ impl ProjectionRunner {
         tracing::info!(projection = name, "projection stopped");
     }
 
-    async fn apply_until_done(&self, events: &[Event], shutdown: &CancellationToken) -> bool {
+    /// Applies a batch. Undecodable records, and events that fail alone while the store is
+    /// healthy, go to the dead-letter topic; a store outage is waited out, never skipped.
+    /// False if shutdown came first.
+    async fn apply(&self, batch: &[Polled], group: &str, shutdown: &CancellationToken) -> bool {
+        for poison in batch.iter().filter(|p| p.event.is_err()) {
+            let reason = poison.event.as_ref().err().cloned().unwrap_or_default();
+            if !self.dead_letter(&poison.record, group, &reason, shutdown).await {
+                return false;
+            }
+        }
+        let events: Vec<Event> = batch.iter().filter_map(|p| p.event.as_ref().ok().cloned()).collect();
+        if events.is_empty() {
+            return true;
+        }
         let mut backoff = Backoff::default();
-        loop {
-            match self.projection.apply(events).await {
+        for _ in 0..BATCH_ATTEMPTS {
+            match self.projection.apply(&events).await {
                 Ok(()) => {
-                    self.status.send_modify(|s| {
-                        s.healthy = true;
-                        s.last_error = None;
-                    });
+                    self.healthy();
                     return true;
                 }
                 Err(error) => {
-                    tracing::error!(projection = self.projection.name(), %error, "projection write failed, retrying");
-                    self.unhealthy(&error.to_string());
+                    tracing::warn!(projection = self.projection.name(), %error, "batch failed, retrying");
+                    if !backoff.wait(shutdown).await {
+                        return false;
+                    }
+                }
+            }
+        }
+        // One at a time, to find the event that fails.
+        for polled in batch {
+            let Ok(event) = &polled.event else { continue };
+            let mut backoff = Backoff::default();
+            let mut attempts = 0;
+            loop {
+                let error = match self.projection.apply(std::slice::from_ref(event)).await {
+                    Ok(()) => break,
+                    Err(error) => error,
+                };
+                attempts += 1;
+                self.unhealthy(&error.to_string());
+                let store_is_up = self.projection.ping().await.is_ok();
+                if store_is_up && attempts >= EVENT_ATTEMPTS {
+                    let reason = format!("cannot apply: {error}");
+                    if !self.dead_letter(&polled.record, group, &reason, shutdown).await {
+                        return false;
+                    }
+                    break;
+                }
+                tracing::error!(projection = self.projection.name(), %error, store_is_up, "event failed, retrying");
+                if !backoff.wait(shutdown).await {
+                    return false;
+                }
+            }
+        }
+        self.healthy();
+        true
+    }
+
+    /// Copies a record to `confab.deadletter` with where it came from and why; retried until the
+    /// log takes it, because a dead letter must not be lost either.
+    async fn dead_letter(
+        &self,
+        polled: &ConsumedRecord,
+        group: &str,
+        reason: &str,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let position = &polled.position;
+        tracing::error!(
+            projection = self.projection.name(),
+            topic = %position.topic,
+            partition = position.partition,
+            offset = position.offset,
+            reason,
+            "dead-lettering record"
+        );
+        let mut record = polled.record.clone();
+        for (name, value) in [
+            (dead_letter::SOURCE_TOPIC, position.topic.clone()),
+            (dead_letter::SOURCE_PARTITION, position.partition.to_string()),
+            (dead_letter::SOURCE_OFFSET, position.offset.to_string()),
+            (dead_letter::CONSUMER_GROUP, group.to_owned()),
+            (dead_letter::REASON, reason.to_owned()),
+        ] {
+            record.headers.push(Header { name: name.to_owned(), value: value.into_bytes() });
+        }
+        let mut backoff = Backoff::default();
+        loop {
+            match self.log.append(Topic::DeadLetter.name(), record.clone()).await {
+                Ok(_) => return true,
+                Err(error) => {
+                    tracing::error!(%error, "cannot write dead letter, retrying");
+                    if !backoff.wait(shutdown).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn checkpoint(&self, positions: &[Position], shutdown: &CancellationToken) -> bool {
+        let Some(checkpoints) = &self.checkpoints else {
+            return true;
+        };
+        let mut next: HashMap<(String, u32), u64> = HashMap::new();
+        for p in positions {
+            let end = next.entry((p.topic.clone(), p.partition)).or_insert(0);
+            *end = (*end).max(p.offset + 1);
+        }
+        let next: Vec<(String, u32, u64)> = next.into_iter().map(|((t, p), o)| (t, p, o)).collect();
+        let mut backoff = Backoff::default();
+        loop {
+            match checkpoints.save_checkpoint(self.projection.name(), &next).await {
+                Ok(()) => return true,
+                Err(error) => {
+                    tracing::warn!(projection = self.projection.name(), %error, "cannot save checkpoint, retrying");
                     if !backoff.wait(shutdown).await {
                         return false;
                     }
@@ -146,6 +260,13 @@ impl ProjectionRunner {
                 let next = s.applied.entry((p.topic.clone(), p.partition)).or_insert(0);
                 *next = (*next).max(p.offset + 1);
             }
+        });
+    }
+
+    fn healthy(&self) {
+        self.status.send_modify(|s| {
+            s.healthy = true;
+            s.last_error = None;
         });
     }
 
@@ -183,10 +304,7 @@ pub async fn read_to_end(
             .collect();
         for r in &records {
             let key = (r.position.topic.clone(), r.position.partition);
-            if remaining
-                .get(&key)
-                .is_some_and(|end| r.position.offset + 1 >= *end)
-            {
+            if remaining.get(&key).is_some_and(|end| r.position.offset + 1 >= *end) {
                 let _ = remaining.remove(&key);
             }
         }
@@ -204,11 +322,7 @@ fn reader_nonce() -> u64 {
 
 /// Applies everything the log holds now, from offset 0, into `projection`'s store: how a read
 /// model is rebuilt into empty tables. Returns how many events were applied.
-pub async fn replay(
-    log: &dyn EventLog,
-    codec: &Codec,
-    projection: &dyn Projection,
-) -> Result<u64, ReplayError> {
+pub async fn replay(log: &dyn EventLog, codec: &Codec, projection: &dyn Projection) -> Result<u64, ReplayError> {
     let mut applied = 0u64;
     read_to_end(log, &topic_names(projection), async |records| {
         let events = decode_batch(codec, &records);
@@ -237,9 +351,7 @@ struct Backoff {
 impl Backoff {
     /// Sleeps for the next interval; false if shutdown came first.
     async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
-        let delay = self
-            .current
-            .map_or(Duration::from_millis(50), |d| (d * 2).min(MAX_BACKOFF));
+        let delay = self.current.map_or(Duration::from_millis(50), |d| (d * 2).min(MAX_BACKOFF));
         self.current = Some(delay);
         tokio::select! {
             () = shutdown.cancelled() => false,

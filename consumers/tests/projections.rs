@@ -7,20 +7,14 @@ use confab_consumers::{
     projection::{MessagesProjection, Projection, UsersProjection},
     store::{MessageStore, UserStore, embedded::EmbeddedStore},
 };
-use confab_schemas::{
-    DirectMessageSent, DirectMessageSentPayload, Event, UserRegistered, UserRegisteredPayload,
-};
+use confab_schemas::{DirectMessageSent, DirectMessageSentPayload, Event, UserRegistered, UserRegisteredPayload};
 
 fn user(id: &str, name: &str) -> Event {
     Event::UserRegistered(UserRegistered {
         event_id: format!("e-{id}"),
         occurred_at: 1,
         actor_id: id.into(),
-        payload: UserRegisteredPayload {
-            user_id: id.into(),
-            username: name.into(),
-            password_hash: "h".into(),
-        },
+        payload: UserRegisteredPayload { user_id: id.into(), username: name.into(), password_hash: "h".into() },
     })
 }
 
@@ -83,31 +77,16 @@ async fn history_pages_newest_first_and_conversations_by_activity() {
     apply_all(&store, &events(), false).await;
 
     let first = store.history("c-ab", None, 2).await.unwrap();
-    assert_eq!(
-        first.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
-        ["sealed-4", "sealed-3"]
-    );
-    let next = store
-        .history("c-ab", Some(&first[1].message_id), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        next.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(),
-        ["sealed-2", "sealed-1", "sealed-0"]
-    );
+    assert_eq!(first.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["sealed-4", "sealed-3"]);
+    let next = store.history("c-ab", Some(&first[1].message_id), 10).await.unwrap();
+    assert_eq!(next.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["sealed-2", "sealed-1", "sealed-0"]);
 
     let alice = store.conversations("ua", 10).await.unwrap();
     let peers: Vec<_> = alice.iter().map(|c| c.peer_username.as_str()).collect();
     assert_eq!(peers, ["alice", "carol", "bob"]);
     assert_eq!(alice[2].last_message.content, "sealed-4");
     assert_eq!(store.conversations("ub", 10).await.unwrap().len(), 1);
-    assert_eq!(
-        store.user_by_name("bob").await.unwrap().unwrap().user_id,
-        "ub"
-    );
-    assert_eq!(
-        store.user_by_id("uc").await.unwrap().unwrap().username,
-        "carol"
-    );
+    assert_eq!(store.user_by_name("bob").await.unwrap().unwrap().user_id, "ub");
+    assert_eq!(store.user_by_id("uc").await.unwrap().unwrap().username, "carol");
     assert!(store.user_by_name("dave").await.unwrap().is_none());
 }

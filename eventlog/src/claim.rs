@@ -1,4 +1,6 @@
-use crate::Position;
+use async_trait::async_trait;
+
+use crate::{LogError, Position, Record};
 
 /// A write-side uniqueness claim appended together with a record: the record is appended only if
 /// nobody holds `(scope, key)` yet, and the claim then holds `value` for good. This is how a
@@ -17,4 +19,42 @@ pub enum ClaimedAppend {
     Appended(Position),
     /// Somebody holds the claim already; nothing was appended. Carries the holder's value.
     Taken { value: Vec<u8> },
+}
+
+/// The record a claim was taken for, kept until it is known to be on the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAppend {
+    pub topic: String,
+    pub record: Record,
+}
+
+/// A claim as a [`ClaimStore`] holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldClaim {
+    pub value: Vec<u8>,
+    /// Set from taking the claim until its record is acknowledged by the log.
+    pub pending: Option<PendingAppend>,
+    pub claimed_at_ms: i64,
+}
+
+/// Where claims live when the log itself cannot hold them (Kafka): taking a claim and appending
+/// become two steps, claim first, so a claim is never missing for a record on the log. The
+/// pending record lets anyone finish an append whose claimer died in between.
+#[async_trait]
+pub trait ClaimStore: Send + Sync + 'static {
+    /// Takes the claim with its pending append; if somebody holds it, returns that holder.
+    async fn try_claim(
+        &self,
+        claim: &Claim,
+        pending: &PendingAppend,
+        now_ms: i64,
+    ) -> Result<Option<HeldClaim>, LogError>;
+
+    /// The pending record is on the log: keep the claim, drop the record.
+    async fn settle(&self, scope: &str, key: &str) -> Result<(), LogError>;
+
+    /// The append failed: free the claim for the next attempt.
+    async fn release(&self, scope: &str, key: &str) -> Result<(), LogError>;
+
+    async fn get(&self, scope: &str, key: &str) -> Result<Option<HeldClaim>, LogError>;
 }

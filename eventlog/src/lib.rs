@@ -5,11 +5,12 @@
 mod claim;
 pub mod embedded;
 mod error;
+pub mod kafka;
 mod partitioner;
 mod port;
 mod record;
 
-pub use claim::{Claim, ClaimedAppend};
+pub use claim::{Claim, ClaimStore, ClaimedAppend, HeldClaim, PendingAppend};
 pub use error::LogError;
 pub use partitioner::{murmur2, partition_for_key};
 pub use port::{EventLog, Subscription, TopicSpec};

@@ -22,12 +22,7 @@ pub trait EventLog: Send + Sync + 'static {
     async fn append(&self, topic: &str, record: Record) -> Result<Position, LogError>;
 
     /// Appends a record only if `claim` is free, atomically with taking the claim.
-    async fn append_claimed(
-        &self,
-        topic: &str,
-        claim: Claim,
-        record: Record,
-    ) -> Result<ClaimedAppend, LogError>;
+    async fn append_claimed(&self, topic: &str, claim: Claim, record: Record) -> Result<ClaimedAppend, LogError>;
 
     /// The value held by a claim, if any.
     async fn claim_value(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, LogError>;
@@ -37,11 +32,7 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Joins consumer group `group` on `topics`, resuming from its committed offsets (from the
     /// start of each partition when it has none).
-    async fn subscribe(
-        &self,
-        group: &str,
-        topics: &[&str],
-    ) -> Result<Box<dyn Subscription>, LogError>;
+    async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Subscription>, LogError>;
 }
 
 /// A consumer group member's view of its partitions. Delivery is at least once: what was polled
@@ -49,11 +40,7 @@ pub trait EventLog: Send + Sync + 'static {
 #[async_trait]
 pub trait Subscription: Send {
     /// Up to `max` records in partition order, waiting at most `timeout` when there are none.
-    async fn poll(
-        &mut self,
-        max: usize,
-        timeout: Duration,
-    ) -> Result<Vec<ConsumedRecord>, LogError>;
+    async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>, LogError>;
 
     /// Marks everything up to and including these positions as processed by the group.
     async fn commit(&mut self, processed: &[Position]) -> Result<(), LogError>;

@@ -4,34 +4,22 @@
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use confab_eventlog::{
-    Claim, ClaimedAppend, EventLog, Header, Record, TopicSpec, embedded::EmbeddedLog,
-    partition_for_key,
+    Claim, ClaimedAppend, EventLog, Header, Record, TopicSpec, embedded::EmbeddedLog, partition_for_key,
 };
 
 fn record(key: &str, value: &str) -> Record {
     Record {
         key: key.as_bytes().to_vec(),
         value: value.as_bytes().to_vec(),
-        headers: vec![Header {
-            name: "h".into(),
-            value: b"v".to_vec(),
-        }],
+        headers: vec![Header { name: "h".into(), value: b"v".to_vec() }],
         timestamp_ms: 7,
     }
 }
 
 async fn open(dir: &tempfile::TempDir) -> EmbeddedLog {
     let path = dir.path().join("log.redb");
-    let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(&path))
-        .await
-        .unwrap()
-        .unwrap();
-    log.ensure_topics(&[TopicSpec {
-        name: "t".into(),
-        partitions: 4,
-    }])
-    .await
-    .unwrap();
+    let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(&path)).await.unwrap().unwrap();
+    log.ensure_topics(&[TopicSpec { name: "t".into(), partitions: 4 }]).await.unwrap();
     log
 }
 
@@ -40,19 +28,13 @@ async fn records_land_on_the_murmur2_partition_in_order_and_are_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(&dir).await;
     for i in 0..10 {
-        let pos = log
-            .append("t", record("conv-a", &format!("{i}")))
-            .await
-            .unwrap();
+        let pos = log.append("t", record("conv-a", &format!("{i}"))).await.unwrap();
         assert_eq!(pos.partition, partition_for_key(b"conv-a", 4));
         assert_eq!(pos.offset, i);
     }
     let mut sub = log.subscribe("g", &["t"]).await.unwrap();
     let got = sub.poll(100, Duration::from_secs(5)).await.unwrap();
-    let values: Vec<_> = got
-        .iter()
-        .map(|r| String::from_utf8(r.record.value.clone()).unwrap())
-        .collect();
+    let values: Vec<_> = got.iter().map(|r| String::from_utf8(r.record.value.clone()).unwrap()).collect();
     assert_eq!(values, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
     assert_eq!(got[0].record, record("conv-a", "0"));
     assert_eq!(log.end_offsets("t").await.unwrap().iter().sum::<u64>(), 10);
@@ -65,17 +47,11 @@ async fn a_poll_waits_for_the_next_append_instead_of_spinning() {
     let log = Arc::new(open(&dir).await);
     let mut sub = log.subscribe("g", &["t"]).await.unwrap();
     let writer = Arc::clone(&log);
-    let append =
-        tokio::spawn(async move { writer.append("t", record("k", "late")).await.unwrap() });
+    let append = tokio::spawn(async move { writer.append("t", record("k", "late")).await.unwrap() });
     let got = sub.poll(10, Duration::from_secs(10)).await.unwrap();
     assert_eq!(got.len(), 1);
     let _ = append.await.unwrap();
-    assert!(
-        sub.poll(10, Duration::from_millis(50))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(sub.poll(10, Duration::from_millis(50)).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -100,10 +76,7 @@ async fn a_group_resumes_from_its_committed_offsets_after_reopening() {
     assert_eq!(values, vec![b"4".to_vec(), b"5".to_vec()]);
     // Another group starts from the beginning.
     let mut fresh = log.subscribe("other", &["t"]).await.unwrap();
-    assert_eq!(
-        fresh.poll(100, Duration::from_secs(5)).await.unwrap().len(),
-        6
-    );
+    assert_eq!(fresh.poll(100, Duration::from_secs(5)).await.unwrap().len(), 6);
 }
 
 #[tokio::test]
@@ -114,14 +87,8 @@ async fn concurrent_claims_on_one_key_append_exactly_once() {
         .map(|i| {
             let log = Arc::clone(&log);
             tokio::spawn(async move {
-                let claim = Claim {
-                    scope: "username".into(),
-                    key: "alice".into(),
-                    value: vec![i],
-                };
-                log.append_claimed("t", claim, record("alice", &i.to_string()))
-                    .await
-                    .unwrap()
+                let claim = Claim { scope: "username".into(), key: "alice".into(), value: vec![i] };
+                log.append_claimed("t", claim, record("alice", &i.to_string())).await.unwrap()
             })
         })
         .collect();
@@ -136,17 +103,9 @@ async fn concurrent_claims_on_one_key_append_exactly_once() {
         }
     }
     assert_eq!(winners.len(), 1);
-    assert!(
-        holders.len() <= 1,
-        "every loser sees the one winner's value"
-    );
+    assert!(holders.len() <= 1, "every loser sees the one winner's value");
     assert_eq!(log.end_offsets("t").await.unwrap().iter().sum::<u64>(), 1);
-    assert!(
-        log.claim_value("username", "alice")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(log.claim_value("username", "alice").await.unwrap().is_some());
     assert!(log.claim_value("username", "bob").await.unwrap().is_none());
 }
 
@@ -158,20 +117,13 @@ async fn concurrent_appends_share_commits() {
     let tasks: Vec<_> = (0..500)
         .map(|i| {
             let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                log.append("t", record(&format!("k{i}"), "v"))
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { log.append("t", record(&format!("k{i}"), "v")).await.unwrap() })
         })
         .collect();
     for t in tasks {
         let _ = t.await.unwrap();
     }
     let commits = log.commit_count() - before;
-    assert!(
-        commits < 250,
-        "500 concurrent appends took {commits} commits"
-    );
+    assert!(commits < 250, "500 concurrent appends took {commits} commits");
     assert_eq!(log.end_offsets("t").await.unwrap().iter().sum::<u64>(), 500);
 }

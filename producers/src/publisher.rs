@@ -7,13 +7,7 @@ use crate::PublishError;
 
 /// Every topic of the stream with `partitions` partitions each.
 pub fn topic_specs(partitions: u32) -> Vec<TopicSpec> {
-    Topic::ALL
-        .iter()
-        .map(|t| TopicSpec {
-            name: t.name().to_owned(),
-            partitions,
-        })
-        .collect()
+    Topic::ALL.iter().map(|t| TopicSpec { name: t.name().to_owned(), partitions }).collect()
 }
 
 /// Appends domain events to the log. Cheap to clone; one per process.
@@ -29,11 +23,7 @@ impl EventPublisher {
     }
 
     /// Appends `event`; returns once it is durable.
-    pub async fn publish(
-        &self,
-        event: &Event,
-        occurred_at_ms: i64,
-    ) -> Result<Position, PublishError> {
+    pub async fn publish(&self, event: &Event, occurred_at_ms: i64) -> Result<Position, PublishError> {
         let record = self.record(event, occurred_at_ms)?;
         Ok(self.log.append(event.topic().name(), record).await?)
     }
@@ -46,18 +36,11 @@ impl EventPublisher {
         occurred_at_ms: i64,
     ) -> Result<ClaimedAppend, PublishError> {
         let record = self.record(event, occurred_at_ms)?;
-        Ok(self
-            .log
-            .append_claimed(event.topic().name(), claim, record)
-            .await?)
+        Ok(self.log.append_claimed(event.topic().name(), claim, record).await?)
     }
 
     /// The value of a claim taken earlier, if any.
-    pub async fn claim_value(
-        &self,
-        scope: &str,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, PublishError> {
+    pub async fn claim_value(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, PublishError> {
         Ok(self.log.claim_value(scope, key).await?)
     }
 
@@ -66,14 +49,8 @@ impl EventPublisher {
         Ok(Record {
             key: event.key().as_bytes().to_vec(),
             headers: vec![
-                Header {
-                    name: HEADER_EVENT_TYPE.into(),
-                    value: encoded.event_type.as_bytes().to_vec(),
-                },
-                Header {
-                    name: HEADER_SCHEMA_FINGERPRINT.into(),
-                    value: encoded.fingerprint_hex().into_bytes(),
-                },
+                Header { name: HEADER_EVENT_TYPE.into(), value: encoded.event_type.as_bytes().to_vec() },
+                Header { name: HEADER_SCHEMA_FINGERPRINT.into(), value: encoded.fingerprint_hex().into_bytes() },
             ],
             value: encoded.value,
             timestamp_ms: occurred_at_ms,

@@ -8,9 +8,7 @@ use apache_avro::{Schema, rabin::Rabin};
 use digest::Digest;
 use serde_json::Value;
 
-const PRIMITIVES: [&str; 8] = [
-    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
-];
+const PRIMITIVES: [&str; 8] = ["null", "boolean", "int", "long", "float", "double", "bytes", "string"];
 
 /// The schema's Parsing Canonical Form, as the Avro specification defines it.
 pub fn parsing_canonical_form(schema: &Schema) -> String {

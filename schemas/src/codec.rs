@@ -29,9 +29,7 @@ pub struct Codec {
 
 impl Codec {
     pub fn new() -> Result<Self, SchemaError> {
-        Ok(Self {
-            registry: SchemaRegistry::load()?,
-        })
+        Ok(Self { registry: SchemaRegistry::load()? })
     }
 
     pub fn registry(&self) -> &SchemaRegistry {
@@ -46,11 +44,7 @@ impl Codec {
     }
 
     /// Encodes `datum` with the current schema named `full_name`.
-    pub fn encode_as<T: Serialize>(
-        &self,
-        full_name: &'static str,
-        datum: &T,
-    ) -> Result<EncodedEvent, SchemaError> {
+    pub fn encode_as<T: Serialize>(&self, full_name: &'static str, datum: &T) -> Result<EncodedEvent, SchemaError> {
         let file = self.current(full_name)?;
         self.encode_with(file, full_name, datum)
     }
@@ -67,11 +61,7 @@ impl Codec {
         bytes.extend_from_slice(&SINGLE_OBJECT_MAGIC);
         bytes.extend_from_slice(&file.fingerprint.to_le_bytes());
         bytes.extend_from_slice(&to_avro_datum(&file.schema, value)?);
-        Ok(EncodedEvent {
-            event_type,
-            fingerprint: file.fingerprint,
-            value: bytes,
-        })
+        Ok(EncodedEvent { event_type, fingerprint: file.fingerprint, value: bytes })
     }
 
     /// Decodes a single-object encoded value written with any known version of its schema,
@@ -98,9 +88,7 @@ impl Codec {
     }
 
     fn current(&self, full_name: &str) -> Result<&SchemaFile, SchemaError> {
-        self.registry
-            .current(full_name)
-            .ok_or_else(|| SchemaError::UnknownEventType(full_name.to_owned()))
+        self.registry.current(full_name).ok_or_else(|| SchemaError::UnknownEventType(full_name.to_owned()))
     }
 }
 

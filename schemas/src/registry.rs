@@ -31,10 +31,8 @@ impl SchemaRegistry {
         let mut by_fingerprint = HashMap::new();
         let mut current = HashMap::new();
         for (path, text) in SCHEMA_FILES {
-            let schema = Schema::parse_str(text).map_err(|e| SchemaError::InvalidSchemaFile {
-                path: (*path).to_owned(),
-                reason: e.to_string(),
-            })?;
+            let schema = Schema::parse_str(text)
+                .map_err(|e| SchemaError::InvalidSchemaFile { path: (*path).to_owned(), reason: e.to_string() })?;
             let full_name = match &schema {
                 Schema::Record(record) => record.name.fullname(None),
                 _ => {
@@ -56,10 +54,7 @@ impl SchemaRegistry {
             }
             let _ = by_fingerprint.insert(file.fingerprint, file);
         }
-        Ok(Self {
-            by_fingerprint,
-            current,
-        })
+        Ok(Self { by_fingerprint, current })
     }
 
     pub fn by_fingerprint(&self, fingerprint: u64) -> Option<&SchemaFile> {

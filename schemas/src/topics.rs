@@ -10,15 +10,28 @@ pub enum Topic {
     Users,
     /// One-on-one messages; key = conversation id.
     Messages,
+    /// Records a projection could not decode or apply, copied with headers saying where they
+    /// came from and why; key and value are the original's.
+    DeadLetter,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 2] = [Topic::Users, Topic::Messages];
+    pub const ALL: [Topic; 3] = [Topic::Users, Topic::Messages, Topic::DeadLetter];
 
     pub fn name(self) -> &'static str {
         match self {
             Topic::Users => "confab.users",
             Topic::Messages => "confab.messages",
+            Topic::DeadLetter => "confab.deadletter",
         }
     }
+}
+
+/// Headers a dead-lettered record carries besides its original ones.
+pub mod dead_letter {
+    pub const SOURCE_TOPIC: &str = "confab.dlq.topic";
+    pub const SOURCE_PARTITION: &str = "confab.dlq.partition";
+    pub const SOURCE_OFFSET: &str = "confab.dlq.offset";
+    pub const CONSUMER_GROUP: &str = "confab.dlq.group";
+    pub const REASON: &str = "confab.dlq.reason";
 }

@@ -13,18 +13,10 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
     let codec = Codec::new().unwrap();
     let registry = codec.registry();
     for (name, rust_schema) in [
-        (
-            "io.confab.events.UserRegistered",
-            UserRegistered::get_schema(),
-        ),
-        (
-            "io.confab.events.DirectMessageSent",
-            DirectMessageSent::get_schema(),
-        ),
+        ("io.confab.events.UserRegistered", UserRegistered::get_schema()),
+        ("io.confab.events.DirectMessageSent", DirectMessageSent::get_schema()),
     ] {
-        let file = registry
-            .current(name)
-            .unwrap_or_else(|| panic!("no current avsc for {name}"));
+        let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
         assert_eq!(
             fingerprint(&rust_schema),
             file.fingerprint,
@@ -60,10 +52,7 @@ fn encoded_value_is_single_object_with_the_current_fingerprint() {
     let event = Event::DirectMessageSent(message());
     let encoded = codec.encode(&event).unwrap();
     assert_eq!(encoded.value[..2], SINGLE_OBJECT_MAGIC);
-    let file = codec
-        .registry()
-        .current("io.confab.events.DirectMessageSent")
-        .unwrap();
+    let file = codec.registry().current("io.confab.events.DirectMessageSent").unwrap();
     assert_eq!(encoded.value[2..10], file.fingerprint.to_le_bytes());
     assert_eq!(codec.decode(&encoded.value).unwrap(), event);
 
@@ -77,10 +66,7 @@ fn encoded_value_is_single_object_with_the_current_fingerprint() {
             password_hash: "$argon2id$...".into(),
         },
     });
-    assert_eq!(
-        codec.decode(&codec.encode(&user).unwrap().value).unwrap(),
-        user
-    );
+    assert_eq!(codec.decode(&codec.encode(&user).unwrap().value).unwrap(), user);
 }
 
 /// Version 1 of DirectMessageSent had no clientMessageId.
@@ -115,16 +101,8 @@ struct PayloadV1 {
 #[test]
 fn a_record_written_with_an_older_schema_is_read_by_the_current_one() {
     let codec = Codec::new().unwrap();
-    let v1 = codec
-        .registry()
-        .files()
-        .find(|f| f.path == "history/DirectMessageSent.v1.avsc")
-        .cloned()
-        .unwrap();
-    let current = codec
-        .registry()
-        .current("io.confab.events.DirectMessageSent")
-        .unwrap();
+    let v1 = codec.registry().files().find(|f| f.path == "history/DirectMessageSent.v1.avsc").cloned().unwrap();
+    let current = codec.registry().current("io.confab.events.DirectMessageSent").unwrap();
     assert_ne!(v1.fingerprint, current.fingerprint);
 
     let m = message();
@@ -142,14 +120,10 @@ fn a_record_written_with_an_older_schema_is_read_by_the_current_one() {
             content: m.payload.content.clone(),
         },
     };
-    let encoded = codec
-        .encode_with(&v1, "io.confab.events.DirectMessageSent", &old)
-        .unwrap();
+    let encoded = codec.encode_with(&v1, "io.confab.events.DirectMessageSent", &old).unwrap();
     assert_eq!(encoded.value[2..10], v1.fingerprint.to_le_bytes());
 
-    let Event::DirectMessageSent(read) = codec.decode(&encoded.value).unwrap() else {
-        panic!("wrong event type")
-    };
+    let Event::DirectMessageSent(read) = codec.decode(&encoded.value).unwrap() else { panic!("wrong event type") };
     let mut expected = m;
     expected.payload.client_message_id = None;
     assert_eq!(read, expected);
@@ -163,10 +137,7 @@ fn garbage_and_unknown_fingerprints_are_errors_not_panics() {
     let mut unknown = SINGLE_OBJECT_MAGIC.to_vec();
     unknown.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 0]);
     assert!(codec.decode(&unknown).is_err());
-    let mut truncated = codec
-        .encode(&Event::DirectMessageSent(message()))
-        .unwrap()
-        .value;
+    let mut truncated = codec.encode(&Event::DirectMessageSent(message())).unwrap().value;
     truncated.truncate(20);
     assert!(codec.decode(&truncated).is_err());
 }

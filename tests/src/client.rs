@@ -38,22 +38,11 @@ pub struct Client {
 
 impl Client {
     pub fn new(base_url: &str) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base_url: base_url.to_owned(),
-        }
+        Self { http: reqwest::Client::new(), base_url: base_url.to_owned() }
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base_url));
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = self.http.request(method, format!("{}{path}", self.base_url));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -63,25 +52,18 @@ impl Client {
         let response = request.send().await.expect("http request");
         let status = response.status();
         let bytes = response.bytes().await.expect("response body");
-        Reply {
-            status,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
     pub async fn raw(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("http request");
         let status = response.status();
         let bytes = response.bytes().await.expect("response body");
-        Reply {
-            status,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base_url))
+        self.http.request(method, format!("{}{path}", self.base_url))
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -93,33 +75,18 @@ impl Client {
     }
 
     pub async fn register(&self, username: &str, password: &str) -> Reply {
-        self.post(
-            "/auth/register",
-            None,
-            json!({ "username": username, "password": password }),
-        )
-        .await
+        self.post("/auth/register", None, json!({ "username": username, "password": password })).await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Reply {
-        self.post(
-            "/auth/login",
-            None,
-            json!({ "username": username, "password": password }),
-        )
-        .await
+        self.post("/auth/login", None, json!({ "username": username, "password": password })).await
     }
 
     /// Registers and logs in a fresh user.
     pub async fn user(&self, username: &str) -> User {
         let password = format!("{username}-password");
         let registered = self.register(username, &password).await;
-        assert_eq!(
-            registered.status,
-            StatusCode::CREATED,
-            "{}",
-            registered.body
-        );
+        assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.body);
         let login = self.login(username, &password).await;
         assert_eq!(login.status, StatusCode::OK, "{}", login.body);
         User {
@@ -130,23 +97,11 @@ impl Client {
     }
 
     pub async fn send(&self, from: &User, to: &str, message: &str) -> Reply {
-        self.post(
-            "/chat/send",
-            Some(&from.token),
-            json!({ "recipient": to, "message": message }),
-        )
-        .await
+        self.post("/chat/send", Some(&from.token), json!({ "recipient": to, "message": message })).await
     }
 
-    pub async fn send_idempotent(
-        &self,
-        from: &User,
-        to: &str,
-        message: &str,
-        client_message_id: &str,
-    ) -> Reply {
-        let body =
-            json!({ "recipient": to, "message": message, "clientMessageId": client_message_id });
+    pub async fn send_idempotent(&self, from: &User, to: &str, message: &str, client_message_id: &str) -> Reply {
+        let body = json!({ "recipient": to, "message": message, "clientMessageId": client_message_id });
         self.post("/chat/send", Some(&from.token), body).await
     }
 

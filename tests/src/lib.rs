@@ -1,8 +1,38 @@
-//! The end-to-end harness: spawns the real `confab` binary and talks to it over HTTP.
+//! The end-to-end harness: spawns the real `confab` binary, on every backend, and talks to it
+//! over HTTP, as clients and operators do.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod backend;
 mod client;
-mod server;
+mod deployment;
+mod process;
 
+pub use backend::{Backend, External};
 pub use client::{Client, Reply, User};
-pub use server::{Confab, TEST_JWT_SECRET, confab_bin, run_confab};
+pub use deployment::{Deployment, TEST_JWT_SECRET};
+pub use process::{Confab, confab_bin};
+
+/// Instantiates each named `async fn(Backend)` as one test per backend: `embedded::name` and
+/// `kafka_dynamodb::name`. The second is skipped, loudly, when no servers are configured.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::Backend::Embedded).await
+                }
+            )*
+        }
+        mod kafka_dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(backend) = $crate::Backend::kafka_dynamodb(stringify!($name)) else { return };
+                    super::$name(backend).await
+                }
+            )*
+        }
+    };
+}

@@ -1,15 +1,14 @@
 //! Registration, login and bearer tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use confab_e2e::{Client, Confab, TEST_JWT_SECRET, run_confab};
+use confab_e2e::{Backend, Client, Deployment, TEST_JWT_SECRET, backend_tests};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-#[tokio::test]
-async fn register_validates_normalizes_and_refuses_taken_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Confab::start(dir.path());
+async fn register_validates_normalizes_and_refuses_taken_names(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
     let client = Client::new(&server.base_url);
 
     let created = client.register("Alice_1.x-Y", "password123").await;
@@ -28,39 +27,20 @@ async fn register_validates_normalizes_and_refuses_taken_names() {
         ("bob", &"p".repeat(1025), "invalid_password"),
     ] {
         let reply = client.register(username, password).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::BAD_REQUEST,
-            "{username:?}: {}",
-            reply.body
-        );
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{username:?}: {}", reply.body);
         assert_eq!(reply.error_code(), code);
     }
-    assert_eq!(
-        client.register("abc", &"p".repeat(1024)).await.status,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        client.register(&"z".repeat(32), "12345678").await.status,
-        StatusCode::CREATED
-    );
+    assert_eq!(client.register("abc", &"p".repeat(1024)).await.status, StatusCode::CREATED);
+    assert_eq!(client.register(&"z".repeat(32), "12345678").await.status, StatusCode::CREATED);
 
     let taken = client.register("ALICE_1.X-y", "another-password").await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
     assert_eq!(taken.error_code(), "username_taken");
 
-    let missing = client
-        .post("/auth/register", None, json!({ "username": "carol" }))
-        .await;
+    let missing = client.post("/auth/register", None, json!({ "username": "carol" })).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.error_code(), "invalid_body");
-    let wrong_type = client
-        .post(
-            "/auth/register",
-            None,
-            json!({ "username": 5, "password": "x" }),
-        )
-        .await;
+    let wrong_type = client.post("/auth/register", None, json!({ "username": 5, "password": "x" })).await;
     assert_eq!(wrong_type.status, StatusCode::BAD_REQUEST);
     let not_json = client
         .raw(
@@ -72,17 +52,14 @@ async fn register_validates_normalizes_and_refuses_taken_names() {
         .await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
     assert_eq!(not_json.error_code(), "invalid_json");
-    let no_content_type = client
-        .raw(client.request(Method::POST, "/auth/register").body("{}"))
-        .await;
+    let no_content_type = client.raw(client.request(Method::POST, "/auth/register").body("{}")).await;
     assert_eq!(no_content_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(no_content_type.error_code(), "unsupported_media_type");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_registrations_of_one_name_create_exactly_one_account() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Confab::start(dir.path());
+async fn concurrent_registrations_of_one_name_create_exactly_one_account(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
     let client = Client::new(&server.base_url);
 
     let attempts: Vec<_> = (0..16)
@@ -103,47 +80,26 @@ async fn concurrent_registrations_of_one_name_create_exactly_one_account() {
     assert_eq!(created, 1);
 
     server.stop();
-    let exported = run_confab(&[
-        "events",
-        "--topic",
-        "confab.users",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    let registrations = String::from_utf8(exported.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .filter(|e| {
-            e["type"] == "io.confab.events.UserRegistered"
-                && e["event"]["payload"]["username"] == "popular"
+    let registrations = deployment
+        .events("confab.users")
+        .into_iter()
+        .filter(|e: &Value| {
+            e["type"] == "io.confab.events.UserRegistered" && e["event"]["payload"]["username"] == "popular"
         })
         .count();
-    assert_eq!(
-        registrations, 1,
-        "the log must hold exactly one registration of the name"
-    );
+    assert_eq!(registrations, 1, "the log must hold exactly one registration of the name");
 }
 
-#[tokio::test]
-async fn login_works_at_once_and_fails_the_same_way_for_unknown_user_and_wrong_password() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Confab::start(dir.path());
+async fn login_works_at_once_and_fails_the_same_way_for_unknown_user_and_wrong_password(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
     let client = Client::new(&server.base_url);
 
     for i in 0..10 {
         let name = format!("user{i}");
-        assert_eq!(
-            client.register(&name, "password123").await.status,
-            StatusCode::CREATED
-        );
+        assert_eq!(client.register(&name, "password123").await.status, StatusCode::CREATED);
         let login = client.login(&name.to_uppercase(), "password123").await;
-        assert_eq!(
-            login.status,
-            StatusCode::OK,
-            "login right after register: {}",
-            login.body
-        );
+        assert_eq!(login.status, StatusCode::OK, "login right after register: {}", login.body);
         assert_eq!(login.body["tokenType"], "Bearer");
         assert_eq!(login.body["expiresIn"], 3600);
         assert!(login.body["token"].as_str().unwrap().split('.').count() == 3);
@@ -153,68 +109,35 @@ async fn login_works_at_once_and_fails_the_same_way_for_unknown_user_and_wrong_p
     let unknown_user = client.login("nobody", "password123").await;
     assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown_user.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        wrong_password.body, unknown_user.body,
-        "no hint which one was wrong"
-    );
-    let missing = client
-        .post("/auth/login", None, json!({ "username": "user0" }))
-        .await;
+    assert_eq!(wrong_password.body, unknown_user.body, "no hint which one was wrong");
+    let missing = client.post("/auth/login", None, json!({ "username": "user0" })).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
 }
 
 fn forge(claims: &Value, algorithm: Algorithm, secret: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &Header::new(algorithm),
-        claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .unwrap()
+    jsonwebtoken::encode(&Header::new(algorithm), claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
-#[tokio::test]
-async fn only_valid_unexpired_tokens_signed_by_the_server_are_accepted() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Confab::start(dir.path());
+async fn only_valid_unexpired_tokens_signed_by_the_server_are_accepted(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
     let client = Client::new(&server.base_url);
     let alice = client.user("alice").await;
-    assert_eq!(
-        client
-            .get("/chat/messages", Some(&alice.token))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(client.get("/chat/messages", Some(&alice.token)).await.status, StatusCode::OK);
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let claims =
-        |iat: i64, exp: i64| json!({ "sub": alice.id, "name": "alice", "iat": iat, "exp": exp });
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = |iat: i64, exp: i64| json!({ "sub": alice.id, "name": "alice", "iat": iat, "exp": exp });
     let secret = TEST_JWT_SECRET.as_bytes();
     let fresh = forge(&claims(now, now + 600), Algorithm::HS256, secret);
-    assert_eq!(
-        client.get("/chat/messages", Some(&fresh)).await.status,
-        StatusCode::OK,
-        "the test forges correctly"
-    );
+    assert_eq!(client.get("/chat/messages", Some(&fresh)).await.status, StatusCode::OK, "the test forges correctly");
 
     let expired = forge(&claims(now - 7200, now - 3600), Algorithm::HS256, secret);
-    let other_key = forge(
-        &claims(now, now + 600),
-        Algorithm::HS256,
-        b"some other secret entirely",
-    );
+    let other_key = forge(&claims(now, now + 600), Algorithm::HS256, b"some other secret entirely");
     let other_alg = forge(&claims(now, now + 600), Algorithm::HS512, secret);
     let unsigned = {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        format!(
-            "{}.{}.",
-            b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
-            b64.encode(claims(now, now + 600).to_string())
-        )
+        format!("{}.{}.", b64.encode(r#"{"alg":"none","typ":"JWT"}"#), b64.encode(claims(now, now + 600).to_string()))
     };
     for (what, token) in [
         ("expired", expired.as_str()),
@@ -224,31 +147,24 @@ async fn only_valid_unexpired_tokens_signed_by_the_server_are_accepted() {
         ("garbage", "not.a.jwt"),
     ] {
         let reply = client.get("/chat/messages", Some(token)).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::UNAUTHORIZED,
-            "{what}: {}",
-            reply.body
-        );
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{what}: {}", reply.body);
         assert_eq!(reply.error_code(), "unauthorized");
     }
     let expired_reply = client.get("/chat/messages", Some(&expired)).await;
-    assert!(
-        expired_reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    assert!(expired_reply.body["error"]["message"].as_str().unwrap().contains("expired"));
 
     let no_header = client.get("/chat/messages", None).await;
     assert_eq!(no_header.status, StatusCode::UNAUTHORIZED);
     let basic = client
-        .raw(
-            client
-                .request(Method::GET, "/chat/messages")
-                .header(header::AUTHORIZATION, "Basic YWxpY2U6eA=="),
-        )
+        .raw(client.request(Method::GET, "/chat/messages").header(header::AUTHORIZATION, "Basic YWxpY2U6eA=="))
         .await;
     assert_eq!(basic.status, StatusCode::UNAUTHORIZED);
     assert_eq!(basic.error_code(), "unauthorized");
 }
+
+backend_tests!(
+    register_validates_normalizes_and_refuses_taken_names,
+    concurrent_registrations_of_one_name_create_exactly_one_account,
+    login_works_at_once_and_fails_the_same_way_for_unknown_user_and_wrong_password,
+    only_valid_unexpired_tokens_signed_by_the_server_are_accepted,
+);

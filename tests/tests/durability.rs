@@ -9,14 +9,13 @@ use std::{
     },
 };
 
-use confab_e2e::{Client, Confab, run_confab};
+use confab_e2e::{Backend, Client, Deployment, backend_tests};
 use reqwest::StatusCode;
 use tokio::sync::Notify;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill_9_during_concurrent_sends_loses_and_duplicates_nothing_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Confab::start(dir.path());
+async fn kill_9_during_concurrent_sends_loses_and_duplicates_nothing_acknowledged(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
     let client = Client::new(&server.base_url);
     let alice = client.user("alice").await;
     let _bob = client.user("bob").await;
@@ -34,7 +33,8 @@ async fn kill_9_during_concurrent_sends_loses_and_duplicates_nothing_acknowledge
                         break;
                     }
                     let body = serde_json::json!({ "recipient": "bob", "message": format!("{sender}-{i}") });
-                    let request = client.request(reqwest::Method::POST, "/chat/send").bearer_auth(&alice.token).json(&body);
+                    let request =
+                        client.request(reqwest::Method::POST, "/chat/send").bearer_auth(&alice.token).json(&body);
                     // Requests in flight at the kill fail; only 200s count as acknowledged.
                     let Ok(response) = request.send().await else { break };
                     if response.status() != StatusCode::OK {
@@ -59,74 +59,55 @@ async fn kill_9_during_concurrent_sends_loses_and_duplicates_nothing_acknowledge
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 200);
 
-    let server = Confab::start(dir.path());
+    server.start_again();
     let client = Client::new(&server.base_url);
     let alice = {
         let login = client.login("alice", "alice-password").await;
-        confab_e2e::User {
-            token: login.body["token"].as_str().unwrap().to_owned(),
-            ..alice
-        }
+        confab_e2e::User { token: login.body["token"].as_str().unwrap().to_owned(), ..alice }
     };
     let history = client.full_history(&alice, "bob").await;
     let mut seen: HashMap<String, usize> = HashMap::new();
     for message in &history {
-        *seen
-            .entry(message["messageId"].as_str().unwrap().to_owned())
-            .or_default() += 1;
+        *seen.entry(message["messageId"].as_str().unwrap().to_owned()).or_default() += 1;
     }
     assert!(seen.values().all(|n| *n == 1), "a message appears twice");
     let missing: Vec<_> = acked.iter().filter(|id| !seen.contains_key(*id)).collect();
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged sends lost, e.g. {:?}",
-        missing.len(),
-        missing.first()
-    );
+    assert!(missing.is_empty(), "{} acknowledged sends lost, e.g. {:?}", missing.len(), missing.first());
     assert_eq!(acked.iter().collect::<HashSet<_>>().len(), acked.len());
 }
 
-#[tokio::test]
-async fn rebuilding_every_table_from_offset_zero_reproduces_the_live_tables() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Confab::start(dir.path());
+async fn rebuilding_every_table_from_offset_zero_reproduces_the_live_tables(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
     let client = Client::new(&server.base_url);
     let alice = client.user("alice").await;
     let bob = client.user("bob").await;
     let carol = client.user("carol").await;
     for i in 0..30 {
-        let (from, to) = [
-            (&alice, "bob"),
-            (&bob, "alice"),
-            (&carol, "alice"),
-            (&alice, "alice"),
-        ][i % 4];
-        assert_eq!(
-            client.send(from, to, &format!("m{i}")).await.status,
-            StatusCode::OK
-        );
+        let (from, to) = [(&alice, "bob"), (&bob, "alice"), (&carol, "alice"), (&alice, "alice")][i % 4];
+        assert_eq!(client.send(from, to, &format!("m{i}")).await.status, StatusCode::OK);
     }
     let _ = client.send_idempotent(&bob, "carol", "once", "k").await;
     let _ = client.send_idempotent(&bob, "carol", "once", "k").await;
     server.stop();
 
-    let rebuilt = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap();
-    let target = rebuilt.path().join("fresh");
-    let _ = run_confab(&[
-        "rebuild",
-        "--data-dir",
-        data_dir,
-        "--into",
-        target.to_str().unwrap(),
-    ]);
-    let live: serde_json::Value =
-        serde_json::from_slice(&run_confab(&["dump-tables", "--dir", data_dir]).stdout).unwrap();
-    let replayed: serde_json::Value = serde_json::from_slice(
-        &run_confab(&["dump-tables", "--dir", target.to_str().unwrap()]).stdout,
-    )
-    .unwrap();
+    // Empty tables: a fresh directory (embedded) or a fresh namespace (DynamoDB).
+    let into = if deployment.is_embedded() {
+        deployment.data_dir().with_file_name("rebuilt").display().to_string()
+    } else {
+        format!("{}rebuilt.", deployment.namespace)
+    };
+    let _ = deployment.run(&["rebuild", "--into", &into]);
+    let live = deployment.tables();
+    let replayed_flag = if deployment.is_embedded() { "--data-dir" } else { "--namespace" };
+    let replayed: serde_json::Value =
+        serde_json::from_slice(&deployment.run(&["dump-tables", replayed_flag, &into]).stdout).unwrap();
     assert_eq!(live["users"].as_array().unwrap().len(), 3);
     assert_eq!(live["messages"].as_array().unwrap().len(), 31);
     assert_eq!(live, replayed);
 }
+
+backend_tests!(
+    kill_9_during_concurrent_sends_loses_and_duplicates_nothing_acknowledged,
+    rebuilding_every_table_from_offset_zero_reproduces_the_live_tables,
+);

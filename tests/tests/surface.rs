@@ -1,13 +1,12 @@
 //! Health, readiness, the OpenAPI document, and JSON errors for routes that do not exist.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use confab_e2e::{Client, Confab};
+use confab_e2e::{Backend, Client, Deployment, backend_tests};
 use reqwest::{Method, StatusCode};
 
-#[tokio::test]
-async fn health_readiness_and_openapi() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Confab::start(dir.path());
+async fn health_readiness_and_openapi(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
     let client = Client::new(&server.base_url);
 
     let health = client.get("/healthz", None).await;
@@ -33,20 +32,16 @@ async fn health_readiness_and_openapi() {
         ("/readyz", "get"),
     ] {
         let operation = &doc.body["paths"][path][method];
-        assert!(
-            operation.is_object(),
-            "{method} {path} missing from the OpenAPI document"
-        );
+        assert!(operation.is_object(), "{method} {path} missing from the OpenAPI document");
         assert!(!operation["responses"].as_object().unwrap().is_empty());
     }
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc.body["components"]["schemas"]["ErrorBody"].is_object());
 }
 
-#[tokio::test]
-async fn unknown_routes_and_methods_answer_json_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Confab::start(dir.path());
+async fn unknown_routes_and_methods_answer_json_errors(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
     let client = Client::new(&server.base_url);
 
     let missing = client.get("/no/such/thing", None).await;
@@ -56,3 +51,5 @@ async fn unknown_routes_and_methods_answer_json_errors() {
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong_method.error_code(), "method_not_allowed");
 }
+
+backend_tests!(health_readiness_and_openapi, unknown_routes_and_methods_answer_json_errors,);

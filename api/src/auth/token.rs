@@ -46,22 +46,17 @@ impl TokenKeys {
 
     pub(crate) fn issue(&self, user_id: &str, username: &str) -> Result<String, TokenError> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            sub: user_id.to_owned(),
-            name: username.to_owned(),
-            iat: now,
-            exp: now + self.ttl_secs,
-        };
+        let claims = Claims { sub: user_id.to_owned(), name: username.to_owned(), iat: now, exp: now + self.ttl_secs };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| TokenError::Sign(e.to_string()))
     }
 
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
+            match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
-            })
+            }
+        })
     }
 }

@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{
-    ApiError, AppState, auth::password, error::ErrorBody, extract::JsonBody, time::now_ms,
-};
+use crate::{ApiError, AppState, auth::password, error::ErrorBody, extract::JsonBody, time::now_ms};
 
 /// Claim scope that keeps usernames unique.
 const USERNAME_CLAIM: &str = "username";
@@ -43,9 +41,7 @@ pub(crate) struct LoginResponse {
 /// Lowercases and checks a username against the rules.
 pub(crate) fn normalize_username(raw: &str) -> Result<String, ApiError> {
     let username = raw.to_lowercase();
-    let valid_chars = username
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    let valid_chars = username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
     if !(3..=32).contains(&username.len()) || !valid_chars {
         return Err(ApiError::bad_request(
             "invalid_username",
@@ -57,10 +53,7 @@ pub(crate) fn normalize_username(raw: &str) -> Result<String, ApiError> {
 
 fn check_password(password: &str) -> Result<(), ApiError> {
     if !(8..=1024).contains(&password.chars().count()) {
-        return Err(ApiError::bad_request(
-            "invalid_password",
-            "password must be 8-1024 characters",
-        ));
+        return Err(ApiError::bad_request("invalid_password", "password must be 8-1024 characters"));
     }
     Ok(())
 }
@@ -96,30 +89,13 @@ pub(crate) async fn register(
         event_id: Uuid::now_v7().to_string(),
         occurred_at,
         actor_id: user_id.to_string(),
-        payload: UserRegisteredPayload {
-            user_id: user_id.to_string(),
-            username: username.clone(),
-            password_hash,
-        },
+        payload: UserRegisteredPayload { user_id: user_id.to_string(), username: username.clone(), password_hash },
     });
-    let claim = Claim {
-        scope: USERNAME_CLAIM.into(),
-        key: username.clone(),
-        value: user_id.to_string().into_bytes(),
-    };
-    match state
-        .publisher
-        .publish_claimed(claim, &event, occurred_at)
-        .await?
-    {
+    let claim = Claim { scope: USERNAME_CLAIM.into(), key: username.clone(), value: user_id.to_string().into_bytes() };
+    match state.publisher.publish_claimed(claim, &event, occurred_at).await? {
         ClaimedAppend::Appended(position) => {
-            state
-                .read_your_write(&state.projections.users, &position)
-                .await;
-            Ok((
-                StatusCode::CREATED,
-                Json(RegisteredUser { user_id, username }),
-            ))
+            state.read_your_write(&state.projections.users, &position).await;
+            Ok((StatusCode::CREATED, Json(RegisteredUser { user_id, username })))
         }
         ClaimedAppend::Taken { .. } => Err(username_taken()),
     }
@@ -138,25 +114,11 @@ pub(crate) async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let user = state
-        .users
-        .user_by_name(&body.username.to_lowercase())
-        .await?;
-    let verified = password::verify(
-        body.password,
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await?;
+    let user = state.users.user_by_name(&body.username.to_lowercase()).await?;
+    let verified = password::verify(body.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|_| verified) else {
         return Err(ApiError::unauthorized("invalid username or password"));
     };
-    let token = state
-        .tokens
-        .issue(&user.user_id, &user.username)
-        .map_err(ApiError::internal)?;
-    Ok(Json(LoginResponse {
-        token,
-        token_type: "Bearer",
-        expires_in: state.tokens.ttl_secs,
-    }))
+    let token = state.tokens.issue(&user.user_id, &user.username).map_err(ApiError::internal)?;
+    Ok(Json(LoginResponse { token, token_type: "Bearer", expires_in: state.tokens.ttl_secs }))
 }

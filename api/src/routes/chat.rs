@@ -128,22 +128,13 @@ pub(crate) enum MessagesResponse {
 
 fn validate_message(message: &str, client_message_id: Option<&str>) -> Result<(), ApiError> {
     if message.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "empty_message",
-            "message must not be empty",
-        ));
+        return Err(ApiError::bad_request("empty_message", "message must not be empty"));
     }
     if message.len() > MAX_MESSAGE_BYTES {
-        return Err(ApiError::bad_request(
-            "message_too_long",
-            "message must be at most 64 KiB",
-        ));
+        return Err(ApiError::bad_request("message_too_long", "message must be at most 64 KiB"));
     }
     if client_message_id.is_some_and(|id| id.is_empty() || id.len() > MAX_CLIENT_MESSAGE_ID) {
-        return Err(ApiError::bad_request(
-            "invalid_client_message_id",
-            "clientMessageId must be 1-128 bytes",
-        ));
+        return Err(ApiError::bad_request("invalid_client_message_id", "clientMessageId must be 1-128 bytes"));
     }
     Ok(())
 }
@@ -199,41 +190,26 @@ pub(crate) async fn send(
             client_message_id: body.client_message_id.clone(),
         },
     });
-    let response = SendResponse {
-        message_id,
-        conversation_id,
-        timestamp: rfc3339(occurred_at),
-    };
+    let response = SendResponse { message_id, conversation_id, timestamp: rfc3339(occurred_at) };
     let appended = match &body.client_message_id {
         None => state.publisher.publish(&event, occurred_at).await?,
         Some(client_id) => {
-            let first = FirstSend {
-                recipient_id: recipient.user_id.clone(),
-                response,
-            };
+            let first = FirstSend { recipient_id: recipient.user_id.clone(), response };
             let claim = Claim {
                 scope: CLIENT_MESSAGE_CLAIM.into(),
                 key: format!("{}/{client_id}", caller.sub),
                 value: serde_json::to_vec(&first).map_err(ApiError::internal)?,
             };
-            match state
-                .publisher
-                .publish_claimed(claim, &event, occurred_at)
-                .await?
-            {
+            match state.publisher.publish_claimed(claim, &event, occurred_at).await? {
                 ClaimedAppend::Appended(position) => {
-                    state
-                        .read_your_write(&state.projections.messages, &position)
-                        .await;
+                    state.read_your_write(&state.projections.messages, &position).await;
                     return Ok(Json(first.response));
                 }
                 ClaimedAppend::Taken { value } => return retried_send(&value, &recipient.user_id),
             }
         }
     };
-    state
-        .read_your_write(&state.projections.messages, &appended)
-        .await;
+    state.read_your_write(&state.projections.messages, &appended).await;
     Ok(Json(response))
 }
 
@@ -253,21 +229,15 @@ fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     let Some(raw) = raw else { return Ok(50) };
     match raw.parse::<usize>() {
         Ok(limit) if (1..=200).contains(&limit) => Ok(limit),
-        _ => Err(ApiError::bad_request(
-            "invalid_limit",
-            "limit must be an integer from 1 to 200",
-        )),
+        _ => Err(ApiError::bad_request("invalid_limit", "limit must be an integer from 1 to 200")),
     }
 }
 
 fn parse_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     raw.map(|c| {
-        Uuid::parse_str(c).map(|id| id.to_string()).map_err(|_| {
-            ApiError::bad_request(
-                "invalid_cursor",
-                "before must be a nextCursor from an earlier page",
-            )
-        })
+        Uuid::parse_str(c)
+            .map(|id| id.to_string())
+            .map_err(|_| ApiError::bad_request("invalid_cursor", "before must be a nextCursor from an earlier page"))
     })
     .transpose()
 }
@@ -275,11 +245,7 @@ fn parse_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
 fn view(state: &AppState, row: MessageRow) -> Result<MessageView, ApiError> {
     let plaintext = state
         .keyring
-        .open(
-            KeyScope::Conversation(&row.conversation_id),
-            &row.content,
-            row.message_id.as_bytes(),
-        )
+        .open(KeyScope::Conversation(&row.conversation_id), &row.content, row.message_id.as_bytes())
         .map_err(ApiError::internal)?;
     Ok(MessageView {
         content: String::from_utf8(plaintext).map_err(ApiError::internal)?,
@@ -319,17 +285,12 @@ pub(crate) async fn messages(
             .map(|row: ConversationRow| {
                 Ok(ConversationView {
                     conversation_id: row.conversation_id,
-                    peer: Peer {
-                        user_id: row.peer_id,
-                        username: row.peer_username,
-                    },
+                    peer: Peer { user_id: row.peer_id, username: row.peer_username },
                     last_message: view(&state, row.last_message)?,
                 })
             })
             .collect::<Result<_, ApiError>>()?;
-        return Ok(Json(MessagesResponse::Conversations(ConversationList {
-            conversations,
-        })));
+        return Ok(Json(MessagesResponse::Conversations(ConversationList { conversations })));
     };
     let peer = match normalize_username(&recipient) {
         Ok(name) => state.users.user_by_name(&name).await?,
@@ -337,10 +298,7 @@ pub(crate) async fn messages(
     }
     .ok_or_else(|| ApiError::not_found("recipient_not_found", "no user with that username"))?;
     let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
-    let mut rows = state
-        .messages
-        .history(&conversation, before.as_deref(), limit + 1)
-        .await?;
+    let mut rows = state.messages.history(&conversation, before.as_deref(), limit + 1).await?;
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|oldest| oldest.message_id.clone())
@@ -348,12 +306,6 @@ pub(crate) async fn messages(
         None
     };
     rows.reverse();
-    let messages = rows
-        .into_iter()
-        .map(|row| view(&state, row))
-        .collect::<Result<_, _>>()?;
-    Ok(Json(MessagesResponse::History(HistoryPage {
-        messages,
-        next_cursor,
-    })))
+    let messages = rows.into_iter().map(|row| view(&state, row)).collect::<Result<_, _>>()?;
+    Ok(Json(MessagesResponse::History(HistoryPage { messages, next_cursor })))
 }

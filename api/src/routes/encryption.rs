@@ -52,18 +52,11 @@ pub(crate) async fn encrypt(
     JsonBody(body): JsonBody<EncryptRequest>,
 ) -> Result<Json<EncryptResponse>, ApiError> {
     if body.message.len() > MAX_PLAINTEXT_BYTES {
-        return Err(ApiError::bad_request(
-            "message_too_long",
-            "message must be at most 64 KiB",
-        ));
+        return Err(ApiError::bad_request("message_too_long", "message must be at most 64 KiB"));
     }
     let encrypted_message = state
         .keyring
-        .seal(
-            KeyScope::User(&caller.sub),
-            body.message.as_bytes(),
-            caller.sub.as_bytes(),
-        )
+        .seal(KeyScope::User(&caller.sub), body.message.as_bytes(), caller.sub.as_bytes())
         .map_err(ApiError::internal)?;
     Ok(Json(EncryptResponse { encrypted_message }))
 }
@@ -85,11 +78,7 @@ pub(crate) async fn decrypt(
 ) -> Result<Json<DecryptResponse>, ApiError> {
     let plaintext = state
         .keyring
-        .open(
-            KeyScope::User(&caller.sub),
-            &body.encrypted_message,
-            caller.sub.as_bytes(),
-        )
+        .open(KeyScope::User(&caller.sub), &body.encrypted_message, caller.sub.as_bytes())
         .map_err(|e| ApiError::bad_request("invalid_ciphertext", e.to_string()))?;
     let message = String::from_utf8(plaintext)
         .map_err(|_| ApiError::bad_request("invalid_ciphertext", "plaintext is not utf-8"))?;

@@ -30,6 +30,10 @@ impl Projection for MessagesProjection {
         &[Topic::Messages]
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
     async fn apply(&self, events: &[Event]) -> Result<(), StoreError> {
         let messages: Vec<MessageRow> = events
             .iter()

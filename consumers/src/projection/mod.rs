@@ -19,6 +19,9 @@ pub trait Projection: Send + Sync + 'static {
     /// The topics it reads.
     fn topics(&self) -> &'static [Topic];
 
+    /// Answers once its store can be written; tells a poison event from a store outage.
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Applies a batch in log order. Applying the same events again must change nothing.
     async fn apply(&self, events: &[Event]) -> Result<(), StoreError>;
 }

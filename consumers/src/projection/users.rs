@@ -30,6 +30,10 @@ impl Projection for UsersProjection {
         &[Topic::Users]
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
     async fn apply(&self, events: &[Event]) -> Result<(), StoreError> {
         let users: Vec<UserRow> = events
             .iter()

@@ -20,8 +20,7 @@ const USER_IDS: TableDefinition<'_, &str, &str> = TableDefinition::new("user_ids
 /// (conversation id, message id) -> MessageRow. Message ids are UUID v7, so this sorts by time.
 const MESSAGES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("messages");
 /// (user id, conversation id) -> ConversationRow.
-const CONVERSATIONS: TableDefinition<'_, (&str, &str), &[u8]> =
-    TableDefinition::new("conversations");
+const CONVERSATIONS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("conversations");
 /// (user id, last message id, conversation id): a user's conversations by newest activity.
 const ACTIVITY: TableDefinition<'_, (&str, &str, &str), ()> = TableDefinition::new("activity");
 
@@ -39,10 +38,7 @@ fn to_json<T: Serialize>(row: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 fn from_json<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        table,
-        reason: e.to_string(),
-    })
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { table, reason: e.to_string() })
 }
 
 impl EmbeddedStore {
@@ -66,9 +62,7 @@ impl EmbeddedStore {
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(storage_error)?
+        tokio::task::spawn_blocking(move || f(&db)).await.map_err(storage_error)?
     }
 
     async fn write(
@@ -88,61 +82,27 @@ impl EmbeddedStore {
         let txn = self.db.begin_read().map_err(storage_error)?;
         let mut out = serde_json::Map::new();
         let mut rows = Vec::new();
-        for entry in txn
-            .open_table(USERS)
-            .map_err(storage_error)?
-            .iter()
-            .map_err(storage_error)?
-        {
+        for entry in txn.open_table(USERS).map_err(storage_error)?.iter().map_err(storage_error)? {
             let (k, v) = entry.map_err(storage_error)?;
             rows.push(json!([k.value(), from_json::<Value>("users", v.value())?]));
         }
         let _ = out.insert("users".into(), Value::Array(std::mem::take(&mut rows)));
-        for entry in txn
-            .open_table(USER_IDS)
-            .map_err(storage_error)?
-            .iter()
-            .map_err(storage_error)?
-        {
+        for entry in txn.open_table(USER_IDS).map_err(storage_error)?.iter().map_err(storage_error)? {
             let (k, v) = entry.map_err(storage_error)?;
             rows.push(json!([k.value(), v.value()]));
         }
         let _ = out.insert("user_ids".into(), Value::Array(std::mem::take(&mut rows)));
-        for entry in txn
-            .open_table(MESSAGES)
-            .map_err(storage_error)?
-            .iter()
-            .map_err(storage_error)?
-        {
+        for entry in txn.open_table(MESSAGES).map_err(storage_error)?.iter().map_err(storage_error)? {
             let (k, v) = entry.map_err(storage_error)?;
-            rows.push(json!([
-                k.value(),
-                from_json::<Value>("messages", v.value())?
-            ]));
+            rows.push(json!([k.value(), from_json::<Value>("messages", v.value())?]));
         }
         let _ = out.insert("messages".into(), Value::Array(std::mem::take(&mut rows)));
-        for entry in txn
-            .open_table(CONVERSATIONS)
-            .map_err(storage_error)?
-            .iter()
-            .map_err(storage_error)?
-        {
+        for entry in txn.open_table(CONVERSATIONS).map_err(storage_error)?.iter().map_err(storage_error)? {
             let (k, v) = entry.map_err(storage_error)?;
-            rows.push(json!([
-                k.value(),
-                from_json::<Value>("conversations", v.value())?
-            ]));
+            rows.push(json!([k.value(), from_json::<Value>("conversations", v.value())?]));
         }
-        let _ = out.insert(
-            "conversations".into(),
-            Value::Array(std::mem::take(&mut rows)),
-        );
-        for entry in txn
-            .open_table(ACTIVITY)
-            .map_err(storage_error)?
-            .iter()
-            .map_err(storage_error)?
-        {
+        let _ = out.insert("conversations".into(), Value::Array(std::mem::take(&mut rows)));
+        for entry in txn.open_table(ACTIVITY).map_err(storage_error)?.iter().map_err(storage_error)? {
             let (k, _) = entry.map_err(storage_error)?;
             rows.push(json!(k.value()));
         }
@@ -152,16 +112,14 @@ impl EmbeddedStore {
 
     /// Answers once the database can be read: what readiness means for this store.
     pub async fn check(&self) -> Result<(), StoreError> {
-        self.blocking(|db| db.begin_read().map(drop).map_err(storage_error))
-            .await
+        self.blocking(|db| db.begin_read().map(drop).map_err(storage_error)).await
     }
 }
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.blocking(|db| db.begin_read().map(drop).map_err(storage_error))
-            .await
+        self.blocking(|db| db.begin_read().map(drop).map_err(storage_error)).await
     }
 
     async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError> {
@@ -170,19 +128,11 @@ impl UserStore for EmbeddedStore {
             let mut by_name = txn.open_table(USERS).map_err(storage_error)?;
             let mut by_id = txn.open_table(USER_IDS).map_err(storage_error)?;
             for user in &users {
-                if by_name
-                    .get(user.username.as_str())
-                    .map_err(storage_error)?
-                    .is_some()
-                {
+                if by_name.get(user.username.as_str()).map_err(storage_error)?.is_some() {
                     continue;
                 }
-                let _ = by_name
-                    .insert(user.username.as_str(), to_json(user)?.as_slice())
-                    .map_err(storage_error)?;
-                let _ = by_id
-                    .insert(user.user_id.as_str(), user.username.as_str())
-                    .map_err(storage_error)?;
+                let _ = by_name.insert(user.username.as_str(), to_json(user)?.as_slice()).map_err(storage_error)?;
+                let _ = by_id.insert(user.user_id.as_str(), user.username.as_str()).map_err(storage_error)?;
             }
             Ok(())
         })
@@ -218,6 +168,10 @@ impl UserStore for EmbeddedStore {
 
 #[async_trait]
 impl MessageStore for EmbeddedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        UserStore::ping(self).await
+    }
+
     async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
         let messages = messages.to_vec();
         self.write(move |txn| {
@@ -225,16 +179,11 @@ impl MessageStore for EmbeddedStore {
             let mut conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
             let mut activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
             for message in &messages {
-                let key = (
-                    message.conversation_id.as_str(),
-                    message.message_id.as_str(),
-                );
+                let key = (message.conversation_id.as_str(), message.message_id.as_str());
                 if stored.get(key).map_err(storage_error)?.is_some() {
                     continue;
                 }
-                let _ = stored
-                    .insert(key, to_json(message)?.as_slice())
-                    .map_err(storage_error)?;
+                let _ = stored.insert(key, to_json(message)?.as_slice()).map_err(storage_error)?;
                 for row in message.conversation_rows() {
                     let key = (row.user_id.as_str(), row.conversation_id.as_str());
                     let previous: Option<ConversationRow> = conversations
@@ -255,18 +204,9 @@ impl MessageStore for EmbeddedStore {
                             .map_err(storage_error)?;
                     }
                     let _ = activity
-                        .insert(
-                            (
-                                row.user_id.as_str(),
-                                message.message_id.as_str(),
-                                row.conversation_id.as_str(),
-                            ),
-                            (),
-                        )
+                        .insert((row.user_id.as_str(), message.message_id.as_str(), row.conversation_id.as_str()), ())
                         .map_err(storage_error)?;
-                    let _ = conversations
-                        .insert(key, to_json(&row)?.as_slice())
-                        .map_err(storage_error)?;
+                    let _ = conversations.insert(key, to_json(&row)?.as_slice()).map_err(storage_error)?;
                 }
             }
             Ok(())
@@ -300,11 +240,7 @@ impl MessageStore for EmbeddedStore {
         .await
     }
 
-    async fn conversations(
-        &self,
-        user_id: &str,
-        limit: usize,
-    ) -> Result<Vec<ConversationRow>, StoreError> {
+    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
         let user_id = user_id.to_owned();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(storage_error)?;
@@ -317,10 +253,7 @@ impl MessageStore for EmbeddedStore {
             for entry in range.rev().take(limit) {
                 let (key, _) = entry.map_err(storage_error)?;
                 let (_, _, conversation_id) = key.value();
-                if let Some(row) = conversations
-                    .get((user_id.as_str(), conversation_id))
-                    .map_err(storage_error)?
-                {
+                if let Some(row) = conversations.get((user_id.as_str(), conversation_id)).map_err(storage_error)? {
                     out.push(from_json("conversations", row.value())?);
                 }
             }

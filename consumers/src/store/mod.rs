@@ -1,7 +1,10 @@
 //! The read-model ports and their adapters.
 
+pub mod dynamodb;
 pub mod embedded;
 mod rows;
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 
@@ -23,6 +26,9 @@ pub trait UserStore: Send + Sync + 'static {
 /// One-on-one messages and each user's conversation list.
 #[async_trait]
 pub trait MessageStore: Send + Sync + 'static {
+    /// Answers once the store can serve reads.
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Inserts messages not yet present and moves each participant's conversation to its newest
     /// message; re-applying a message changes nothing.
     async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError>;
@@ -36,9 +42,16 @@ pub trait MessageStore: Send + Sync + 'static {
     ) -> Result<Vec<MessageRow>, StoreError>;
 
     /// Up to `limit` of a user's conversations, newest activity first.
-    async fn conversations(
-        &self,
-        user_id: &str,
-        limit: usize,
-    ) -> Result<Vec<ConversationRow>, StoreError>;
+    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError>;
+}
+
+/// How far each projection has applied the log, kept beside its read models so that an API
+/// process without the projection in it can still wait for its own writes.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync + 'static {
+    /// Raises the projection's next-offset for each (topic, partition); never lowers it.
+    async fn save_checkpoint(&self, projection: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), StoreError>;
+
+    /// (topic, partition) -> next offset to apply.
+    async fn checkpoint(&self, projection: &str) -> Result<HashMap<(String, u32), u64>, StoreError>;
 }

@@ -58,13 +58,7 @@ impl EmbeddedLog {
         let commits = Arc::new(AtomicU64::new(0));
         let (appended_tx, appended) = watch::channel(0);
         let (commands, writer) = Writer::start(Arc::clone(&db), appended_tx, Arc::clone(&commits))?;
-        Ok(Self {
-            db,
-            commands,
-            appended,
-            commits,
-            writer: Some(writer),
-        })
+        Ok(Self { db, commands, appended, commits, writer: Some(writer) })
     }
 
     /// How many transactions the writer has committed; each is one fsync.
@@ -72,14 +66,9 @@ impl EmbeddedLog {
         self.commits.load(Ordering::Relaxed)
     }
 
-    async fn send<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, LogError>>) -> Command,
-    ) -> Result<T, LogError> {
+    async fn send<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T, LogError>>) -> Command) -> Result<T, LogError> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(make(reply))
-            .map_err(|_| LogError::Closed)?;
+        self.commands.send(make(reply)).map_err(|_| LogError::Closed)?;
         answer.await.map_err(|_| LogError::Closed)?
     }
 
@@ -88,9 +77,7 @@ impl EmbeddedLog {
         f: impl FnOnce(&Database) -> Result<T, LogError> + Send + 'static,
     ) -> Result<T, LogError> {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(|e| LogError::Storage(e.to_string()))?
+        tokio::task::spawn_blocking(move || f(&db)).await.map_err(|e| LogError::Storage(e.to_string()))?
     }
 }
 
@@ -98,42 +85,20 @@ impl EmbeddedLog {
 impl EventLog for EmbeddedLog {
     async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), LogError> {
         let topics = topics.to_vec();
-        self.send(|reply| Command::EnsureTopics { topics, reply })
-            .await
+        self.send(|reply| Command::EnsureTopics { topics, reply }).await
     }
 
     async fn append(&self, topic: &str, record: Record) -> Result<Position, LogError> {
         let topic = topic.to_owned();
-        match self
-            .send(|reply| Command::Append {
-                topic,
-                claim: None,
-                record,
-                reply,
-            })
-            .await?
-        {
+        match self.send(|reply| Command::Append { topic, claim: None, record, reply }).await? {
             ClaimedAppend::Appended(position) => Ok(position),
-            ClaimedAppend::Taken { .. } => {
-                Err(LogError::Storage("unclaimed append was refused".into()))
-            }
+            ClaimedAppend::Taken { .. } => Err(LogError::Storage("unclaimed append was refused".into())),
         }
     }
 
-    async fn append_claimed(
-        &self,
-        topic: &str,
-        claim: Claim,
-        record: Record,
-    ) -> Result<ClaimedAppend, LogError> {
+    async fn append_claimed(&self, topic: &str, claim: Claim, record: Record) -> Result<ClaimedAppend, LogError> {
         let topic = topic.to_owned();
-        self.send(|reply| Command::Append {
-            topic,
-            claim: Some(claim),
-            record,
-            reply,
-        })
-        .await
+        self.send(|reply| Command::Append { topic, claim: Some(claim), record, reply }).await
     }
 
     async fn claim_value(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, LogError> {
@@ -141,9 +106,7 @@ impl EventLog for EmbeddedLog {
         self.read(move |db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let claims = txn.open_table(CLAIMS).map_err(storage_error)?;
-            let value = claims
-                .get((scope.as_str(), key.as_str()))
-                .map_err(storage_error)?;
+            let value = claims.get((scope.as_str(), key.as_str())).map_err(storage_error)?;
             Ok(value.map(|v| v.value().to_vec()))
         })
         .await
@@ -160,27 +123,20 @@ impl EventLog for EmbeddedLog {
                 .map(|p| p.value())
                 .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
             let records = txn.open_table(RECORDS).map_err(storage_error)?;
-            (0..partitions)
-                .map(|p| storage::end_offset(&records, &topic, p))
-                .collect()
+            (0..partitions).map(|p| storage::end_offset(&records, &topic, p)).collect()
         })
         .await
     }
 
-    async fn subscribe(
-        &self,
-        group: &str,
-        topics: &[&str],
-    ) -> Result<Box<dyn Subscription>, LogError> {
+    async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Subscription>, LogError> {
         let group = group.to_owned();
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         let (commands, appended) = (self.commands.clone(), self.appended.clone());
         let db = Arc::clone(&self.db);
-        let subscription = tokio::task::spawn_blocking(move || {
-            EmbeddedSubscription::join(&db, group, topics, commands, appended)
-        })
-        .await
-        .map_err(storage_error)??;
+        let subscription =
+            tokio::task::spawn_blocking(move || EmbeddedSubscription::join(&db, group, topics, commands, appended))
+                .await
+                .map_err(storage_error)??;
         Ok(Box::new(subscription))
     }
 }

@@ -14,9 +14,9 @@ use tokio::{
 };
 
 use crate::{
-    ConsumedRecord, LogError, Position, Subscription,
+    ConsumedRecord, LogError, Position, Record, Subscription,
     embedded::{
-        storage::{decode_record, storage_error},
+        storage::storage_error,
         tables::{GROUP_OFFSETS, RECORDS, TOPICS},
         writer::Command,
     },
@@ -52,21 +52,12 @@ impl EmbeddedSubscription {
                 .map(|c| c.value())
                 .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
             for p in 0..count {
-                let offset = committed
-                    .get((group.as_str(), topic.as_str(), p))
-                    .map_err(storage_error)?
-                    .map_or(0, |o| o.value());
+                let offset =
+                    committed.get((group.as_str(), topic.as_str(), p)).map_err(storage_error)?.map_or(0, |o| o.value());
                 next.push(((topic.clone(), p), offset));
             }
         }
-        Ok(Self {
-            db: Arc::clone(db),
-            group,
-            next,
-            start: 0,
-            commands,
-            appended,
-        })
+        Ok(Self { db: Arc::clone(db), group, next, start: 0, commands, appended })
     }
 
     fn read_batch(
@@ -90,12 +81,8 @@ impl EmbeddedSubscription {
             for entry in range.take(budget) {
                 let (key, value) = entry.map_err(storage_error)?;
                 out.push(ConsumedRecord {
-                    position: Position {
-                        topic: topic.clone(),
-                        partition: *partition,
-                        offset: key.value().2,
-                    },
-                    record: decode_record(value.value())?,
+                    position: Position { topic: topic.clone(), partition: *partition, offset: key.value().2 },
+                    record: Record::from_bytes(value.value())?,
                 });
             }
         }
@@ -105,11 +92,7 @@ impl EmbeddedSubscription {
 
 #[async_trait]
 impl Subscription for EmbeddedSubscription {
-    async fn poll(
-        &mut self,
-        max: usize,
-        timeout: Duration,
-    ) -> Result<Vec<ConsumedRecord>, LogError> {
+    async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>, LogError> {
         let deadline = Instant::now() + timeout;
         if self.next.is_empty() {
             tokio::time::sleep_until(deadline).await;
@@ -120,19 +103,14 @@ impl Subscription for EmbeddedSubscription {
             // after the read wakes the wait below.
             let _ = self.appended.borrow_and_update();
             let (db, next, start) = (Arc::clone(&self.db), self.next.clone(), self.start);
-            let batch = tokio::task::spawn_blocking(move || {
-                Self::read_batch(&db, &next, start, max.max(1))
-            })
-            .await
-            .map_err(storage_error)??;
+            let batch = tokio::task::spawn_blocking(move || Self::read_batch(&db, &next, start, max.max(1)))
+                .await
+                .map_err(storage_error)??;
             self.start = (self.start + 1) % self.next.len();
             if !batch.is_empty() {
                 let mut ends: HashMap<(&str, u32), u64> = HashMap::new();
                 for r in &batch {
-                    let _ = ends.insert(
-                        (r.position.topic.as_str(), r.position.partition),
-                        r.position.offset + 1,
-                    );
+                    let _ = ends.insert((r.position.topic.as_str(), r.position.partition), r.position.offset + 1);
                 }
                 for ((topic, partition), offset) in &mut self.next {
                     if let Some(end) = ends.get(&(topic.as_str(), *partition)) {
@@ -161,11 +139,7 @@ impl Subscription for EmbeddedSubscription {
         let next_offsets = ends.into_iter().map(|((t, p), o)| (t, p, o)).collect();
         let (reply, answer) = oneshot::channel();
         self.commands
-            .send(Command::Commit {
-                group: self.group.clone(),
-                next_offsets,
-                reply,
-            })
+            .send(Command::Commit { group: self.group.clone(), next_offsets, reply })
             .map_err(|_| LogError::Closed)?;
         answer.await.map_err(|_| LogError::Closed)?
     }

@@ -4,13 +4,11 @@ use redb::{Database, TableDefinition};
 use crate::{LogError, embedded::storage::storage_error};
 
 /// (topic, partition, offset) -> record (see `storage::encode_record`).
-pub(crate) const RECORDS: TableDefinition<'_, (&str, u32, u64), &[u8]> =
-    TableDefinition::new("records");
+pub(crate) const RECORDS: TableDefinition<'_, (&str, u32, u64), &[u8]> = TableDefinition::new("records");
 /// topic -> partition count.
 pub(crate) const TOPICS: TableDefinition<'_, &str, u32> = TableDefinition::new("topics");
 /// (group, topic, partition) -> next offset to read.
-pub(crate) const GROUP_OFFSETS: TableDefinition<'_, (&str, &str, u32), u64> =
-    TableDefinition::new("group_offsets");
+pub(crate) const GROUP_OFFSETS: TableDefinition<'_, (&str, &str, u32), u64> = TableDefinition::new("group_offsets");
 /// (scope, key) -> value held by the claim.
 pub(crate) const CLAIMS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("claims");
 

@@ -15,7 +15,7 @@ use tokio::sync::{oneshot, watch};
 use crate::{
     Claim, ClaimedAppend, LogError, Position, Record, TopicSpec,
     embedded::{
-        storage::{encode_record, end_offset, storage_error},
+        storage::{end_offset, storage_error},
         tables::{CLAIMS, GROUP_OFFSETS, RECORDS, TOPICS},
     },
     partition_for_key,
@@ -48,10 +48,7 @@ pub(crate) enum Command {
 enum Pending {
     None,
     Unit(oneshot::Sender<Result<(), LogError>>, Result<(), LogError>),
-    Append(
-        oneshot::Sender<Result<ClaimedAppend, LogError>>,
-        Result<ClaimedAppend, LogError>,
-    ),
+    Append(oneshot::Sender<Result<ClaimedAppend, LogError>>, Result<ClaimedAppend, LogError>),
 }
 
 impl Pending {
@@ -59,9 +56,7 @@ impl Pending {
         let aborted = || LogError::Storage("batch aborted".into());
         match command {
             Command::Shutdown => Pending::None,
-            Command::EnsureTopics { reply, .. } | Command::Commit { reply, .. } => {
-                Pending::Unit(reply, Err(aborted()))
-            }
+            Command::EnsureTopics { reply, .. } | Command::Commit { reply, .. } => Pending::Unit(reply, Err(aborted())),
             Command::Append { reply, .. } => Pending::Append(reply, Err(aborted())),
         }
     }
@@ -69,8 +64,9 @@ impl Pending {
     /// A storage error leaves the transaction half-applied, so the whole batch must be aborted.
     fn storage_failure(&self) -> Option<LogError> {
         match self {
-            Pending::Unit(_, Err(LogError::Storage(e)))
-            | Pending::Append(_, Err(LogError::Storage(e))) => Some(LogError::Storage(e.clone())),
+            Pending::Unit(_, Err(LogError::Storage(e))) | Pending::Append(_, Err(LogError::Storage(e))) => {
+                Some(LogError::Storage(e.clone()))
+            }
             _ => None,
         }
     }
@@ -81,12 +77,8 @@ impl Pending {
             (Pending::None, _) => {}
             (Pending::Unit(reply, result), Ok(())) => drop(reply.send(result)),
             (Pending::Append(reply, result), Ok(())) => drop(reply.send(result)),
-            (Pending::Unit(reply, _), Err(e)) => {
-                drop(reply.send(Err(LogError::Storage(e.to_string()))))
-            }
-            (Pending::Append(reply, _), Err(e)) => {
-                drop(reply.send(Err(LogError::Storage(e.to_string()))))
-            }
+            (Pending::Unit(reply, _), Err(e)) => drop(reply.send(Err(LogError::Storage(e.to_string())))),
+            (Pending::Append(reply, _), Err(e)) => drop(reply.send(Err(LogError::Storage(e.to_string())))),
         }
     }
 }
@@ -105,13 +97,7 @@ impl Writer {
         appended: watch::Sender<u64>,
         commits: Arc<AtomicU64>,
     ) -> Result<(mpsc::Sender<Command>, std::thread::JoinHandle<()>), LogError> {
-        let mut writer = Writer {
-            db,
-            partitions: HashMap::new(),
-            next_offsets: HashMap::new(),
-            appended,
-            commits,
-        };
+        let mut writer = Writer { db, partitions: HashMap::new(), next_offsets: HashMap::new(), appended, commits };
         writer.load_state()?;
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
@@ -132,9 +118,7 @@ impl Writer {
             let (name, count) = entry.map_err(storage_error)?;
             let (name, count) = (name.value().to_owned(), count.value());
             for p in 0..count {
-                let _ = self
-                    .next_offsets
-                    .insert((name.clone(), p), end_offset(&records, &name, p)?);
+                let _ = self.next_offsets.insert((name.clone(), p), end_offset(&records, &name, p)?);
             }
             let _ = self.partitions.insert(name, count);
         }
@@ -166,29 +150,21 @@ impl Writer {
 
     fn commit_batch(&mut self, batch: Vec<Command>) {
         let mut answers = Vec::with_capacity(batch.len());
-        let outcome = self
-            .db
-            .begin_write()
-            .map_err(storage_error)
-            .and_then(|txn| {
-                let mut failure = None;
-                for command in batch {
-                    let answer = if failure.is_some() {
-                        Pending::refused(command)
-                    } else {
-                        self.apply(&txn, command)
-                    };
-                    if failure.is_none() {
-                        failure = answer.storage_failure();
-                    }
-                    answers.push(answer);
+        let outcome = self.db.begin_write().map_err(storage_error).and_then(|txn| {
+            let mut failure = None;
+            for command in batch {
+                let answer = if failure.is_some() { Pending::refused(command) } else { self.apply(&txn, command) };
+                if failure.is_none() {
+                    failure = answer.storage_failure();
                 }
-                match failure {
-                    // Dropping the transaction aborts it: nothing of this batch is kept.
-                    Some(e) => Err(e),
-                    None => txn.commit().map_err(storage_error),
-                }
-            });
+                answers.push(answer);
+            }
+            match failure {
+                // Dropping the transaction aborts it: nothing of this batch is kept.
+                Some(e) => Err(e),
+                None => txn.commit().map_err(storage_error),
+            }
+        });
         match &outcome {
             Ok(()) => {
                 let _ = self.commits.fetch_add(1, Ordering::Relaxed);
@@ -209,37 +185,24 @@ impl Writer {
     fn apply(&mut self, txn: &WriteTransaction, command: Command) -> Pending {
         match command {
             Command::Shutdown => Pending::None,
-            Command::EnsureTopics { topics, reply } => {
-                Pending::Unit(reply, self.ensure_topics(txn, &topics))
+            Command::EnsureTopics { topics, reply } => Pending::Unit(reply, self.ensure_topics(txn, &topics)),
+            Command::Append { topic, claim, record, reply } => {
+                Pending::Append(reply, self.append(txn, topic, claim, &record))
             }
-            Command::Append {
-                topic,
-                claim,
-                record,
-                reply,
-            } => Pending::Append(reply, self.append(txn, topic, claim, &record)),
-            Command::Commit {
-                group,
-                next_offsets,
-                reply,
-            } => Pending::Unit(reply, commit_offsets(txn, &group, &next_offsets)),
+            Command::Commit { group, next_offsets, reply } => {
+                Pending::Unit(reply, commit_offsets(txn, &group, &next_offsets))
+            }
         }
     }
 
-    fn ensure_topics(
-        &mut self,
-        txn: &WriteTransaction,
-        topics: &[TopicSpec],
-    ) -> Result<(), LogError> {
+    fn ensure_topics(&mut self, txn: &WriteTransaction, topics: &[TopicSpec]) -> Result<(), LogError> {
         let mut table = txn.open_table(TOPICS).map_err(storage_error)?;
         for spec in topics {
             if self.partitions.contains_key(&spec.name) {
                 continue;
             }
             let count = spec.partitions.max(1);
-            let _ = table
-                .insert(spec.name.as_str(), count)
-                .map_err(storage_error)?;
+            let _ = table.insert(spec.name.as_str(), count).map_err(storage_error)?;
             for p in 0..count {
                 let _ = self.next_offsets.insert((spec.name.clone(), p), 0);
             }
@@ -255,49 +218,27 @@ impl Writer {
         claim: Option<Claim>,
         record: &Record,
     ) -> Result<ClaimedAppend, LogError> {
-        let count = *self
-            .partitions
-            .get(&topic)
-            .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+        let count = *self.partitions.get(&topic).ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
         if let Some(claim) = claim {
             let mut claims = txn.open_table(CLAIMS).map_err(storage_error)?;
             let key = (claim.scope.as_str(), claim.key.as_str());
             if let Some(held) = claims.get(key).map_err(storage_error)? {
-                return Ok(ClaimedAppend::Taken {
-                    value: held.value().to_vec(),
-                });
+                return Ok(ClaimedAppend::Taken { value: held.value().to_vec() });
             }
-            let _ = claims
-                .insert(key, claim.value.as_slice())
-                .map_err(storage_error)?;
+            let _ = claims.insert(key, claim.value.as_slice()).map_err(storage_error)?;
         }
         let partition = partition_for_key(&record.key, count);
-        let next = self
-            .next_offsets
-            .entry((topic.clone(), partition))
-            .or_insert(0);
+        let next = self.next_offsets.entry((topic.clone(), partition)).or_insert(0);
         let offset = *next;
         let mut records = txn.open_table(RECORDS).map_err(storage_error)?;
-        let _ = records
-            .insert(
-                (topic.as_str(), partition, offset),
-                encode_record(record).as_slice(),
-            )
-            .map_err(storage_error)?;
+        let _ =
+            records.insert((topic.as_str(), partition, offset), record.to_bytes().as_slice()).map_err(storage_error)?;
         *next += 1;
-        Ok(ClaimedAppend::Appended(Position {
-            topic,
-            partition,
-            offset,
-        }))
+        Ok(ClaimedAppend::Appended(Position { topic, partition, offset }))
     }
 }
 
-fn commit_offsets(
-    txn: &WriteTransaction,
-    group: &str,
-    next_offsets: &[(String, u32, u64)],
-) -> Result<(), LogError> {
+fn commit_offsets(txn: &WriteTransaction, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {
     let mut table = txn.open_table(GROUP_OFFSETS).map_err(storage_error)?;
     for (topic, partition, next) in next_offsets {
         let key = (group, topic.as_str(), *partition);

@@ -1,13 +1,10 @@
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
-
-/// Tokens in tests are signed with this, so tests can also mint expired or forged ones.
-pub const TEST_JWT_SECRET: &str = "confab-e2e-test-secret-0123456789abcdef";
 
 /// The `confab` binary: `$CONFAB_BIN`, or the one cargo built beside this test.
 pub fn confab_bin() -> PathBuf {
@@ -15,10 +12,7 @@ pub fn confab_bin() -> PathBuf {
         return PathBuf::from(bin);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
     let bin = profile_dir.join("confab");
     assert!(
         bin.exists(),
@@ -28,72 +22,62 @@ pub fn confab_bin() -> PathBuf {
     bin
 }
 
-/// Runs a one-shot `confab` command (events, rebuild, dump-tables) and returns its output.
-pub fn run_confab(args: &[&str]) -> Output {
-    let output = Command::new(confab_bin())
-        .args(args)
-        .env("CONFAB_LOG", "warn")
-        .output()
-        .expect("run confab");
-    assert!(
-        output.status.success(),
-        "confab {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// A running `confab serve` on its own data directory and a free port.
+/// A running `confab` process of any long-running role.
 pub struct Confab {
     child: Option<Child>,
+    /// `http://127.0.0.1:PORT` for `serve` and `api`; empty for `consume`.
     pub base_url: String,
-    pub data_dir: PathBuf,
+    command: Command,
+}
+
+fn copy_command(command: &Command) -> Command {
+    let mut copy = Command::new(command.get_program());
+    let _ = copy.args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => drop(copy.env(key, value)),
+            None => drop(copy.env_remove(key)),
+        }
+    }
+    copy
 }
 
 impl Confab {
-    pub fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(confab_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("CONFAB_JWT_SECRET", TEST_JWT_SECRET)
-            .env(
-                "CONFAB_LOG",
-                std::env::var("CONFAB_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn confab serve");
+    /// Spawns `command` and waits for the line that says it is up.
+    pub(crate) fn spawn(command: Command) -> Self {
+        let mut child =
+            copy_command(&command).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn confab");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
-        // Keeps draining stdout so the server never blocks on a full pipe.
+        // Keeps draining stdout so the process never blocks on a full pipe.
         let _drain = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("confab listening on ") {
                     let _ = tx.send(url.to_owned());
+                } else if line == "confab consuming" {
+                    let _ = tx.send(String::new());
                 }
             }
         });
-        let base_url = match rx.recv_timeout(Duration::from_secs(60)) {
+        let base_url = match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(url) => url,
             Err(_) => {
                 let _ = child.kill();
-                panic!("confab serve did not report its address within 60 s");
+                let status = child.wait().ok();
+                panic!("{:?} did not come up within 120 s (exit: {status:?})", command.get_args().collect::<Vec<_>>());
             }
         };
-        Self {
-            child: Some(child),
-            base_url,
-            data_dir: data_dir.to_owned(),
-        }
+        Self { child: Some(child), base_url, command }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// Stops with SIGTERM and waits for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
             let status = child.wait().expect("wait for confab");
             assert!(status.success(), "confab exited with {status} on SIGTERM");
         }
@@ -107,10 +91,17 @@ impl Confab {
         }
     }
 
-    /// Stops cleanly and starts again on the same data directory.
+    /// Starts the same command again (after `stop` or `kill9`).
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        let command = copy_command(&self.command);
+        *self = Self::spawn(command);
+    }
+
+    /// Stops cleanly and starts again with the same configuration.
     pub fn restart(&mut self) {
         self.stop();
-        *self = Self::start(&self.data_dir);
+        self.start_again();
     }
 }
 

@@ -1,0 +1,126 @@
+//! Rows to DynamoDB items and back.
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::{primitives::Blob, types::AttributeValue};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
+
+use crate::{
+    StoreError,
+    store::{ConversationRow, MessageRow, UserRow},
+};
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+pub(crate) fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn b(value: &[u8]) -> AttributeValue {
+    AttributeValue::B(Blob::new(value))
+}
+
+fn missing(name: &str) -> StoreError {
+    StoreError::Corrupt { table: "dynamodb", reason: format!("attribute {name} missing or of the wrong type") }
+}
+
+pub(crate) fn get_s(item: &Item, name: &str) -> Result<String, StoreError> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned().ok_or_else(|| missing(name))
+}
+
+pub(crate) fn get_n(item: &Item, name: &str) -> Result<i64, StoreError> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| missing(name))
+}
+
+pub(crate) fn get_b(item: &Item, name: &str) -> Result<Vec<u8>, StoreError> {
+    item.get(name).and_then(|v| v.as_b().ok()).map(|b| b.as_ref().to_vec()).ok_or_else(|| missing(name))
+}
+
+pub(crate) fn user_from_item(item: &Item) -> Result<UserRow, StoreError> {
+    Ok(UserRow {
+        user_id: get_s(item, "user_id")?,
+        username: get_s(item, "username")?,
+        password_hash: get_s(item, "password_hash")?,
+        registered_at_ms: get_n(item, "registered_at_ms")?,
+    })
+}
+
+pub(crate) fn message_item(m: &MessageRow) -> Item {
+    let mut item = Item::from([
+        ("conversation_id".to_owned(), s(&m.conversation_id)),
+        ("message_id".to_owned(), s(&m.message_id)),
+        ("sender_id".to_owned(), s(&m.sender_id)),
+        ("sender_username".to_owned(), s(&m.sender_username)),
+        ("recipient_id".to_owned(), s(&m.recipient_id)),
+        ("recipient_username".to_owned(), s(&m.recipient_username)),
+        ("content".to_owned(), s(&m.content)),
+        ("sent_at_ms".to_owned(), n(m.sent_at_ms)),
+    ]);
+    if let Some(id) = &m.client_message_id {
+        let _ = item.insert("client_message_id".to_owned(), s(id));
+    }
+    item
+}
+
+pub(crate) fn message_from_item(item: &Item) -> Result<MessageRow, StoreError> {
+    Ok(MessageRow {
+        message_id: get_s(item, "message_id")?,
+        conversation_id: get_s(item, "conversation_id")?,
+        sender_id: get_s(item, "sender_id")?,
+        sender_username: get_s(item, "sender_username")?,
+        recipient_id: get_s(item, "recipient_id")?,
+        recipient_username: get_s(item, "recipient_username")?,
+        content: get_s(item, "content")?,
+        sent_at_ms: get_n(item, "sent_at_ms")?,
+        client_message_id: item.get("client_message_id").and_then(|v| v.as_s().ok()).cloned(),
+    })
+}
+
+/// A conversation carries a copy of its newest message, so listing needs one Query.
+pub(crate) fn conversation_item(row: &ConversationRow) -> Item {
+    let last = message_item(&row.last_message);
+    Item::from([
+        ("user_id".to_owned(), s(&row.user_id)),
+        ("conversation_id".to_owned(), s(&row.conversation_id)),
+        ("peer_id".to_owned(), s(&row.peer_id)),
+        ("peer_username".to_owned(), s(&row.peer_username)),
+        ("last_message_id".to_owned(), s(&row.last_message.message_id)),
+        ("last_message".to_owned(), AttributeValue::M(last)),
+    ])
+}
+
+pub(crate) fn conversation_from_item(item: &Item) -> Result<ConversationRow, StoreError> {
+    let last = item.get("last_message").and_then(|v| v.as_m().ok()).ok_or_else(|| missing("last_message"))?;
+    Ok(ConversationRow {
+        user_id: get_s(item, "user_id")?,
+        conversation_id: get_s(item, "conversation_id")?,
+        peer_id: get_s(item, "peer_id")?,
+        peer_username: get_s(item, "peer_username")?,
+        last_message: message_from_item(last)?,
+    })
+}
+
+/// An item as plain JSON, for dumps.
+pub(crate) fn to_json(item: &Item) -> Value {
+    let mut keys: Vec<_> = item.keys().collect();
+    keys.sort();
+    let map: serde_json::Map<String, Value> = keys.into_iter().map(|k| (k.clone(), attribute_json(&item[k]))).collect();
+    Value::Object(map)
+}
+
+fn attribute_json(value: &AttributeValue) -> Value {
+    match value {
+        AttributeValue::S(v) => json!(v),
+        AttributeValue::N(v) => json!({ "N": v }),
+        AttributeValue::B(v) => json!({ "B": STANDARD.encode(v.as_ref()) }),
+        AttributeValue::Bool(v) => json!(v),
+        AttributeValue::M(m) => to_json(m),
+        AttributeValue::L(l) => Value::Array(l.iter().map(attribute_json).collect()),
+        AttributeValue::Null(_) => Value::Null,
+        other => json!(format!("{other:?}")),
+    }
+}

@@ -1,0 +1,305 @@
+//! The read models, claims and projection checkpoints on DynamoDB. Every write is conditional, so
+//! a redelivered event changes nothing; every read is a GetItem or a Query, never a Scan (the
+//! dump used to compare tables in tests is the one exception).
+
+mod claims;
+mod items;
+mod tables;
+
+use std::{collections::HashMap, time::Duration};
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, meta::region::RegionProviderChain, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::{Client, error::SdkError, operation::put_item::PutItemError};
+use serde_json::Value;
+
+pub use tables::TableNames;
+
+use crate::{
+    StoreError,
+    store::{
+        CheckpointStore, ConversationRow, MessageRow, MessageStore, UserRow, UserStore,
+        dynamodb::items::{
+            conversation_from_item, conversation_item, get_n, get_s, message_from_item, message_item, n, s,
+            user_from_item,
+        },
+    },
+};
+
+/// How to reach DynamoDB. Region and credentials come from the standard AWS environment and
+/// config chain; `endpoint` points the client at a local server.
+#[derive(Debug, Clone, Default)]
+pub struct DynamoConfig {
+    pub endpoint: Option<String>,
+    /// Prefix of every table name, so several deployments (or test runs) can share an account.
+    pub namespace: String,
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: TableNames,
+}
+
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Storage(e.to_string())
+}
+
+/// Ignores a failed condition: the write was already done, which is what idempotence means here.
+fn already_applied<T>(result: Result<T, SdkError<PutItemError>>) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(PutItemError::is_conditional_check_failed_exception) => Ok(()),
+        Err(e) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+    }
+}
+
+impl DynamoStore {
+    /// Connects and creates the tables that are missing (on-demand billing).
+    pub async fn connect(config: &DynamoConfig) -> Result<Self, StoreError> {
+        let region = RegionProviderChain::default_provider().or_else("us-east-1");
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(10))
+                    .operation_attempt_timeout(Duration::from_secs(3))
+                    .connect_timeout(Duration::from_secs(2))
+                    .build(),
+            )
+            .load()
+            .await;
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(&shared);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        let store = Self { client: Client::from_conf(builder.build()), tables: TableNames::new(&config.namespace) };
+        tables::ensure(&store.client, &store.tables).await?;
+        Ok(store)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn tables(&self) -> &TableNames {
+        &self.tables
+    }
+
+    /// Every read-model table, items sorted: what "identical tables" means. Scans; tests only.
+    pub async fn dump(&self) -> Result<Value, StoreError> {
+        let mut out = serde_json::Map::new();
+        for (name, table) in self.tables.read_models() {
+            let mut items = Vec::new();
+            let mut start = None;
+            loop {
+                let page = self
+                    .client
+                    .scan()
+                    .table_name(table)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                items.extend(page.items().iter().map(items::to_json));
+                start = page.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
+            }
+            items.sort_by_key(|item| item.to_string());
+            let _ = out.insert(name.to_owned(), Value::Array(items));
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client.describe_table().table_name(&self.tables.users).send().await.map(drop).map_err(sdk_error)
+    }
+
+    async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError> {
+        for user in users {
+            already_applied(
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.users)
+                    .item("username", s(&user.username))
+                    .item("user_id", s(&user.user_id))
+                    .item("password_hash", s(&user.password_hash))
+                    .item("registered_at_ms", n(user.registered_at_ms))
+                    .condition_expression("attribute_not_exists(username)")
+                    .send()
+                    .await,
+            )?;
+            already_applied(
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.user_ids)
+                    .item("user_id", s(&user.user_id))
+                    .item("username", s(&user.username))
+                    .condition_expression("attribute_not_exists(user_id)")
+                    .send()
+                    .await,
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .key("username", s(username))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        item.item().map(user_from_item).transpose()
+    }
+
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.tables.user_ids)
+            .key("user_id", s(user_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        match item.item() {
+            Some(item) => self.user_by_name(&get_s(item, "username")?).await,
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client.describe_table().table_name(&self.tables.messages).send().await.map(drop).map_err(sdk_error)
+    }
+
+    async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
+        for message in messages {
+            already_applied(
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.messages)
+                    .set_item(Some(message_item(message)))
+                    .condition_expression("attribute_not_exists(message_id)")
+                    .send()
+                    .await,
+            )?;
+            // Done even when the message existed: a crash may have come between the two writes.
+            for row in message.conversation_rows() {
+                already_applied(
+                    self.client
+                        .put_item()
+                        .table_name(&self.tables.conversations)
+                        .set_item(Some(conversation_item(&row)))
+                        .condition_expression("attribute_not_exists(user_id) OR last_message_id < :m")
+                        .expression_attribute_values(":m", s(&row.last_message.message_id))
+                        .send()
+                        .await,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn history(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .scan_index_forward(false)
+            .limit(limit.min(1000) as i32)
+            .consistent_read(true)
+            .expression_attribute_values(":c", s(conversation_id));
+        query = match before {
+            Some(before) => query
+                .key_condition_expression("conversation_id = :c AND message_id < :b")
+                .expression_attribute_values(":b", s(before)),
+            None => query.key_condition_expression("conversation_id = :c"),
+        };
+        let page = query.send().await.map_err(sdk_error)?;
+        page.items().iter().map(message_from_item).collect()
+    }
+
+    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.conversations)
+            .index_name(tables::BY_ACTIVITY)
+            .key_condition_expression("user_id = :u")
+            .expression_attribute_values(":u", s(user_id))
+            .scan_index_forward(false)
+            .limit(limit.min(1000) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        page.items().iter().map(conversation_from_item).collect()
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for DynamoStore {
+    async fn save_checkpoint(&self, projection: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), StoreError> {
+        for (topic, partition, next) in next_offsets {
+            already_applied(
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.checkpoints)
+                    .item("projection", s(projection))
+                    .item("partition_key", s(&format!("{topic}/{partition}")))
+                    .item("next_offset", n(*next as i64))
+                    .condition_expression("attribute_not_exists(next_offset) OR next_offset < :n")
+                    .expression_attribute_values(":n", n(*next as i64))
+                    .send()
+                    .await,
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&self, projection: &str) -> Result<HashMap<(String, u32), u64>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.checkpoints)
+            .key_condition_expression("projection = :p")
+            .expression_attribute_values(":p", s(projection))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut out = HashMap::new();
+        for item in page.items() {
+            let key = get_s(item, "partition_key")?;
+            let Some((topic, partition)) = key.rsplit_once('/') else {
+                continue;
+            };
+            let Ok(partition) = partition.parse::<u32>() else {
+                continue;
+            };
+            let _ = out.insert((topic.to_owned(), partition), get_n(item, "next_offset")? as u64);
+        }
+        Ok(out)
+    }
+}

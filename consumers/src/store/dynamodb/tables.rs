@@ -1,0 +1,143 @@
+//! The tables, their keys, and their creation at start-up. Key design is in ARCHITECTURE.md.
+use std::time::Duration;
+
+use aws_sdk_dynamodb::{
+    Client,
+    operation::create_table::CreateTableError,
+    types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
+        ScalarAttributeType, TableStatus,
+    },
+};
+
+use crate::{StoreError, store::dynamodb::unavailable};
+
+/// The conversations index ordered by each user's newest message.
+pub(crate) const BY_ACTIVITY: &str = "by_activity";
+
+#[derive(Debug, Clone)]
+pub struct TableNames {
+    pub users: String,
+    pub user_ids: String,
+    pub messages: String,
+    pub conversations: String,
+    pub claims: String,
+    pub checkpoints: String,
+}
+
+impl TableNames {
+    pub fn new(namespace: &str) -> Self {
+        let name = |table: &str| format!("{namespace}confab_{table}");
+        Self {
+            users: name("users"),
+            user_ids: name("user_ids"),
+            messages: name("messages"),
+            conversations: name("conversations"),
+            claims: name("claims"),
+            checkpoints: name("checkpoints"),
+        }
+    }
+
+    /// The tables projections write, by their short name.
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 4] {
+        [
+            ("users", &self.users),
+            ("user_ids", &self.user_ids),
+            ("messages", &self.messages),
+            ("conversations", &self.conversations),
+        ]
+    }
+}
+
+struct Spec<'a> {
+    name: &'a str,
+    hash: &'a str,
+    range: Option<&'a str>,
+    /// (index name, its range key), sharing the table's hash key.
+    local_index: Option<(&'a str, &'a str)>,
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(unavailable)
+}
+
+fn attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(unavailable)
+}
+
+pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), StoreError> {
+    let specs = [
+        Spec { name: &tables.users, hash: "username", range: None, local_index: None },
+        Spec { name: &tables.user_ids, hash: "user_id", range: None, local_index: None },
+        Spec { name: &tables.messages, hash: "conversation_id", range: Some("message_id"), local_index: None },
+        Spec {
+            name: &tables.conversations,
+            hash: "user_id",
+            range: Some("conversation_id"),
+            local_index: Some((BY_ACTIVITY, "last_message_id")),
+        },
+        Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
+        Spec { name: &tables.checkpoints, hash: "projection", range: Some("partition_key"), local_index: None },
+    ];
+    for spec in &specs {
+        create_if_missing(client, spec).await?;
+    }
+    for spec in &specs {
+        wait_active(client, spec.name).await?;
+    }
+    Ok(())
+}
+
+async fn create_if_missing(client: &Client, spec: &Spec<'_>) -> Result<(), StoreError> {
+    let mut request = client
+        .create_table()
+        .table_name(spec.name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(spec.hash, KeyType::Hash)?)
+        .attribute_definitions(attribute(spec.hash)?);
+    if let Some(range) = spec.range {
+        request = request.key_schema(key(range, KeyType::Range)?).attribute_definitions(attribute(range)?);
+    }
+    if let Some((index, range)) = spec.local_index {
+        request = request.attribute_definitions(attribute(range)?).local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name(index)
+                .key_schema(key(spec.hash, KeyType::Hash)?)
+                .key_schema(key(range, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(unavailable)?,
+        );
+    }
+    match request.send().await {
+        Ok(_) => {
+            tracing::info!(table = spec.name, "created table");
+            Ok(())
+        }
+        Err(e) if e.as_service_error().is_some_and(CreateTableError::is_resource_in_use_exception) => Ok(()),
+        Err(e) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+    }
+}
+
+/// Polls DescribeTable until the table is ACTIVE (the SDK's waiter sleeps 20 s at least).
+async fn wait_active(client: &Client, table: &str) -> Result<(), StoreError> {
+    let mut delay = Duration::from_millis(20);
+    for _ in 0..60 {
+        let description = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        if description.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(500));
+    }
+    Err(StoreError::Storage(format!("table {table} did not become active")))
+}

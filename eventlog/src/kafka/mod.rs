@@ -1,0 +1,153 @@
+//! The Kafka adapter (rdkafka). One idempotent producer per process (acks=all, murmur2
+//! partitioner, short linger so concurrent sends batch); one consumer per group member, committing
+//! offsets only when told to, after the caller's write succeeded.
+
+mod claims;
+mod config;
+mod subscription;
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use rdkafka::{
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    consumer::{BaseConsumer, Consumer},
+    error::{KafkaError, RDKafkaErrorCode},
+    message::{Header as KafkaHeader, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+};
+
+pub use config::KafkaConfig;
+
+use crate::{
+    Claim, ClaimStore, ClaimedAppend, EventLog, LogError, Position, Record, Subscription, TopicSpec,
+    kafka::subscription::KafkaSubscription,
+};
+
+/// The event log on a Kafka cluster, with claims kept in a [`ClaimStore`].
+pub struct KafkaLog {
+    config: KafkaConfig,
+    producer: FutureProducer,
+    metadata: Arc<BaseConsumer>,
+    admin: AdminClient<DefaultClientContext>,
+    claims: Arc<dyn ClaimStore>,
+}
+
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(e.to_string())
+}
+
+impl KafkaLog {
+    pub fn connect(config: KafkaConfig, claims: Arc<dyn ClaimStore>) -> Result<Self, LogError> {
+        let producer: FutureProducer = config
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            // Java's default partitioner: murmur2 of the key, so every client agrees on placement.
+            .set("partitioner", "murmur2_random")
+            .set("message.timeout.ms", config.timeout.as_millis().to_string())
+            .create()
+            .map_err(unavailable)?;
+        let metadata: BaseConsumer = config.client().create().map_err(unavailable)?;
+        let admin = config.client().create().map_err(unavailable)?;
+        Ok(Self { config, producer, metadata: Arc::new(metadata), admin, claims })
+    }
+
+    fn now_ms() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+#[async_trait]
+impl EventLog for KafkaLog {
+    async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), LogError> {
+        let names: Vec<String> = topics.iter().map(|t| self.config.topic(&t.name)).collect();
+        let new_topics: Vec<NewTopic<'_>> = topics
+            .iter()
+            .zip(&names)
+            .map(|(spec, name)| {
+                NewTopic::new(name, spec.partitions as i32, TopicReplication::Fixed(self.config.replication_factor))
+                    // The log is the source of truth: never delete or compact it away.
+                    .set("retention.ms", "-1")
+                    .set("cleanup.policy", "delete")
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(self.config.timeout));
+        let results = self.admin.create_topics(&new_topics, &options).await.map_err(unavailable)?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(LogError::Unavailable(format!("cannot create {topic}: {code}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn append(&self, topic: &str, record: Record) -> Result<Position, LogError> {
+        let name = self.config.topic(topic);
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for h in &record.headers {
+            headers = headers.insert(KafkaHeader { key: &h.name, value: Some(&h.value) });
+        }
+        let message = FutureRecord::to(&name)
+            .key(&record.key)
+            .payload(&record.value)
+            .headers(headers)
+            .timestamp(record.timestamp_ms);
+        match self.producer.send(message, self.config.timeout).await {
+            Ok(delivery) => Ok(Position {
+                topic: topic.to_owned(),
+                partition: delivery.partition as u32,
+                offset: delivery.offset as u64,
+            }),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition), _)) => {
+                Err(LogError::UnknownTopic(topic.to_owned()))
+            }
+            Err((e, _)) => Err(unavailable(e)),
+        }
+    }
+
+    async fn append_claimed(&self, topic: &str, claim: Claim, record: Record) -> Result<ClaimedAppend, LogError> {
+        claims::append_claimed(self, topic, claim, record, Self::now_ms()).await
+    }
+
+    async fn claim_value(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, LogError> {
+        Ok(self.claims.get(scope, key).await?.map(|held| held.value))
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<Vec<u64>, LogError> {
+        let (metadata, name, timeout) = (Arc::clone(&self.metadata), self.config.topic(topic), self.config.timeout);
+        let topic = topic.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let meta = metadata.fetch_metadata(Some(&name), timeout).map_err(unavailable)?;
+            let partitions = meta
+                .topics()
+                .iter()
+                .find(|t| t.name() == name && t.error().is_none())
+                .map(|t| t.partitions().len())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+            (0..partitions as i32)
+                .map(|p| metadata.fetch_watermarks(&name, p, timeout).map(|(_, high)| high.max(0) as u64))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(unavailable)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Subscription>, LogError> {
+        Ok(Box::new(KafkaSubscription::join(&self.config, group, topics)?))
+    }
+}
+
+impl KafkaLog {
+    /// How long to wait before finishing another claimer's append: longer than any healthy append.
+    fn orphan_after(&self) -> Duration {
+        self.config.timeout * 3
+    }
+}

@@ -1,0 +1,127 @@
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::atomic::{AtomicU32, Ordering},
+};
+
+use crate::{Backend, Confab, confab_bin};
+
+/// Tokens in tests are signed with this, so tests can also mint expired or forged ones.
+pub const TEST_JWT_SECRET: &str = "confab-e2e-test-secret-0123456789abcdef";
+/// A fixed master key (32 zero-to-31 bytes), shared by every process of a deployment.
+const TEST_MASTER_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// One test's Confab: its data directory and, on external servers, its own namespace of topics,
+/// consumer groups and tables, so tests never see each other's data.
+pub struct Deployment {
+    pub backend: Backend,
+    pub data_dir: PathBuf,
+    pub namespace: String,
+    _dir: tempfile::TempDir,
+    extra_env: Vec<(String, String)>,
+}
+
+fn unique_namespace() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("t{}x{:x}x{}.", std::process::id(), nanos, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+impl Deployment {
+    pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self {
+            backend,
+            data_dir: dir.path().join("data"),
+            namespace: unique_namespace(),
+            _dir: dir,
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// Sets an environment variable for every process started from now on.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.extra_env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Points this deployment at another Kafka broker (one the test starts and stops itself).
+    pub fn use_kafka(&mut self, bootstrap: &str) -> &mut Self {
+        self.env("CONFAB_LOG", &format!("kafka://{bootstrap}"))
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.backend, Backend::Embedded)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(confab_bin());
+        let _ = command
+            .args(args)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env("CONFAB_DATA_DIR", &self.data_dir)
+            .env("CONFAB_JWT_SECRET", TEST_JWT_SECRET)
+            .env("CONFAB_MASTER_KEYS", TEST_MASTER_KEYS);
+        if let Some(external) = self.backend.external() {
+            let _ = command
+                .env("CONFAB_LOG", format!("kafka://{}", external.kafka))
+                .env("CONFAB_STORE", "dynamodb")
+                .env("CONFAB_DYNAMODB_ENDPOINT", &external.dynamodb)
+                .env("CONFAB_NAMESPACE", &self.namespace)
+                .env("CONFAB_KAFKA_TIMEOUT_MS", "3000")
+                .env("AWS_ACCESS_KEY_ID", "confab-test")
+                .env("AWS_SECRET_ACCESS_KEY", "confab-test")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_EC2_METADATA_DISABLED", "true");
+        }
+        for (key, value) in &self.extra_env {
+            let _ = command.env(key, value);
+        }
+        command
+    }
+
+    /// `confab serve`: the API and every projection in one process.
+    pub fn serve(&self) -> Confab {
+        Confab::spawn(self.command(&["serve", "--listen", "127.0.0.1:0"]))
+    }
+
+    /// `confab api`: the API only.
+    pub fn api(&self) -> Confab {
+        Confab::spawn(self.command(&["api", "--listen", "127.0.0.1:0"]))
+    }
+
+    /// `confab consume`: every projection, no API.
+    pub fn consume(&self) -> Confab {
+        Confab::spawn(self.command(&["consume"]))
+    }
+
+    /// Runs a one-shot command (events, rebuild, dump-tables) to success and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let output = self.command(args).output().expect("run confab");
+        assert!(output.status.success(), "confab {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        output
+    }
+
+    /// The stream as the `events` command exports it.
+    pub fn events(&self, topic: &str) -> Vec<serde_json::Value> {
+        let output = self.run(&["events", "--topic", topic]);
+        String::from_utf8(output.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    }
+
+    /// Every read-model table, as `dump-tables` prints it.
+    pub fn tables(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.run(&["dump-tables"]).stdout).unwrap()
+    }
+
+    /// Directories whose files hold this deployment's data.
+    pub fn storage_dirs(&self) -> Vec<PathBuf> {
+        match self.backend.external() {
+            None => vec![self.data_dir.clone()],
+            Some(external) => external.data_dirs.clone(),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+}
