@@ -1,0 +1,65 @@
+# Installs (once, cached outside the clone) and starts the real servers the Kafka + DynamoDB
+# backend is tested against, on free ports of 127.0.0.1: tansu (Kafka-compatible broker) and
+# dynalite (DynamoDB). Sourced by scripts/test; exports CONFAB_TEST_* for the test suite and
+# stops the servers when the calling shell exits.
+
+CONFAB_CACHE="${CONFAB_CACHE:-$HOME/.cache/confab}"
+TANSU_VERSION=0.6.0
+TANSU="$CONFAB_CACHE/tools/bin/tansu"
+DYNALITE="$CONFAB_CACHE/node/node_modules/.bin/dynalite"
+
+install_servers() {
+    if [ ! -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+        echo "installing tansu $TANSU_VERSION into $CONFAB_CACHE/tools (10-15 minutes, once)"
+        cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
+            --root "$CONFAB_CACHE/tools" --target-dir "$CONFAB_CACHE/tansu-target"
+    fi
+    if [ ! -x "$DYNALITE" ]; then
+        echo "installing dynalite into $CONFAB_CACHE/node"
+        mkdir -p "$CONFAB_CACHE/node"
+        (cd "$CONFAB_CACHE/node" && npm install --no-audit --no-fund --loglevel=error dynalite@4)
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() { # port name log
+    for _ in $(seq 1 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "$2 did not start listening on port $1:"; cat "$3"; return 1
+}
+
+start_servers() {
+    SERVERS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/confab-servers.XXXXXX")"
+    mkdir -p "$SERVERS_DIR/tansu" "$SERVERS_DIR/dynalite"
+    trap 'stop_servers' EXIT
+
+    local kafka_port dynamo_port
+    kafka_port="$(free_port)"
+    (cd "$SERVERS_DIR/tansu" && exec "$TANSU" broker \
+        --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
+        --storage-engine sqlite://tansu.db) > "$SERVERS_DIR/tansu.log" 2>&1 &
+    TANSU_PID=$!
+    dynamo_port="$(free_port)"
+    "$DYNALITE" --host 127.0.0.1 --port "$dynamo_port" --path "$SERVERS_DIR/dynalite" \
+        --createTableMs 5 --deleteTableMs 5 --updateTableMs 5 > "$SERVERS_DIR/dynalite.log" 2>&1 &
+    DYNALITE_PID=$!
+    wait_for_port "$kafka_port" tansu "$SERVERS_DIR/tansu.log"
+    wait_for_port "$dynamo_port" dynalite "$SERVERS_DIR/dynalite.log"
+
+    export CONFAB_TEST_KAFKA="127.0.0.1:$kafka_port"
+    export CONFAB_TEST_DYNAMODB="http://127.0.0.1:$dynamo_port"
+    export CONFAB_TEST_TANSU_BIN="$TANSU"
+    export CONFAB_TEST_DATA_DIRS="$SERVERS_DIR/tansu:$SERVERS_DIR/dynalite"
+    echo "tansu on $CONFAB_TEST_KAFKA, dynalite on $CONFAB_TEST_DYNAMODB, data in $SERVERS_DIR"
+}
+
+stop_servers() {
+    kill "${TANSU_PID:-}" "${DYNALITE_PID:-}" 2>/dev/null || true
+    wait "${TANSU_PID:-}" "${DYNALITE_PID:-}" 2>/dev/null || true
+    rm -rf "${SERVERS_DIR:-/nonexistent}"
+}
