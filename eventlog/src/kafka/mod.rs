@@ -6,7 +6,10 @@ mod claims;
 mod config;
 mod subscription;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use rdkafka::{
@@ -28,7 +31,8 @@ use crate::{
 /// The event log on a Kafka cluster, with claims kept in a [`ClaimStore`].
 pub struct KafkaLog {
     config: KafkaConfig,
-    producer: FutureProducer,
+    /// Replaced after a failed produce: see [`KafkaLog::replace_producer`].
+    producer: RwLock<Arc<FutureProducer>>,
     metadata: Arc<BaseConsumer>,
     admin: AdminClient<DefaultClientContext>,
     claims: Arc<dyn ClaimStore>,
@@ -40,24 +44,54 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
 
 impl KafkaLog {
     pub fn connect(config: KafkaConfig, claims: Arc<dyn ClaimStore>) -> Result<Self, LogError> {
-        let producer: FutureProducer = config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            // Java's default partitioner: murmur2 of the key, so every client agrees on placement.
-            .set("partitioner", "murmur2_random")
-            .set("message.timeout.ms", config.timeout.as_millis().to_string())
-            .create()
-            .map_err(unavailable)?;
+        let producer = RwLock::new(Arc::new(new_producer(&config)?));
         let metadata: BaseConsumer = config.client().create().map_err(unavailable)?;
         let admin = config.client().create().map_err(unavailable)?;
         Ok(Self { config, producer, metadata: Arc::new(metadata), admin, claims })
     }
 
+    fn producer(&self) -> Arc<FutureProducer> {
+        match self.producer.read() {
+            Ok(producer) => Arc::clone(&producer),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// After a failed produce, librdkafka's idempotent producer would bump its epoch and carry
+    /// on; brokers that do not follow (tansu does not) then reject or choke on its batches. A
+    /// fresh producer with a fresh producer id sidesteps that. The failed send already answered
+    /// 503, so nothing is lost; the old producer is dropped off the async workers.
+    fn replace_producer(&self, failed: &Arc<FutureProducer>) {
+        let Ok(mut current) = self.producer.write() else { return };
+        if !Arc::ptr_eq(&current, failed) {
+            return; // another send already replaced it
+        }
+        match new_producer(&self.config) {
+            Ok(fresh) => {
+                let old = std::mem::replace(&mut *current, Arc::new(fresh));
+                drop(tokio::task::spawn_blocking(move || drop(old)));
+                tracing::warn!("replaced the kafka producer after a failed send");
+            }
+            Err(error) => tracing::error!(%error, "cannot create a new kafka producer"),
+        }
+    }
+
     fn now_ms() -> i64 {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
     }
+}
+
+fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, LogError> {
+    config
+        .client()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        // Java's default partitioner: murmur2 of the key, so every client agrees on placement.
+        .set("partitioner", "murmur2_random")
+        .set("message.timeout.ms", config.timeout.as_millis().to_string())
+        .create()
+        .map_err(unavailable)
 }
 
 #[async_trait]
@@ -98,7 +132,12 @@ impl EventLog for KafkaLog {
             .payload(&record.value)
             .headers(headers)
             .timestamp(record.timestamp_ms);
-        match self.producer.send(message, self.config.timeout).await {
+        let producer = self.producer();
+        let sent = producer.send(message, self.config.timeout).await;
+        if sent.is_err() {
+            self.replace_producer(&producer);
+        }
+        match sent {
             Ok(delivery) => Ok(Position {
                 topic: topic.to_owned(),
                 partition: delivery.partition as u32,

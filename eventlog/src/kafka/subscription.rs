@@ -1,4 +1,8 @@
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use futures::FutureExt;
@@ -13,11 +17,25 @@ use crate::{
     kafka::{KafkaConfig, unavailable},
 };
 
-/// Logs rebalances. Offsets are committed synchronously right after each applied batch, so at a
-/// revocation there is nothing applied and uncommitted to flush; a batch still being applied is
+const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a member may hold no partition before it rejoins the group once.
+const EMPTY_ASSIGNMENT_REJOIN: Duration = Duration::from_secs(12);
+
+/// What the group last gave this member.
+#[derive(Default)]
+struct Assignment {
+    partitions: usize,
+    since: Option<Instant>,
+    /// Rejoined since it last held a partition, so an idle member rejoins once, not forever.
+    rejoined: bool,
+}
+
+/// Tracks rebalances. Offsets are committed synchronously right after each applied batch, so at
+/// a revocation there is nothing applied and uncommitted to flush; a batch still being applied is
 /// redelivered to the partition's next owner, which is safe because projections are idempotent.
 struct GroupContext {
     group: String,
+    assignment: Mutex<Assignment>,
 }
 
 impl ClientContext for GroupContext {}
@@ -29,18 +47,41 @@ impl ConsumerContext for GroupContext {
                 tracing::info!(group = %self.group, partitions = tpl.count(), "partitions revoked")
             }
             Rebalance::Assign(tpl) => {
-                tracing::info!(group = %self.group, partitions = tpl.count(), "partitions assigned")
+                tracing::info!(group = %self.group, partitions = tpl.count(), "partitions assigned");
+                if let Ok(mut assignment) = self.assignment.lock() {
+                    assignment.partitions = tpl.count();
+                    assignment.since = Some(Instant::now());
+                    if tpl.count() > 0 {
+                        assignment.rejoined = false;
+                    }
+                }
             }
-            Rebalance::Error(e) => {
-                tracing::warn!(group = %self.group, error = %e, "rebalance error")
-            }
+            Rebalance::Error(e) => tracing::warn!(group = %self.group, error = %e, "rebalance error"),
         }
+    }
+}
+
+impl GroupContext {
+    /// True once per empty spell: a member left without partitions for longer than a session
+    /// timeout. A coordinator that promotes a new leader after a crashed one expires, without
+    /// starting a new generation (tansu 0.6 does), leaves it so for good; rejoining recovers it.
+    /// On Kafka an idle member (more members than partitions) pays one extra rebalance.
+    fn should_rejoin(&self) -> bool {
+        let Ok(mut assignment) = self.assignment.lock() else { return false };
+        let stale = assignment.since.is_some_and(|since| since.elapsed() > EMPTY_ASSIGNMENT_REJOIN);
+        if assignment.partitions == 0 && stale && !assignment.rejoined {
+            assignment.rejoined = true;
+            assignment.since = None;
+            return true;
+        }
+        false
     }
 }
 
 pub(crate) struct KafkaSubscription {
     consumer: Arc<StreamConsumer<GroupContext>>,
     namespace: String,
+    topics: Vec<String>,
 }
 
 impl KafkaSubscription {
@@ -51,14 +92,17 @@ impl KafkaSubscription {
             .set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
+            // A crashed member's partitions move on after this long. The rebalance timeout (the
+            // poll interval) is bounded too: some coordinators wait that long for a dead member.
+            .set("session.timeout.ms", SESSION_TIMEOUT.as_millis().to_string())
             .set("heartbeat.interval.ms", "1000")
-            .create_with_context(GroupContext { group: group.clone() })
+            .set("max.poll.interval.ms", "20000")
+            .create_with_context(GroupContext { group: group.clone(), assignment: Mutex::default() })
             .map_err(unavailable)?;
         let names: Vec<String> = topics.iter().map(|t| config.topic(t)).collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         consumer.subscribe(&refs).map_err(unavailable)?;
-        Ok(Self { consumer: Arc::new(consumer), namespace: config.namespace.clone() })
+        Ok(Self { consumer: Arc::new(consumer), namespace: config.namespace.clone(), topics: names })
     }
 
     fn record(&self, message: &BorrowedMessage<'_>) -> ConsumedRecord {
@@ -90,6 +134,12 @@ impl KafkaSubscription {
 #[async_trait]
 impl Subscription for KafkaSubscription {
     async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>, LogError> {
+        if self.consumer.context().should_rejoin() {
+            tracing::warn!(group = %self.consumer.context().group, "no partitions for a whole session; rejoining the group");
+            self.consumer.unsubscribe();
+            let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+            self.consumer.subscribe(&topics).map_err(unavailable)?;
+        }
         let first = match tokio::time::timeout(timeout, self.consumer.recv()).await {
             Err(_elapsed) => return Ok(Vec::new()),
             Ok(Err(e)) => return Err(unavailable(e)),

@@ -1,0 +1,331 @@
+//! The scaled-out layout on Kafka + DynamoDB: several API processes, separate workers, crashes,
+//! poison records and a broker outage.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    collections::{HashMap, HashSet},
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use confab_e2e::{Backend, Client, Deployment, User};
+use rdkafka::{
+    ClientConfig,
+    producer::{FutureProducer, FutureRecord},
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// Polls `check` until it holds; for state that another process makes true in its own time.
+async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        // A poll interval, not a guess: the loop ends on the condition, whenever it holds.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Registers a user and logs in once the (remote) projection has it; with a short
+/// read-your-writes timeout, register may answer before that.
+async fn registered(client: &Client, username: &str) -> User {
+    let password = format!("{username}-password");
+    let reply = client.register(username, &password).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let mut token = None;
+    eventually("the new user can log in", async || {
+        let login = client.login(username, &password).await;
+        token = login.body["token"].as_str().map(str::to_owned);
+        token.is_some()
+    })
+    .await;
+    User {
+        id: reply.body["userId"].as_str().unwrap().to_owned(),
+        username: username.to_owned(),
+        token: token.unwrap_or_default(),
+    }
+}
+
+async fn relogin(client: &Client, user: &User) -> User {
+    let login = client.login(&user.username, &format!("{}-password", user.username)).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    User { token: login.body["token"].as_str().unwrap().to_owned(), ..user.clone() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
+    let Some(backend) = Backend::kafka_dynamodb("two_api_processes_and_one_worker") else { return };
+    let deployment = Deployment::new(backend);
+    let _worker = deployment.consume();
+    let (first, second) = (deployment.api(), deployment.api());
+    let (one, two) = (Client::new(&first.base_url), Client::new(&second.base_url));
+
+    // Registered through one, logs in through the other at once.
+    let alice = one.user("alice").await;
+    let bob = two.user("bob").await;
+    assert_eq!(two.login("alice", "alice-password").await.status, StatusCode::OK);
+
+    // Read-your-writes for the sender, and the other process sees it too.
+    for i in 0..10 {
+        let sent = one.send(&alice, "bob", &format!("hop {i}")).await;
+        assert_eq!(sent.status, StatusCode::OK);
+        let own = one.get("/chat/messages?recipient=bob&limit=1", Some(&alice.token)).await;
+        assert_eq!(own.body["messages"][0]["messageId"], sent.body["messageId"]);
+        let other = two.get("/chat/messages?recipient=alice&limit=1", Some(&bob.token)).await;
+        assert_eq!(other.body["messages"][0]["messageId"], sent.body["messageId"]);
+    }
+
+    // Usernames are unique across processes.
+    let attempts: Vec<_> = (0..12)
+        .map(|i| {
+            let client = if i % 2 == 0 { one.clone() } else { two.clone() };
+            tokio::spawn(async move { client.register("contested", "password123").await.status })
+        })
+        .collect();
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(created, 1);
+
+    // So is a client's idempotency key.
+    let first_send = one.send_idempotent(&alice, "bob", "exactly once", "k-1").await;
+    let retry = two.send_idempotent(&alice, "bob", "exactly once", "k-1").await;
+    assert_eq!(first_send.status, StatusCode::OK);
+    assert_eq!(retry.body, first_send.body);
+    let history = two.full_history(&bob, "alice").await;
+    assert_eq!(history.iter().filter(|m| m["clientMessageId"] == "k-1").count(), 1);
+    let registrations = deployment
+        .events("confab.users")
+        .into_iter()
+        .filter(|e| e["event"]["payload"]["username"] == "contested")
+        .count();
+    assert_eq!(registrations, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_stream_resumes_without_losing_or_duplicating() {
+    let Some(backend) = Backend::kafka_dynamodb("a_worker_killed_mid_stream") else { return };
+    let mut deployment = Deployment::new(backend);
+    // With its worker dead the API cannot wait for projections; it answers after this long.
+    let _ = deployment.env("CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", "200");
+    let mut worker = deployment.consume();
+    let api = deployment.api();
+    let client = Client::new(&api.base_url);
+    let (alice, bob) = (registered(&client, "alice").await, registered(&client, "bob").await);
+
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let killed = Arc::new(Notify::new());
+    let done = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..4)
+        .map(|sender| {
+            let (client, alice, acked, done) = (client.clone(), alice.clone(), Arc::clone(&acked), Arc::clone(&done));
+            let killed = Arc::clone(&killed);
+            tokio::spawn(async move {
+                for i in 0.. {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let reply = client.send(&alice, "bob", &format!("{sender}-{i}")).await;
+                    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+                    let mut acked = acked.lock().unwrap();
+                    acked.push(reply.body["messageId"].as_str().unwrap().to_owned());
+                    if acked.len() == 60 {
+                        killed.notify_one();
+                    }
+                }
+            })
+        })
+        .collect();
+    killed.notified().await;
+    worker.kill9();
+    // Keep sending while no worker runs, then bring it back.
+    let before_restart = acked.lock().unwrap().len();
+    eventually("more sends are acknowledged with the worker down", async || {
+        acked.lock().unwrap().len() >= before_restart + 20
+    })
+    .await;
+    worker.start_again();
+    eventually("more sends are acknowledged after the restart", async || {
+        acked.lock().unwrap().len() >= before_restart + 60
+    })
+    .await;
+    done.store(true, Ordering::Relaxed);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+
+    let bob = relogin(&client, &bob).await;
+    let mut history = Vec::new();
+    eventually("every acknowledged message is projected", async || {
+        history = client.full_history(&bob, "alice").await;
+        history.len() >= acked.len()
+    })
+    .await;
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for m in &history {
+        *seen.entry(m["messageId"].as_str().unwrap()).or_default() += 1;
+    }
+    assert!(seen.values().all(|n| *n == 1), "a message was projected twice");
+    assert!(acked.iter().all(|id| seen.contains_key(id.as_str())), "an acknowledged message is missing");
+    assert_eq!(history.len(), acked.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_record_is_dead_lettered_and_the_projection_keeps_going() {
+    let Some(backend) = Backend::kafka_dynamodb("a_poison_record_is_dead_lettered") else { return };
+    let external = backend.external().cloned().unwrap();
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    let _bob = client.user("bob").await;
+
+    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &external.kafka).create().unwrap();
+    let topic = format!("{}confab.messages", deployment.namespace);
+    let poison = b"not avro at all";
+    let delivered =
+        producer.send(FutureRecord::to(&topic).key("poison-key").payload(&poison[..]), Duration::from_secs(10)).await;
+    assert!(delivered.is_ok(), "cannot produce the poison record");
+
+    // Messages after it are still projected.
+    let sent = client.send(&alice, "bob", "after the poison").await;
+    assert_eq!(sent.status, StatusCode::OK);
+    let page = client.get("/chat/messages?recipient=bob", Some(&alice.token)).await;
+    assert_eq!(page.body["messages"][0]["messageId"], sent.body["messageId"]);
+
+    let mut dead: Vec<Value> = Vec::new();
+    eventually("the poison record is on the dead-letter topic", async || {
+        dead = deployment.events("confab.deadletter");
+        !dead.is_empty()
+    })
+    .await;
+    assert_eq!(dead.len(), 1);
+    let letter = &dead[0];
+    assert_eq!(letter["key"], "poison-key");
+    assert_eq!(letter["event"]["base64"], json!(base64_of(poison)));
+    assert_eq!(letter["headers"]["confab.dlq.topic"], "confab.messages");
+    assert_eq!(letter["headers"]["confab.dlq.group"], "confab.projector.messages");
+    assert!(letter["headers"]["confab.dlq.offset"].as_str().unwrap().parse::<u64>().is_ok());
+    assert!(letter["headers"]["confab.dlq.reason"].as_str().unwrap().contains("undecodable"));
+    let ready = client.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A tansu broker of this test's own, on disk, to stop and start again.
+struct Broker {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    fn start(bin: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut broker = Self { bin: bin.to_owned(), dir: tempfile::tempdir().unwrap(), port, child: None };
+        broker.resume();
+        broker
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn resume(&mut self) {
+        let url = format!("tcp://{}", self.address());
+        let child = Command::new(&self.bin)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(self.address()).is_err() {
+            assert!(Instant::now() < deadline, "tansu did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_broker_down_sends_fail_fast_with_503_and_work_again_when_it_is_back() {
+    let Some(backend) = Backend::kafka_dynamodb("with_the_broker_down") else { return };
+    let Some(tansu) = backend.external().and_then(|e| e.tansu_bin.clone()) else {
+        panic!("CONFAB_TEST_TANSU_BIN is needed to stop and start a broker");
+    };
+    let mut broker = Broker::start(&tansu);
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.use_kafka(&broker.address());
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    let bob = client.user("bob").await;
+    let mut acked = Vec::new();
+    for i in 0..5 {
+        let reply = client.send(&alice, "bob", &format!("before {i}")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        acked.push(reply.body["messageId"].as_str().unwrap().to_owned());
+    }
+
+    broker.kill();
+    let started = Instant::now();
+    let down = client.send(&alice, "bob", "while down").await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "{}", down.body);
+    assert_eq!(down.error_code(), "unavailable");
+    assert!(started.elapsed() < Duration::from_secs(15), "503 took {:?}", started.elapsed());
+    assert_eq!(client.get("/readyz", None).await.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    broker.resume();
+    let mut after = None;
+    eventually("a send succeeds again", async || {
+        let reply = client.send(&alice, "bob", "after").await;
+        if reply.status == StatusCode::OK {
+            after = reply.body["messageId"].as_str().map(str::to_owned);
+        }
+        after.is_some()
+    })
+    .await;
+    acked.extend(after);
+
+    let mut history = Vec::new();
+    eventually("every acknowledged message is readable", async || {
+        history = client.full_history(&bob, "alice").await;
+        let ids: HashSet<_> = history.iter().filter_map(|m| m["messageId"].as_str()).collect();
+        acked.iter().all(|id| ids.contains(id.as_str()))
+    })
+    .await;
+    let ids: Vec<_> = history.iter().filter_map(|m| m["messageId"].as_str()).collect();
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "duplicates in the history");
+}
