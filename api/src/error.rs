@@ -91,6 +91,13 @@ impl From<LogError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::internal(e)
+        match e {
+            // The store did not answer: a dependency is down, the request may be retried.
+            StoreError::Storage(reason) => {
+                tracing::warn!(%reason, "read-model store unavailable");
+                Self::unavailable("read-model store unavailable")
+            }
+            corrupt @ StoreError::Corrupt { .. } => Self::internal(corrupt),
+        }
     }
 }

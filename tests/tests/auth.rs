@@ -80,14 +80,20 @@ async fn concurrent_registrations_of_one_name_create_exactly_one_account(backend
     assert_eq!(created, 1);
 
     server.stop();
-    let registrations = deployment
+    let registrations: Vec<Value> = deployment
         .events("confab.users")
         .into_iter()
         .filter(|e: &Value| {
             e["type"] == "io.confab.events.UserRegistered" && e["event"]["payload"]["username"] == "popular"
         })
-        .count();
-    assert_eq!(registrations, 1, "the log must hold exactly one registration of the name");
+        .collect();
+    assert_eq!(registrations.len(), 1, "the log must hold exactly one registration of the name");
+    // Keyed by username, on the partition Java's murmur2 partitioner picks (4 partitions).
+    let record = &registrations[0];
+    assert_eq!(record["key"], "popular");
+    assert_eq!(record["partition"], confab_eventlog::partition_for_key(b"popular", 4));
+    assert_eq!(record["headers"]["confab.event-type"], "io.confab.events.UserRegistered");
+    assert_eq!(record["headers"]["confab.schema-fingerprint"].as_str().unwrap().len(), 16);
 }
 
 async fn login_works_at_once_and_fails_the_same_way_for_unknown_user_and_wrong_password(backend: Backend) {

@@ -222,20 +222,20 @@ impl MessageStore for DynamoStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let mut query = self
+        // Newest first, resuming after `before` when paging back; the key need not exist.
+        let start = before.map(|before| {
+            HashMap::from([("conversation_id".to_owned(), s(conversation_id)), ("message_id".to_owned(), s(before))])
+        });
+        let query = self
             .client
             .query()
             .table_name(&self.tables.messages)
+            .key_condition_expression("conversation_id = :c")
+            .expression_attribute_values(":c", s(conversation_id))
+            .set_exclusive_start_key(start)
             .scan_index_forward(false)
             .limit(limit.min(1000) as i32)
-            .consistent_read(true)
-            .expression_attribute_values(":c", s(conversation_id));
-        query = match before {
-            Some(before) => query
-                .key_condition_expression("conversation_id = :c AND message_id < :b")
-                .expression_attribute_values(":b", s(before)),
-            None => query.key_condition_expression("conversation_id = :c"),
-        };
+            .consistent_read(true);
         let page = query.send().await.map_err(sdk_error)?;
         page.items().iter().map(message_from_item).collect()
     }
