@@ -23,7 +23,8 @@ use tokio::sync::Notify;
 
 /// Polls `check` until it holds; for state that another process makes true in its own time.
 async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Generous: a crashed member's partitions move after a session timeout plus a rejoin.
+    let deadline = Instant::now() + Duration::from_secs(120);
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         // A poll interval, not a guess: the loop ends on the condition, whenever it holds.

@@ -27,6 +27,9 @@ const ACTIVITY: TableDefinition<'_, (&str, &str, &str), ()> = TableDefinition::n
 /// Sorts after every id: ids are lowercase hyphenated UUIDs, all below `~`.
 const AFTER_ALL_IDS: &str = "~";
 
+/// redb's page cache; its default (1 GiB per database) is more than a chat server should hold.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// The embedded read-model store.
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -44,7 +47,7 @@ fn from_json<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T
 impl EmbeddedStore {
     /// Opens or creates the store at `path`. Blocks on disk.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(storage_error)?;
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(storage_error)?;
         let txn = db.begin_write().map_err(storage_error)?;
         {
             let _ = txn.open_table(USERS).map_err(storage_error)?;

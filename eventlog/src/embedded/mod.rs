@@ -30,6 +30,9 @@ use crate::{
     },
 };
 
+/// redb's page cache; its default (1 GiB per database) is more than a chat server should hold.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// The event log in a redb file, for one process.
 pub struct EmbeddedLog {
     db: Arc<Database>,
@@ -53,7 +56,7 @@ impl EmbeddedLog {
     /// Opens (creating, or recovering after a crash) the log at `path`. Blocks on disk: call it
     /// from a blocking context.
     pub fn open(path: &Path) -> Result<Self, LogError> {
-        let db = Arc::new(Database::create(path).map_err(storage_error)?);
+        let db = Arc::new(Database::builder().set_cache_size(CACHE_BYTES).create(path).map_err(storage_error)?);
         tables::create_all(&db)?;
         let commits = Arc::new(AtomicU64::new(0));
         let (appended_tx, appended) = watch::channel(0);

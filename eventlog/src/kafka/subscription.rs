@@ -97,6 +97,9 @@ impl KafkaSubscription {
             .set("session.timeout.ms", SESSION_TIMEOUT.as_millis().to_string())
             .set("heartbeat.interval.ms", "1000")
             .set("max.poll.interval.ms", "20000")
+            // A sender waits for its projection, so a fetch must not sit on new records. Kafka
+            // answers a fetch as soon as data arrives; tansu holds it for the whole wait.
+            .set("fetch.wait.max.ms", "10")
             .create_with_context(GroupContext { group: group.clone(), assignment: Mutex::default() })
             .map_err(unavailable)?;
         let names: Vec<String> = topics.iter().map(|t| config.topic(t)).collect();

@@ -10,7 +10,12 @@ use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, meta::region::RegionProviderChain, timeout::TimeoutConfig};
-use aws_sdk_dynamodb::{Client, error::SdkError, operation::put_item::PutItemError};
+use aws_sdk_dynamodb::{
+    Client,
+    error::SdkError,
+    operation::put_item::{PutItemError, builders::PutItemFluentBuilder},
+};
+use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
 
 pub use tables::TableNames;
@@ -52,6 +57,18 @@ fn already_applied<T>(result: Result<T, SdkError<PutItemError>>) -> Result<(), S
         Err(e) if e.as_service_error().is_some_and(PutItemError::is_conditional_check_failed_exception) => Ok(()),
         Err(e) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
     }
+}
+
+/// How many conditional puts of one batch are in flight at once.
+const WRITE_CONCURRENCY: usize = 16;
+
+/// Sends conditional puts concurrently. Their order does not matter: each either inserts what is
+/// absent or moves a row forward to a newer message, so any order ends in the same state.
+async fn run_concurrently(puts: Vec<PutItemFluentBuilder>) -> Result<(), StoreError> {
+    stream::iter(puts.into_iter().map(|put| async move { already_applied(put.send().await) }))
+        .buffer_unordered(WRITE_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 impl DynamoStore {
@@ -125,31 +142,28 @@ impl UserStore for DynamoStore {
     }
 
     async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError> {
-        for user in users {
-            already_applied(
-                self.client
-                    .put_item()
-                    .table_name(&self.tables.users)
-                    .item("username", s(&user.username))
-                    .item("user_id", s(&user.user_id))
-                    .item("password_hash", s(&user.password_hash))
-                    .item("registered_at_ms", n(user.registered_at_ms))
-                    .condition_expression("attribute_not_exists(username)")
-                    .send()
-                    .await,
-            )?;
-            already_applied(
-                self.client
-                    .put_item()
-                    .table_name(&self.tables.user_ids)
-                    .item("user_id", s(&user.user_id))
-                    .item("username", s(&user.username))
-                    .condition_expression("attribute_not_exists(user_id)")
-                    .send()
-                    .await,
-            )?;
-        }
-        Ok(())
+        let puts: Vec<PutItemFluentBuilder> = users
+            .iter()
+            .flat_map(|user| {
+                [
+                    self.client
+                        .put_item()
+                        .table_name(&self.tables.users)
+                        .item("username", s(&user.username))
+                        .item("user_id", s(&user.user_id))
+                        .item("password_hash", s(&user.password_hash))
+                        .item("registered_at_ms", n(user.registered_at_ms))
+                        .condition_expression("attribute_not_exists(username)"),
+                    self.client
+                        .put_item()
+                        .table_name(&self.tables.user_ids)
+                        .item("user_id", s(&user.user_id))
+                        .item("username", s(&user.username))
+                        .condition_expression("attribute_not_exists(user_id)"),
+                ]
+            })
+            .collect();
+        run_concurrently(puts).await
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
@@ -189,31 +203,28 @@ impl MessageStore for DynamoStore {
     }
 
     async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
-        for message in messages {
-            already_applied(
-                self.client
+        let puts: Vec<PutItemFluentBuilder> = messages
+            .iter()
+            .flat_map(|message| {
+                let stored = self
+                    .client
                     .put_item()
                     .table_name(&self.tables.messages)
                     .set_item(Some(message_item(message)))
-                    .condition_expression("attribute_not_exists(message_id)")
-                    .send()
-                    .await,
-            )?;
-            // Done even when the message existed: a crash may have come between the two writes.
-            for row in message.conversation_rows() {
-                already_applied(
+                    .condition_expression("attribute_not_exists(message_id)");
+                // Written even when the message exists: a crash may have come between the puts.
+                let conversations = message.conversation_rows().into_iter().map(|row| {
                     self.client
                         .put_item()
                         .table_name(&self.tables.conversations)
                         .set_item(Some(conversation_item(&row)))
                         .condition_expression("attribute_not_exists(user_id) OR last_message_id < :m")
                         .expression_attribute_values(":m", s(&row.last_message.message_id))
-                        .send()
-                        .await,
-                )?;
-            }
-        }
-        Ok(())
+                });
+                std::iter::once(stored).chain(conversations).collect::<Vec<_>>()
+            })
+            .collect();
+        run_concurrently(puts).await
     }
 
     async fn history(
