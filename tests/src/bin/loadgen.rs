@@ -83,7 +83,7 @@ async fn main() {
                         errors += 1
                     }
                     n += 1;
-                    if read_every > 0 && n % read_every == 0 {
+                    if read_every > 0 && n.is_multiple_of(read_every) {
                         let t = Instant::now();
                         let page =
                             client.get(&format!("/chat/messages?recipient={to}&limit=50"), Some(&from.token)).await;
