@@ -27,10 +27,6 @@ impl Record {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LogError> {
         decode_record(bytes)
     }
-
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().find(|h| h.name == name).map(|h| h.value.as_slice())
-    }
 }
 
 /// Where a record sits in the log.

@@ -44,7 +44,7 @@ impl Codec {
     }
 
     /// Encodes `datum` with the current schema named `full_name`.
-    pub fn encode_as<T: Serialize>(&self, full_name: &'static str, datum: &T) -> Result<EncodedEvent, SchemaError> {
+    fn encode_as<T: Serialize>(&self, full_name: &'static str, datum: &T) -> Result<EncodedEvent, SchemaError> {
         let file = self.current(full_name)?;
         self.encode_with(file, full_name, datum)
     }

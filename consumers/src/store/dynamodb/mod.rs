@@ -95,14 +95,6 @@ impl DynamoStore {
         Ok(store)
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn tables(&self) -> &TableNames {
-        &self.tables
-    }
-
     /// Every read-model table, items sorted: what "identical tables" means. Scans; tests only.
     pub async fn dump(&self) -> Result<Value, StoreError> {
         let mut out = serde_json::Map::new();
