@@ -45,11 +45,17 @@ impl ProjectionHandle {
         self.name
     }
 
-    /// The runner's state; a remote projection is reported by its own process.
-    pub fn status(&self) -> Option<ProjectionStatus> {
+    /// Whether the projection can be followed: a local runner reports itself healthy; a remote
+    /// one's checkpoints can be read (its worker process answers for the rest).
+    pub async fn check(&self) -> Result<(), String> {
         match &self.source {
-            Source::Local(status) => Some(status.borrow().clone()),
-            Source::Remote(_) => None,
+            Source::Local(status) => {
+                let status = status.borrow().clone();
+                if status.healthy { Ok(()) } else { Err(status.last_error.unwrap_or_else(|| "not running".into())) }
+            }
+            Source::Remote(checkpoints) => {
+                checkpoints.checkpoint(self.name).await.map(drop).map_err(|e| format!("cannot read checkpoints: {e}"))
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! One-on-one messages: sending, history, conversations, read-your-writes, idempotent retries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashSet;
+use std::{collections::HashSet, time::Duration};
 
 use confab_e2e::{Backend, Client, Deployment, backend_tests};
 use reqwest::{Method, StatusCode, header};
@@ -121,17 +121,24 @@ async fn history_pages_back_in_chronological_pages_and_lists_conversations(backe
 }
 
 async fn a_sent_message_is_in_the_senders_very_next_read(backend: Backend) {
-    let deployment = Deployment::new(backend);
+    let mut deployment = Deployment::new(backend);
+    // Long enough that a wait which never sees the projection would blow the deadline below,
+    // instead of answering late and letting the read pass anyway.
+    let _ = deployment.env("CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", "30000");
     let server = deployment.serve();
     let client = Client::new(&server.base_url);
     let alice = client.user("alice").await;
     let _bob = client.user("bob").await;
-    for i in 0..50 {
-        let sent = client.send(&alice, "bob", &format!("ryw {i}")).await;
-        assert_eq!(sent.status, StatusCode::OK);
-        let page = client.get("/chat/messages?recipient=bob&limit=1", Some(&alice.token)).await;
-        assert_eq!(page.body["messages"][0]["messageId"], sent.body["messageId"], "send {i} not visible at once");
-    }
+    let sends = async {
+        for i in 0..50 {
+            let sent = client.send(&alice, "bob", &format!("ryw {i}")).await;
+            assert_eq!(sent.status, StatusCode::OK);
+            let page = client.get("/chat/messages?recipient=bob&limit=1", Some(&alice.token)).await;
+            assert_eq!(page.body["messages"][0]["messageId"], sent.body["messageId"], "send {i} not visible at once");
+        }
+    };
+    let waited = tokio::time::timeout(Duration::from_secs(20), sends).await;
+    assert!(waited.is_ok(), "sends waited out the read-your-writes timeout: the wait never saw the projection");
 }
 
 async fn a_retried_send_returns_the_first_message_even_after_a_restart(backend: Backend) {

@@ -61,10 +61,17 @@ async fn relogin(client: &Client, user: &User) -> User {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
     let Some(backend) = Backend::kafka_dynamodb("two_api_processes_and_one_worker") else { return };
-    let deployment = Deployment::new(backend);
+    let mut deployment = Deployment::new(backend);
+    // See a_sent_message_is_in_the_senders_very_next_read: a broken wait must show, not pass late.
+    let _ = deployment.env("CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", "30000");
     let _worker = deployment.consume();
     let (first, second) = (deployment.api(), deployment.api());
     let (one, two) = (Client::new(&first.base_url), Client::new(&second.base_url));
+
+    for api in [&one, &two] {
+        let ready = api.get("/readyz", None).await;
+        assert_eq!(ready.status, StatusCode::OK, "an api process cannot follow the projections: {}", ready.body);
+    }
 
     // Registered through one, logs in through the other at once.
     let alice = one.user("alice").await;
@@ -72,14 +79,17 @@ async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
     assert_eq!(two.login("alice", "alice-password").await.status, StatusCode::OK);
 
     // Read-your-writes for the sender, and the other process sees it too.
-    for i in 0..10 {
-        let sent = one.send(&alice, "bob", &format!("hop {i}")).await;
-        assert_eq!(sent.status, StatusCode::OK);
-        let own = one.get("/chat/messages?recipient=bob&limit=1", Some(&alice.token)).await;
-        assert_eq!(own.body["messages"][0]["messageId"], sent.body["messageId"]);
-        let other = two.get("/chat/messages?recipient=alice&limit=1", Some(&bob.token)).await;
-        assert_eq!(other.body["messages"][0]["messageId"], sent.body["messageId"]);
-    }
+    let hops = async {
+        for i in 0..10 {
+            let sent = one.send(&alice, "bob", &format!("hop {i}")).await;
+            assert_eq!(sent.status, StatusCode::OK);
+            let own = one.get("/chat/messages?recipient=bob&limit=1", Some(&alice.token)).await;
+            assert_eq!(own.body["messages"][0]["messageId"], sent.body["messageId"]);
+            let other = two.get("/chat/messages?recipient=alice&limit=1", Some(&bob.token)).await;
+            assert_eq!(other.body["messages"][0]["messageId"], sent.body["messageId"]);
+        }
+    };
+    assert!(tokio::time::timeout(Duration::from_secs(20), hops).await.is_ok(), "writes waited out their timeout");
 
     // Usernames are unique across processes.
     let attempts: Vec<_> = (0..12)

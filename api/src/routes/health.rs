@@ -55,20 +55,10 @@ pub(crate) async fn healthz() -> Json<Health> {
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let log = Check::from(state.log.end_offsets(Topic::Users.name()).await.map(drop));
     let store = Check::from(state.users.ping().await);
-    let projections: BTreeMap<String, Check> = [&state.projections.users, &state.projections.messages]
-        .into_iter()
-        .map(|handle| {
-            let check = match handle.status() {
-                // Runs in a `confab consume` process, which answers for it.
-                None => Check { ok: true, error: None },
-                Some(status) if status.healthy => Check { ok: true, error: None },
-                Some(status) => {
-                    Check { ok: false, error: Some(status.last_error.unwrap_or_else(|| "not running".into())) }
-                }
-            };
-            (handle.name().to_owned(), check)
-        })
-        .collect();
+    let mut projections = BTreeMap::new();
+    for handle in [&state.projections.users, &state.projections.messages] {
+        let _ = projections.insert(handle.name().to_owned(), Check::from(handle.check().await));
+    }
     let ready = log.ok && store.ok && projections.values().all(|c| c.ok);
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(Readiness { status: if ready { "ready" } else { "not_ready" }, log, store, projections }))

@@ -286,7 +286,9 @@ impl CheckpointStore for DynamoStore {
             .client
             .query()
             .table_name(&self.tables.checkpoints)
-            .key_condition_expression("projection = :p")
+            // `projection` is a DynamoDB reserved word.
+            .key_condition_expression("#projection = :p")
+            .expression_attribute_names("#projection", "projection")
             .expression_attribute_values(":p", s(projection))
             .consistent_read(true)
             .send()
