@@ -340,3 +340,89 @@ async fn with_the_broker_down_sends_fail_fast_with_503_and_work_again_when_it_is
     let ids: Vec<_> = history.iter().filter_map(|m| m["messageId"].as_str()).collect();
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "duplicates in the history");
 }
+
+/// A claim left pending by an API process that died between the claim and the produce, as it
+/// would sit in the claims table.
+async fn plant_orphaned_claim(deployment: &Deployment, dynamodb: &str, username: &str) -> String {
+    use aws_sdk_dynamodb::{
+        config::{BehaviorVersion, Credentials, Region},
+        primitives::Blob,
+        types::AttributeValue,
+    };
+    use confab_eventlog::{Header, Record};
+    use confab_schemas::{Codec, Event, UserRegistered, UserRegisteredPayload};
+
+    let user_id = uuid::Uuid::now_v7().to_string();
+    let claimed_at =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 - 60_000;
+    let event = Event::UserRegistered(UserRegistered {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        occurred_at: claimed_at,
+        actor_id: user_id.clone(),
+        payload: UserRegisteredPayload {
+            user_id: user_id.clone(),
+            username: username.to_owned(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+        },
+    });
+    let encoded = Codec::new().unwrap().encode(&event).unwrap();
+    let record = Record {
+        key: username.as_bytes().to_vec(),
+        headers: vec![
+            Header { name: "confab.event-type".into(), value: encoded.event_type.as_bytes().to_vec() },
+            Header { name: "confab.schema-fingerprint".into(), value: encoded.fingerprint_hex().into_bytes() },
+        ],
+        value: encoded.value,
+        timestamp_ms: claimed_at,
+    };
+    let config = aws_sdk_dynamodb::config::Builder::new()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("confab-test", "confab-test", None, None, "test"))
+        .endpoint_url(dynamodb)
+        .build();
+    let put = aws_sdk_dynamodb::Client::from_conf(config)
+        .put_item()
+        .table_name(format!("{}confab_claims", deployment.namespace))
+        .item("scope", AttributeValue::S("username".into()))
+        .item("claim_key", AttributeValue::S(username.into()))
+        .item("value", AttributeValue::B(Blob::new(user_id.as_bytes())))
+        .item("claimed_at_ms", AttributeValue::N(claimed_at.to_string()))
+        .item("pending_topic", AttributeValue::S("confab.users".into()))
+        .item("pending_record", AttributeValue::B(Blob::new(record.to_bytes())))
+        .send()
+        .await;
+    assert!(put.is_ok(), "cannot plant the claim: {put:?}");
+    user_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_claim_orphaned_by_a_crash_is_finished_by_the_next_request() {
+    let Some(backend) = Backend::kafka_dynamodb("a_claim_orphaned_by_a_crash") else { return };
+    let external = backend.external().cloned().unwrap();
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let orphan_user = plant_orphaned_claim(&deployment, &external.dynamodb, "ghost").await;
+
+    // The name is taken by the claim; the request finds it stale and appends its record.
+    let first = client.register("ghost", "password123").await;
+    assert_eq!(first.status, StatusCode::CONFLICT, "{}", first.body);
+    let again = client.register("ghost", "password123").await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let mut registrations = Vec::new();
+    eventually("the orphaned registration is on the log", async || {
+        registrations = deployment
+            .events("confab.users")
+            .into_iter()
+            .filter(|e| e["event"]["payload"]["username"] == "ghost")
+            .collect();
+        !registrations.is_empty()
+    })
+    .await;
+    assert_eq!(registrations.len(), 1, "finished once, then settled");
+    assert_eq!(registrations[0]["event"]["payload"]["userId"], orphan_user.as_str());
+    let users = deployment.tables()["users"].to_string();
+    assert!(users.contains(&orphan_user), "the projection has the orphan's account");
+}
