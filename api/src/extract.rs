@@ -30,11 +30,7 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         ),
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("invalid_json", "request body is not valid json"),
         JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_body", e.body_text()),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "request body is larger than the server accepts",
-        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
         other => ApiError::bad_request("invalid_body", other.body_text()),
     }
 }

@@ -62,6 +62,49 @@ impl Client {
         Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
+    /// A POST that declares a `Content-Length` of `declared` bytes but sends only the headers.
+    /// A server that refuses a body by its declared size answers at once; streaming the whole
+    /// body instead races the server closing the connection against the client's writes.
+    pub async fn post_declaring_length(&self, path: &str, token: &str, declared: usize) -> Reply {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.base_url.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{"
+        );
+        stream.write_all(head.as_bytes()).await.expect("send request head");
+        let read = async {
+            let mut response = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut chunk).await.expect("read response");
+                response.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&response).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length || n == 0 {
+                        return (head.to_owned(), body.to_owned());
+                    }
+                }
+                assert!(n > 0, "connection closed before a full response");
+            }
+        };
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
+        let (head, body) = answer.expect("no answer to a request declaring its length");
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse::<u16>().ok()).expect("a status line");
+        Reply {
+            status: StatusCode::from_u16(status).expect("a status code"),
+            body: serde_json::from_str(&body).unwrap_or(Value::Null),
+        }
+    }
+
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http.request(method, format!("{}{path}", self.base_url))
     }

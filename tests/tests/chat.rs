@@ -27,8 +27,7 @@ async fn send_validates_recipient_and_message(backend: Backend) {
     let too_long = client.send(&alice, "bob", &format!("{largest}y")).await;
     assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
     assert_eq!(too_long.error_code(), "message_too_long");
-    let huge = json!({ "recipient": "bob", "message": "z".repeat(2 * 1024 * 1024) });
-    let too_large = client.post("/chat/send", Some(&alice.token), huge).await;
+    let too_large = client.post_declaring_length("/chat/send", &alice.token, 2 * 1024 * 1024).await;
     assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(too_large.error_code(), "payload_too_large");
     let missing = client.post("/chat/send", Some(&alice.token), json!({ "recipient": "bob" })).await;
