@@ -29,25 +29,31 @@ pub struct ProjectionRunner {
     status: watch::Sender<ProjectionStatus>,
 }
 
-/// A record of the batch and, if it decoded, its event.
-struct Polled {
-    record: ConsumedRecord,
-    event: Result<Event, String>,
+/// A polled batch: its records, the events that decoded (moved, not copied, into the
+/// projection), and the records that did not.
+struct Batch {
+    records: Vec<ConsumedRecord>,
+    events: Vec<Event>,
+    /// For each event, the index of its record.
+    sources: Vec<usize>,
+    /// (record index, why it cannot be decoded).
+    undecodable: Vec<(usize, String)>,
 }
 
-/// The events of a replayed batch; an undecodable record (dead-lettered when it was live) is
-/// skipped with a warning.
-fn decode_batch(codec: &Codec, records: &[ConsumedRecord]) -> Vec<Event> {
-    records
-        .iter()
-        .filter_map(|r| match codec.decode(&r.record.value) {
-            Ok(event) => Some(event),
-            Err(error) => {
-                tracing::warn!(topic = %r.position.topic, partition = r.position.partition, offset = r.position.offset, %error, "skipping undecodable record");
-                None
+impl Batch {
+    fn decode(codec: &Codec, records: Vec<ConsumedRecord>) -> Self {
+        let (mut events, mut sources, mut undecodable) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, record) in records.iter().enumerate() {
+            match codec.decode(&record.record.value) {
+                Ok(event) => {
+                    events.push(event);
+                    sources.push(i);
+                }
+                Err(e) => undecodable.push((i, format!("undecodable: {e}"))),
             }
-        })
-        .collect()
+        }
+        Batch { records, events, sources, undecodable }
+    }
 }
 
 fn topic_names(projection: &dyn Projection) -> Vec<&'static str> {
@@ -105,17 +111,11 @@ impl ProjectionRunner {
             if records.is_empty() {
                 continue;
             }
-            let batch: Vec<Polled> = records
-                .into_iter()
-                .map(|record| {
-                    let event = self.codec.decode(&record.record.value).map_err(|e| format!("undecodable: {e}"));
-                    Polled { record, event }
-                })
-                .collect();
+            let batch = Batch::decode(&self.codec, records);
             if !self.apply(&batch, &group, &shutdown).await {
                 break;
             }
-            let positions: Vec<Position> = batch.into_iter().map(|p| p.record.position).collect();
+            let positions: Vec<Position> = batch.records.into_iter().map(|r| r.position).collect();
             if !self.checkpoint(&positions, &shutdown).await {
                 break;
             }
@@ -132,20 +132,19 @@ impl ProjectionRunner {
     /// Applies a batch. Undecodable records, and events that fail alone while the store is
     /// healthy, go to the dead-letter topic; a store outage is waited out, never skipped.
     /// False if shutdown came first.
-    async fn apply(&self, batch: &[Polled], group: &str, shutdown: &CancellationToken) -> bool {
-        for poison in batch.iter().filter(|p| p.event.is_err()) {
-            let reason = poison.event.as_ref().err().cloned().unwrap_or_default();
-            if !self.dead_letter(&poison.record, group, &reason, shutdown).await {
+    async fn apply(&self, batch: &Batch, group: &str, shutdown: &CancellationToken) -> bool {
+        for (i, reason) in &batch.undecodable {
+            if !self.dead_letter(&batch.records[*i], group, reason, shutdown).await {
                 return false;
             }
         }
-        let events: Vec<Event> = batch.iter().filter_map(|p| p.event.as_ref().ok().cloned()).collect();
+        let events = &batch.events;
         if events.is_empty() {
             return true;
         }
         let mut backoff = Backoff::default();
         for _ in 0..BATCH_ATTEMPTS {
-            match self.projection.apply(&events).await {
+            match self.projection.apply(events).await {
                 Ok(()) => {
                     self.healthy();
                     return true;
@@ -159,8 +158,7 @@ impl ProjectionRunner {
             }
         }
         // One at a time, to find the event that fails.
-        for polled in batch {
-            let Ok(event) = &polled.event else { continue };
+        for (event, &source) in events.iter().zip(&batch.sources) {
             let mut backoff = Backoff::default();
             let mut attempts = 0;
             loop {
@@ -173,7 +171,7 @@ impl ProjectionRunner {
                 let store_is_up = self.projection.ping().await.is_ok();
                 if store_is_up && attempts >= EVENT_ATTEMPTS {
                     let reason = format!("cannot apply: {error}");
-                    if !self.dead_letter(&polled.record, group, &reason, shutdown).await {
+                    if !self.dead_letter(&batch.records[source], group, &reason, shutdown).await {
                         return false;
                     }
                     break;
@@ -325,9 +323,14 @@ fn reader_nonce() -> u64 {
 pub async fn replay(log: &dyn EventLog, codec: &Codec, projection: &dyn Projection) -> Result<u64, ReplayError> {
     let mut applied = 0u64;
     read_to_end(log, &topic_names(projection), async |records| {
-        let events = decode_batch(codec, &records);
-        projection.apply(&events).await?;
-        applied += events.len() as u64;
+        let batch = Batch::decode(codec, records);
+        for (i, error) in &batch.undecodable {
+            // Dead-lettered when it was live; a rebuild skips it the same way.
+            let position = &batch.records[*i].position;
+            tracing::warn!(topic = %position.topic, partition = position.partition, offset = position.offset, %error, "skipping record");
+        }
+        projection.apply(&batch.events).await?;
+        applied += batch.events.len() as u64;
         Ok(())
     })
     .await?;
