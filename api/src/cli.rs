@@ -98,6 +98,9 @@ pub(crate) struct ConsumeArgs {
     /// The projections to run; all when none are named.
     #[arg(value_enum)]
     pub(crate) projections: Vec<ProjectionName>,
+    /// Serve `/healthz` and `/readyz` for the workers on this address.
+    #[arg(long, env = "CONFAB_HEALTH_LISTEN")]
+    pub(crate) health_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,5 +1,5 @@
 //! The long-running roles: `serve` (API and projections), `api`, and `consume`.
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -19,7 +19,7 @@ use crate::{
     backend::{Backend, connect},
     cli::{ConsumeArgs, ProjectionName, ServeArgs},
     crypto::Keyring,
-    routes,
+    routes::{self, health, health::Dependencies},
     secrets::load_or_create,
     state::Projections,
 };
@@ -101,8 +101,21 @@ pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let workers = start_projections(&backend, &codec, &names, &shutdown);
     tracing::info!(projections = ?names, "confab consuming");
-    println!("confab consuming");
-    signal().await;
+    match args.health_listen {
+        Some(address) => {
+            let dependencies = Dependencies {
+                log: Arc::clone(&backend.log),
+                store: backend.stores.users(),
+                projections: workers.iter().map(|(_, handle, _)| handle.clone()).collect(),
+            };
+            let listener = bind(address).await?;
+            axum::serve(listener, health::router(dependencies)).with_graceful_shutdown(signal()).await?;
+        }
+        None => {
+            println!("confab consuming");
+            signal().await;
+        }
+    }
     shutdown.cancel();
     for (_, _, worker) in workers {
         worker.await?;
@@ -134,9 +147,14 @@ async fn run_http(
         }
         (_, _, false) => bail!("with a kafka log, every API process needs the same --jwt-secret and --master-keys"),
     };
+    let dependencies = Dependencies {
+        log: Arc::clone(&backend.log),
+        store: backend.stores.users(),
+        projections: vec![projections.users.clone(), projections.messages.clone()],
+    };
     let state = AppState {
         publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
-        log: backend.log,
+        dependencies,
         users: backend.stores.users(),
         messages: backend.stores.messages(),
         tokens: Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs)),
@@ -144,15 +162,19 @@ async fn run_http(
         projections,
         read_your_writes_timeout: Duration::from_millis(args.read_your_writes_timeout_ms),
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, "confab serving");
-    // Scripts and tests read this line to find the port.
-    println!("confab listening on http://{address}");
+    let listener = bind(args.listen).await?;
     axum::serve(listener, routes::router(state)).with_graceful_shutdown(signal()).await?;
     Ok(())
+}
+
+async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let listener =
+        tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "confab serving http");
+    // Scripts and tests read this line to find the port.
+    println!("confab listening on http://{address}");
+    Ok(listener)
 }
 
 async fn signal() {

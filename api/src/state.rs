@@ -4,15 +4,15 @@ use confab_consumers::{
     ProjectionHandle,
     store::{MessageStore, UserStore},
 };
-use confab_eventlog::{EventLog, Position};
+use confab_eventlog::Position;
 use confab_producers::EventPublisher;
 
-use crate::{auth::token::TokenKeys, crypto::Keyring};
+use crate::{auth::token::TokenKeys, crypto::Keyring, routes::health::Dependencies};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct AppState {
-    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) dependencies: Dependencies,
     pub(crate) publisher: EventPublisher,
     pub(crate) users: Arc<dyn UserStore>,
     pub(crate) messages: Arc<dyn MessageStore>,

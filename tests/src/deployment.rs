@@ -90,9 +90,9 @@ impl Deployment {
         Confab::spawn(self.command(&["api", "--listen", "127.0.0.1:0"]))
     }
 
-    /// `confab consume`: every projection, no API.
+    /// `confab consume`: every projection, no API; `base_url` serves its health endpoints.
     pub fn consume(&self) -> Confab {
-        Confab::spawn(self.command(&["consume"]))
+        Confab::spawn(self.command(&["consume", "--health-listen", "127.0.0.1:0"]))
     }
 
     /// Runs a one-shot command (events, rebuild, dump-tables) to success and returns its output.

@@ -64,7 +64,7 @@ async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
     let mut deployment = Deployment::new(backend);
     // See a_sent_message_is_in_the_senders_very_next_read: a broken wait must show, not pass late.
     let _ = deployment.env("CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", "30000");
-    let _worker = deployment.consume();
+    let worker = deployment.consume();
     let (first, second) = (deployment.api(), deployment.api());
     let (one, two) = (Client::new(&first.base_url), Client::new(&second.base_url));
 
@@ -72,6 +72,19 @@ async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
         let ready = api.get("/readyz", None).await;
         assert_eq!(ready.status, StatusCode::OK, "an api process cannot follow the projections: {}", ready.body);
     }
+    let worker_health = Client::new(&worker.base_url);
+    assert_eq!(worker_health.get("/healthz", None).await.status, StatusCode::OK);
+    let mut worker_ready = None;
+    eventually("the worker's projections report ready", async || {
+        let ready = worker_health.get("/readyz", None).await;
+        worker_ready = Some(ready.body.clone());
+        ready.status == StatusCode::OK
+    })
+    .await;
+    let worker_ready = worker_ready.unwrap_or_default();
+    assert_eq!(worker_ready["projections"]["users"]["ok"], true, "{worker_ready}");
+    assert_eq!(worker_ready["projections"]["messages"]["ok"], true, "{worker_ready}");
+    assert_eq!(worker_health.get("/chat/send", None).await.status, StatusCode::NOT_FOUND);
 
     // Registered through one, logs in through the other at once.
     let alice = one.user("alice").await;

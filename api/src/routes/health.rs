@@ -1,12 +1,22 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (it can do its job).
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use confab_consumers::{ProjectionHandle, store::UserStore};
+use confab_eventlog::EventLog;
 use confab_schemas::Topic;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
+use crate::{ApiError, AppState};
+
+/// What a process depends on: the log, the store, and the projections it runs or follows.
+#[derive(Clone)]
+pub(crate) struct Dependencies {
+    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) store: Arc<dyn UserStore>,
+    pub(crate) projections: Vec<ProjectionHandle>,
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Health {
@@ -15,7 +25,7 @@ pub(crate) struct Health {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Readiness {
+pub(crate) struct ReadinessReport {
     /// `ready` or `not_ready`.
     status: &'static str,
     log: Check,
@@ -48,18 +58,34 @@ pub(crate) async fn healthz() -> Json<Health> {
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "log and store reachable, projections running", body = Readiness),
-        (status = 503, description = "not ready; the body says which check failed", body = Readiness),
+        (status = 200, description = "log and store reachable, projections running", body = ReadinessReport),
+        (status = 503, description = "not ready; the body says which check failed", body = ReadinessReport),
     )
 )]
-pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let log = Check::from(state.log.end_offsets(Topic::Users.name()).await.map(drop));
-    let store = Check::from(state.users.ping().await);
-    let mut projections = BTreeMap::new();
-    for handle in [&state.projections.users, &state.projections.messages] {
-        let _ = projections.insert(handle.name().to_owned(), Check::from(handle.check().await));
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ReadinessReport>) {
+    state.dependencies.check().await
+}
+
+impl Dependencies {
+    pub(crate) async fn check(&self) -> (StatusCode, Json<ReadinessReport>) {
+        let log = Check::from(self.log.end_offsets(Topic::Users.name()).await.map(drop));
+        let store = Check::from(self.store.ping().await);
+        let mut projections = BTreeMap::new();
+        for handle in &self.projections {
+            let _ = projections.insert(handle.name().to_owned(), Check::from(handle.check().await));
+        }
+        let ready = log.ok && store.ok && projections.values().all(|c| c.ok);
+        let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let report = ReadinessReport { status: if ready { "ready" } else { "not_ready" }, log, store, projections };
+        (status, Json(report))
     }
-    let ready = log.ok && store.ok && projections.values().all(|c| c.ok);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Readiness { status: if ready { "ready" } else { "not_ready" }, log, store, projections }))
+}
+
+/// `/healthz` and `/readyz` alone, for `confab consume`.
+pub(crate) fn router(dependencies: Dependencies) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(async |State(d): State<Dependencies>| d.check().await))
+        .fallback(async || ApiError::not_found("not_found", "no such endpoint"))
+        .with_state(dependencies)
 }
