@@ -1,5 +1,5 @@
 //! The read side: projections consume the log and keep the read models (users, conversations,
-//! messages) that the API queries. Every projection is idempotent, so at-least-once delivery and
+//! messages, groups) that the API queries. Every projection is idempotent, so at-least-once delivery and
 //! replays from offset 0 never duplicate anything.
 
 mod error;

@@ -3,13 +3,13 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position};
-use confab_schemas::{Codec, Event, Topic, dead_letter};
+use confab_schemas::{Codec, Topic, dead_letter};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     ProjectionHandle, ProjectionStatus, StoreError,
-    projection::{Projection, group_name},
+    projection::{LoggedEvent, Projection, group_name},
     store::CheckpointStore,
 };
 
@@ -29,11 +29,10 @@ pub struct ProjectionRunner {
     status: watch::Sender<ProjectionStatus>,
 }
 
-/// A polled batch: its records, the events that decoded (moved, not copied, into the
-/// projection), and the records that did not.
+/// A polled batch: its records, the events that decoded, and the records that did not.
 struct Batch {
     records: Vec<ConsumedRecord>,
-    events: Vec<Event>,
+    events: Vec<LoggedEvent>,
     /// For each event, the index of its record.
     sources: Vec<usize>,
     /// (record index, why it cannot be decoded).
@@ -46,7 +45,7 @@ impl Batch {
         for (i, record) in records.iter().enumerate() {
             match codec.decode(&record.record.value) {
                 Ok(event) => {
-                    events.push(event);
+                    events.push(LoggedEvent { event, position: record.position.clone() });
                     sources.push(i);
                 }
                 Err(e) => undecodable.push((i, format!("undecodable: {e}"))),

@@ -4,10 +4,23 @@
 use std::sync::Arc;
 
 use confab_consumers::{
-    projection::{MessagesProjection, Projection, UsersProjection},
+    projection::{LoggedEvent, MessagesProjection, Projection, UsersProjection},
     store::{MessageStore, UserStore, embedded::EmbeddedStore},
 };
+use confab_eventlog::Position;
 use confab_schemas::{DirectMessageSent, DirectMessageSentPayload, Event, UserRegistered, UserRegisteredPayload};
+
+/// Events as a log of one partition per topic would hold them.
+fn logged(events: Vec<Event>) -> Vec<LoggedEvent> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(offset, event)| LoggedEvent {
+            position: Position { topic: event.topic().name().to_owned(), partition: 0, offset: offset as u64 },
+            event,
+        })
+        .collect()
+}
 
 fn user(id: &str, name: &str) -> Event {
     Event::UserRegistered(UserRegistered {
@@ -36,7 +49,7 @@ fn message(n: u32, conversation: &str, from: (&str, &str), to: (&str, &str)) -> 
     })
 }
 
-fn events() -> Vec<Event> {
+fn events() -> Vec<LoggedEvent> {
     let (a, b, c) = (("ua", "alice"), ("ub", "bob"), ("uc", "carol"));
     let mut events = vec![user("ua", "alice"), user("ub", "bob"), user("uc", "carol")];
     for n in 0..5 {
@@ -44,10 +57,10 @@ fn events() -> Vec<Event> {
     }
     events.push(message(5, "c-ac", c, a));
     events.push(message(6, "c-aa", a, a));
-    events
+    logged(events)
 }
 
-async fn apply_all(store: &EmbeddedStore, events: &[Event], twice: bool) {
+async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
     let users = UsersProjection::new(Arc::new(store.clone()));
     let messages = MessagesProjection::new(Arc::new(store.clone()));
     for event in events {

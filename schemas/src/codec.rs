@@ -1,5 +1,5 @@
-use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value, types::Value};
-use serde::{Serialize, de::DeserializeOwned};
+use apache_avro::{from_avro_datum, to_avro_datum, to_value, types::Value};
+use serde::Serialize;
 
 use crate::{Event, SchemaError, SchemaRegistry, registry::SchemaFile};
 
@@ -37,16 +37,9 @@ impl Codec {
     }
 
     pub fn encode(&self, event: &Event) -> Result<EncodedEvent, SchemaError> {
-        match event {
-            Event::UserRegistered(e) => self.encode_as(event.full_name(), e),
-            Event::DirectMessageSent(e) => self.encode_as(event.full_name(), e),
-        }
-    }
-
-    /// Encodes `datum` with the current schema named `full_name`.
-    fn encode_as<T: Serialize>(&self, full_name: &'static str, datum: &T) -> Result<EncodedEvent, SchemaError> {
-        let file = self.current(full_name)?;
-        self.encode_with(file, full_name, datum)
+        let file = self.current(event.full_name())?;
+        let value = event.to_avro_value()?.resolve(&file.schema)?;
+        Ok(self.frame(file, event.full_name(), value)?)
     }
 
     /// Encodes `datum` with a specific schema version; how older writers are reproduced in tests.
@@ -57,6 +50,11 @@ impl Codec {
         datum: &T,
     ) -> Result<EncodedEvent, SchemaError> {
         let value = to_value(datum)?.resolve(&file.schema)?;
+        Ok(self.frame(file, event_type, value)?)
+    }
+
+    /// Single-object framing: magic, fingerprint, datum.
+    fn frame(&self, file: &SchemaFile, event_type: &'static str, value: Value) -> Result<EncodedEvent, SchemaError> {
         let mut bytes = Vec::with_capacity(128);
         bytes.extend_from_slice(&SINGLE_OBJECT_MAGIC);
         bytes.extend_from_slice(&file.fingerprint.to_le_bytes());
@@ -80,18 +78,13 @@ impl Codec {
         let reader = self.current(&writer.full_name)?;
         let mut datum = &bytes[HEADER_LEN..];
         let value = from_avro_datum(&writer.schema, &mut datum, Some(&reader.schema))?;
-        match writer.full_name.as_str() {
-            "io.confab.events.UserRegistered" => Ok(Event::UserRegistered(typed(value)?)),
-            "io.confab.events.DirectMessageSent" => Ok(Event::DirectMessageSent(typed(value)?)),
-            other => Err(SchemaError::UnknownEventType(other.to_owned())),
+        match Event::from_avro_value(&writer.full_name, &value) {
+            Some(event) => Ok(event?),
+            None => Err(SchemaError::UnknownEventType(writer.full_name.clone())),
         }
     }
 
     fn current(&self, full_name: &str) -> Result<&SchemaFile, SchemaError> {
         self.registry.current(full_name).ok_or_else(|| SchemaError::UnknownEventType(full_name.to_owned()))
     }
-}
-
-fn typed<T: DeserializeOwned>(value: Value) -> Result<T, SchemaError> {
-    Ok(from_value(&value)?)
 }

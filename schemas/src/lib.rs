@@ -15,6 +15,6 @@ mod topics;
 pub use canonical::{fingerprint, parsing_canonical_form};
 pub use codec::{Codec, EncodedEvent, SINGLE_OBJECT_MAGIC};
 pub use error::SchemaError;
-pub use events::{DirectMessageSent, DirectMessageSentPayload, Event, UserRegistered, UserRegisteredPayload};
+pub use events::*;
 pub use registry::{SchemaFile, SchemaRegistry};
 pub use topics::{HEADER_EVENT_TYPE, HEADER_SCHEMA_FINGERPRINT, Topic, dead_letter};

@@ -8,20 +8,23 @@ pub const HEADER_SCHEMA_FINGERPRINT: &str = "confab.schema-fingerprint";
 pub enum Topic {
     /// Accounts; key = username.
     Users,
-    /// One-on-one messages; key = conversation id.
+    /// Messages: one-on-one (key = conversation id) and group (key = group id).
     Messages,
+    /// Group creation and membership changes; key = group id.
+    Groups,
     /// Records a projection could not decode or apply, copied with headers saying where they
     /// came from and why; key and value are the original's.
     DeadLetter,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::Users, Topic::Messages, Topic::DeadLetter];
+    pub const ALL: [Topic; 4] = [Topic::Users, Topic::Messages, Topic::Groups, Topic::DeadLetter];
 
     pub fn name(self) -> &'static str {
         match self {
             Topic::Users => "confab.users",
             Topic::Messages => "confab.messages",
+            Topic::Groups => "confab.groups",
             Topic::DeadLetter => "confab.deadletter",
         }
     }

@@ -3,8 +3,9 @@
 
 use apache_avro::AvroSchema;
 use confab_schemas::{
-    Codec, DirectMessageSent, DirectMessageSentPayload, Event, SINGLE_OBJECT_MAGIC, UserRegistered,
-    UserRegisteredPayload, fingerprint, parsing_canonical_form,
+    Codec, DirectMessageSent, DirectMessageSentPayload, Event, GroupCreated, GroupMemberAdded, GroupMemberRemoved,
+    GroupMemberRoleChanged, GroupMessageSent, GroupRenamed, SINGLE_OBJECT_MAGIC, UserRegistered, UserRegisteredPayload,
+    fingerprint, parsing_canonical_form,
 };
 use serde::Serialize;
 
@@ -15,6 +16,12 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
     for (name, rust_schema) in [
         ("io.confab.events.UserRegistered", UserRegistered::get_schema()),
         ("io.confab.events.DirectMessageSent", DirectMessageSent::get_schema()),
+        ("io.confab.events.GroupMessageSent", GroupMessageSent::get_schema()),
+        ("io.confab.events.GroupCreated", GroupCreated::get_schema()),
+        ("io.confab.events.GroupMemberAdded", GroupMemberAdded::get_schema()),
+        ("io.confab.events.GroupMemberRemoved", GroupMemberRemoved::get_schema()),
+        ("io.confab.events.GroupRenamed", GroupRenamed::get_schema()),
+        ("io.confab.events.GroupMemberRoleChanged", GroupMemberRoleChanged::get_schema()),
     ] {
         let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
         assert_eq!(
@@ -26,6 +33,17 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
             parsing_canonical_form(&file.schema)
         );
     }
+}
+
+#[test]
+fn every_current_schema_file_is_an_event_type_and_every_event_type_has_one() {
+    let codec = Codec::new().unwrap();
+    let mut files: Vec<String> =
+        codec.registry().files().filter(|f| f.is_current).map(|f| f.full_name.clone()).collect();
+    files.sort();
+    let mut types: Vec<String> = Event::FULL_NAMES.iter().map(|n| (*n).to_owned()).collect();
+    types.sort();
+    assert_eq!(files, types);
 }
 
 fn message() -> DirectMessageSent {
@@ -159,4 +177,52 @@ fn canonical_form_reduces_logical_types_to_their_primitive_as_the_spec_says() {
     let int = apache_avro::Schema::parse_str(r#"{"type":"int"}"#).unwrap();
     assert_eq!(parsing_canonical_form(&int), r#""int""#);
     assert_eq!(fingerprint(&int), 0x7275_d51a_3f39_5c8f);
+}
+
+#[test]
+fn group_events_round_trip_through_the_codec() {
+    let codec = Codec::new().unwrap();
+    let group = "0190f5a2-7c1e-7000-8000-0000000000cc".to_owned();
+    let envelope = |n: u8| (format!("0190f5a2-7c1e-7000-8000-0000000001{n:02}"), 1_732_000_000_000 + i64::from(n));
+    let (id, at) = envelope(1);
+    let created = Event::GroupCreated(GroupCreated {
+        event_id: id,
+        occurred_at: at,
+        actor_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        payload: confab_schemas::GroupCreatedPayload {
+            group_id: group.clone(),
+            name: "climbing".into(),
+            members: vec![
+                confab_schemas::GroupMember {
+                    user_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+                    username: "alice".into(),
+                    role: "admin".into(),
+                },
+                confab_schemas::GroupMember {
+                    user_id: "0190f5a2-7c1e-7000-8000-0000000000bb".into(),
+                    username: "bob".into(),
+                    role: "member".into(),
+                },
+            ],
+        },
+    });
+    let (id, at) = envelope(2);
+    let added = Event::GroupMemberAdded(GroupMemberAdded {
+        event_id: id,
+        occurred_at: at,
+        actor_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        payload: confab_schemas::GroupMemberAddedPayload {
+            group_id: group.clone(),
+            user_id: "0190f5a2-7c1e-7000-8000-0000000000dd".into(),
+            username: "dave".into(),
+            history_after_message_id: Some("0190f5a2-7c1e-7000-8000-000000000002".into()),
+        },
+    });
+    for event in [created, added] {
+        let encoded = codec.encode(&event).unwrap();
+        assert_eq!(encoded.event_type, event.full_name());
+        assert_eq!(codec.decode(&encoded.value).unwrap(), event);
+        assert_eq!(event.key(), group);
+        assert_eq!(event.topic().name(), "confab.groups");
+    }
 }

@@ -5,11 +5,12 @@ use confab_schemas::{Event, Topic};
 
 use crate::{
     StoreError,
-    projection::Projection,
-    store::{MessageRow, MessageStore},
+    projection::{LoggedEvent, Projection},
+    store::{GroupMessageRow, MessageRow, MessageStore},
 };
 
-/// `confab.messages` -> the messages and conversations tables.
+/// `confab.messages` -> direct messages and conversations, group messages and each group's last
+/// message.
 pub struct MessagesProjection {
     store: Arc<dyn MessageStore>,
 }
@@ -34,10 +35,10 @@ impl Projection for MessagesProjection {
         self.store.ping().await
     }
 
-    async fn apply(&self, events: &[Event]) -> Result<(), StoreError> {
+    async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let messages: Vec<MessageRow> = events
             .iter()
-            .filter_map(|event| match event {
+            .filter_map(|logged| match &logged.event {
                 Event::DirectMessageSent(e) => Some(MessageRow {
                     message_id: e.payload.message_id.clone(),
                     conversation_id: e.payload.conversation_id.clone(),
@@ -52,9 +53,28 @@ impl Projection for MessagesProjection {
                 _ => None,
             })
             .collect();
-        if messages.is_empty() {
-            return Ok(());
+        let group_messages: Vec<GroupMessageRow> = events
+            .iter()
+            .filter_map(|logged| match &logged.event {
+                Event::GroupMessageSent(e) => Some(GroupMessageRow {
+                    group_id: e.payload.group_id.clone(),
+                    seq: logged.position.offset,
+                    message_id: e.payload.message_id.clone(),
+                    sender_id: e.payload.sender_id.clone(),
+                    sender_username: e.payload.sender_username.clone(),
+                    content: e.payload.content.clone(),
+                    sent_at_ms: e.occurred_at,
+                    client_message_id: e.payload.client_message_id.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        if !messages.is_empty() {
+            self.store.put_messages(&messages).await?;
         }
-        self.store.put_messages(&messages).await
+        if !group_messages.is_empty() {
+            self.store.put_group_messages(&group_messages).await?;
+        }
+        Ok(())
     }
 }

@@ -1,15 +1,26 @@
 //! Projections: each turns a batch of events into idempotent read-model writes.
 
+mod groups;
 mod messages;
 mod users;
 
 use async_trait::async_trait;
+use confab_eventlog::Position;
 use confab_schemas::{Event, Topic};
 
+pub use groups::GroupsProjection;
 pub use messages::MessagesProjection;
 pub use users::UsersProjection;
 
 use crate::StoreError;
+
+/// A decoded event and where it sits in the log; positions order a group's messages and make
+/// group changes idempotent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    pub event: Event,
+    pub position: Position,
+}
 
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
@@ -23,7 +34,7 @@ pub trait Projection: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Applies a batch in log order. Applying the same events again must change nothing.
-    async fn apply(&self, events: &[Event]) -> Result<(), StoreError>;
+    async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError>;
 }
 
 /// The consumer group a projection commits its offsets under.

@@ -5,7 +5,7 @@ use confab_schemas::{Event, Topic};
 
 use crate::{
     StoreError,
-    projection::Projection,
+    projection::{LoggedEvent, Projection},
     store::{UserRow, UserStore},
 };
 
@@ -34,10 +34,10 @@ impl Projection for UsersProjection {
         self.store.ping().await
     }
 
-    async fn apply(&self, events: &[Event]) -> Result<(), StoreError> {
+    async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let users: Vec<UserRow> = events
             .iter()
-            .filter_map(|event| match event {
+            .filter_map(|logged| match &logged.event {
                 Event::UserRegistered(e) => Some(UserRow {
                     user_id: e.payload.user_id.clone(),
                     username: e.payload.username.clone(),

@@ -2,12 +2,14 @@
 
 pub mod dynamodb;
 pub mod embedded;
+mod group_rows;
 mod rows;
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 
+pub use group_rows::{GroupChange, GroupMessageRow, GroupRole, GroupRow, GroupSummary, MemberRow};
 pub use rows::{ConversationRow, MessageRow, UserRow};
 
 use crate::StoreError;
@@ -23,7 +25,7 @@ pub trait UserStore: Send + Sync + 'static {
     async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError>;
 }
 
-/// One-on-one messages and each user's conversation list.
+/// One-on-one and group messages, and each user's conversation list.
 #[async_trait]
 pub trait MessageStore: Send + Sync + 'static {
     /// Answers once the store can serve reads.
@@ -43,6 +45,44 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// Up to `limit` of a user's conversations, newest activity first.
     async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError>;
+
+    /// Inserts group messages not yet present and moves each group's last message forward.
+    async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError>;
+
+    /// Up to `limit` messages of a group with `after < seq < before`, newest first.
+    async fn group_history(
+        &self,
+        group_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<GroupMessageRow>, StoreError>;
+
+    /// One group message by id.
+    async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError>;
+
+    /// The group's newest message.
+    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError>;
+}
+
+/// Groups and their members, and each user's groups.
+#[async_trait]
+pub trait GroupStore: Send + Sync + 'static {
+    /// Answers once the store can serve reads.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn group(&self, group_id: &str) -> Result<Option<GroupRow>, StoreError>;
+
+    async fn member(&self, group_id: &str, user_id: &str) -> Result<Option<MemberRow>, StoreError>;
+
+    /// Every member, longest-standing first.
+    async fn members(&self, group_id: &str) -> Result<Vec<MemberRow>, StoreError>;
+
+    /// Writes what one event did; see [`GroupChange`] for the order that makes it safe to redo.
+    async fn apply_group_change(&self, change: &GroupChange) -> Result<(), StoreError>;
+
+    /// Every group the user is a member of, with its last message; unordered.
+    async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupSummary>, StoreError>;
 }
 
 /// How far each projection has applied the log, kept beside its read models so that an API

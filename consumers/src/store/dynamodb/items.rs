@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::{
     StoreError,
-    store::{ConversationRow, MessageRow, UserRow},
+    store::{ConversationRow, GroupMessageRow, GroupRole, GroupRow, MemberRow, MessageRow, UserRow},
 };
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -76,7 +76,7 @@ pub(crate) fn message_from_item(item: &Item) -> Result<MessageRow, StoreError> {
         recipient_username: get_s(item, "recipient_username")?,
         content: get_s(item, "content")?,
         sent_at_ms: get_n(item, "sent_at_ms")?,
-        client_message_id: item.get("client_message_id").and_then(|v| v.as_s().ok()).cloned(),
+        client_message_id: get_opt_s(item, "client_message_id"),
     })
 }
 
@@ -123,4 +123,89 @@ fn attribute_json(value: &AttributeValue) -> Value {
         AttributeValue::Null(_) => Value::Null,
         other => json!(format!("{other:?}")),
     }
+}
+
+/// Group message seqs as fixed-width strings, so the string sort key sorts as the number.
+pub(crate) fn seq_key(seq: u64) -> String {
+    format!("{seq:020}")
+}
+
+fn get_opt_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub(crate) fn group_message_item(m: &GroupMessageRow) -> Item {
+    let mut item = Item::from([
+        ("group_id".to_owned(), s(&m.group_id)),
+        ("seq".to_owned(), s(&seq_key(m.seq))),
+        ("message_id".to_owned(), s(&m.message_id)),
+        ("sender_id".to_owned(), s(&m.sender_id)),
+        ("sender_username".to_owned(), s(&m.sender_username)),
+        ("content".to_owned(), s(&m.content)),
+        ("sent_at_ms".to_owned(), n(m.sent_at_ms)),
+    ]);
+    if let Some(id) = &m.client_message_id {
+        let _ = item.insert("client_message_id".to_owned(), s(id));
+    }
+    item
+}
+
+pub(crate) fn group_message_from_item(item: &Item) -> Result<GroupMessageRow, StoreError> {
+    Ok(GroupMessageRow {
+        group_id: get_s(item, "group_id")?,
+        seq: get_s(item, "seq")?.parse().map_err(|_| missing("seq"))?,
+        message_id: get_s(item, "message_id")?,
+        sender_id: get_s(item, "sender_id")?,
+        sender_username: get_s(item, "sender_username")?,
+        content: get_s(item, "content")?,
+        sent_at_ms: get_n(item, "sent_at_ms")?,
+        client_message_id: get_opt_s(item, "client_message_id"),
+    })
+}
+
+/// A group item also holds the last message, written by another projection; a group item
+/// without a name is only that, and the group does not exist yet.
+pub(crate) fn group_from_item(item: &Item) -> Result<Option<GroupRow>, StoreError> {
+    if !item.contains_key("name") {
+        return Ok(None);
+    }
+    Ok(Some(GroupRow {
+        group_id: get_s(item, "group_id")?,
+        name: get_s(item, "name")?,
+        owner_id: get_s(item, "owner_id")?,
+        owner_username: get_s(item, "owner_username")?,
+        created_at_ms: get_n(item, "created_at_ms")?,
+        next_offset: get_n(item, "next_offset")? as u64,
+    }))
+}
+
+pub(crate) fn last_message_from_item(item: &Item) -> Result<Option<GroupMessageRow>, StoreError> {
+    item.get("last_message").and_then(|v| v.as_m().ok()).map(group_message_from_item).transpose()
+}
+
+pub(crate) fn member_item(m: &MemberRow) -> Item {
+    let mut item = Item::from([
+        ("group_id".to_owned(), s(&m.group_id)),
+        ("user_id".to_owned(), s(&m.user_id)),
+        ("username".to_owned(), s(&m.username)),
+        ("role".to_owned(), s(m.role.as_str())),
+        ("joined_at_ms".to_owned(), n(m.joined_at_ms)),
+        ("seniority".to_owned(), s(&m.seniority)),
+    ]);
+    if let Some(after) = &m.history_after {
+        let _ = item.insert("history_after".to_owned(), s(after));
+    }
+    item
+}
+
+pub(crate) fn member_from_item(item: &Item) -> Result<MemberRow, StoreError> {
+    Ok(MemberRow {
+        group_id: get_s(item, "group_id")?,
+        user_id: get_s(item, "user_id")?,
+        username: get_s(item, "username")?,
+        role: GroupRole::from_event(&get_s(item, "role")?),
+        joined_at_ms: get_n(item, "joined_at_ms")?,
+        seniority: get_s(item, "seniority")?,
+        history_after: get_opt_s(item, "history_after"),
+    })
 }

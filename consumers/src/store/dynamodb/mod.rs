@@ -3,6 +3,7 @@
 //! dump used to compare tables in tests is the one exception).
 
 mod claims;
+mod groups;
 mod items;
 mod tables;
 
@@ -23,7 +24,7 @@ pub use tables::TableNames;
 use crate::{
     StoreError,
     store::{
-        CheckpointStore, ConversationRow, MessageRow, MessageStore, UserRow, UserStore,
+        CheckpointStore, ConversationRow, GroupMessageRow, MessageRow, MessageStore, UserRow, UserStore,
         dynamodb::items::{
             conversation_from_item, conversation_item, get_n, get_s, message_from_item, message_item, n, s,
             user_from_item,
@@ -258,6 +259,28 @@ impl MessageStore for DynamoStore {
             .await
             .map_err(sdk_error)?;
         page.items().iter().map(conversation_from_item).collect()
+    }
+
+    async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
+        DynamoStore::put_group_messages(self, messages).await
+    }
+
+    async fn group_history(
+        &self,
+        group_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<GroupMessageRow>, StoreError> {
+        DynamoStore::group_history(self, group_id, after, before, limit).await
+    }
+
+    async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        DynamoStore::group_message(self, group_id, message_id).await
+    }
+
+    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        Ok(DynamoStore::group_history(self, group_id, None, None, 1).await?.pop())
     }
 }
 

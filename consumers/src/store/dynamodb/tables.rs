@@ -14,6 +14,8 @@ use crate::{StoreError, store::dynamodb::unavailable};
 
 /// The conversations index ordered by each user's newest message.
 pub(crate) const BY_ACTIVITY: &str = "by_activity";
+/// The group messages index by message id.
+pub(crate) const BY_MESSAGE_ID: &str = "by_message_id";
 
 #[derive(Debug, Clone)]
 pub struct TableNames {
@@ -21,6 +23,10 @@ pub struct TableNames {
     pub user_ids: String,
     pub messages: String,
     pub conversations: String,
+    pub groups: String,
+    pub group_members: String,
+    pub user_groups: String,
+    pub group_messages: String,
     pub claims: String,
     pub checkpoints: String,
 }
@@ -33,18 +39,26 @@ impl TableNames {
             user_ids: name("user_ids"),
             messages: name("messages"),
             conversations: name("conversations"),
+            groups: name("groups"),
+            group_members: name("group_members"),
+            user_groups: name("user_groups"),
+            group_messages: name("group_messages"),
             claims: name("claims"),
             checkpoints: name("checkpoints"),
         }
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 4] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 8] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
             ("messages", &self.messages),
             ("conversations", &self.conversations),
+            ("groups", &self.groups),
+            ("group_members", &self.group_members),
+            ("user_groups", &self.user_groups),
+            ("group_messages", &self.group_messages),
         ]
     }
 }
@@ -79,6 +93,15 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             hash: "user_id",
             range: Some("conversation_id"),
             local_index: Some((BY_ACTIVITY, "last_message_id")),
+        },
+        Spec { name: &tables.groups, hash: "group_id", range: None, local_index: None },
+        Spec { name: &tables.group_members, hash: "group_id", range: Some("user_id"), local_index: None },
+        Spec { name: &tables.user_groups, hash: "user_id", range: Some("group_id"), local_index: None },
+        Spec {
+            name: &tables.group_messages,
+            hash: "group_id",
+            range: Some("seq"),
+            local_index: Some((BY_MESSAGE_ID, "message_id")),
         },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
         Spec { name: &tables.checkpoints, hash: "projection", range: Some("partition_key"), local_index: None },

@@ -1,16 +1,18 @@
 //! The read models in one redb file on local disk. Rows are JSON; keys are laid out so every
 //! query is one ordered range read.
+mod groups;
+
 use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 use crate::{
     StoreError,
     error::storage_error,
-    store::{ConversationRow, MessageRow, MessageStore, UserRow, UserStore},
+    store::{ConversationRow, GroupMessageRow, MessageRow, MessageStore, UserRow, UserStore},
 };
 
 /// username -> UserRow.
@@ -23,6 +25,17 @@ const MESSAGES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new(
 const CONVERSATIONS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("conversations");
 /// (user id, last message id, conversation id): a user's conversations by newest activity.
 const ACTIVITY: TableDefinition<'_, (&str, &str, &str), ()> = TableDefinition::new("activity");
+
+/// group id -> GroupRow.
+const GROUPS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("groups");
+/// (group id, user id) -> MemberRow.
+const MEMBERS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("group_members");
+/// (user id, group id): a user's groups.
+const USER_GROUPS: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("user_groups");
+/// (group id, seq) -> GroupMessageRow, in the group's log order.
+const GROUP_MESSAGES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition::new("group_messages");
+/// (group id, message id) -> seq.
+const GROUP_MESSAGE_IDS: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("group_message_ids");
 
 /// Sorts after every id: ids are lowercase hyphenated UUIDs, all below `~`.
 const AFTER_ALL_IDS: &str = "~";
@@ -55,6 +68,11 @@ impl EmbeddedStore {
             let _ = txn.open_table(MESSAGES).map_err(storage_error)?;
             let _ = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
             let _ = txn.open_table(ACTIVITY).map_err(storage_error)?;
+            let _ = txn.open_table(GROUPS).map_err(storage_error)?;
+            let _ = txn.open_table(MEMBERS).map_err(storage_error)?;
+            let _ = txn.open_table(USER_GROUPS).map_err(storage_error)?;
+            let _ = txn.open_table(GROUP_MESSAGES).map_err(storage_error)?;
+            let _ = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
         }
         txn.commit().map_err(storage_error)?;
         Ok(Self { db: Arc::new(db) })
@@ -84,32 +102,32 @@ impl EmbeddedStore {
     pub fn dump(&self) -> Result<Value, StoreError> {
         let txn = self.db.begin_read().map_err(storage_error)?;
         let mut out = serde_json::Map::new();
-        let mut rows = Vec::new();
-        for entry in txn.open_table(USERS).map_err(storage_error)?.iter().map_err(storage_error)? {
-            let (k, v) = entry.map_err(storage_error)?;
-            rows.push(json!([k.value(), from_json::<Value>("users", v.value())?]));
-        }
-        let _ = out.insert("users".into(), Value::Array(std::mem::take(&mut rows)));
-        for entry in txn.open_table(USER_IDS).map_err(storage_error)?.iter().map_err(storage_error)? {
-            let (k, v) = entry.map_err(storage_error)?;
-            rows.push(json!([k.value(), v.value()]));
-        }
-        let _ = out.insert("user_ids".into(), Value::Array(std::mem::take(&mut rows)));
-        for entry in txn.open_table(MESSAGES).map_err(storage_error)?.iter().map_err(storage_error)? {
-            let (k, v) = entry.map_err(storage_error)?;
-            rows.push(json!([k.value(), from_json::<Value>("messages", v.value())?]));
-        }
-        let _ = out.insert("messages".into(), Value::Array(std::mem::take(&mut rows)));
-        for entry in txn.open_table(CONVERSATIONS).map_err(storage_error)?.iter().map_err(storage_error)? {
-            let (k, v) = entry.map_err(storage_error)?;
-            rows.push(json!([k.value(), from_json::<Value>("conversations", v.value())?]));
-        }
-        let _ = out.insert("conversations".into(), Value::Array(std::mem::take(&mut rows)));
-        for entry in txn.open_table(ACTIVITY).map_err(storage_error)?.iter().map_err(storage_error)? {
-            let (k, _) = entry.map_err(storage_error)?;
-            rows.push(json!(k.value()));
-        }
-        let _ = out.insert("activity".into(), Value::Array(rows));
+        let _ = out
+            .insert("users".into(), dump_table(&txn, USERS, |k, v| Ok(json!([k, from_json::<Value>("users", v)?])))?);
+        let _ = out.insert("user_ids".into(), dump_table(&txn, USER_IDS, |k, v| Ok(json!([k, v])))?);
+        let _ = out.insert(
+            "messages".into(),
+            dump_table(&txn, MESSAGES, |k, v| Ok(json!([k, from_json::<Value>("messages", v)?])))?,
+        );
+        let _ = out.insert(
+            "conversations".into(),
+            dump_table(&txn, CONVERSATIONS, |k, v| Ok(json!([k, from_json::<Value>("conversations", v)?])))?,
+        );
+        let _ = out.insert("activity".into(), dump_table(&txn, ACTIVITY, |k, ()| Ok(json!(k)))?);
+        let _ = out.insert(
+            "groups".into(),
+            dump_table(&txn, GROUPS, |k, v| Ok(json!([k, from_json::<Value>("groups", v)?])))?,
+        );
+        let _ = out.insert(
+            "group_members".into(),
+            dump_table(&txn, MEMBERS, |k, v| Ok(json!([k, from_json::<Value>("group_members", v)?])))?,
+        );
+        let _ = out.insert("user_groups".into(), dump_table(&txn, USER_GROUPS, |k, ()| Ok(json!(k)))?);
+        let _ = out.insert(
+            "group_messages".into(),
+            dump_table(&txn, GROUP_MESSAGES, |k, v| Ok(json!([k, from_json::<Value>("group_messages", v)?])))?,
+        );
+        let _ = out.insert("group_message_ids".into(), dump_table(&txn, GROUP_MESSAGE_IDS, |k, v| Ok(json!([k, v])))?);
         Ok(Value::Object(out))
     }
 
@@ -117,6 +135,24 @@ impl EmbeddedStore {
     pub async fn check(&self) -> Result<(), StoreError> {
         self.blocking(|db| db.begin_read().map(drop).map_err(storage_error)).await
     }
+}
+
+/// Every row of one table, in key order, each turned into JSON by `row`.
+fn dump_table<K, V>(
+    txn: &ReadTransaction,
+    table: TableDefinition<'_, K, V>,
+    row: impl Fn(K::SelfType<'_>, V::SelfType<'_>) -> Result<Value, StoreError>,
+) -> Result<Value, StoreError>
+where
+    K: redb::Key + 'static,
+    V: redb::Value + 'static,
+{
+    let mut rows = Vec::new();
+    for entry in txn.open_table(table).map_err(storage_error)?.iter().map_err(storage_error)? {
+        let (k, v) = entry.map_err(storage_error)?;
+        rows.push(row(k.value(), v.value())?);
+    }
+    Ok(Value::Array(rows))
 }
 
 #[async_trait]
@@ -263,5 +299,31 @@ impl MessageStore for EmbeddedStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
+        let messages = messages.to_vec();
+        self.write(move |txn| groups::put_group_messages(txn, &messages)).await
+    }
+
+    async fn group_history(
+        &self,
+        group_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<GroupMessageRow>, StoreError> {
+        let group_id = group_id.to_owned();
+        self.blocking(move |db| groups::group_history(db, &group_id, after, before, limit)).await
+    }
+
+    async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        let (group_id, message_id) = (group_id.to_owned(), message_id.to_owned());
+        self.blocking(move |db| groups::group_message(db, &group_id, &message_id)).await
+    }
+
+    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        let group_id = group_id.to_owned();
+        self.blocking(move |db| groups::group_history(db, &group_id, None, None, 1).map(|mut rows| rows.pop())).await
     }
 }

@@ -1,0 +1,124 @@
+//! Group changes (topic `confab.groups`) and group messages (topic `confab.messages`), all keyed
+//! by group id. The rules for when a change takes effect are in each `.avsc` file's doc.
+use apache_avro::AvroSchema;
+use serde::{Deserialize, Serialize};
+
+use super::envelope::envelope;
+
+envelope!(
+    /// A new group and its first members.
+    GroupCreated(GroupCreatedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupCreatedPayload {
+    #[avro(rename = "groupId")]
+    pub group_id: String,
+    pub name: String,
+    /// In seniority order.
+    pub members: Vec<GroupMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMember {
+    #[avro(rename = "userId")]
+    pub user_id: String,
+    pub username: String,
+    /// `admin` or `member`.
+    pub role: String,
+}
+
+envelope!(
+    /// An admin added a member.
+    GroupMemberAdded(GroupMemberAddedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMemberAddedPayload {
+    #[avro(rename = "groupId")]
+    pub group_id: String,
+    #[avro(rename = "userId")]
+    pub user_id: String,
+    pub username: String,
+    /// The group's newest message when they were added; they see only what comes after it.
+    #[serde(default)]
+    #[avro(rename = "historyAfterMessageId")]
+    pub history_after_message_id: Option<String>,
+}
+
+envelope!(
+    /// A member left (the actor is the member) or an admin removed them.
+    GroupMemberRemoved(GroupMemberRemovedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMemberRemovedPayload {
+    #[avro(rename = "groupId")]
+    pub group_id: String,
+    #[avro(rename = "userId")]
+    pub user_id: String,
+    pub username: String,
+}
+
+envelope!(
+    /// An admin renamed the group.
+    GroupRenamed(GroupRenamedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRenamedPayload {
+    #[avro(rename = "groupId")]
+    pub group_id: String,
+    pub name: String,
+}
+
+envelope!(
+    /// An admin changed a member's role.
+    GroupMemberRoleChanged(GroupMemberRoleChangedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMemberRoleChangedPayload {
+    #[avro(rename = "groupId")]
+    pub group_id: String,
+    #[avro(rename = "userId")]
+    pub user_id: String,
+    pub username: String,
+    /// `admin` or `member`.
+    pub role: String,
+}
+
+envelope!(
+    /// A message to a group; `content` is sealed under the group's key.
+    GroupMessageSent(GroupMessageSentPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMessageSentPayload {
+    #[avro(rename = "messageId")]
+    pub message_id: String,
+    #[avro(rename = "groupId")]
+    pub group_id: String,
+    #[avro(rename = "senderId")]
+    pub sender_id: String,
+    #[avro(rename = "senderUsername")]
+    pub sender_username: String,
+    pub content: String,
+    #[serde(default)]
+    #[avro(rename = "clientMessageId")]
+    pub client_message_id: Option<String>,
+}

@@ -1,0 +1,99 @@
+//! The event types: one Rust type per `.avsc` file, checked against it by the contract tests.
+
+mod direct;
+mod envelope;
+mod groups;
+mod users;
+
+pub use direct::{DirectMessageSent, DirectMessageSentPayload};
+pub use groups::{
+    GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload, GroupMemberRemoved,
+    GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload, GroupMessageSent,
+    GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
+};
+pub use users::{UserRegistered, UserRegisteredPayload};
+
+use crate::Topic;
+
+/// Declares the `Event` enum, and what each variant's topic and key are, in one place.
+macro_rules! events {
+    ($($variant:ident => $topic:expr, |$e:ident| $key:expr;)+) => {
+        /// Every event type of the stream.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Event {
+            $($variant($variant),)+
+        }
+
+        impl Event {
+            /// Full names of every event type, each also a `confab.event-type` header value.
+            pub const FULL_NAMES: &'static [&'static str] = &[$(concat!("io.confab.events.", stringify!($variant)),)+];
+
+            /// The Avro full name of the event's schema, also its `confab.event-type` header.
+            pub fn full_name(&self) -> &'static str {
+                match self {
+                    $(Event::$variant(_) => concat!("io.confab.events.", stringify!($variant)),)+
+                }
+            }
+
+            pub fn topic(&self) -> Topic {
+                match self {
+                    $(Event::$variant(_) => $topic,)+
+                }
+            }
+
+            /// The record key: the aggregate whose events must stay in order.
+            pub fn key(&self) -> &str {
+                match self {
+                    $(Event::$variant($e) => $key,)+
+                }
+            }
+
+            pub fn event_id(&self) -> &str {
+                match self {
+                    $(Event::$variant(e) => &e.event_id,)+
+                }
+            }
+
+            pub fn occurred_at(&self) -> i64 {
+                match self {
+                    $(Event::$variant(e) => e.occurred_at,)+
+                }
+            }
+
+            pub fn actor_id(&self) -> &str {
+                match self {
+                    $(Event::$variant(e) => &e.actor_id,)+
+                }
+            }
+
+            /// The event as a serde value of its own type, for encoders.
+            pub(crate) fn to_avro_value(&self) -> Result<apache_avro::types::Value, apache_avro::Error> {
+                match self {
+                    $(Event::$variant(e) => apache_avro::to_value(e),)+
+                }
+            }
+
+            /// Builds the event named `full_name` from a decoded Avro value.
+            pub(crate) fn from_avro_value(
+                full_name: &str,
+                value: &apache_avro::types::Value,
+            ) -> Option<Result<Self, apache_avro::Error>> {
+                $(if full_name == concat!("io.confab.events.", stringify!($variant)) {
+                    return Some(apache_avro::from_value(value).map(Event::$variant));
+                })+
+                None
+            }
+        }
+    };
+}
+
+events! {
+    UserRegistered => Topic::Users, |e| &e.payload.username;
+    DirectMessageSent => Topic::Messages, |e| &e.payload.conversation_id;
+    GroupMessageSent => Topic::Messages, |e| &e.payload.group_id;
+    GroupCreated => Topic::Groups, |e| &e.payload.group_id;
+    GroupMemberAdded => Topic::Groups, |e| &e.payload.group_id;
+    GroupMemberRemoved => Topic::Groups, |e| &e.payload.group_id;
+    GroupRenamed => Topic::Groups, |e| &e.payload.group_id;
+    GroupMemberRoleChanged => Topic::Groups, |e| &e.payload.group_id;
+}
