@@ -3,10 +3,13 @@
 use std::{path::Path, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
-use confab_consumers::store::{
-    CheckpointStore, MessageStore, UserStore,
-    dynamodb::{DynamoConfig, DynamoStore},
-    embedded::EmbeddedStore,
+use confab_consumers::{
+    projection::{GroupsProjection, MessagesProjection, Projection, UsersProjection},
+    store::{
+        CheckpointStore, GroupStore, MessageStore, UserStore,
+        dynamodb::{DynamoConfig, DynamoStore},
+        embedded::EmbeddedStore,
+    },
 };
 use confab_eventlog::{
     EventLog,
@@ -16,7 +19,7 @@ use confab_eventlog::{
 use confab_producers::topic_specs;
 use serde_json::Value;
 
-use crate::cli::{BackendArgs, StoreKind};
+use crate::cli::{BackendArgs, ProjectionName, StoreKind};
 
 pub(crate) const LOG_FILE: &str = "log.redb";
 pub(crate) const STORE_FILE: &str = "readmodels.redb";
@@ -40,6 +43,22 @@ impl Stores {
         match self {
             Stores::Embedded(s) => Arc::new(s.clone()),
             Stores::Dynamo(s) => Arc::new(s.clone()),
+        }
+    }
+
+    pub(crate) fn groups(&self) -> Arc<dyn GroupStore> {
+        match self {
+            Stores::Embedded(s) => Arc::new(s.clone()),
+            Stores::Dynamo(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The projection `name`, writing into these stores.
+    pub(crate) fn projection(&self, name: ProjectionName) -> Arc<dyn Projection> {
+        match name {
+            ProjectionName::Users => Arc::new(UsersProjection::new(self.users())),
+            ProjectionName::Messages => Arc::new(MessagesProjection::new(self.messages())),
+            ProjectionName::Groups => Arc::new(GroupsProjection::new(self.groups())),
         }
     }
 

@@ -83,12 +83,21 @@ pub(crate) struct ServeArgs {
     /// How long a write waits for its projection before answering without read-your-writes.
     #[arg(long, env = "CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5000)]
     pub(crate) read_your_writes_timeout_ms: u64,
+    /// Most members a group may have, its creator included.
+    #[arg(long, env = "CONFAB_GROUP_MEMBER_LIMIT", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
+    pub(crate) group_member_limit: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ProjectionName {
     Users,
     Messages,
+    Groups,
+}
+
+impl ProjectionName {
+    pub(crate) const ALL: [ProjectionName; 3] =
+        [ProjectionName::Users, ProjectionName::Messages, ProjectionName::Groups];
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,27 +1,17 @@
 //! The operator commands: export the stream, rebuild read models, dump tables. On the embedded
 //! backend, stop the server first: its files belong to one process at a time.
-use std::{io::Write, path::Path, sync::Arc};
+use std::{io::Write, path::Path};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
-use confab_consumers::{
-    projection::{MessagesProjection, Projection, UsersProjection},
-    read_to_end, replay,
-};
-use confab_schemas::{Codec, Event, Topic};
+use confab_consumers::{read_to_end, replay};
+use confab_schemas::{Codec, Topic};
 use serde_json::{Value, json};
 
 use crate::{
     backend::{STORE_FILE, Stores, connect, connect_dynamo, open_embedded_store},
-    cli::{BackendArgs, DumpTablesArgs, EventsArgs, RebuildArgs, StoreKind},
+    cli::{BackendArgs, DumpTablesArgs, EventsArgs, ProjectionName, RebuildArgs, StoreKind},
 };
-
-fn event_json(event: &Event) -> Result<Value, serde_json::Error> {
-    match event {
-        Event::UserRegistered(e) => serde_json::to_value(e),
-        Event::DirectMessageSent(e) => serde_json::to_value(e),
-    }
-}
 
 /// One JSON line per record: where it is, its headers, and the decoded event.
 pub(crate) async fn events(args: EventsArgs) -> anyhow::Result<()> {
@@ -41,7 +31,7 @@ pub(crate) async fn events(args: EventsArgs) -> anyhow::Result<()> {
                 .map(|h| (h.name.clone(), Value::String(String::from_utf8_lossy(&h.value).into_owned())))
                 .collect();
             let (event_type, event) = match codec.decode(&r.record.value) {
-                Ok(event) => (json!(event.full_name()), event_json(&event).unwrap_or(Value::Null)),
+                Ok(event) => (json!(event.full_name()), event.to_json().unwrap_or(Value::Null)),
                 Err(e) => {
                     (Value::Null, json!({ "undecodable": e.to_string(), "base64": STANDARD.encode(&r.record.value) }))
                 }
@@ -102,9 +92,7 @@ pub(crate) async fn rebuild(args: RebuildArgs) -> anyhow::Result<()> {
     }
     let backend = connect(&args.backend).await?;
     let codec = Codec::new()?;
-    let projections: [Arc<dyn Projection>; 2] =
-        [Arc::new(UsersProjection::new(target.users())), Arc::new(MessagesProjection::new(target.messages()))];
-    for projection in projections {
+    for projection in ProjectionName::ALL.map(|name| target.projection(name)) {
         let applied = replay(backend.log.as_ref(), &codec, projection.as_ref()).await?;
         tracing::info!(projection = projection.name(), applied, "replayed");
     }

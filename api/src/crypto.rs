@@ -31,6 +31,8 @@ pub(crate) enum CryptoError {
 pub(crate) enum KeyScope<'a> {
     /// Message content: both participants of a conversation may read it.
     Conversation(&'a str),
+    /// Group message content: every member may read it.
+    Group(&'a str),
     /// `/encrypt` and `/decrypt`: one user's own key.
     User(&'a str),
 }
@@ -39,6 +41,7 @@ impl KeyScope<'_> {
     fn info(&self) -> String {
         match self {
             KeyScope::Conversation(id) => format!("confab/conversation/{id}"),
+            KeyScope::Group(id) => format!("confab/group/{id}"),
             KeyScope::User(id) => format!("confab/user/{id}"),
         }
     }

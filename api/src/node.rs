@@ -3,10 +3,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
-use confab_consumers::{
-    ProjectionHandle, ProjectionRunner,
-    projection::{MessagesProjection, Projection, UsersProjection},
-};
+use confab_consumers::{ProjectionHandle, ProjectionRunner};
 use confab_producers::EventPublisher;
 use confab_schemas::Codec;
 use rand::RngCore;
@@ -30,13 +27,6 @@ fn random_secret() -> String {
     STANDARD.encode(bytes)
 }
 
-fn projection(name: ProjectionName, backend: &Backend) -> Arc<dyn Projection> {
-    match name {
-        ProjectionName::Users => Arc::new(UsersProjection::new(backend.stores.users())),
-        ProjectionName::Messages => Arc::new(MessagesProjection::new(backend.stores.messages())),
-    }
-}
-
 /// Starts a runner per projection; their handles report progress to the API.
 fn start_projections(
     backend: &Backend,
@@ -48,7 +38,7 @@ fn start_projections(
         .iter()
         .map(|name| {
             let (mut runner, handle) =
-                ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), projection(*name, backend));
+                ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), backend.stores.projection(*name));
             if let Some(checkpoints) = backend.stores.checkpoints() {
                 runner = runner.with_checkpoints(checkpoints);
             }
@@ -57,17 +47,16 @@ fn start_projections(
         .collect()
 }
 
-const ALL_PROJECTIONS: [ProjectionName; 2] = [ProjectionName::Users, ProjectionName::Messages];
-
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let backend = connect(&args.backend).await?;
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
-    let workers = start_projections(&backend, &codec, &ALL_PROJECTIONS, &shutdown);
+    let workers = start_projections(&backend, &codec, &ProjectionName::ALL, &shutdown);
     let handle = |wanted| workers.iter().find(|(n, _, _)| *n == wanted).map(|(_, h, _)| h.clone());
     let projections = Projections {
         users: handle(ProjectionName::Users).context("users projection")?,
         messages: handle(ProjectionName::Messages).context("messages projection")?,
+        groups: handle(ProjectionName::Groups).context("groups projection")?,
     };
     let result = run_http(&args, backend, codec, projections).await;
     shutdown.cancel();
@@ -85,7 +74,8 @@ pub(crate) async fn api(args: ServeArgs) -> anyhow::Result<()> {
     };
     let projections = Projections {
         users: ProjectionHandle::remote("users", Arc::clone(&checkpoints)),
-        messages: ProjectionHandle::remote("messages", checkpoints),
+        messages: ProjectionHandle::remote("messages", Arc::clone(&checkpoints)),
+        groups: ProjectionHandle::remote("groups", checkpoints),
     };
     let codec = Arc::new(Codec::new()?);
     run_http(&args, backend, codec, projections).await
@@ -96,7 +86,7 @@ pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     if backend.is_embedded() {
         bail!("the embedded backend runs in one process: use `confab serve`");
     }
-    let names = if args.projections.is_empty() { ALL_PROJECTIONS.to_vec() } else { args.projections.clone() };
+    let names = if args.projections.is_empty() { ProjectionName::ALL.to_vec() } else { args.projections.clone() };
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
     let workers = start_projections(&backend, &codec, &names, &shutdown);
@@ -150,13 +140,15 @@ async fn run_http(
     let dependencies = Dependencies {
         log: Arc::clone(&backend.log),
         store: backend.stores.users(),
-        projections: vec![projections.users.clone(), projections.messages.clone()],
+        projections: vec![projections.users.clone(), projections.messages.clone(), projections.groups.clone()],
     };
     let state = AppState {
         publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
         dependencies,
         users: backend.stores.users(),
         messages: backend.stores.messages(),
+        groups: backend.stores.groups(),
+        group_member_limit: args.group_member_limit,
         tokens: Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs)),
         keyring: Arc::new(Keyring::parse(&keyring_spec)?),
         projections,

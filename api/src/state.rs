@@ -2,7 +2,7 @@ use std::{sync::Arc, time::Duration};
 
 use confab_consumers::{
     ProjectionHandle,
-    store::{MessageStore, UserStore},
+    store::{GroupStore, MessageStore, UserStore},
 };
 use confab_eventlog::Position;
 use confab_producers::EventPublisher;
@@ -16,6 +16,9 @@ pub(crate) struct AppState {
     pub(crate) publisher: EventPublisher,
     pub(crate) users: Arc<dyn UserStore>,
     pub(crate) messages: Arc<dyn MessageStore>,
+    pub(crate) groups: Arc<dyn GroupStore>,
+    /// Most members a group may have, its creator included.
+    pub(crate) group_member_limit: usize,
     pub(crate) tokens: Arc<TokenKeys>,
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) projections: Projections,
@@ -27,6 +30,7 @@ pub(crate) struct AppState {
 pub(crate) struct Projections {
     pub(crate) users: ProjectionHandle,
     pub(crate) messages: ProjectionHandle,
+    pub(crate) groups: ProjectionHandle,
 }
 
 impl AppState {

@@ -167,4 +167,75 @@ impl Client {
         }
         pages.into_iter().rev().flatten().collect()
     }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers `usernames` without logging them in, a few at a time.
+    pub async fn register_many(&self, usernames: &[String]) {
+        use futures::StreamExt;
+        let registrations = usernames.iter().map(|name| async move {
+            let reply = self.register(name, &format!("{name}-password")).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{name}: {}", reply.body);
+        });
+        let _: Vec<()> = futures::stream::iter(registrations).buffer_unordered(8).collect().await;
+    }
+
+    pub async fn create_group(&self, owner: &User, name: &str, members: &[&str]) -> Reply {
+        self.post("/groups/create", Some(&owner.token), json!({ "name": name, "members": members })).await
+    }
+
+    /// Creates a group, asserting success; returns its id.
+    pub async fn group(&self, owner: &User, name: &str, members: &[&str]) -> String {
+        let reply = self.create_group(owner, name, members).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["groupId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn add_member(&self, admin: &User, group: &str, member: &str) -> Reply {
+        self.put(&format!("/groups/{group}/add-member"), Some(&admin.token), json!({ "member": member })).await
+    }
+
+    pub async fn set_role(&self, admin: &User, group: &str, member: &str, role: &str) -> Reply {
+        let path = format!("/groups/{group}/members/{member}/role");
+        self.put(&path, Some(&admin.token), json!({ "role": role })).await
+    }
+
+    pub async fn group_send(&self, from: &User, group: &str, message: &str) -> Reply {
+        self.post(&format!("/groups/{group}/send"), Some(&from.token), json!({ "message": message })).await
+    }
+
+    /// Every message of the group the user may read, oldest first, following cursors.
+    pub async fn group_history(&self, user: &User, group: &str) -> Vec<Value> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/groups/{group}/messages?limit=200&before={c}"),
+                None => format!("/groups/{group}/messages?limit=200"),
+            };
+            let page = self.get(&path, Some(&user.token)).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            pages.push(page.body["messages"].as_array().unwrap().clone());
+            match page.body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        pages.into_iter().rev().flatten().collect()
+    }
+
+    /// The contents of `group_history`.
+    pub async fn group_contents(&self, user: &User, group: &str) -> Vec<String> {
+        self.group_history(user, group).await.iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()
+    }
 }

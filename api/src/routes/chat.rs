@@ -126,7 +126,7 @@ pub(crate) enum MessagesResponse {
     Conversations(ConversationList),
 }
 
-fn validate_message(message: &str, client_message_id: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn validate_message(message: &str, client_message_id: Option<&str>) -> Result<(), ApiError> {
     if message.trim().is_empty() {
         return Err(ApiError::bad_request("empty_message", "message must not be empty"));
     }
@@ -225,7 +225,7 @@ fn retried_send(first: &[u8], recipient_id: &str) -> Result<Json<SendResponse>, 
     Ok(Json(first.response))
 }
 
-fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
+pub(crate) fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     let Some(raw) = raw else { return Ok(50) };
     match raw.parse::<usize>() {
         Ok(limit) if (1..=200).contains(&limit) => Ok(limit),
@@ -233,7 +233,7 @@ fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
     }
 }
 
-fn parse_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+pub(crate) fn parse_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     raw.map(|c| {
         Uuid::parse_str(c)
             .map(|id| id.to_string())

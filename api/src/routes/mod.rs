@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod encryption;
+pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod openapi;
 
@@ -14,7 +15,7 @@ use axum::{
     http::{StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post, put},
 };
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
@@ -30,6 +31,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))
+        .route("/groups", get(groups::manage::list))
+        .route("/groups/create", post(groups::manage::create))
+        .route("/groups/{group_id}", get(groups::manage::get).patch(groups::manage::rename))
+        .route("/groups/{group_id}/add-member", put(groups::members::add_member))
+        .route("/groups/{group_id}/members/{username}", delete(groups::members::remove_member))
+        .route("/groups/{group_id}/members/{username}/role", put(groups::members::set_role))
+        .route("/groups/{group_id}/send", post(groups::messages::send))
+        .route("/groups/{group_id}/messages", get(groups::messages::messages))
         .route("/encrypt", post(encryption::encrypt))
         .route("/decrypt", post(encryption::decrypt))
         .route("/healthz", get(health::healthz))

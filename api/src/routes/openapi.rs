@@ -5,7 +5,11 @@ use utoipa::{
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
 };
 
-use crate::routes::{auth, chat, encryption, health};
+use crate::routes::{
+    auth, chat, encryption,
+    groups::{manage, members, messages},
+    health,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +17,9 @@ use crate::routes::{auth, chat, encryption, health};
     paths(
         auth::register, auth::login,
         chat::send, chat::messages,
+        manage::create, manage::list, manage::get, manage::rename,
+        members::add_member, members::remove_member, members::set_role,
+        messages::send, messages::messages,
         encryption::encrypt, encryption::decrypt,
         health::healthz, health::readyz,
     ),
@@ -21,6 +28,7 @@ use crate::routes::{auth, chat, encryption, health};
     tags(
         (name = "auth", description = "accounts and tokens"),
         (name = "chat", description = "one-on-one messages"),
+        (name = "groups", description = "group chat: membership and messages"),
         (name = "encryption", description = "the caller's own AES-256-GCM key"),
         (name = "operations", description = "health and readiness"),
     )

@@ -66,6 +66,13 @@ macro_rules! events {
                 }
             }
 
+            /// The event as JSON, its field names as in its schema.
+            pub fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+                match self {
+                    $(Event::$variant(e) => serde_json::to_value(e),)+
+                }
+            }
+
             /// The event as a serde value of its own type, for encoders.
             pub(crate) fn to_avro_value(&self) -> Result<apache_avro::types::Value, apache_avro::Error> {
                 match self {

@@ -1,0 +1,211 @@
+//! `POST /groups/{groupId}/send` and `GET /groups/{groupId}/messages`.
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use confab_consumers::store::GroupMessageRow;
+use confab_eventlog::{Claim, ClaimedAppend};
+use confab_schemas::{Event, GroupMessageSent, GroupMessageSentPayload};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::membership;
+use crate::{
+    ApiError, AppState,
+    crypto::KeyScope,
+    error::ErrorBody,
+    extract::{AuthUser, JsonBody, QueryParams},
+    routes::chat::{parse_cursor, parse_limit, validate_message},
+    time::{now_ms, rfc3339},
+};
+
+/// Claim scope that makes a client's retry of one group send idempotent.
+const GROUP_MESSAGE_CLAIM: &str = "group-client-message";
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GroupSendRequest {
+    /// 1 byte to 64 KiB of text.
+    #[schema(example = "who is in for saturday?")]
+    message: String,
+    /// Your idempotency key: resending with the same one returns the first message.
+    client_message_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GroupSendResponse {
+    message_id: Uuid,
+    group_id: String,
+    /// RFC 3339 UTC with milliseconds.
+    timestamp: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GroupMessageView {
+    message_id: String,
+    group_id: String,
+    sender_id: String,
+    /// Sender's username.
+    sender: String,
+    content: String,
+    timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_message_id: Option<String>,
+}
+
+impl GroupMessageView {
+    pub(crate) fn new(state: &AppState, row: GroupMessageRow) -> Result<Self, ApiError> {
+        let plaintext = state
+            .keyring
+            .open(KeyScope::Group(&row.group_id), &row.content, row.message_id.as_bytes())
+            .map_err(ApiError::internal)?;
+        Ok(Self {
+            content: String::from_utf8(plaintext).map_err(ApiError::internal)?,
+            timestamp: rfc3339(row.sent_at_ms),
+            message_id: row.message_id,
+            group_id: row.group_id,
+            sender_id: row.sender_id,
+            sender: row.sender_username,
+            client_message_id: row.client_message_id,
+        })
+    }
+}
+
+#[utoipa::path(
+    post, path = "/groups/{groupId}/send", tag = "groups",
+    params(("groupId" = String, Path, description = "the group's id")),
+    request_body = GroupSendRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "stored; readable by the sender from now on", body = GroupSendResponse),
+        (status = 400, description = "empty or too long message", body = ErrorBody),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "not a member", body = ErrorBody),
+        (status = 404, description = "no such group", body = ErrorBody),
+        (status = 409, description = "clientMessageId already used for another conversation", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn send(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(group_id): Path<String>,
+    JsonBody(body): JsonBody<GroupSendRequest>,
+) -> Result<Json<GroupSendResponse>, ApiError> {
+    validate_message(&body.message, body.client_message_id.as_deref())?;
+    let (group, _) = membership(&state, &group_id, &caller.sub).await?;
+    let group_id = group.group_id;
+    let message_id = Uuid::now_v7();
+    let occurred_at = now_ms();
+    let content = state
+        .keyring
+        .seal(KeyScope::Group(&group_id), body.message.as_bytes(), message_id.to_string().as_bytes())
+        .map_err(ApiError::internal)?;
+    let event = Event::GroupMessageSent(GroupMessageSent {
+        event_id: Uuid::now_v7().to_string(),
+        occurred_at,
+        actor_id: caller.sub.clone(),
+        payload: GroupMessageSentPayload {
+            message_id: message_id.to_string(),
+            group_id: group_id.clone(),
+            sender_id: caller.sub.clone(),
+            sender_username: caller.name.clone(),
+            content,
+            client_message_id: body.client_message_id.clone(),
+        },
+    });
+    let response = GroupSendResponse { message_id, group_id: group_id.clone(), timestamp: rfc3339(occurred_at) };
+    let position = match &body.client_message_id {
+        None => state.publisher.publish(&event, occurred_at).await?,
+        Some(client_id) => {
+            let claim = Claim {
+                scope: GROUP_MESSAGE_CLAIM.into(),
+                key: format!("{}/{client_id}", caller.sub),
+                value: serde_json::to_vec(&response).map_err(ApiError::internal)?,
+            };
+            match state.publisher.publish_claimed(claim, &event, occurred_at).await? {
+                ClaimedAppend::Appended(position) => position,
+                ClaimedAppend::Taken { value } => {
+                    let first: GroupSendResponse = serde_json::from_slice(&value).map_err(ApiError::internal)?;
+                    if first.group_id != group_id {
+                        return Err(ApiError::conflict(
+                            "client_message_id_reused",
+                            "this clientMessageId was already used for a message to another group",
+                        ));
+                    }
+                    return Ok(Json(first));
+                }
+            }
+        }
+    };
+    state.read_your_write(&state.projections.messages, &position).await;
+    Ok(Json(response))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct GroupMessagesQuery {
+    /// 1-200, default 50.
+    limit: Option<String>,
+    /// `nextCursor` of the previous page.
+    before: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GroupHistoryPage {
+    /// Oldest first, in the group's one order (the log's).
+    messages: Vec<GroupMessageView>,
+    /// Fetches the page before this one; null at the start of what the caller may see.
+    next_cursor: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/groups/{groupId}/messages", tag = "groups",
+    params(("groupId" = String, Path, description = "the group's id"), GroupMessagesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "a page of the group's messages sent since the caller was added, oldest first", body = GroupHistoryPage),
+        (status = 400, description = "invalid limit or cursor", body = ErrorBody),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "not a member", body = ErrorBody),
+        (status = 404, description = "no such group", body = ErrorBody),
+    )
+)]
+pub(crate) async fn messages(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(group_id): Path<String>,
+    QueryParams(query): QueryParams<GroupMessagesQuery>,
+) -> Result<Json<GroupHistoryPage>, ApiError> {
+    let limit = parse_limit(query.limit.as_deref())?;
+    let before = parse_cursor(query.before.as_deref())?;
+    let (group, me) = membership(&state, &group_id, &caller.sub).await?;
+    let group_id = group.group_id;
+    let invalid_cursor = || ApiError::bad_request("invalid_cursor", "before must be a nextCursor from an earlier page");
+    let before = match before {
+        Some(id) => Some(state.messages.group_message(&group_id, &id).await?.ok_or_else(invalid_cursor)?.seq),
+        None => None,
+    };
+    let after = match &me.history_after {
+        None => None,
+        Some(id) => match state.messages.group_message(&group_id, id).await? {
+            Some(floor) => Some(floor.seq),
+            // Only while a rebuild has not reached it: show nothing rather than too much.
+            None => return Ok(Json(GroupHistoryPage { messages: Vec::new(), next_cursor: None })),
+        },
+    };
+    let mut rows = state.messages.group_history(&group_id, after, before, limit + 1).await?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|oldest| oldest.message_id.clone())
+    } else {
+        None
+    };
+    rows.reverse();
+    let messages = rows.into_iter().map(|row| GroupMessageView::new(&state, row)).collect::<Result<_, _>>()?;
+    Ok(Json(GroupHistoryPage { messages, next_cursor }))
+}
