@@ -168,6 +168,21 @@ impl Client {
         pages.into_iter().rev().flatten().collect()
     }
 
+    /// Polls `/readyz` until it answers 200 (projections subscribe after the listener is up), for
+    /// at most a minute; returns the ready body.
+    pub async fn ready(&self) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let ready = self.get("/readyz", None).await;
+            if ready.status == StatusCode::OK {
+                return ready.body;
+            }
+            assert!(std::time::Instant::now() < deadline, "never ready: {}", ready.body);
+            // A poll interval: the loop ends on the condition.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
         self.call(Method::PUT, path, token, Some(body)).await
     }

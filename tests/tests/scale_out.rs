@@ -84,6 +84,7 @@ async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
     let worker_ready = worker_ready.unwrap_or_default();
     assert_eq!(worker_ready["projections"]["users"]["ok"], true, "{worker_ready}");
     assert_eq!(worker_ready["projections"]["messages"]["ok"], true, "{worker_ready}");
+    assert_eq!(worker_ready["projections"]["groups"]["ok"], true, "{worker_ready}");
     assert_eq!(worker_health.get("/chat/send", None).await.status, StatusCode::NOT_FOUND);
 
     // Registered through one, logs in through the other at once.
@@ -103,6 +104,18 @@ async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
         }
     };
     assert!(tokio::time::timeout(Duration::from_secs(20), hops).await.is_ok(), "writes waited out their timeout");
+
+    // A group made through one process is usable through the other the moment create returns.
+    let carol = two.user("carol").await;
+    let group_hops = async {
+        let group = one.group(&alice, "across", &["bob"]).await;
+        assert_eq!(two.group_send(&bob, &group, "bob via two").await.status, StatusCode::OK);
+        assert_eq!(one.group_contents(&alice, &group).await, ["bob via two"]);
+        assert_eq!(two.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+        assert_eq!(one.group_send(&carol, &group, "carol via one").await.status, StatusCode::OK);
+        assert_eq!(two.group_contents(&carol, &group).await, ["carol via one"]);
+    };
+    assert!(tokio::time::timeout(Duration::from_secs(20), group_hops).await.is_ok(), "group writes waited out");
 
     // Usernames are unique across processes.
     let attempts: Vec<_> = (0..12)

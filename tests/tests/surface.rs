@@ -12,11 +12,11 @@ async fn health_readiness_and_openapi(backend: Backend) {
     let health = client.get("/healthz", None).await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "ok");
-    let ready = client.get("/readyz", None).await;
-    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
-    assert_eq!(ready.body["status"], "ready");
-    assert_eq!(ready.body["projections"]["users"]["ok"], true);
-    assert_eq!(ready.body["projections"]["messages"]["ok"], true);
+    let ready = client.ready().await;
+    assert_eq!(ready["status"], "ready");
+    for projection in ["users", "messages", "groups"] {
+        assert_eq!(ready["projections"][projection]["ok"], true, "{ready}");
+    }
 
     let doc = client.get("/openapi.json", None).await;
     assert_eq!(doc.status, StatusCode::OK);
@@ -26,6 +26,15 @@ async fn health_readiness_and_openapi(backend: Backend) {
         ("/auth/login", "post"),
         ("/chat/send", "post"),
         ("/chat/messages", "get"),
+        ("/groups", "get"),
+        ("/groups/create", "post"),
+        ("/groups/{groupId}", "get"),
+        ("/groups/{groupId}", "patch"),
+        ("/groups/{groupId}/add-member", "put"),
+        ("/groups/{groupId}/members/{username}", "delete"),
+        ("/groups/{groupId}/members/{username}/role", "put"),
+        ("/groups/{groupId}/send", "post"),
+        ("/groups/{groupId}/messages", "get"),
         ("/encrypt", "post"),
         ("/decrypt", "post"),
         ("/healthz", "get"),
