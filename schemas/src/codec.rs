@@ -39,7 +39,7 @@ impl Codec {
     pub fn encode(&self, event: &Event) -> Result<EncodedEvent, SchemaError> {
         let file = self.current(event.full_name())?;
         let value = event.to_avro_value()?.resolve(&file.schema)?;
-        Ok(self.frame(file, event.full_name(), value)?)
+        self.frame(file, event.full_name(), value)
     }
 
     /// Encodes `datum` with a specific schema version; how older writers are reproduced in tests.
@@ -50,7 +50,7 @@ impl Codec {
         datum: &T,
     ) -> Result<EncodedEvent, SchemaError> {
         let value = to_value(datum)?.resolve(&file.schema)?;
-        Ok(self.frame(file, event_type, value)?)
+        self.frame(file, event_type, value)
     }
 
     /// Single-object framing: magic, fingerprint, datum.

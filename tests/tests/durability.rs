@@ -89,6 +89,14 @@ async fn rebuilding_every_table_from_offset_zero_reproduces_the_live_tables(back
     }
     let _ = client.send_idempotent(&bob, "carol", "once", "k").await;
     let _ = client.send_idempotent(&bob, "carol", "once", "k").await;
+    let group = client.group(&alice, "replayed", &["bob"]).await;
+    for i in 0..5 {
+        assert_eq!(client.group_send(&bob, &group, &format!("g{i}")).await.status, StatusCode::OK);
+    }
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+    assert_eq!(client.group_send(&carol, &group, "g5").await.status, StatusCode::OK);
+    let left = client.delete(&format!("/groups/{group}/members/alice"), Some(&alice.token)).await;
+    assert_eq!(left.status, StatusCode::NO_CONTENT);
     server.stop();
 
     // Empty tables: a fresh directory (embedded) or a fresh namespace (DynamoDB).
@@ -104,6 +112,8 @@ async fn rebuilding_every_table_from_offset_zero_reproduces_the_live_tables(back
         serde_json::from_slice(&deployment.run(&["dump-tables", replayed_flag, &into]).stdout).unwrap();
     assert_eq!(live["users"].as_array().unwrap().len(), 3);
     assert_eq!(live["messages"].as_array().unwrap().len(), 31);
+    assert_eq!(live["group_messages"].as_array().unwrap().len(), 6);
+    assert_eq!(live["group_members"].as_array().unwrap().len(), 2);
     assert_eq!(live, replayed);
 }
 

@@ -68,9 +68,12 @@ async fn the_data_dir_never_holds_message_plaintext(backend: Backend) {
         assert_eq!(reply.status, StatusCode::OK);
     }
     assert_eq!(client.send(&alice, "alice", marker).await.status, StatusCode::OK);
+    let group = client.group(&alice, "secrets", &["bob"]).await;
+    assert_eq!(client.group_send(&alice, &group, &format!("{marker} to the group")).await.status, StatusCode::OK);
     // The marker is really stored and served: the grep below is looking for something that exists.
     let history = client.full_history(&alice, "bob").await;
     assert!(history.iter().all(|m| m["content"].as_str().unwrap().starts_with(marker)));
+    assert_eq!(client.group_contents(&alice, &group).await, [format!("{marker} to the group")]);
     server.stop();
 
     // Through the public surfaces: the topics and the tables hold the sealed content only.

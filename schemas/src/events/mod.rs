@@ -74,19 +74,20 @@ macro_rules! events {
             }
 
             /// The event as a serde value of its own type, for encoders.
-            pub(crate) fn to_avro_value(&self) -> Result<apache_avro::types::Value, apache_avro::Error> {
-                match self {
+            pub(crate) fn to_avro_value(&self) -> Result<apache_avro::types::Value, crate::SchemaError> {
+                let value = match self {
                     $(Event::$variant(e) => apache_avro::to_value(e),)+
-                }
+                };
+                Ok(value?)
             }
 
             /// Builds the event named `full_name` from a decoded Avro value.
             pub(crate) fn from_avro_value(
                 full_name: &str,
                 value: &apache_avro::types::Value,
-            ) -> Option<Result<Self, apache_avro::Error>> {
+            ) -> Option<Result<Self, crate::SchemaError>> {
                 $(if full_name == concat!("io.confab.events.", stringify!($variant)) {
-                    return Some(apache_avro::from_value(value).map(Event::$variant));
+                    return Some(apache_avro::from_value(value).map(Event::$variant).map_err(crate::SchemaError::from));
                 })+
                 None
             }

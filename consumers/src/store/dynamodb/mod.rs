@@ -44,7 +44,8 @@ pub struct DynamoConfig {
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
-    tables: TableNames,
+    /// Shared: a store is cloned into every port and task.
+    tables: std::sync::Arc<TableNames>,
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -91,7 +92,10 @@ impl DynamoStore {
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        let store = Self { client: Client::from_conf(builder.build()), tables: TableNames::new(&config.namespace) };
+        let store = Self {
+            client: Client::from_conf(builder.build()),
+            tables: std::sync::Arc::new(TableNames::new(&config.namespace)),
+        };
         tables::ensure(&store.client, &store.tables).await?;
         Ok(store)
     }
