@@ -35,6 +35,9 @@ struct Args {
     /// Read the history after every N sends (0: never).
     #[arg(long, default_value_t = 0)]
     read_every: usize,
+    /// Send to one group of all the users instead of one-on-one.
+    #[arg(long)]
+    group: bool,
     /// Instead of sending, GET /healthz: the cost of a bare handler through the same client.
     #[arg(long)]
     baseline: bool,
@@ -56,14 +59,20 @@ async fn main() {
     for i in 0..args.users {
         users.push(client.user(&format!("load{run}u{i}")).await);
     }
+    let group: Option<Arc<str>> = if args.group {
+        let others: Vec<&str> = users[1..].iter().map(|u| u.username.as_str()).collect();
+        Some(client.group(&users[0], "load", &others).await.into())
+    } else {
+        None
+    };
     let users = Arc::new(users);
     let message = "x".repeat(args.bytes);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let workers: Vec<_> = (0..args.concurrency)
         .map(|worker| {
-            let (client, users, stop, message) =
-                (client.clone(), Arc::clone(&users), Arc::clone(&stop), message.clone());
+            let (client, users, stop, message, group) =
+                (client.clone(), Arc::clone(&users), Arc::clone(&stop), message.clone(), group.clone());
             let (read_every, baseline) = (args.read_every, args.baseline);
             tokio::spawn(async move {
                 let (mut sends, mut reads, mut errors) = (Vec::new(), Vec::new(), 0u64);
@@ -72,10 +81,10 @@ async fn main() {
                     let from: &User = &users[(worker + n) % users.len()];
                     let to = &users[(worker + n + 1) % users.len()].username;
                     let t = Instant::now();
-                    let reply = if baseline {
-                        client.get("/healthz", None).await
-                    } else {
-                        client.send(from, to, &message).await
+                    let reply = match (&group, baseline) {
+                        (_, true) => client.get("/healthz", None).await,
+                        (Some(group), false) => client.group_send(from, group, &message).await,
+                        (None, false) => client.send(from, to, &message).await,
                     };
                     if reply.status == StatusCode::OK {
                         sends.push(t.elapsed())
@@ -85,8 +94,11 @@ async fn main() {
                     n += 1;
                     if read_every > 0 && n.is_multiple_of(read_every) {
                         let t = Instant::now();
-                        let page =
-                            client.get(&format!("/chat/messages?recipient={to}&limit=50"), Some(&from.token)).await;
+                        let path = match &group {
+                            Some(group) => format!("/groups/{group}/messages?limit=50"),
+                            None => format!("/chat/messages?recipient={to}&limit=50"),
+                        };
+                        let page = client.get(&path, Some(&from.token)).await;
                         if page.status == StatusCode::OK { reads.push(t.elapsed()) } else { errors += 1 }
                     }
                 }
