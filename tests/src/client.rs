@@ -150,18 +150,19 @@ impl Client {
 
     /// Every message of the conversation with `peer`, oldest first, following cursors.
     pub async fn full_history(&self, user: &User, peer: &str) -> Vec<Value> {
+        self.all_pages(user, &format!("/chat/messages?recipient={peer}&limit=200")).await
+    }
+
+    /// Every message a history endpoint serves, oldest first, following `nextCursor` back.
+    async fn all_pages(&self, user: &User, first_page: &str) -> Vec<Value> {
         let mut pages = Vec::new();
-        let mut cursor: Option<String> = None;
+        let mut path = first_page.to_owned();
         loop {
-            let path = match &cursor {
-                Some(c) => format!("/chat/messages?recipient={peer}&limit=200&before={c}"),
-                None => format!("/chat/messages?recipient={peer}&limit=200"),
-            };
             let page = self.get(&path, Some(&user.token)).await;
             assert_eq!(page.status, StatusCode::OK, "{}", page.body);
             pages.push(page.body["messages"].as_array().unwrap().clone());
             match page.body["nextCursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
+                Some(next) => path = format!("{first_page}&before={next}"),
                 None => break,
             }
         }
@@ -231,22 +232,7 @@ impl Client {
 
     /// Every message of the group the user may read, oldest first, following cursors.
     pub async fn group_history(&self, user: &User, group: &str) -> Vec<Value> {
-        let mut pages = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/groups/{group}/messages?limit=200&before={c}"),
-                None => format!("/groups/{group}/messages?limit=200"),
-            };
-            let page = self.get(&path, Some(&user.token)).await;
-            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-            pages.push(page.body["messages"].as_array().unwrap().clone());
-            match page.body["nextCursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => break,
-            }
-        }
-        pages.into_iter().rev().flatten().collect()
+        self.all_pages(user, &format!("/groups/{group}/messages?limit=200")).await
     }
 
     /// The contents of `group_history`.

@@ -1,7 +1,6 @@
 //! `POST /chat/send` and `GET /chat/messages`.
 use axum::{Json, extract::State};
 use confab_consumers::store::{ConversationRow, MessageRow};
-use confab_eventlog::{Claim, ClaimedAppend};
 use confab_schemas::{DirectMessageSent, DirectMessageSentPayload, Event};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,13 +11,13 @@ use crate::{
     crypto::KeyScope,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
-    routes::auth::normalize_username,
+    routes::{
+        auth::normalize_username,
+        messaging::{Published, oldest_first_page, parse_cursor, parse_limit, publish_once, validate_message},
+    },
     time::{now_ms, rfc3339},
 };
 
-/// Largest message, in bytes of UTF-8.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-const MAX_CLIENT_MESSAGE_ID: usize = 128;
 /// Claim scope that makes a client's retry of one send idempotent.
 const CLIENT_MESSAGE_CLAIM: &str = "client-message";
 /// Namespace of conversation ids (UUID v5 of the two user ids).
@@ -126,19 +125,6 @@ pub(crate) enum MessagesResponse {
     Conversations(ConversationList),
 }
 
-pub(crate) fn validate_message(message: &str, client_message_id: Option<&str>) -> Result<(), ApiError> {
-    if message.trim().is_empty() {
-        return Err(ApiError::bad_request("empty_message", "message must not be empty"));
-    }
-    if message.len() > MAX_MESSAGE_BYTES {
-        return Err(ApiError::bad_request("message_too_long", "message must be at most 64 KiB"));
-    }
-    if client_message_id.is_some_and(|id| id.is_empty() || id.len() > MAX_CLIENT_MESSAGE_ID) {
-        return Err(ApiError::bad_request("invalid_client_message_id", "clientMessageId must be 1-128 bytes"));
-    }
-    Ok(())
-}
-
 #[utoipa::path(
     post, path = "/chat/send", tag = "chat",
     request_body = SendRequest,
@@ -190,27 +176,18 @@ pub(crate) async fn send(
             client_message_id: body.client_message_id.clone(),
         },
     });
-    let response = SendResponse { message_id, conversation_id, timestamp: rfc3339(occurred_at) };
-    let appended = match &body.client_message_id {
-        None => state.publisher.publish(&event, occurred_at).await?,
-        Some(client_id) => {
-            let first = FirstSend { recipient_id: recipient.user_id.clone(), response };
-            let claim = Claim {
-                scope: CLIENT_MESSAGE_CLAIM.into(),
-                key: format!("{}/{client_id}", caller.sub),
-                value: serde_json::to_vec(&first).map_err(ApiError::internal)?,
-            };
-            match state.publisher.publish_claimed(claim, &event, occurred_at).await? {
-                ClaimedAppend::Appended(position) => {
-                    state.read_your_write(&state.projections.messages, &position).await;
-                    return Ok(Json(first.response));
-                }
-                ClaimedAppend::Taken { value } => return retried_send(&value, &recipient.user_id),
-            }
-        }
+    let first = FirstSend {
+        recipient_id: recipient.user_id.clone(),
+        response: SendResponse { message_id, conversation_id, timestamp: rfc3339(occurred_at) },
     };
-    state.read_your_write(&state.projections.messages, &appended).await;
-    Ok(Json(response))
+    let claim = body.client_message_id.as_deref().map(|id| (CLIENT_MESSAGE_CLAIM, caller.sub.as_str(), id));
+    match publish_once(&state, claim, &first, &event, occurred_at).await? {
+        Published::Appended(position) => {
+            state.read_your_write(&state.projections.messages, &position).await;
+            Ok(Json(first.response))
+        }
+        Published::Retried(value) => retried_send(&value, &recipient.user_id),
+    }
 }
 
 /// The answer to a retry: the first send's ids, if the retry is really the same send.
@@ -223,23 +200,6 @@ fn retried_send(first: &[u8], recipient_id: &str) -> Result<Json<SendResponse>, 
         ));
     }
     Ok(Json(first.response))
-}
-
-pub(crate) fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
-    let Some(raw) = raw else { return Ok(50) };
-    match raw.parse::<usize>() {
-        Ok(limit) if (1..=200).contains(&limit) => Ok(limit),
-        _ => Err(ApiError::bad_request("invalid_limit", "limit must be an integer from 1 to 200")),
-    }
-}
-
-pub(crate) fn parse_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
-    raw.map(|c| {
-        Uuid::parse_str(c)
-            .map(|id| id.to_string())
-            .map_err(|_| ApiError::bad_request("invalid_cursor", "before must be a nextCursor from an earlier page"))
-    })
-    .transpose()
 }
 
 fn view(state: &AppState, row: MessageRow) -> Result<MessageView, ApiError> {
@@ -298,14 +258,8 @@ pub(crate) async fn messages(
     }
     .ok_or_else(|| ApiError::not_found("recipient_not_found", "no user with that username"))?;
     let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
-    let mut rows = state.messages.history(&conversation, before.as_deref(), limit + 1).await?;
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|oldest| oldest.message_id.clone())
-    } else {
-        None
-    };
-    rows.reverse();
+    let rows = state.messages.history(&conversation, before.as_deref(), limit + 1).await?;
+    let (rows, next_cursor) = oldest_first_page(rows, limit, |row| &row.message_id);
     let messages = rows.into_iter().map(|row| view(&state, row)).collect::<Result<_, _>>()?;
     Ok(Json(MessagesResponse::History(HistoryPage { messages, next_cursor })))
 }

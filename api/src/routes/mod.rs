@@ -5,6 +5,7 @@ pub(crate) mod chat;
 pub(crate) mod encryption;
 pub(crate) mod groups;
 pub(crate) mod health;
+pub(crate) mod messaging;
 pub(crate) mod openapi;
 
 use std::any::Any;

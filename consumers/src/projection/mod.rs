@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use confab_eventlog::Position;
 use confab_schemas::{Event, Topic};
 
-pub use groups::GroupsProjection;
+pub use groups::{GroupsProjection, group_created};
 pub use messages::MessagesProjection;
 pub use users::UsersProjection;
 

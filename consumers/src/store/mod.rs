@@ -62,7 +62,9 @@ pub trait MessageStore: Send + Sync + 'static {
     async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError>;
 
     /// The group's newest message.
-    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError>;
+    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        Ok(self.group_history(group_id, None, None, 1).await?.pop())
+    }
 }
 
 /// Groups and their members, and each user's groups.

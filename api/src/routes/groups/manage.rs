@@ -6,7 +6,7 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use confab_consumers::store::{GroupRole, GroupRow, MemberRow};
+use confab_consumers::{projection::group_created, store::GroupRole};
 use confab_schemas::{Event, GroupCreated, GroupCreatedPayload, GroupMember, GroupRenamed, GroupRenamedPayload};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -78,39 +78,17 @@ pub(crate) async fn create(
             role: GroupRole::Member.as_str().into(),
         }))
         .collect();
-    let group_id = Uuid::now_v7().to_string();
     let occurred_at = now_ms();
-    let event = Event::GroupCreated(GroupCreated {
+    let created = GroupCreated {
         event_id: Uuid::now_v7().to_string(),
         occurred_at,
-        actor_id: caller.sub.clone(),
-        payload: GroupCreatedPayload { group_id: group_id.clone(), name: name.clone(), members: members.clone() },
-    });
-    let position = state.publisher.publish(&event, occurred_at).await?;
-    state.read_your_write(&state.projections.groups, &position).await;
-    // What the projection makes of a creation is fixed, so the answer does not wait on a read.
-    let group = GroupRow {
-        group_id: group_id.clone(),
-        name,
-        owner_id: caller.sub,
-        owner_username: caller.name,
-        created_at_ms: occurred_at,
-        next_offset: position.offset + 1,
+        actor_id: caller.sub,
+        payload: GroupCreatedPayload { group_id: Uuid::now_v7().to_string(), name, members },
     };
-    let rows: Vec<MemberRow> = members
-        .into_iter()
-        .enumerate()
-        .map(|(index, m)| MemberRow {
-            group_id: group_id.clone(),
-            role: GroupRole::from_event(&m.role),
-            user_id: m.user_id,
-            username: m.username,
-            joined_at_ms: occurred_at,
-            seniority: MemberRow::seniority(position.offset, index),
-            history_after: None,
-        })
-        .collect();
-    Ok((StatusCode::CREATED, Json(GroupView::new(&group, &rows))))
+    let position = state.publisher.publish(&Event::GroupCreated(created.clone()), occurred_at).await?;
+    state.read_your_write(&state.projections.groups, &position).await;
+    let change = group_created(&created, position.offset);
+    Ok((StatusCode::CREATED, Json(GroupView::new(&change.group, &change.put_members))))
 }
 
 #[utoipa::path(

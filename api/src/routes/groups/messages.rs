@@ -4,7 +4,6 @@ use axum::{
     extract::{Path, State},
 };
 use confab_consumers::store::GroupMessageRow;
-use confab_eventlog::{Claim, ClaimedAppend};
 use confab_schemas::{Event, GroupMessageSent, GroupMessageSentPayload};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +15,7 @@ use crate::{
     crypto::KeyScope,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
-    routes::chat::{parse_cursor, parse_limit, validate_message},
+    routes::messaging::{Published, oldest_first_page, parse_cursor, parse_limit, publish_once, validate_message},
     time::{now_ms, rfc3339},
 };
 
@@ -118,31 +117,23 @@ pub(crate) async fn send(
         },
     });
     let response = GroupSendResponse { message_id, group_id: group_id.clone(), timestamp: rfc3339(occurred_at) };
-    let position = match &body.client_message_id {
-        None => state.publisher.publish(&event, occurred_at).await?,
-        Some(client_id) => {
-            let claim = Claim {
-                scope: GROUP_MESSAGE_CLAIM.into(),
-                key: format!("{}/{client_id}", caller.sub),
-                value: serde_json::to_vec(&response).map_err(ApiError::internal)?,
-            };
-            match state.publisher.publish_claimed(claim, &event, occurred_at).await? {
-                ClaimedAppend::Appended(position) => position,
-                ClaimedAppend::Taken { value } => {
-                    let first: GroupSendResponse = serde_json::from_slice(&value).map_err(ApiError::internal)?;
-                    if first.group_id != group_id {
-                        return Err(ApiError::conflict(
-                            "client_message_id_reused",
-                            "this clientMessageId was already used for a message to another group",
-                        ));
-                    }
-                    return Ok(Json(first));
-                }
-            }
+    let claim = body.client_message_id.as_deref().map(|id| (GROUP_MESSAGE_CLAIM, caller.sub.as_str(), id));
+    match publish_once(&state, claim, &response, &event, occurred_at).await? {
+        Published::Appended(position) => {
+            state.read_your_write(&state.projections.messages, &position).await;
+            Ok(Json(response))
         }
-    };
-    state.read_your_write(&state.projections.messages, &position).await;
-    Ok(Json(response))
+        Published::Retried(value) => {
+            let first: GroupSendResponse = serde_json::from_slice(&value).map_err(ApiError::internal)?;
+            if first.group_id != group_id {
+                return Err(ApiError::conflict(
+                    "client_message_id_reused",
+                    "this clientMessageId was already used for a message to another group",
+                ));
+            }
+            Ok(Json(first))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -198,14 +189,8 @@ pub(crate) async fn messages(
             None => return Ok(Json(GroupHistoryPage { messages: Vec::new(), next_cursor: None })),
         },
     };
-    let mut rows = state.messages.group_history(&group_id, after, before, limit + 1).await?;
-    let next_cursor = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|oldest| oldest.message_id.clone())
-    } else {
-        None
-    };
-    rows.reverse();
+    let rows = state.messages.group_history(&group_id, after, before, limit + 1).await?;
+    let (rows, next_cursor) = oldest_first_page(rows, limit, |row| &row.message_id);
     let messages = rows.into_iter().map(|row| GroupMessageView::new(&state, row)).collect::<Result<_, _>>()?;
     Ok(Json(GroupHistoryPage { messages, next_cursor }))
 }

@@ -58,16 +58,7 @@ impl DynamoStore {
     }
 
     async fn group_item(&self, group_id: &str) -> Result<Option<Item>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.tables.groups)
-            .key("group_id", s(group_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(item.item().cloned())
+        self.get_item(&self.tables.groups, &[("group_id", group_id)]).await
     }
 
     pub(super) async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
@@ -173,17 +164,8 @@ impl GroupStore for DynamoStore {
     }
 
     async fn member(&self, group_id: &str, user_id: &str) -> Result<Option<MemberRow>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.tables.group_members)
-            .key("group_id", s(group_id))
-            .key("user_id", s(user_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        item.item().map(member_from_item).transpose()
+        let key = [("group_id", group_id), ("user_id", user_id)];
+        self.get_item(&self.tables.group_members, &key).await?.as_ref().map(member_from_item).transpose()
     }
 
     async fn members(&self, group_id: &str) -> Result<Vec<MemberRow>, StoreError> {

@@ -128,6 +128,17 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// One item by its key, read consistently.
+    pub(crate) async fn get_item(&self, table: &str, key: &[(&str, &str)]) -> Result<Option<items::Item>, StoreError> {
+        let mut request = self.client.get_item().table_name(table).consistent_read(true);
+        for (name, value) in key {
+            request = request.key(*name, s(value));
+        }
+        Ok(request.send().await.map_err(sdk_error)?.item().cloned())
+    }
+}
+
 fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
     unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))
 }
@@ -164,30 +175,12 @@ impl UserStore for DynamoStore {
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.tables.users)
-            .key("username", s(username))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        item.item().map(user_from_item).transpose()
+        self.get_item(&self.tables.users, &[("username", username)]).await?.as_ref().map(user_from_item).transpose()
     }
 
     async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.tables.user_ids)
-            .key("user_id", s(user_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        match item.item() {
-            Some(item) => self.user_by_name(&get_s(item, "username")?).await,
+        match self.get_item(&self.tables.user_ids, &[("user_id", user_id)]).await? {
+            Some(item) => self.user_by_name(&get_s(&item, "username")?).await,
             None => Ok(None),
         }
     }
@@ -281,10 +274,6 @@ impl MessageStore for DynamoStore {
 
     async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
         DynamoStore::group_message(self, group_id, message_id).await
-    }
-
-    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
-        Ok(DynamoStore::group_history(self, group_id, None, None, 1).await?.pop())
     }
 }
 

@@ -321,9 +321,4 @@ impl MessageStore for EmbeddedStore {
         let (group_id, message_id) = (group_id.to_owned(), message_id.to_owned());
         self.blocking(move |db| groups::group_message(db, &group_id, &message_id)).await
     }
-
-    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
-        let group_id = group_id.to_owned();
-        self.blocking(move |db| groups::group_history(db, &group_id, None, None, 1).map(|mut rows| rows.pop())).await
-    }
 }
