@@ -86,6 +86,13 @@ pub(crate) struct ServeArgs {
     /// Most members a group may have, its creator included.
     #[arg(long, env = "CONFAB_GROUP_MEMBER_LIMIT", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
     pub(crate) group_member_limit: usize,
+    /// Frames a WebSocket connection may have queued; a client further behind is disconnected
+    /// (close code 4001) and resumes with its cursor.
+    #[arg(long, env = "CONFAB_WS_QUEUE_FRAMES", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub(crate) ws_queue_frames: usize,
+    /// Seconds between WebSocket pings; a connection silent for two is dropped.
+    #[arg(long, env = "CONFAB_WS_PING_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) ws_ping_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,7 @@
 //! Extractors whose rejections are JSON errors like every other answer.
 use axum::{
     extract::{FromRequest, FromRequestParts, Query, Request, rejection::JsonRejection},
-    http::{StatusCode, request::Parts},
+    http::{HeaderMap, StatusCode, request::Parts},
 };
 use serde::de::DeserializeOwned;
 
@@ -52,21 +52,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 /// The caller, from a valid `Authorization: Bearer <jwt>` header.
 pub(crate) struct AuthUser(pub(crate) Claims);
 
+/// The token of an `Authorization: Bearer <token>` header, if there is such a header.
+pub(crate) fn bearer_header(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(header) = headers.get(axum::http::header::AUTHORIZATION) else { return Ok(None) };
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Some)
+        .ok_or_else(|| ApiError::unauthorized("authorization header must be 'Bearer <token>'"))
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("authorization header must be 'Bearer <token>'"))?;
+        let token = bearer_header(&parts.headers)?.ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
         let claims = state.tokens.verify(token).map_err(|e| ApiError::unauthorized(e.to_string()))?;
         Ok(Self(claims))
     }

@@ -7,6 +7,7 @@ mod commands;
 mod crypto;
 mod error;
 mod extract;
+mod live;
 mod node;
 mod routes;
 mod secrets;

@@ -3,7 +3,10 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
-use confab_consumers::{ProjectionHandle, ProjectionRunner};
+use confab_consumers::{
+    ProjectionHandle, ProjectionRunner,
+    notifier::{NotificationSink, Notifier},
+};
 use confab_producers::EventPublisher;
 use confab_schemas::Codec;
 use rand::RngCore;
@@ -16,6 +19,7 @@ use crate::{
     backend::{Backend, connect},
     cli::{ConsumeArgs, ProjectionName, ServeArgs},
     crypto::Keyring,
+    live::{hub::Hub, socket::LiveSettings},
     routes::{self, health, health::Dependencies},
     secrets::load_or_create,
     state::Projections,
@@ -142,6 +146,14 @@ async fn run_http(
         store: backend.stores.users(),
         projections: vec![projections.users.clone(), projections.messages.clone(), projections.groups.clone()],
     };
+    let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
+    let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames));
+    let notifier = Notifier::new(Arc::clone(&backend.log), Arc::clone(&codec), backend.stores.groups());
+    let shutdown = CancellationToken::new();
+    let notifier = notifier
+        .start(Arc::clone(&hub) as Arc<dyn NotificationSink>, shutdown.clone())
+        .await
+        .context("cannot start the notifier")?;
     let state = AppState {
         publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
         dependencies,
@@ -150,13 +162,17 @@ async fn run_http(
         groups: backend.stores.groups(),
         group_member_limit: args.group_member_limit,
         tokens: Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs)),
-        keyring: Arc::new(Keyring::parse(&keyring_spec)?),
+        keyring,
         projections,
         read_your_writes_timeout: Duration::from_millis(args.read_your_writes_timeout_ms),
+        hub,
+        live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs) },
     };
     let listener = bind(args.listen).await?;
-    axum::serve(listener, routes::router(state)).with_graceful_shutdown(signal()).await?;
-    Ok(())
+    let served = axum::serve(listener, routes::router(state)).with_graceful_shutdown(signal()).await;
+    shutdown.cancel();
+    notifier.await?;
+    Ok(served?)
 }
 
 async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {

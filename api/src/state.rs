@@ -7,7 +7,12 @@ use confab_consumers::{
 use confab_eventlog::Position;
 use confab_producers::EventPublisher;
 
-use crate::{auth::token::TokenKeys, crypto::Keyring, routes::health::Dependencies};
+use crate::{
+    auth::token::TokenKeys,
+    crypto::Keyring,
+    live::{hub::Hub, socket::LiveSettings},
+    routes::health::Dependencies,
+};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -24,6 +29,9 @@ pub(crate) struct AppState {
     pub(crate) projections: Projections,
     /// How long a write waits for its projection before answering anyway.
     pub(crate) read_your_writes_timeout: Duration,
+    /// This process's WebSocket connections, fed by its notifier.
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) live: LiveSettings,
 }
 
 #[derive(Clone)]

@@ -2,12 +2,15 @@
 //! messages, groups) that the API queries. Every projection is idempotent, so at-least-once delivery and
 //! replays from offset 0 never duplicate anything.
 
+mod backoff;
 mod error;
+pub mod notifier;
 mod progress;
 pub mod projection;
 mod runner;
 pub mod store;
 
+use backoff::Backoff;
 pub use error::StoreError;
 pub use progress::{ProjectionHandle, ProjectionStatus};
 pub use runner::{ProjectionRunner, ReplayError, read_to_end, replay};

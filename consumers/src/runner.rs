@@ -2,20 +2,19 @@
 //! after the read-model write succeeded, so a crash replays (idempotently) instead of losing.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position};
+use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position, ReadStart};
 use confab_schemas::{Codec, Topic, dead_letter};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    ProjectionHandle, ProjectionStatus, StoreError,
+    Backoff, ProjectionHandle, ProjectionStatus, StoreError,
     projection::{LoggedEvent, Projection, group_name},
     store::CheckpointStore,
 };
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Tries of a whole batch before looking for the event that fails.
 const BATCH_ATTEMPTS: u32 = 3;
 /// Tries of one event, with the store up, before it is dead-lettered.
@@ -283,21 +282,27 @@ pub async fn read_to_end(
     mut on_batch: impl AsyncFnMut(Vec<ConsumedRecord>) -> Result<(), ReplayError>,
 ) -> Result<(), ReplayError> {
     let mut remaining: HashMap<(String, u32), u64> = HashMap::new();
+    let mut starts = Vec::new();
     for topic in topics {
-        for (partition, end) in log.end_offsets(topic).await?.into_iter().enumerate() {
-            if end > 0 {
-                let _ = remaining.insert(((*topic).to_owned(), partition as u32), end);
+        let ends = log.end_offsets(topic).await?;
+        for (partition, end) in ends.iter().enumerate() {
+            if *end > 0 {
+                let _ = remaining.insert(((*topic).to_owned(), partition as u32), *end);
             }
         }
+        starts.push(ReadStart { topic: (*topic).to_owned(), offsets: vec![0; ends.len()] });
     }
-    let group = format!("confab.reader.{}.{}", std::process::id(), reader_nonce());
-    let mut subscription = log.subscribe(&group, topics).await?;
+    let mut reader = log.read_from(&starts).await?;
     while !remaining.is_empty() {
-        let records: Vec<ConsumedRecord> = subscription
+        let records: Vec<ConsumedRecord> = reader
             .poll(BATCH, POLL_TIMEOUT)
             .await?
             .into_iter()
-            .filter(|r| remaining.contains_key(&(r.position.topic.clone(), r.position.partition)))
+            .filter(|r| {
+                remaining
+                    .get(&(r.position.topic.clone(), r.position.partition))
+                    .is_some_and(|end| r.position.offset < *end)
+            })
             .collect();
         for r in &records {
             let key = (r.position.topic.clone(), r.position.partition);
@@ -308,13 +313,6 @@ pub async fn read_to_end(
         on_batch(records).await?;
     }
     Ok(())
-}
-
-/// A group name part that differs between two readers started in one process.
-fn reader_nonce() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Applies everything the log holds now, from offset 0, into `projection`'s store: how a read
@@ -342,26 +340,4 @@ pub enum ReplayError {
     Log(#[from] LogError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Exponential backoff that gives up when shutdown is requested.
-#[derive(Default)]
-struct Backoff {
-    current: Option<Duration>,
-}
-
-impl Backoff {
-    /// Sleeps for the next interval; false if shutdown came first.
-    async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
-        let delay = self.current.map_or(Duration::from_millis(50), |d| (d * 2).min(MAX_BACKOFF));
-        self.current = Some(delay);
-        tokio::select! {
-            () = shutdown.cancelled() => false,
-            () = tokio::time::sleep(delay) => true,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.current = None;
-    }
 }

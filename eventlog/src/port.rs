@@ -33,15 +33,31 @@ pub trait EventLog: Send + Sync + 'static {
     /// Joins consumer group `group` on `topics`, resuming from its committed offsets (from the
     /// start of each partition when it has none).
     async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Subscription>, LogError>;
+
+    /// Reads every partition of each topic from the offsets given, outside any consumer group:
+    /// it starts at once, owns every partition, and commits nothing. How a process follows the
+    /// log from "now" (the notifier) or reads it whole (replays).
+    async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError>;
+}
+
+/// Where a [`EventLog::read_from`] reader starts in one topic: an offset per partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadStart {
+    pub topic: String,
+    pub offsets: Vec<u64>,
+}
+
+/// Polls records in partition order.
+#[async_trait]
+pub trait LogReader: Send {
+    /// Up to `max` records in partition order, waiting at most `timeout` when there are none.
+    async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>, LogError>;
 }
 
 /// A consumer group member's view of its partitions. Delivery is at least once: what was polled
 /// but not committed is polled again after a restart.
 #[async_trait]
-pub trait Subscription: Send {
-    /// Up to `max` records in partition order, waiting at most `timeout` when there are none.
-    async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>, LogError>;
-
+pub trait Subscription: LogReader {
     /// Marks everything up to and including these positions as processed by the group.
     async fn commit(&mut self, processed: &[Position]) -> Result<(), LogError>;
 }

@@ -226,3 +226,65 @@ fn group_events_round_trip_through_the_codec() {
         assert_eq!(event.topic().name(), "confab.groups");
     }
 }
+
+#[test]
+fn receipts_round_trip_and_follow_their_messages_on_the_log() {
+    let codec = Codec::new().unwrap();
+    let reader = "0190f5a2-7c1e-7000-8000-0000000000bb".to_owned();
+    let direct = confab_schemas::DirectReceiptPayload {
+        conversation_id: "0190f5a2-7c1e-7000-8000-0000000000c1".into(),
+        reader_id: reader.clone(),
+        peer_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        up_to_message_id: "0190f5a2-7c1e-7000-8000-000000000009".into(),
+    };
+    let group = confab_schemas::GroupReceiptPayload {
+        group_id: "0190f5a2-7c1e-7000-8000-0000000000cc".into(),
+        reader_id: reader.clone(),
+        up_to_message_id: "0190f5a2-7c1e-7000-8000-000000000009".into(),
+    };
+    let envelope = (String::from("0190f5a2-7c1e-7000-8000-000000000201"), 1_732_000_000_000_i64, reader);
+    let events = [
+        (
+            Event::DirectMessagesDelivered(confab_schemas::DirectMessagesDelivered {
+                event_id: envelope.0.clone(),
+                occurred_at: envelope.1,
+                actor_id: envelope.2.clone(),
+                payload: direct.clone(),
+            }),
+            direct.conversation_id.clone(),
+        ),
+        (
+            Event::DirectMessagesRead(confab_schemas::DirectMessagesRead {
+                event_id: envelope.0.clone(),
+                occurred_at: envelope.1,
+                actor_id: envelope.2.clone(),
+                payload: direct.clone(),
+            }),
+            direct.conversation_id.clone(),
+        ),
+        (
+            Event::GroupMessagesDelivered(confab_schemas::GroupMessagesDelivered {
+                event_id: envelope.0.clone(),
+                occurred_at: envelope.1,
+                actor_id: envelope.2.clone(),
+                payload: group.clone(),
+            }),
+            group.group_id.clone(),
+        ),
+        (
+            Event::GroupMessagesRead(confab_schemas::GroupMessagesRead {
+                event_id: envelope.0.clone(),
+                occurred_at: envelope.1,
+                actor_id: envelope.2.clone(),
+                payload: group.clone(),
+            }),
+            group.group_id.clone(),
+        ),
+    ];
+    for (event, key) in events {
+        let encoded = codec.encode(&event).unwrap();
+        assert_eq!(codec.decode(&encoded.value).unwrap(), event);
+        assert_eq!(event.key(), key);
+        assert_eq!(event.topic().name(), "confab.messages");
+    }
+}

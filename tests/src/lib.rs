@@ -6,11 +6,13 @@ mod backend;
 mod client;
 mod deployment;
 mod process;
+mod socket;
 
 pub use backend::{Backend, External};
 pub use client::{Client, Reply, User};
 pub use deployment::{Deployment, TEST_JWT_SECRET};
 pub use process::{Confab, confab_bin};
+pub use socket::{Socket, WsError};
 
 /// Instantiates each named `async fn(Backend)` as one test per backend: `embedded::name` and
 /// `kafka_dynamodb::name`. The second is skipped, loudly, when no servers are configured.

@@ -1,6 +1,6 @@
 //! `POST /chat/send` and `GET /chat/messages`.
 use axum::{Json, extract::State};
-use confab_consumers::store::{ConversationRow, MessageRow};
+use confab_consumers::store::{ConversationRow, MessageRow, ReceiptStatus};
 use confab_schemas::{DirectMessageSent, DirectMessageSentPayload, Event};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     ApiError, AppState,
-    crypto::KeyScope,
+    crypto::{KeyScope, Keyring},
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
     routes::{
@@ -75,6 +75,11 @@ pub(crate) struct MessageView {
     timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_message_id: Option<String>,
+    /// On the caller's own messages in a history page: `sent`, `delivered` (reached one of the
+    /// recipient's devices) or `read`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "delivered")]
+    status: Option<&'static str>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -202,9 +207,8 @@ fn retried_send(first: &[u8], recipient_id: &str) -> Result<Json<SendResponse>, 
     Ok(Json(first.response))
 }
 
-fn view(state: &AppState, row: MessageRow) -> Result<MessageView, ApiError> {
-    let plaintext = state
-        .keyring
+pub(crate) fn view(keyring: &Keyring, row: MessageRow) -> Result<MessageView, ApiError> {
+    let plaintext = keyring
         .open(KeyScope::Conversation(&row.conversation_id), &row.content, row.message_id.as_bytes())
         .map_err(ApiError::internal)?;
     Ok(MessageView {
@@ -217,6 +221,7 @@ fn view(state: &AppState, row: MessageRow) -> Result<MessageView, ApiError> {
         recipient_id: row.recipient_id,
         recipient: row.recipient_username,
         client_message_id: row.client_message_id,
+        status: None,
     })
 }
 
@@ -246,7 +251,7 @@ pub(crate) async fn messages(
                 Ok(ConversationView {
                     conversation_id: row.conversation_id,
                     peer: Peer { user_id: row.peer_id, username: row.peer_username },
-                    last_message: view(&state, row.last_message)?,
+                    last_message: view(&state.keyring, row.last_message)?,
                 })
             })
             .collect::<Result<_, ApiError>>()?;
@@ -260,6 +265,19 @@ pub(crate) async fn messages(
     let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
     let rows = state.messages.history(&conversation, before.as_deref(), limit + 1).await?;
     let (rows, next_cursor) = oldest_first_page(rows, limit, |row| &row.message_id);
-    let messages = rows.into_iter().map(|row| view(&state, row)).collect::<Result<_, _>>()?;
+    let peer_receipts = if rows.iter().any(|row| row.sender_id == caller.sub) && peer.user_id != caller.sub {
+        state.messages.receipts(&conversation).await?.into_iter().find(|r| r.user_id == peer.user_id)
+    } else {
+        None
+    };
+    let messages = rows
+        .into_iter()
+        .map(|row| {
+            let status = (row.sender_id == caller.sub).then(|| {
+                peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
+            });
+            Ok(MessageView { status, ..view(&state.keyring, row)? })
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(Json(MessagesResponse::History(HistoryPage { messages, next_cursor })))
 }

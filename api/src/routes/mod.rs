@@ -7,6 +7,7 @@ pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod messaging;
 pub(crate) mod openapi;
+pub(crate) mod receipts;
 
 use std::any::Any;
 
@@ -32,6 +33,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))
+        .route("/chat/read", post(receipts::read_direct))
+        .route("/groups/{group_id}/read", post(receipts::read_group))
+        .route("/ws", get(crate::live::socket::connect))
         .route("/groups", get(groups::manage::list))
         .route("/groups/create", post(groups::manage::create))
         .route("/groups/{group_id}", get(groups::manage::get).patch(groups::manage::rename))

@@ -6,11 +6,14 @@ use confab_schemas::{Event, Topic};
 use crate::{
     StoreError,
     projection::{LoggedEvent, Projection},
-    store::{GroupMessageRow, MessageRow, MessageStore},
+    store::{
+        GroupMessageRow, MessageRow, MessageStore, ReceiptAdvance,
+        ReceiptStatus::{Delivered, Read},
+    },
 };
 
 /// `confab.messages` -> direct messages and conversations, group messages and each group's last
-/// message.
+/// message, and receipt watermarks.
 pub struct MessagesProjection {
     store: Arc<dyn MessageStore>,
 }
@@ -36,45 +39,88 @@ impl Projection for MessagesProjection {
     }
 
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
-        let messages: Vec<MessageRow> = events
-            .iter()
-            .filter_map(|logged| match &logged.event {
-                Event::DirectMessageSent(e) => Some(MessageRow {
-                    message_id: e.payload.message_id.clone(),
-                    conversation_id: e.payload.conversation_id.clone(),
-                    sender_id: e.payload.sender_id.clone(),
-                    sender_username: e.payload.sender_username.clone(),
-                    recipient_id: e.payload.recipient_id.clone(),
-                    recipient_username: e.payload.recipient_username.clone(),
-                    content: e.payload.content.clone(),
-                    sent_at_ms: e.occurred_at,
-                    client_message_id: e.payload.client_message_id.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        let group_messages: Vec<GroupMessageRow> = events
-            .iter()
-            .filter_map(|logged| match &logged.event {
-                Event::GroupMessageSent(e) => Some(GroupMessageRow {
-                    group_id: e.payload.group_id.clone(),
-                    seq: logged.position.offset,
-                    message_id: e.payload.message_id.clone(),
-                    sender_id: e.payload.sender_id.clone(),
-                    sender_username: e.payload.sender_username.clone(),
-                    content: e.payload.content.clone(),
-                    sent_at_ms: e.occurred_at,
-                    client_message_id: e.payload.client_message_id.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
+        let messages: Vec<MessageRow> = events.iter().filter_map(direct_message_row).collect();
+        let group_messages: Vec<GroupMessageRow> = events.iter().filter_map(group_message_row).collect();
         if !messages.is_empty() {
             self.store.put_messages(&messages).await?;
         }
         if !group_messages.is_empty() {
             self.store.put_group_messages(&group_messages).await?;
         }
+        let mut advances = Vec::new();
+        for logged in events {
+            if let Some(advance) = self.receipt(&logged.event).await? {
+                advances.push(advance);
+            }
+        }
+        if !advances.is_empty() {
+            self.store.advance_receipts(&advances).await?;
+        }
         Ok(())
+    }
+}
+
+/// The row a direct message event becomes.
+pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
+    let Event::DirectMessageSent(e) = &logged.event else { return None };
+    Some(MessageRow {
+        message_id: e.payload.message_id.clone(),
+        conversation_id: e.payload.conversation_id.clone(),
+        seq: logged.position.offset,
+        sender_id: e.payload.sender_id.clone(),
+        sender_username: e.payload.sender_username.clone(),
+        recipient_id: e.payload.recipient_id.clone(),
+        recipient_username: e.payload.recipient_username.clone(),
+        content: e.payload.content.clone(),
+        sent_at_ms: e.occurred_at,
+        client_message_id: e.payload.client_message_id.clone(),
+    })
+}
+
+/// The row a group message event becomes.
+pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
+    let Event::GroupMessageSent(e) = &logged.event else { return None };
+    Some(GroupMessageRow {
+        group_id: e.payload.group_id.clone(),
+        seq: logged.position.offset,
+        message_id: e.payload.message_id.clone(),
+        sender_id: e.payload.sender_id.clone(),
+        sender_username: e.payload.sender_username.clone(),
+        content: e.payload.content.clone(),
+        sent_at_ms: e.occurred_at,
+        client_message_id: e.payload.client_message_id.clone(),
+    })
+}
+
+impl MessagesProjection {
+    /// A receipt event as a watermark: its message's seq. The message comes first in the same
+    /// partition, so it is stored by now; a receipt naming no message of its conversation (the
+    /// API never appends one) is skipped.
+    async fn receipt(&self, event: &Event) -> Result<Option<ReceiptAdvance>, StoreError> {
+        let (conversation_id, user_id, message_id, status, direct) = match event {
+            Event::DirectMessagesDelivered(e) => {
+                (&e.payload.conversation_id, &e.payload.reader_id, &e.payload.up_to_message_id, Delivered, true)
+            }
+            Event::DirectMessagesRead(e) => {
+                (&e.payload.conversation_id, &e.payload.reader_id, &e.payload.up_to_message_id, Read, true)
+            }
+            Event::GroupMessagesDelivered(e) => {
+                (&e.payload.group_id, &e.payload.reader_id, &e.payload.up_to_message_id, Delivered, false)
+            }
+            Event::GroupMessagesRead(e) => {
+                (&e.payload.group_id, &e.payload.reader_id, &e.payload.up_to_message_id, Read, false)
+            }
+            _ => return Ok(None),
+        };
+        let seq = if direct {
+            self.store.message(conversation_id, message_id).await?.map(|m| m.seq)
+        } else {
+            self.store.group_message(conversation_id, message_id).await?.map(|m| m.seq)
+        };
+        let Some(seq) = seq else {
+            tracing::warn!(conversation_id, message_id, "receipt for an unknown message; skipped");
+            return Ok(None);
+        };
+        Ok(Some(ReceiptAdvance { conversation_id: conversation_id.clone(), user_id: user_id.clone(), status, seq }))
     }
 }

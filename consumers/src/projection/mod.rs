@@ -9,7 +9,7 @@ use confab_eventlog::Position;
 use confab_schemas::{Event, Topic};
 
 pub use groups::{GroupsProjection, group_created};
-pub use messages::MessagesProjection;
+pub use messages::{MessagesProjection, direct_message_row, group_message_row};
 pub use users::UsersProjection;
 
 use crate::StoreError;

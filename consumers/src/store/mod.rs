@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 pub use group_rows::{GroupChange, GroupMessageRow, GroupRole, GroupRow, GroupSummary, MemberRow};
-pub use rows::{ConversationRow, MessageRow, UserRow};
+pub use rows::{ConversationRow, MessageRow, ReceiptAdvance, ReceiptRow, ReceiptStatus, UserRow};
 
 use crate::StoreError;
 
@@ -42,6 +42,24 @@ pub trait MessageStore: Send + Sync + 'static {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<MessageRow>, StoreError>;
+
+    /// Up to `limit` messages of a conversation with `after < seq < before`, newest first.
+    async fn history_by_seq(
+        &self,
+        conversation_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError>;
+
+    /// One direct message by id.
+    async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError>;
+
+    /// Raises receipt watermarks; a lower or equal one changes nothing, so re-applying is safe.
+    async fn advance_receipts(&self, advances: &[ReceiptAdvance]) -> Result<(), StoreError>;
+
+    /// Every reader's watermarks in a conversation or group.
+    async fn receipts(&self, conversation_id: &str) -> Result<Vec<ReceiptRow>, StoreError>;
 
     /// Up to `limit` of a user's conversations, newest activity first.
     async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError>;

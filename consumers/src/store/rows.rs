@@ -14,6 +14,10 @@ pub struct UserRow {
 pub struct MessageRow {
     pub message_id: String,
     pub conversation_id: String,
+    /// Its offset in its `confab.messages` partition, which the whole conversation shares: where
+    /// a live-delivery cursor points. Zero in rows written before it was kept.
+    #[serde(default)]
+    pub seq: u64,
     pub sender_id: String,
     pub sender_username: String,
     pub recipient_id: String,
@@ -54,5 +58,64 @@ impl MessageRow {
             });
         }
         rows
+    }
+}
+
+/// Whether a receipt says received or read; read implies received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReceiptStatus {
+    Delivered,
+    Read,
+}
+
+impl ReceiptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiptStatus::Delivered => "delivered",
+            ReceiptStatus::Read => "read",
+        }
+    }
+}
+
+/// A receipt resolved to a position: everything in `conversation_id` (a direct conversation or a
+/// group) up to `seq` has reached `user_id`, or been read by them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptAdvance {
+    pub conversation_id: String,
+    pub user_id: String,
+    pub status: ReceiptStatus,
+    pub seq: u64,
+}
+
+/// How far one reader of a conversation or group has received and read it: seqs, each only
+/// ever raised.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptRow {
+    pub conversation_id: String,
+    pub user_id: String,
+    pub delivered_seq: Option<u64>,
+    pub read_seq: Option<u64>,
+}
+
+impl ReceiptRow {
+    /// Raises the watermark `advance` names (and, for a read, the delivered one too).
+    pub fn raise(&mut self, advance: &ReceiptAdvance) {
+        let raise = |current: &mut Option<u64>| *current = Some(current.map_or(advance.seq, |c| c.max(advance.seq)));
+        raise(&mut self.delivered_seq);
+        if advance.status == ReceiptStatus::Read {
+            raise(&mut self.read_seq);
+        }
+    }
+
+    /// What the reader has done with the message at `seq`, if anything.
+    pub fn status_of(&self, seq: u64) -> Option<ReceiptStatus> {
+        if self.read_seq.is_some_and(|r| r >= seq) {
+            Some(ReceiptStatus::Read)
+        } else if self.delivered_seq.is_some_and(|d| d >= seq) {
+            Some(ReceiptStatus::Delivered)
+        } else {
+            None
+        }
     }
 }

@@ -21,7 +21,7 @@ use redb::Database;
 use tokio::sync::{oneshot, watch};
 
 use crate::{
-    Claim, ClaimedAppend, EventLog, LogError, Position, Record, Subscription, TopicSpec,
+    Claim, ClaimedAppend, EventLog, LogError, LogReader, Position, ReadStart, Record, Subscription, TopicSpec,
     embedded::{
         storage::storage_error,
         subscription::EmbeddedSubscription,
@@ -141,5 +141,16 @@ impl EventLog for EmbeddedLog {
                 .await
                 .map_err(storage_error)??;
         Ok(Box::new(subscription))
+    }
+
+    async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError> {
+        let starts = starts.to_vec();
+        let (commands, appended) = (self.commands.clone(), self.appended.clone());
+        let db = Arc::clone(&self.db);
+        let reader =
+            tokio::task::spawn_blocking(move || EmbeddedSubscription::starting_at(&db, starts, commands, appended))
+                .await
+                .map_err(storage_error)??;
+        Ok(Box::new(reader))
     }
 }

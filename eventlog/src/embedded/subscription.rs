@@ -14,7 +14,7 @@ use tokio::{
 };
 
 use crate::{
-    ConsumedRecord, LogError, Position, Record, Subscription,
+    ConsumedRecord, LogError, LogReader, Position, ReadStart, Record, Subscription,
     embedded::{
         storage::storage_error,
         tables::{GROUP_OFFSETS, RECORDS, TOPICS},
@@ -60,6 +60,37 @@ impl EmbeddedSubscription {
         Ok(Self { db: Arc::clone(db), group, next, start: 0, commands, appended })
     }
 
+    /// A reader outside any group, from the given offsets; its commits would go nowhere, so it is
+    /// only handed out as a [`LogReader`].
+    pub(crate) fn starting_at(
+        db: &Arc<Database>,
+        starts: Vec<ReadStart>,
+        commands: mpsc::Sender<Command>,
+        appended: watch::Receiver<u64>,
+    ) -> Result<Self, LogError> {
+        let txn = db.begin_read().map_err(storage_error)?;
+        let partitions = txn.open_table(TOPICS).map_err(storage_error)?;
+        let mut next = Vec::new();
+        for start in starts {
+            let count = partitions
+                .get(start.topic.as_str())
+                .map_err(storage_error)?
+                .map(|c| c.value())
+                .ok_or_else(|| LogError::UnknownTopic(start.topic.clone()))?;
+            if start.offsets.len() != count as usize {
+                return Err(LogError::Storage(format!(
+                    "{} has {count} partitions, {} start offsets given",
+                    start.topic,
+                    start.offsets.len()
+                )));
+            }
+            for (p, offset) in start.offsets.into_iter().enumerate() {
+                next.push(((start.topic.clone(), p as u32), offset));
+            }
+        }
+        Ok(Self { db: Arc::clone(db), group: String::new(), next, start: 0, commands, appended })
+    }
+
     fn read_batch(
         db: &Database,
         next: &[((String, u32), u64)],
@@ -91,7 +122,7 @@ impl EmbeddedSubscription {
 }
 
 #[async_trait]
-impl Subscription for EmbeddedSubscription {
+impl LogReader for EmbeddedSubscription {
     async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>, LogError> {
         let deadline = Instant::now() + timeout;
         if self.next.is_empty() {
@@ -126,7 +157,10 @@ impl Subscription for EmbeddedSubscription {
             }
         }
     }
+}
 
+#[async_trait]
+impl Subscription for EmbeddedSubscription {
     async fn commit(&mut self, processed: &[Position]) -> Result<(), LogError> {
         let mut ends: HashMap<(String, u32), u64> = HashMap::new();
         for p in processed {

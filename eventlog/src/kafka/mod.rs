@@ -4,6 +4,8 @@
 
 mod claims;
 mod config;
+mod fetch;
+mod reader;
 mod subscription;
 
 use std::{
@@ -24,8 +26,9 @@ use rdkafka::{
 pub use config::KafkaConfig;
 
 use crate::{
-    Claim, ClaimStore, ClaimedAppend, EventLog, LogError, Position, Record, Subscription, TopicSpec,
-    kafka::subscription::KafkaSubscription,
+    Claim, ClaimStore, ClaimedAppend, EventLog, LogError, LogReader, Position, ReadStart, Record, Subscription,
+    TopicSpec,
+    kafka::{reader::KafkaReader, subscription::KafkaSubscription},
 };
 
 /// The event log on a Kafka cluster, with claims kept in a [`ClaimStore`].
@@ -181,6 +184,10 @@ impl EventLog for KafkaLog {
 
     async fn subscribe(&self, group: &str, topics: &[&str]) -> Result<Box<dyn Subscription>, LogError> {
         Ok(Box::new(KafkaSubscription::join(&self.config, group, topics)?))
+    }
+
+    async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError> {
+        Ok(Box::new(KafkaReader::assign(&self.config, starts)?))
     }
 }
 

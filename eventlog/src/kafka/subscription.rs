@@ -5,16 +5,14 @@ use std::{
 };
 
 use async_trait::async_trait;
-use futures::FutureExt;
 use rdkafka::{
-    ClientContext, Message, Offset, TopicPartitionList,
+    ClientContext, Offset, TopicPartitionList,
     consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer},
-    message::{BorrowedMessage, Headers},
 };
 
 use crate::{
-    ConsumedRecord, Header, LogError, Position, Record, Subscription,
-    kafka::{KafkaConfig, unavailable},
+    ConsumedRecord, LogError, LogReader, Position, Subscription,
+    kafka::{KafkaConfig, fetch, unavailable},
 };
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,35 +105,10 @@ impl KafkaSubscription {
         consumer.subscribe(&refs).map_err(unavailable)?;
         Ok(Self { consumer: Arc::new(consumer), namespace: config.namespace.clone(), topics: names })
     }
-
-    fn record(&self, message: &BorrowedMessage<'_>) -> ConsumedRecord {
-        let topic = message.topic();
-        let headers = message
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| Header { name: h.key.to_owned(), value: h.value.map(<[u8]>::to_vec).unwrap_or_default() })
-                    .collect()
-            })
-            .unwrap_or_default();
-        ConsumedRecord {
-            position: Position {
-                topic: topic.strip_prefix(self.namespace.as_str()).unwrap_or(topic).to_owned(),
-                partition: message.partition() as u32,
-                offset: message.offset() as u64,
-            },
-            record: Record {
-                key: message.key().map(<[u8]>::to_vec).unwrap_or_default(),
-                value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-                headers,
-                timestamp_ms: message.timestamp().to_millis().unwrap_or(0),
-            },
-        }
-    }
 }
 
 #[async_trait]
-impl Subscription for KafkaSubscription {
+impl LogReader for KafkaSubscription {
     async fn poll(&mut self, max: usize, timeout: Duration) -> Result<Vec<ConsumedRecord>, LogError> {
         if self.consumer.context().should_rejoin() {
             tracing::warn!(group = %self.consumer.context().group, "no partitions for a whole session; rejoining the group");
@@ -143,26 +116,12 @@ impl Subscription for KafkaSubscription {
             let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
             self.consumer.subscribe(&topics).map_err(unavailable)?;
         }
-        let first = match tokio::time::timeout(timeout, self.consumer.recv()).await {
-            Err(_elapsed) => return Ok(Vec::new()),
-            Ok(Err(e)) => return Err(unavailable(e)),
-            Ok(Ok(message)) => self.record(&message),
-        };
-        let mut batch = vec![first];
-        // Take what is already buffered, without waiting for more.
-        while batch.len() < max {
-            match self.consumer.recv().now_or_never() {
-                Some(Ok(message)) => batch.push(self.record(&message)),
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "consumer error while draining a batch");
-                    break;
-                }
-                None => break,
-            }
-        }
-        Ok(batch)
+        fetch::next_batch(&self.consumer, &self.namespace, max, timeout).await
     }
+}
 
+#[async_trait]
+impl Subscription for KafkaSubscription {
     async fn commit(&mut self, processed: &[Position]) -> Result<(), LogError> {
         let mut next: HashMap<(String, i32), i64> = HashMap::new();
         for p in processed {

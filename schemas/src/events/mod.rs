@@ -3,6 +3,7 @@
 mod direct;
 mod envelope;
 mod groups;
+mod receipts;
 mod users;
 
 pub use direct::{DirectMessageSent, DirectMessageSentPayload};
@@ -10,6 +11,10 @@ pub use groups::{
     GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload, GroupMemberRemoved,
     GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload, GroupMessageSent,
     GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
+};
+pub use receipts::{
+    DirectMessagesDelivered, DirectMessagesRead, DirectReceiptPayload, GroupMessagesDelivered, GroupMessagesRead,
+    GroupReceiptPayload,
 };
 pub use users::{UserRegistered, UserRegisteredPayload};
 
@@ -99,6 +104,10 @@ events! {
     UserRegistered => Topic::Users, |e| &e.payload.username;
     DirectMessageSent => Topic::Messages, |e| &e.payload.conversation_id;
     GroupMessageSent => Topic::Messages, |e| &e.payload.group_id;
+    DirectMessagesDelivered => Topic::Messages, |e| &e.payload.conversation_id;
+    DirectMessagesRead => Topic::Messages, |e| &e.payload.conversation_id;
+    GroupMessagesDelivered => Topic::Messages, |e| &e.payload.group_id;
+    GroupMessagesRead => Topic::Messages, |e| &e.payload.group_id;
     GroupCreated => Topic::Groups, |e| &e.payload.group_id;
     GroupMemberAdded => Topic::Groups, |e| &e.payload.group_id;
     GroupMemberRemoved => Topic::Groups, |e| &e.payload.group_id;

@@ -154,7 +154,7 @@ pub(crate) async fn list(
             name: summary.group.name,
             role: summary.membership.role.as_str(),
             joined_at: rfc3339(summary.membership.joined_at_ms),
-            last_message: last.map(|m| GroupMessageView::new(&state, m)).transpose()?,
+            last_message: last.map(|m| GroupMessageView::new(&state.keyring, m)).transpose()?,
         };
         entries.push((activity, entry));
     }

@@ -3,7 +3,9 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use confab_consumers::store::GroupMessageRow;
+use std::collections::HashMap;
+
+use confab_consumers::store::{GroupMessageRow, ReceiptRow, ReceiptStatus};
 use confab_schemas::{Event, GroupMessageSent, GroupMessageSentPayload};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +14,7 @@ use uuid::Uuid;
 use super::membership;
 use crate::{
     ApiError, AppState,
-    crypto::KeyScope,
+    crypto::{KeyScope, Keyring},
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
     routes::messaging::{Published, oldest_first_page, parse_cursor, parse_limit, publish_once, validate_message},
@@ -53,12 +55,18 @@ pub(crate) struct GroupMessageView {
     timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_message_id: Option<String>,
+    /// On the caller's own messages in a history page: how many of the members who were in the
+    /// group when it was sent have it on a device.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_count: Option<usize>,
+    /// As `deliveredCount`, for members who read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_count: Option<usize>,
 }
 
 impl GroupMessageView {
-    pub(crate) fn new(state: &AppState, row: GroupMessageRow) -> Result<Self, ApiError> {
-        let plaintext = state
-            .keyring
+    pub(crate) fn new(keyring: &Keyring, row: GroupMessageRow) -> Result<Self, ApiError> {
+        let plaintext = keyring
             .open(KeyScope::Group(&row.group_id), &row.content, row.message_id.as_bytes())
             .map_err(ApiError::internal)?;
         Ok(Self {
@@ -69,6 +77,8 @@ impl GroupMessageView {
             sender_id: row.sender_id,
             sender: row.sender_username,
             client_message_id: row.client_message_id,
+            delivered_count: None,
+            read_count: None,
         })
     }
 }
@@ -191,6 +201,57 @@ pub(crate) async fn messages(
     };
     let rows = state.messages.group_history(&group_id, after, before, limit + 1).await?;
     let (rows, next_cursor) = oldest_first_page(rows, limit, |row| &row.message_id);
-    let messages = rows.into_iter().map(|row| GroupMessageView::new(&state, row)).collect::<Result<_, _>>()?;
+    let counts = ReceiptCounts::load(&state, &group_id, &caller.sub, &rows).await?;
+    let messages = rows
+        .into_iter()
+        .map(|row| {
+            let (delivered_count, read_count) = counts.of(&row).unzip();
+            Ok(GroupMessageView { delivered_count, read_count, ..GroupMessageView::new(&state.keyring, row)? })
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(Json(GroupHistoryPage { messages, next_cursor }))
+}
+
+/// Receipt counts for the caller's own messages on a page.
+struct ReceiptCounts {
+    caller: String,
+    /// Other members: (when they joined, how far they received and read).
+    readers: Vec<(i64, Option<ReceiptRow>)>,
+}
+
+impl ReceiptCounts {
+    async fn load(state: &AppState, group_id: &str, caller: &str, rows: &[GroupMessageRow]) -> Result<Self, ApiError> {
+        let mut counts = Self { caller: caller.to_owned(), readers: Vec::new() };
+        if !rows.iter().any(|row| row.sender_id == caller) {
+            return Ok(counts);
+        }
+        let mut receipts: HashMap<String, ReceiptRow> =
+            state.messages.receipts(group_id).await?.into_iter().map(|r| (r.user_id.clone(), r)).collect();
+        counts.readers = state
+            .groups
+            .members(group_id)
+            .await?
+            .into_iter()
+            .filter(|m| m.user_id != caller)
+            .map(|m| (m.joined_at_ms, receipts.remove(&m.user_id)))
+            .collect();
+        Ok(counts)
+    }
+
+    /// (delivered, read) among the members who were there when it was sent; None for others'
+    /// messages.
+    fn of(&self, row: &GroupMessageRow) -> Option<(usize, usize)> {
+        if row.sender_id != self.caller {
+            return None;
+        }
+        let states: Vec<Option<ReceiptStatus>> = self
+            .readers
+            .iter()
+            .filter(|(joined, _)| *joined <= row.sent_at_ms)
+            .map(|(_, receipt)| receipt.as_ref().and_then(|r| r.status_of(row.seq)))
+            .collect();
+        let delivered = states.iter().filter(|s| s.is_some()).count();
+        let read = states.iter().filter(|s| **s == Some(ReceiptStatus::Read)).count();
+        Some((delivered, read))
+    }
 }

@@ -70,7 +70,11 @@ fn parse_group_id(raw: &str) -> Result<String, ApiError> {
 }
 
 /// The group and the caller's membership: 404 for no such group, 403 for a non-member.
-async fn membership(state: &AppState, raw_group_id: &str, user_id: &str) -> Result<(GroupRow, MemberRow), ApiError> {
+pub(crate) async fn membership(
+    state: &AppState,
+    raw_group_id: &str,
+    user_id: &str,
+) -> Result<(GroupRow, MemberRow), ApiError> {
     let group_id = parse_group_id(raw_group_id)?;
     let group = state.groups.group(&group_id).await?.ok_or_else(group_not_found)?;
     let member = state
@@ -91,7 +95,7 @@ async fn admin(state: &AppState, raw_group_id: &str, user_id: &str) -> Result<(G
 }
 
 /// A user named in a request; 404 when there is none.
-async fn user_named(state: &AppState, raw: &str) -> Result<UserRow, ApiError> {
+pub(crate) async fn user_named(state: &AppState, raw: &str) -> Result<UserRow, ApiError> {
     let user = match normalize_username(raw.trim()) {
         Ok(name) => state.users.user_by_name(&name).await?,
         Err(_) => None,

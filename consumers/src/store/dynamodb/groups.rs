@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// As `already_applied`, for conditional updates.
-fn already_updated<T>(result: Result<T, SdkError<UpdateItemError>>) -> Result<(), StoreError> {
+pub(super) fn already_updated<T>(result: Result<T, SdkError<UpdateItemError>>) -> Result<(), StoreError> {
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(UpdateItemError::is_conditional_check_failed_exception) => Ok(()),
@@ -27,13 +27,13 @@ fn already_updated<T>(result: Result<T, SdkError<UpdateItemError>>) -> Result<()
     }
 }
 
-async fn all<F: Future<Output = Result<(), StoreError>>>(writes: Vec<F>) -> Result<(), StoreError> {
+pub(super) async fn all<F: Future<Output = Result<(), StoreError>>>(writes: Vec<F>) -> Result<(), StoreError> {
     stream::iter(writes).buffer_unordered(WRITE_CONCURRENCY).try_collect().await
 }
 
 impl DynamoStore {
     /// Every item of a Query, across pages.
-    async fn query_all(&self, table: &str, hash: &str, value: &str) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_all(&self, table: &str, hash: &str, value: &str) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

@@ -53,6 +53,7 @@ pub(crate) fn message_item(m: &MessageRow) -> Item {
     let mut item = Item::from([
         ("conversation_id".to_owned(), s(&m.conversation_id)),
         ("message_id".to_owned(), s(&m.message_id)),
+        ("seq".to_owned(), s(&seq_key(m.seq))),
         ("sender_id".to_owned(), s(&m.sender_id)),
         ("sender_username".to_owned(), s(&m.sender_username)),
         ("recipient_id".to_owned(), s(&m.recipient_id)),
@@ -70,6 +71,7 @@ pub(crate) fn message_from_item(item: &Item) -> Result<MessageRow, StoreError> {
     Ok(MessageRow {
         message_id: get_s(item, "message_id")?,
         conversation_id: get_s(item, "conversation_id")?,
+        seq: get_seq(item)?,
         sender_id: get_s(item, "sender_id")?,
         sender_username: get_s(item, "sender_username")?,
         recipient_id: get_s(item, "recipient_id")?,
@@ -125,9 +127,15 @@ fn attribute_json(value: &AttributeValue) -> Value {
     }
 }
 
-/// Group message seqs as fixed-width strings, so the string sort key sorts as the number.
+/// Message seqs as fixed-width strings, so the string sort key sorts as the number.
 pub(crate) fn seq_key(seq: u64) -> String {
     format!("{seq:020}")
+}
+
+/// A direct message's seq; zero in items written before it was kept.
+pub(crate) fn get_seq(item: &Item) -> Result<u64, StoreError> {
+    let Some(seq) = get_opt_s(item, "seq") else { return Ok(0) };
+    seq.parse().map_err(|_| StoreError::Corrupt { table: "messages", reason: "seq is not a number".into() })
 }
 
 fn get_opt_s(item: &Item, name: &str) -> Option<String> {

@@ -5,6 +5,7 @@
 mod claims;
 mod groups;
 mod items;
+mod receipts;
 mod tables;
 
 use std::{collections::HashMap, time::Duration};
@@ -24,9 +25,10 @@ pub use tables::TableNames;
 use crate::{
     StoreError,
     store::{
-        CheckpointStore, ConversationRow, GroupMessageRow, MessageRow, MessageStore, UserRow, UserStore,
+        CheckpointStore, ConversationRow, GroupMessageRow, MessageRow, MessageStore, ReceiptAdvance, ReceiptRow,
+        UserRow, UserStore,
         dynamodb::items::{
-            conversation_from_item, conversation_item, get_n, get_s, message_from_item, message_item, n, s,
+            conversation_from_item, conversation_item, get_n, get_s, message_from_item, message_item, n, s, seq_key,
             user_from_item,
         },
     },
@@ -239,6 +241,49 @@ impl MessageStore for DynamoStore {
             .consistent_read(true);
         let page = query.send().await.map_err(sdk_error)?;
         page.items().iter().map(message_from_item).collect()
+    }
+
+    async fn history_by_seq(
+        &self,
+        conversation_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let low = after.map_or(0, |a| a.saturating_add(1));
+        let high = before.map_or(u64::MAX, |b| b.saturating_sub(1));
+        if before == Some(0) || low > high {
+            return Ok(Vec::new());
+        }
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name(tables::BY_SEQ)
+            .key_condition_expression("conversation_id = :c AND seq BETWEEN :low AND :high")
+            .expression_attribute_values(":c", s(conversation_id))
+            .expression_attribute_values(":low", s(&seq_key(low)))
+            .expression_attribute_values(":high", s(&seq_key(high)))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        page.items().iter().map(message_from_item).collect()
+    }
+
+    async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
+        let key = [("conversation_id", conversation_id), ("message_id", message_id)];
+        self.get_item(&self.tables.messages, &key).await?.as_ref().map(message_from_item).transpose()
+    }
+
+    async fn advance_receipts(&self, advances: &[ReceiptAdvance]) -> Result<(), StoreError> {
+        DynamoStore::advance_receipts(self, advances).await
+    }
+
+    async fn receipts(&self, conversation_id: &str) -> Result<Vec<ReceiptRow>, StoreError> {
+        DynamoStore::receipts(self, conversation_id).await
     }
 
     async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {

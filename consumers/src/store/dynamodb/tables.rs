@@ -16,6 +16,8 @@ use crate::{StoreError, store::dynamodb::unavailable};
 pub(crate) const BY_ACTIVITY: &str = "by_activity";
 /// The group messages index by message id.
 pub(crate) const BY_MESSAGE_ID: &str = "by_message_id";
+/// The direct messages index in log order.
+pub(crate) const BY_SEQ: &str = "by_seq";
 
 #[derive(Debug, Clone)]
 pub struct TableNames {
@@ -27,6 +29,7 @@ pub struct TableNames {
     pub group_members: String,
     pub user_groups: String,
     pub group_messages: String,
+    pub receipts: String,
     pub claims: String,
     pub checkpoints: String,
 }
@@ -43,13 +46,14 @@ impl TableNames {
             group_members: name("group_members"),
             user_groups: name("user_groups"),
             group_messages: name("group_messages"),
+            receipts: name("receipts"),
             claims: name("claims"),
             checkpoints: name("checkpoints"),
         }
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 8] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 9] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -59,6 +63,7 @@ impl TableNames {
             ("group_members", &self.group_members),
             ("user_groups", &self.user_groups),
             ("group_messages", &self.group_messages),
+            ("receipts", &self.receipts),
         ]
     }
 }
@@ -87,7 +92,12 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
     let specs = [
         Spec { name: &tables.users, hash: "username", range: None, local_index: None },
         Spec { name: &tables.user_ids, hash: "user_id", range: None, local_index: None },
-        Spec { name: &tables.messages, hash: "conversation_id", range: Some("message_id"), local_index: None },
+        Spec {
+            name: &tables.messages,
+            hash: "conversation_id",
+            range: Some("message_id"),
+            local_index: Some((BY_SEQ, "seq")),
+        },
         Spec {
             name: &tables.conversations,
             hash: "user_id",
@@ -103,6 +113,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             range: Some("seq"),
             local_index: Some((BY_MESSAGE_ID, "message_id")),
         },
+        Spec { name: &tables.receipts, hash: "conversation_id", range: Some("user_id"), local_index: None },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
         Spec { name: &tables.checkpoints, hash: "projection", range: Some("partition_key"), local_index: None },
     ];

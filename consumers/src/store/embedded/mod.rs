@@ -1,6 +1,7 @@
 //! The read models in one redb file on local disk. Rows are JSON; keys are laid out so every
 //! query is one ordered range read.
 mod groups;
+mod receipts;
 
 use std::{path::Path, sync::Arc};
 
@@ -12,7 +13,9 @@ use serde_json::{Value, json};
 use crate::{
     StoreError,
     error::storage_error,
-    store::{ConversationRow, GroupMessageRow, MessageRow, MessageStore, UserRow, UserStore},
+    store::{
+        ConversationRow, GroupMessageRow, MessageRow, MessageStore, ReceiptAdvance, ReceiptRow, UserRow, UserStore,
+    },
 };
 
 /// username -> UserRow.
@@ -21,10 +24,15 @@ const USERS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("users");
 const USER_IDS: TableDefinition<'_, &str, &str> = TableDefinition::new("user_ids");
 /// (conversation id, message id) -> MessageRow. Message ids are UUID v7, so this sorts by time.
 const MESSAGES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("messages");
+/// (conversation id, seq) -> message id: a conversation in log order.
+const MESSAGE_SEQS: TableDefinition<'_, (&str, u64), &str> = TableDefinition::new("message_seqs");
 /// (user id, conversation id) -> ConversationRow.
 const CONVERSATIONS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("conversations");
 /// (user id, last message id, conversation id): a user's conversations by newest activity.
 const ACTIVITY: TableDefinition<'_, (&str, &str, &str), ()> = TableDefinition::new("activity");
+
+/// (conversation or group id, user id) -> ReceiptRow.
+const RECEIPTS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("receipts");
 
 /// group id -> GroupRow.
 const GROUPS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("groups");
@@ -66,6 +74,8 @@ impl EmbeddedStore {
             let _ = txn.open_table(USERS).map_err(storage_error)?;
             let _ = txn.open_table(USER_IDS).map_err(storage_error)?;
             let _ = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let _ = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
+            let _ = txn.open_table(RECEIPTS).map_err(storage_error)?;
             let _ = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
             let _ = txn.open_table(ACTIVITY).map_err(storage_error)?;
             let _ = txn.open_table(GROUPS).map_err(storage_error)?;
@@ -108,6 +118,11 @@ impl EmbeddedStore {
         let _ = out.insert(
             "messages".into(),
             dump_table(&txn, MESSAGES, |k, v| Ok(json!([k, from_json::<Value>("messages", v)?])))?,
+        );
+        let _ = out.insert("message_seqs".into(), dump_table(&txn, MESSAGE_SEQS, |k, v| Ok(json!([k, v])))?);
+        let _ = out.insert(
+            "receipts".into(),
+            dump_table(&txn, RECEIPTS, |k, v| Ok(json!([k, from_json::<Value>("receipts", v)?])))?,
         );
         let _ = out.insert(
             "conversations".into(),
@@ -215,6 +230,7 @@ impl MessageStore for EmbeddedStore {
         let messages = messages.to_vec();
         self.write(move |txn| {
             let mut stored = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let mut seqs = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
             let mut conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
             let mut activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
             for message in &messages {
@@ -223,6 +239,9 @@ impl MessageStore for EmbeddedStore {
                     continue;
                 }
                 let _ = stored.insert(key, to_json(message)?.as_slice()).map_err(storage_error)?;
+                let _ = seqs
+                    .insert((message.conversation_id.as_str(), message.seq), message.message_id.as_str())
+                    .map_err(storage_error)?;
                 for row in message.conversation_rows() {
                     let key = (row.user_id.as_str(), row.conversation_id.as_str());
                     let previous: Option<ConversationRow> = conversations
@@ -277,6 +296,58 @@ impl MessageStore for EmbeddedStore {
                 .collect()
         })
         .await
+    }
+
+    async fn history_by_seq(
+        &self,
+        conversation_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let low = after.map_or(0, |a| a.saturating_add(1));
+        let high = before.unwrap_or(u64::MAX);
+        if low >= high {
+            return Ok(Vec::new());
+        }
+        let conversation_id = conversation_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let seqs = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
+            let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let range =
+                seqs.range((conversation_id.as_str(), low)..(conversation_id.as_str(), high)).map_err(storage_error)?;
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (_, id) = entry.map_err(storage_error)?;
+                if let Some(row) = messages.get((conversation_id.as_str(), id.value())).map_err(storage_error)? {
+                    out.push(from_json("messages", row.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
+        let (conversation_id, message_id) = (conversation_id.to_owned(), message_id.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let row = messages.get((conversation_id.as_str(), message_id.as_str())).map_err(storage_error)?;
+            row.map(|v| from_json("messages", v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn advance_receipts(&self, advances: &[ReceiptAdvance]) -> Result<(), StoreError> {
+        let advances = advances.to_vec();
+        self.write(move |txn| receipts::advance(txn, &advances)).await
+    }
+
+    async fn receipts(&self, conversation_id: &str) -> Result<Vec<ReceiptRow>, StoreError> {
+        let conversation_id = conversation_id.to_owned();
+        self.blocking(move |db| receipts::of_conversation(db, &conversation_id)).await
     }
 
     async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {

@@ -1,0 +1,175 @@
+//! The frames a client receives, as JSON text with a `type` field; README lists them all. Each
+//! is rendered (and its content decrypted) once, whoever many devices get it.
+use std::sync::Arc;
+
+use confab_consumers::{
+    notifier::Notification,
+    projection::{LoggedEvent, direct_message_row, group_message_row},
+    store::{GroupMessageRow, MessageRow},
+};
+use confab_schemas::Event;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::{
+    ApiError,
+    crypto::Keyring,
+    live::cursor::Cursor,
+    routes::{chat, groups::messages::GroupMessageView},
+    time::rfc3339,
+};
+
+/// Which conversation a message belongs to, as receipts name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Conversation {
+    Direct { conversation_id: String, sender_id: String, recipient_id: String },
+    Group { group_id: String },
+}
+
+/// A message a connection was sent, remembered so that its acks become receipts.
+#[derive(Debug, Clone)]
+pub(crate) struct SentMessage {
+    pub(crate) message_id: String,
+    pub(crate) sender_id: String,
+    pub(crate) conversation: Conversation,
+    pub(crate) partition: u32,
+    pub(crate) seq: u64,
+}
+
+/// A frame rendered once for everyone who gets it.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    /// A JSON object's text; message frames get their cursor spliced in per connection.
+    pub(crate) body: Arc<str>,
+    pub(crate) message: Option<Arc<SentMessage>>,
+}
+
+/// One frame on its way to one connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    pub(crate) text: String,
+    pub(crate) message: Option<Arc<SentMessage>>,
+}
+
+#[derive(Serialize)]
+struct MessageFrame<V> {
+    #[serde(rename = "type")]
+    frame_type: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    view: V,
+}
+
+fn to_text(value: &impl Serialize) -> Result<Arc<str>, ApiError> {
+    serde_json::to_string(value).map(Arc::from).map_err(ApiError::internal)
+}
+
+pub(crate) fn direct_message(keyring: &Keyring, row: MessageRow, partition: u32) -> Result<Rendered, ApiError> {
+    let message = SentMessage {
+        message_id: row.message_id.clone(),
+        sender_id: row.sender_id.clone(),
+        conversation: Conversation::Direct {
+            conversation_id: row.conversation_id.clone(),
+            sender_id: row.sender_id.clone(),
+            recipient_id: row.recipient_id.clone(),
+        },
+        partition,
+        seq: row.seq,
+    };
+    let frame = MessageFrame { frame_type: "message", kind: "direct", view: chat::view(keyring, row)? };
+    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(message)) })
+}
+
+pub(crate) fn group_message(keyring: &Keyring, row: GroupMessageRow, partition: u32) -> Result<Rendered, ApiError> {
+    let message = SentMessage {
+        message_id: row.message_id.clone(),
+        sender_id: row.sender_id.clone(),
+        conversation: Conversation::Group { group_id: row.group_id.clone() },
+        partition,
+        seq: row.seq,
+    };
+    let frame = MessageFrame { frame_type: "message", kind: "group", view: GroupMessageView::new(keyring, row)? };
+    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(message)) })
+}
+
+/// The payload's own fields, with `type`, `labels` (what happened), who acted and when.
+fn payload_frame(
+    frame_type: &str,
+    labels: &[(&str, &str)],
+    payload: &impl Serialize,
+    event: &Event,
+) -> Result<Rendered, ApiError> {
+    let mut value = serde_json::to_value(payload).map_err(ApiError::internal)?;
+    if let Value::Object(fields) = &mut value {
+        let _ = fields.insert("type".into(), json!(frame_type));
+        for (name, label) in labels {
+            let _ = fields.insert((*name).into(), json!(label));
+        }
+        let _ = fields.insert("actorId".into(), json!(event.actor_id()));
+        let _ = fields.insert("timestamp".into(), json!(rfc3339(event.occurred_at())));
+    }
+    Ok(Rendered { body: to_text(&value)?, message: None })
+}
+
+/// The frame a notification becomes; None for events no client is told of.
+pub(crate) fn render(keyring: &Keyring, notification: &Notification) -> Result<Option<Rendered>, ApiError> {
+    let event = &notification.event;
+    let logged = LoggedEvent { event: event.clone(), position: notification.position.clone() };
+    let partition = notification.position.partition;
+    let rendered = match event {
+        Event::DirectMessageSent(_) => {
+            direct_message_row(&logged).map(|row| direct_message(keyring, row, partition)).transpose()?
+        }
+        Event::GroupMessageSent(_) => {
+            group_message_row(&logged).map(|row| group_message(keyring, row, partition)).transpose()?
+        }
+        Event::GroupCreated(e) => Some(payload_frame("group", &[("event", "created")], &e.payload, event)?),
+        Event::GroupMemberAdded(e) => Some(payload_frame("group", &[("event", "memberAdded")], &e.payload, event)?),
+        Event::GroupMemberRemoved(e) => Some(payload_frame("group", &[("event", "memberRemoved")], &e.payload, event)?),
+        Event::GroupRenamed(e) => Some(payload_frame("group", &[("event", "renamed")], &e.payload, event)?),
+        Event::GroupMemberRoleChanged(e) => {
+            Some(payload_frame("group", &[("event", "roleChanged")], &e.payload, event)?)
+        }
+        Event::DirectMessagesDelivered(e) => Some(receipt("delivered", "direct", &e.payload, event)?),
+        Event::DirectMessagesRead(e) => Some(receipt("read", "direct", &e.payload, event)?),
+        Event::GroupMessagesDelivered(e) => Some(receipt("delivered", "group", &e.payload, event)?),
+        Event::GroupMessagesRead(e) => Some(receipt("read", "group", &e.payload, event)?),
+        Event::UserRegistered(_) => None,
+    };
+    Ok(rendered)
+}
+
+fn receipt(status: &str, kind: &str, payload: &impl Serialize, event: &Event) -> Result<Rendered, ApiError> {
+    payload_frame("receipt", &[("status", status), ("kind", kind)], payload, event)
+}
+
+/// A message frame's text with its cursor.
+pub(crate) fn with_cursor(body: &str, cursor: &Cursor) -> String {
+    // Every body is a JSON object: `{` then its fields.
+    let fields = body.strip_prefix('{').unwrap_or(body);
+    format!("{{\"cursor\":\"{}\",{fields}", cursor.encode())
+}
+
+/// Sent once what was missed has been sent: from here on frames are live.
+pub(crate) fn ready(cursor: &Cursor) -> String {
+    json!({ "type": "ready", "cursor": cursor.encode() }).to_string()
+}
+
+pub(crate) fn error(code: &str, message: &str) -> String {
+    json!({ "type": "error", "code": code, "message": message }).to_string()
+}
+
+/// Someone is typing to a user (`groupId` absent) or in a group.
+pub(crate) fn typing(from_id: &str, from_username: &str, group_id: Option<&str>, at_ms: i64) -> String {
+    let mut frame = json!({
+        "type": "typing",
+        "kind": if group_id.is_some() { "group" } else { "direct" },
+        "userId": from_id,
+        "username": from_username,
+        "timestamp": rfc3339(at_ms),
+    });
+    if let Some(group_id) = group_id {
+        frame["groupId"] = json!(group_id);
+    }
+    frame.to_string()
+}

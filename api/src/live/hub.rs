@@ -1,0 +1,181 @@
+//! The connections this process holds, by user, and the notifier's progress. The notifier hands
+//! every batch here; each frame goes into each of the user's connections' bounded queues, never
+//! waiting: a connection whose queue is full is dropped and told to resume, so one slow client
+//! cannot hold up anyone else.
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use confab_consumers::notifier::{Notification, NotificationSink};
+use confab_eventlog::Position;
+use confab_schemas::Topic;
+use tokio::sync::mpsc;
+
+use crate::{
+    crypto::Keyring,
+    live::{
+        cursor::Cursor,
+        frames::{self, Outbound},
+    },
+};
+
+pub(crate) struct Hub {
+    keyring: Arc<Keyring>,
+    queue_capacity: usize,
+    state: Mutex<HubState>,
+}
+
+#[derive(Default)]
+struct HubState {
+    /// Next offset the notifier will read in each `confab.messages` partition; None until it
+    /// has started.
+    progress: Option<Vec<u64>>,
+    connections: HashMap<String, Vec<Connection>>,
+    next_id: u64,
+}
+
+struct Connection {
+    id: u64,
+    /// Message frames below these offsets were already sent (resumed from the read models, or
+    /// by another process before a reconnect).
+    floor: Vec<u64>,
+    queue: mpsc::Sender<Outbound>,
+    overflowed: Arc<AtomicBool>,
+}
+
+/// A connection's end of the hub.
+pub(crate) struct Attachment {
+    pub(crate) id: u64,
+    pub(crate) frames: mpsc::Receiver<Outbound>,
+    /// Set when the hub dropped the connection because its queue was full.
+    pub(crate) overflowed: Arc<AtomicBool>,
+    /// The notifier's progress at attach time: everything below it comes from the read models.
+    pub(crate) live_from: Vec<u64>,
+}
+
+impl Hub {
+    pub(crate) fn new(keyring: Arc<Keyring>, queue_capacity: usize) -> Self {
+        Self { keyring, queue_capacity, state: Mutex::default() }
+    }
+
+    fn state(&self) -> MutexGuard<'_, HubState> {
+        // A panic while holding the lock leaves plain data behind; carry on with it.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Partitions of `confab.messages`, once the notifier has started.
+    pub(crate) fn partitions(&self) -> Option<usize> {
+        self.state().progress.as_ref().map(Vec::len)
+    }
+
+    /// Registers a connection of `user`. Live message frames below `since` are skipped: the
+    /// client has them. None until the notifier has started.
+    pub(crate) fn attach(&self, user: &str, since: Option<&Cursor>) -> Option<Attachment> {
+        let (queue, frames) = mpsc::channel(self.queue_capacity);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let mut state = self.state();
+        let live_from = state.progress.clone()?;
+        let floor = since.map_or_else(|| live_from.clone(), |since| since.max(&live_from).0);
+        state.next_id += 1;
+        let id = state.next_id;
+        let connection = Connection { id, floor, queue, overflowed: Arc::clone(&overflowed) };
+        state.connections.entry(user.to_owned()).or_default().push(connection);
+        Some(Attachment { id, frames, overflowed, live_from })
+    }
+
+    pub(crate) fn detach(&self, user: &str, id: u64) {
+        let mut state = self.state();
+        if let Some(connections) = state.connections.get_mut(user) {
+            connections.retain(|c| c.id != id);
+            if connections.is_empty() {
+                let _ = state.connections.remove(user);
+            }
+        }
+    }
+
+    /// Best effort, for frames nobody resumes (typing): a full queue just misses it.
+    pub(crate) fn signal(&self, users: &[String], text: &str) {
+        let state = self.state();
+        for user in users {
+            for connection in state.connections.get(user).into_iter().flatten() {
+                let _ = connection.queue.try_send(Outbound { text: text.to_owned(), message: None });
+            }
+        }
+    }
+}
+
+impl HubState {
+    /// Queues a frame on every connection of `user`; drops those that are full or gone.
+    fn push(&mut self, user: &str, rendered: &frames::Rendered) {
+        let Some(progress) = &self.progress else { return };
+        let Some(connections) = self.connections.get_mut(user) else { return };
+        connections.retain(|connection| {
+            let text = match &rendered.message {
+                Some(message) => {
+                    let p = message.partition as usize;
+                    if connection.floor.get(p).is_some_and(|floor| message.seq < *floor) {
+                        return true; // the client had it before it reconnected
+                    }
+                    frames::with_cursor(&rendered.body, &Cursor(connection.floor.clone()).max(progress))
+                }
+                None => rendered.body.to_string(),
+            };
+            match connection.queue.try_send(Outbound { text, message: rendered.message.clone() }) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    connection.overflowed.store(true, Ordering::Release);
+                    tracing::info!(user, connection = connection.id, "client too slow; disconnecting it");
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+        if connections.is_empty() {
+            let _ = self.connections.remove(user);
+        }
+    }
+
+    fn advance(&mut self, position: &Position) {
+        if position.topic != Topic::Messages.name() {
+            return;
+        }
+        if let Some(next) = self.progress.as_mut().and_then(|p| p.get_mut(position.partition as usize)) {
+            *next = (*next).max(position.offset + 1);
+        }
+    }
+}
+
+impl NotificationSink for Hub {
+    fn started(&self, messages_start: Vec<u64>) {
+        self.state().progress = Some(messages_start);
+    }
+
+    fn deliver(&self, notifications: Vec<Notification>, positions: &[Position]) {
+        // Rendered (and decrypted) outside the lock, once per event.
+        let rendered: Vec<_> = notifications
+            .iter()
+            .filter_map(|n| match frames::render(&self.keyring, n) {
+                Ok(rendered) => rendered.map(|r| (n, r)),
+                Err(error) => {
+                    tracing::error!(?error, position = ?n.position, "cannot render a frame");
+                    None
+                }
+            })
+            .collect();
+        let mut state = self.state();
+        for (notification, frame) in &rendered {
+            // A message's own cursor covers it.
+            state.advance(&notification.position);
+            for user in &notification.audience {
+                state.push(user, frame);
+            }
+        }
+        for position in positions {
+            state.advance(position);
+        }
+    }
+}
