@@ -365,3 +365,50 @@ backend_tests!(
     acks_and_reads_become_receipts_for_the_sender_and_show_in_history,
     typing_reaches_the_others_once_a_second_and_is_not_stored,
 );
+
+/// With Kafka, every API process runs its own notifier: a user connected to one process hears of
+/// what was sent through another, and a cursor from one process resumes on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn frames_cross_api_processes_and_cursors_resume_on_any_of_them() {
+    let Some(backend) = Backend::kafka_dynamodb("frames_cross_api_processes") else { return };
+    let deployment = Deployment::new(backend);
+    let _worker = deployment.consume();
+    let (first, second) = (deployment.api(), deployment.api());
+    let (one, two) = (Client::new(&first.base_url), Client::new(&second.base_url));
+    let _ = one.ready().await;
+    let _ = two.ready().await;
+    let (alice, bob) = (one.user("alice").await, two.user("bob").await);
+    let mut alice_on_one = Socket::connect(&first.base_url, &alice.token, None).await;
+    let mut bob_on_two = Socket::connect(&second.base_url, &bob.token, None).await;
+
+    let sent = one.send(&alice, "bob", "through one").await;
+    assert_eq!(sent.status, StatusCode::OK);
+    let frame = bob_on_two.next_of("message").await;
+    assert_eq!(frame["messageId"], sent.body["messageId"]);
+    bob_on_two.send(json!({ "type": "ack", "messageIds": [frame["messageId"]] })).await;
+    let receipt = alice_on_one.next_of("receipt").await;
+    assert_eq!(receipt["status"], "delivered");
+    assert_eq!(receipt["upToMessageId"], sent.body["messageId"]);
+
+    let group = two.group(&bob, "across", &["alice"]).await;
+    let _ = alice_on_one.next_of("group").await;
+    let in_group = two.group_send(&bob, &group, "through two").await;
+    assert_eq!(alice_on_one.next_of("message").await["messageId"], in_group.body["messageId"]);
+
+    // Bob moves from process two to process one while alice keeps writing.
+    let cursor = bob_on_two.cursor.clone();
+    bob_on_two.close().await;
+    let mut missed = Vec::new();
+    for i in 0..10 {
+        missed.push(one.send(&alice, "bob", &format!("while moving {i}")).await.body["messageId"].clone());
+    }
+    let mut bob_on_one = Socket::connect(&first.base_url, &bob.token, Some(&cursor)).await;
+    let got: Vec<Value> =
+        bob_on_one.missed.iter().filter(|f| f["type"] == "message").map(|f| f["messageId"].clone()).collect();
+    // His own group message was queued to him on two, but he left before reading it: it is after
+    // his cursor, so it comes again, then alice's.
+    missed.insert(0, in_group.body["messageId"].clone());
+    assert_eq!(got, missed);
+    let live = two.send(&alice, "bob", "and live again").await;
+    assert_eq!(bob_on_one.next_of("message").await["messageId"], live.body["messageId"]);
+}
