@@ -74,6 +74,21 @@ fn token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Result<(&'a str,
     Err(ApiError::unauthorized("missing bearer token"))
 }
 
+#[utoipa::path(
+    get, path = "/ws", tag = "live",
+    params(
+        ("token" = Option<String>, Query, description = "bearer token, for clients that cannot set the Authorization header; or send `Sec-WebSocket-Protocol: bearer, <token>`"),
+        ("since" = Option<String>, Query, description = "the `cursor` of the last message frame received: everything after it comes first, then `ready`, then live frames"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 101, description = "upgraded to a WebSocket of JSON text frames (see the README for every frame type)"),
+        (status = 400, description = "since is not a cursor of this deployment", body = crate::error::ErrorBody),
+        (status = 401, description = "missing, invalid or expired token", body = crate::error::ErrorBody),
+        (status = 426, description = "not a WebSocket upgrade request", body = crate::error::ErrorBody),
+        (status = 503, description = "live delivery is still starting", body = crate::error::ErrorBody),
+    )
+)]
 pub(crate) async fn connect(
     State(state): State<AppState>,
     headers: HeaderMap,

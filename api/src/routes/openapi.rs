@@ -8,7 +8,7 @@ use utoipa::{
 use crate::routes::{
     auth, chat, encryption,
     groups::{manage, members, messages},
-    health,
+    health, receipts,
 };
 
 #[derive(OpenApi)]
@@ -16,10 +16,11 @@ use crate::routes::{
     info(title = "Confab", description = "Event-sourced one-on-one and group chat."),
     paths(
         auth::register, auth::login,
-        chat::send, chat::messages,
+        chat::send, chat::messages, receipts::read_direct,
         manage::create, manage::list, manage::get, manage::rename,
         members::add_member, members::remove_member, members::set_role,
-        messages::send, messages::messages,
+        messages::send, messages::messages, receipts::read_group,
+        crate::live::socket::connect,
         encryption::encrypt, encryption::decrypt,
         health::healthz, health::readyz,
     ),
@@ -30,6 +31,7 @@ use crate::routes::{
         (name = "chat", description = "one-on-one messages"),
         (name = "groups", description = "group chat: membership and messages"),
         (name = "encryption", description = "the caller's own AES-256-GCM key"),
+        (name = "live", description = "real-time delivery over WebSocket; the frames are listed in the README"),
         (name = "operations", description = "health and readiness"),
     )
 )]
