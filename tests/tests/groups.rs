@@ -187,7 +187,7 @@ async fn every_member_sees_one_order_the_order_of_the_log(backend: Backend) {
             None => break,
         }
     }
-    assert_eq!(paged, seen[0]);
+    assert_eq!(shared(paged), seen[0]);
     let path = format!("/groups/{group}/messages?before={}", uuid::Uuid::now_v7());
     assert_eq!(client.get(&path, Some(&bob.token)).await.error_code(), "invalid_cursor");
 
