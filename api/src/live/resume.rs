@@ -2,6 +2,10 @@
 //! cursor up to where live delivery took over, in each conversation's log order.
 use std::collections::BTreeMap;
 
+use confab_consumers::{
+    StoreError,
+    store::{GroupMessageRow, MessageRow},
+};
 use confab_eventlog::{Position, partition_for_key};
 use confab_schemas::Topic;
 
@@ -45,21 +49,22 @@ pub(crate) async fn missed(
         if conversation.last_message.seq < from || from >= to {
             continue;
         }
-        let mut before = Some(to);
-        loop {
-            let after = from.checked_sub(1);
-            let rows = state.messages.history_by_seq(&conversation.conversation_id, after, before, PAGE).await?;
-            let Some(oldest) = rows.last().map(|r| r.seq) else { break };
-            for row in rows {
-                let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
-                missed.push(Missed {
-                    partition: p,
-                    seq,
-                    sent_at_ms,
-                    frame: frames::direct_message(&state.keyring, row, p)?,
-                });
-            }
-            before = Some(oldest);
+        let conversation_id = &conversation.conversation_id;
+        let rows = all_between(
+            from.checked_sub(1),
+            to,
+            |row: &MessageRow| row.seq,
+            |after, before| state.messages.history_by_seq(conversation_id, after, before, PAGE),
+        )
+        .await?;
+        for row in rows {
+            let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
+            missed.push(Missed {
+                partition: p,
+                seq,
+                sent_at_ms,
+                frame: frames::direct_message(&state.keyring, row, p)?,
+            });
         }
     }
     for summary in state.groups.groups_of(user).await? {
@@ -74,23 +79,44 @@ pub(crate) async fn missed(
             None => None,
         };
         let after = from.checked_sub(1).max(joined_after);
-        let mut before = Some(to);
-        loop {
-            let rows = state.messages.group_history(group_id, after, before, PAGE).await?;
-            let Some(oldest) = rows.last().map(|r| r.seq) else { break };
-            for row in rows {
-                let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
-                missed.push(Missed {
-                    partition: p,
-                    seq,
-                    sent_at_ms,
-                    frame: frames::group_message(&state.keyring, row, p)?,
-                });
-            }
-            before = Some(oldest);
+        let rows = all_between(
+            after,
+            to,
+            |row: &GroupMessageRow| row.seq,
+            |after, before| state.messages.group_history(group_id, after, before, PAGE),
+        )
+        .await?;
+        for row in rows {
+            let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
+            missed.push(Missed {
+                partition: p,
+                seq,
+                sent_at_ms,
+                frame: frames::group_message(&state.keyring, row, p)?,
+            });
         }
     }
     Ok(in_order(missed, since))
+}
+
+/// Every row with `after < seq < to`, page by page (a store call returns newest first).
+async fn all_between<R, Page>(
+    after: Option<u64>,
+    to: u64,
+    seq: impl Fn(&R) -> u64,
+    mut page: impl FnMut(Option<u64>, Option<u64>) -> Page,
+) -> Result<Vec<R>, StoreError>
+where
+    Page: Future<Output = Result<Vec<R>, StoreError>>,
+{
+    let mut rows = Vec::new();
+    let mut before = Some(to);
+    loop {
+        let newest_first = page(after, before).await?;
+        let Some(oldest) = newest_first.last().map(&seq) else { return Ok(rows) };
+        rows.extend(newest_first);
+        before = Some(oldest);
+    }
 }
 
 /// Each partition's messages in log order (what a cursor needs), the partitions interleaved by

@@ -107,6 +107,22 @@ impl DynamoStore {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<GroupMessageRow>, StoreError> {
+        let table = &self.tables.group_messages;
+        let items = self.seq_range(table, None, ("group_id", group_id), after, before, limit).await?;
+        items.iter().map(group_message_from_item).collect()
+    }
+
+    /// Up to `limit` items of one partition key with `after < seq < before`, newest first; `seq`
+    /// is the table's (or `index`'s) sort key.
+    pub(super) async fn seq_range(
+        &self,
+        table: &str,
+        index: Option<&str>,
+        (hash, value): (&str, &str),
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
         let low = after.map_or(0, |a| a.saturating_add(1));
         let high = before.map_or(u64::MAX, |b| b.saturating_sub(1));
         if before == Some(0) || low > high {
@@ -115,9 +131,11 @@ impl DynamoStore {
         let page = self
             .client
             .query()
-            .table_name(&self.tables.group_messages)
-            .key_condition_expression("group_id = :g AND seq BETWEEN :low AND :high")
-            .expression_attribute_values(":g", s(group_id))
+            .table_name(table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#h = :h AND seq BETWEEN :low AND :high")
+            .expression_attribute_names("#h", hash)
+            .expression_attribute_values(":h", s(value))
             .expression_attribute_values(":low", s(&seq_key(low)))
             .expression_attribute_values(":high", s(&seq_key(high)))
             .scan_index_forward(false)
@@ -126,7 +144,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(sdk_error)?;
-        page.items().iter().map(group_message_from_item).collect()
+        Ok(page.items().to_vec())
     }
 
     pub(super) async fn group_message(

@@ -28,7 +28,7 @@ use crate::{
         CheckpointStore, ConversationRow, GroupMessageRow, MessageRow, MessageStore, ReceiptAdvance, ReceiptRow,
         UserRow, UserStore,
         dynamodb::items::{
-            conversation_from_item, conversation_item, get_n, get_s, message_from_item, message_item, n, s, seq_key,
+            conversation_from_item, conversation_item, get_n, get_s, message_from_item, message_item, n, s,
             user_from_item,
         },
     },
@@ -190,8 +190,18 @@ impl UserStore for DynamoStore {
 
 #[async_trait]
 impl MessageStore for DynamoStore {
+    /// Every table the messages projection writes must be there and ACTIVE: one that is not is
+    /// an outage to wait out, not a reason to dead-letter the event that touched it.
     async fn ping(&self) -> Result<(), StoreError> {
-        self.client.describe_table().table_name(&self.tables.messages).send().await.map(drop).map_err(sdk_error)
+        let t = &self.tables;
+        for table in [&t.messages, &t.conversations, &t.group_messages, &t.groups, &t.receipts] {
+            let description = self.client.describe_table().table_name(table).send().await.map_err(sdk_error)?;
+            let status = description.table().and_then(|d| d.table_status());
+            if status != Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
+                return Err(StoreError::Storage(format!("table {table} is {status:?}, not active")));
+            }
+        }
+        Ok(())
     }
 
     async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
@@ -250,27 +260,9 @@ impl MessageStore for DynamoStore {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let low = after.map_or(0, |a| a.saturating_add(1));
-        let high = before.map_or(u64::MAX, |b| b.saturating_sub(1));
-        if before == Some(0) || low > high {
-            return Ok(Vec::new());
-        }
-        let page = self
-            .client
-            .query()
-            .table_name(&self.tables.messages)
-            .index_name(tables::BY_SEQ)
-            .key_condition_expression("conversation_id = :c AND seq BETWEEN :low AND :high")
-            .expression_attribute_values(":c", s(conversation_id))
-            .expression_attribute_values(":low", s(&seq_key(low)))
-            .expression_attribute_values(":high", s(&seq_key(high)))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        page.items().iter().map(message_from_item).collect()
+        let (table, key) = (&self.tables.messages, ("conversation_id", conversation_id));
+        let items = self.seq_range(table, Some(tables::BY_SEQ), key, after, before, limit).await?;
+        items.iter().map(message_from_item).collect()
     }
 
     async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
