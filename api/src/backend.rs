@@ -4,9 +4,9 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use confab_consumers::{
-    projection::{GroupsProjection, MessagesProjection, Projection, UsersProjection},
+    projection::{AttachmentIndexer, GroupsProjection, MessagesProjection, Projection, UsersProjection},
     store::{
-        CheckpointStore, GroupStore, MessageStore, UserStore,
+        AttachmentStore, CheckpointStore, GroupStore, MessageStore, UserStore,
         dynamodb::{DynamoConfig, DynamoStore},
         embedded::EmbeddedStore,
     },
@@ -16,13 +16,27 @@ use confab_eventlog::{
     embedded::EmbeddedLog,
     kafka::{KafkaConfig, KafkaLog},
 };
+use confab_objects::{
+    ObjectStore,
+    embedded::{AtRestKeys, EmbeddedObjects},
+    s3::{S3Config, S3Objects},
+};
 use confab_producers::topic_specs;
 use serde_json::Value;
 
-use crate::cli::{BackendArgs, ProjectionName, StoreKind};
+use crate::{
+    cli::{BackendArgs, ObjectsKind, ProjectionName, StoreKind},
+    crypto::Keyring,
+    secrets::load_or_create,
+};
 
 pub(crate) const LOG_FILE: &str = "log.redb";
 pub(crate) const STORE_FILE: &str = "readmodels.redb";
+/// Where the embedded object store keeps attachment files, under the data dir.
+const OBJECTS_DIR: &str = "objects";
+/// HKDF purposes of the embedded object store's keys.
+const OBJECTS_AT_REST: &str = "confab/objects/at-rest";
+const OBJECTS_URLS: &str = "confab/objects/urls";
 
 /// The read-model adapter in use.
 #[derive(Clone)]
@@ -53,12 +67,21 @@ impl Stores {
         }
     }
 
-    /// The projection `name`, writing into these stores.
-    pub(crate) fn projection(&self, name: ProjectionName) -> Arc<dyn Projection> {
+    pub(crate) fn attachments(&self) -> Arc<dyn AttachmentStore> {
+        match self {
+            Stores::Embedded(s) => Arc::new(s.clone()),
+            Stores::Dynamo(s) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The projection `name`, writing into these stores (the attachment indexer also reads
+    /// `objects`).
+    pub(crate) fn projection(&self, name: ProjectionName, objects: &Objects) -> Arc<dyn Projection> {
         match name {
             ProjectionName::Users => Arc::new(UsersProjection::new(self.users())),
             ProjectionName::Messages => Arc::new(MessagesProjection::new(self.messages())),
             ProjectionName::Groups => Arc::new(GroupsProjection::new(self.groups())),
+            ProjectionName::Attachments => Arc::new(AttachmentIndexer::new(self.attachments(), objects.store())),
         }
     }
 
@@ -82,9 +105,34 @@ impl Stores {
     }
 }
 
+/// The object-store adapter in use, for attachment bytes.
+#[derive(Clone)]
+pub(crate) enum Objects {
+    Embedded(EmbeddedObjects),
+    S3(S3Objects),
+}
+
+impl Objects {
+    pub(crate) fn store(&self) -> Arc<dyn ObjectStore> {
+        match self {
+            Objects::Embedded(o) => Arc::new(o.clone()),
+            Objects::S3(o) => Arc::new(o.clone()),
+        }
+    }
+
+    /// The embedded store, whose signed URLs this process serves itself.
+    pub(crate) fn embedded(&self) -> Option<&EmbeddedObjects> {
+        match self {
+            Objects::Embedded(o) => Some(o),
+            Objects::S3(_) => None,
+        }
+    }
+}
+
 pub(crate) struct Backend {
     pub(crate) log: Arc<dyn EventLog>,
     pub(crate) stores: Stores,
+    pub(crate) objects: Objects,
 }
 
 impl Backend {
@@ -120,6 +168,46 @@ pub(crate) async fn connect_dynamo(args: &BackendArgs, namespace: &str) -> anyho
     DynamoStore::connect(&config).await.context("cannot reach DynamoDB")
 }
 
+/// The master keyring spec: the flag, or (embedded only) the one generated into the data dir.
+pub(crate) fn keyring_spec(args: &BackendArgs, embedded: bool) -> anyhow::Result<Option<String>> {
+    match (&args.master_keys, embedded) {
+        (Some(keys), _) => Ok(Some(keys.clone())),
+        (None, true) => {
+            let dir = &args.data_dir;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            Ok(Some(load_or_create(dir, "master.keys", Keyring::generate_spec)?))
+        }
+        (None, false) => Ok(None),
+    }
+}
+
+/// Connects the configured object store; S3 buckets are created when missing.
+pub(crate) async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<Objects> {
+    match args.objects {
+        ObjectsKind::S3 => {
+            let config = S3Config { bucket: args.s3_bucket.clone(), endpoint: args.s3_endpoint.clone() };
+            Ok(Objects::S3(S3Objects::connect(&config).await.context("cannot reach S3")?))
+        }
+        ObjectsKind::Embedded if !embedded => {
+            bail!("a kafka log needs --objects s3: every process must reach the same attachment bytes")
+        }
+        ObjectsKind::Embedded => {
+            let spec = keyring_spec(args, true)?.context("no master keys")?;
+            let keyring = Keyring::parse(&spec)?;
+            let (current, keys) = keyring.derive_all(OBJECTS_AT_REST)?;
+            let (url_key_id, url_keys) = keyring.derive_all(OBJECTS_URLS)?;
+            let signing_key = *url_keys.get(&url_key_id).context("no current master key")?;
+            let root = args.data_dir.join(OBJECTS_DIR);
+            let objects = tokio::task::spawn_blocking(move || {
+                EmbeddedObjects::open(&root, AtRestKeys { current, keys }, signing_key)
+            })
+            .await?
+            .context("cannot open the attachment files")?;
+            Ok(Objects::Embedded(objects))
+        }
+    }
+}
+
 /// Connects the configured adapters and creates missing topics and tables.
 pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
     let backend = match (log_kind(&args.log)?, args.store) {
@@ -130,7 +218,11 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
             let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(&path)).await?.with_context(|| {
                 format!("cannot open the event log in {} (is another confab using it?)", dir.display())
             })?;
-            Backend { log: Arc::new(log), stores: Stores::Embedded(open_embedded_store(dir).await?) }
+            Backend {
+                log: Arc::new(log),
+                stores: Stores::Embedded(open_embedded_store(dir).await?),
+                objects: connect_objects(args, true).await?,
+            }
         }
         (LogKind::Kafka(servers), StoreKind::Dynamodb) => {
             let store = connect_dynamo(args, &args.namespace).await?;
@@ -142,7 +234,7 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
             };
             let log =
                 KafkaLog::connect(config, Arc::new(store.clone())).context("cannot configure the kafka client")?;
-            Backend { log: Arc::new(log), stores: Stores::Dynamo(store) }
+            Backend { log: Arc::new(log), stores: Stores::Dynamo(store), objects: connect_objects(args, false).await? }
         }
         (LogKind::Kafka(_), StoreKind::Embedded) => {
             bail!("a kafka log needs --store dynamodb: read models and claims must be shared by every process")

@@ -27,6 +27,12 @@ pub(crate) enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ObjectsKind {
+    Embedded,
+    S3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum StoreKind {
     Embedded,
     Dynamodb,
@@ -48,6 +54,23 @@ pub(crate) struct BackendArgs {
     /// (region and credentials always come from it).
     #[arg(long, env = "CONFAB_DYNAMODB_ENDPOINT")]
     pub(crate) dynamodb_endpoint: Option<String>,
+    /// Master keys as `id:base64(32 bytes)[,id:base64...]`, current first: message content and,
+    /// on the embedded backend, attachment files are sealed under keys derived from them.
+    /// Generated into the data dir when absent (embedded only: processes that share a Kafka log
+    /// must share them).
+    #[arg(long, env = "CONFAB_MASTER_KEYS", hide_env_values = true)]
+    pub(crate) master_keys: Option<String>,
+    /// Where attachment bytes live: `embedded` (files under the data dir, served by confab at
+    /// signed URLs) or `s3` (a Kafka log needs `s3`: every process must reach the same objects).
+    #[arg(long, env = "CONFAB_OBJECTS", value_enum, default_value_t = ObjectsKind::Embedded)]
+    pub(crate) objects: ObjectsKind,
+    /// The S3 bucket for attachments; created at start-up when missing.
+    #[arg(long, env = "CONFAB_S3_BUCKET", default_value = "confab-attachments")]
+    pub(crate) s3_bucket: String,
+    /// S3 endpoint for a local or non-AWS server (path-style addressing); otherwise the AWS
+    /// configuration chain decides (region and credentials always come from it).
+    #[arg(long, env = "CONFAB_S3_ENDPOINT")]
+    pub(crate) s3_endpoint: Option<String>,
     /// Prefix of every topic, consumer group and table, so deployments can share a cluster.
     #[arg(long, env = "CONFAB_NAMESPACE", default_value = "")]
     pub(crate) namespace: String,
@@ -73,10 +96,19 @@ pub(crate) struct ServeArgs {
     /// processes that share a Kafka log must share it).
     #[arg(long, env = "CONFAB_JWT_SECRET", hide_env_values = true)]
     pub(crate) jwt_secret: Option<String>,
-    /// Master keys as `id:base64(32 bytes)[,id:base64...]`, current first; generated into the
-    /// data dir when absent (embedded only, as the JWT secret).
-    #[arg(long, env = "CONFAB_MASTER_KEYS", hide_env_values = true)]
-    pub(crate) master_keys: Option<String>,
+    /// The URL clients reach this process at, the base of the signed attachment URLs of the
+    /// embedded object store (default: `http://` and the listening address).
+    #[arg(long, env = "CONFAB_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+    /// Largest attachment, in bytes.
+    #[arg(long, env = "CONFAB_ATTACHMENT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) attachment_max_bytes: u64,
+    /// How long an attachment's upload URL works.
+    #[arg(long, env = "CONFAB_ATTACHMENT_UPLOAD_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub(crate) attachment_upload_ttl_secs: u64,
+    /// How long an attachment's download URL works.
+    #[arg(long, env = "CONFAB_ATTACHMENT_DOWNLOAD_TTL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub(crate) attachment_download_ttl_secs: u64,
     /// Lifetime of issued tokens.
     #[arg(long, env = "CONFAB_TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     pub(crate) token_ttl_secs: i64,
@@ -100,11 +132,13 @@ pub(crate) enum ProjectionName {
     Users,
     Messages,
     Groups,
+    /// The attachment indexer.
+    Attachments,
 }
 
 impl ProjectionName {
-    pub(crate) const ALL: [ProjectionName; 3] =
-        [ProjectionName::Users, ProjectionName::Messages, ProjectionName::Groups];
+    pub(crate) const ALL: [ProjectionName; 4] =
+        [ProjectionName::Users, ProjectionName::Messages, ProjectionName::Groups, ProjectionName::Attachments];
 }
 
 #[derive(Debug, Clone, Args)]

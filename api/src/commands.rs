@@ -92,7 +92,7 @@ pub(crate) async fn rebuild(args: RebuildArgs) -> anyhow::Result<()> {
     }
     let backend = connect(&args.backend).await?;
     let codec = Codec::new()?;
-    for projection in ProjectionName::ALL.map(|name| target.projection(name)) {
+    for projection in ProjectionName::ALL.map(|name| target.projection(name, &backend.objects)) {
         let applied = replay(backend.log.as_ref(), &codec, projection.as_ref()).await?;
         tracing::info!(projection = projection.name(), applied, "replayed");
     }

@@ -88,6 +88,18 @@ impl Keyring {
         format!("k1:{}", STANDARD.encode(key))
     }
 
+    /// Every master key's HKDF derivation for `purpose`, by key id, and the current key's id:
+    /// keys for what is sealed outside this module (attachment files, signed URLs).
+    pub(crate) fn derive_all(&self, purpose: &str) -> Result<(String, HashMap<String, [u8; 32]>), CryptoError> {
+        let mut derived = HashMap::new();
+        for (id, master) in &self.keys {
+            let mut key = [0u8; 32];
+            Hkdf::<Sha256>::new(None, master).expand(purpose.as_bytes(), &mut key).map_err(|_| CryptoError::Unreadable)?;
+            let _ = derived.insert(id.clone(), key);
+        }
+        Ok((self.current.clone(), derived))
+    }
+
     fn cipher(&self, key_id: &str, scope: KeyScope<'_>) -> Result<Aes256Gcm, CryptoError> {
         let master = self.keys.get(key_id).ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
         let mut derived = [0u8; 32];

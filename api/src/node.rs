@@ -16,13 +16,13 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     AppState,
     auth::token::TokenKeys,
-    backend::{Backend, connect},
+    backend::{Backend, connect, keyring_spec},
     cli::{ConsumeArgs, ProjectionName, ServeArgs},
     crypto::Keyring,
     live::{hub::Hub, socket::LiveSettings},
     routes::{self, health, health::Dependencies},
     secrets::load_or_create,
-    state::Projections,
+    state::{AttachmentLimits, Projections},
 };
 
 fn random_secret() -> String {
@@ -41,8 +41,8 @@ fn start_projections(
     names
         .iter()
         .map(|name| {
-            let (mut runner, handle) =
-                ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), backend.stores.projection(*name));
+            let projection = backend.stores.projection(*name, &backend.objects);
+            let (mut runner, handle) = ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), projection);
             if let Some(checkpoints) = backend.stores.checkpoints() {
                 runner = runner.with_checkpoints(checkpoints);
             }
@@ -61,6 +61,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         users: handle(ProjectionName::Users).context("users projection")?,
         messages: handle(ProjectionName::Messages).context("messages projection")?,
         groups: handle(ProjectionName::Groups).context("groups projection")?,
+        attachments: handle(ProjectionName::Attachments).context("attachment indexer")?,
     };
     let result = run_http(&args, backend, codec, projections).await;
     shutdown.cancel();
@@ -79,7 +80,8 @@ pub(crate) async fn api(args: ServeArgs) -> anyhow::Result<()> {
     let projections = Projections {
         users: ProjectionHandle::remote("users", Arc::clone(&checkpoints)),
         messages: ProjectionHandle::remote("messages", Arc::clone(&checkpoints)),
-        groups: ProjectionHandle::remote("groups", checkpoints),
+        groups: ProjectionHandle::remote("groups", Arc::clone(&checkpoints)),
+        attachments: ProjectionHandle::remote("attachments", checkpoints),
     };
     let codec = Arc::new(Codec::new()?);
     run_http(&args, backend, codec, projections).await
@@ -125,26 +127,24 @@ async fn run_http(
     projections: Projections,
 ) -> anyhow::Result<()> {
     let dir = &args.backend.data_dir;
-    let (jwt_secret, keyring_spec) = match (&args.jwt_secret, &args.master_keys, backend.is_embedded()) {
-        (Some(secret), Some(keys), _) => (secret.clone(), keys.clone()),
-        (secret, keys, true) => {
+    let embedded = backend.is_embedded();
+    let (jwt_secret, keyring_spec) = match (&args.jwt_secret, keyring_spec(&args.backend, embedded)?, embedded) {
+        (Some(secret), Some(keys), _) => (secret.clone(), keys),
+        (None, Some(keys), true) => {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
-            let secret = match secret {
-                Some(s) => s.clone(),
-                None => load_or_create(dir, "jwt.secret", random_secret)?,
-            };
-            let keys = match keys {
-                Some(k) => k.clone(),
-                None => load_or_create(dir, "master.keys", Keyring::generate_spec)?,
-            };
-            (secret, keys)
+            (load_or_create(dir, "jwt.secret", random_secret)?, keys)
         }
-        (_, _, false) => bail!("with a kafka log, every API process needs the same --jwt-secret and --master-keys"),
+        _ => bail!("with a kafka log, every API process needs the same --jwt-secret and --master-keys"),
     };
     let dependencies = Dependencies {
         log: Arc::clone(&backend.log),
         store: backend.stores.users(),
-        projections: vec![projections.users.clone(), projections.messages.clone(), projections.groups.clone()],
+        projections: vec![
+            projections.users.clone(),
+            projections.messages.clone(),
+            projections.groups.clone(),
+            projections.attachments.clone(),
+        ],
     };
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames));
@@ -167,8 +167,23 @@ async fn run_http(
         read_your_writes_timeout: Duration::from_millis(args.read_your_writes_timeout_ms),
         hub,
         live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs) },
+        attachments: backend.stores.attachments(),
+        objects: backend.objects.store(),
+        embedded_objects: backend.objects.embedded().cloned(),
+        attachment_limits: AttachmentLimits {
+            max_bytes: args.attachment_max_bytes,
+            upload_ttl: Duration::from_secs(args.attachment_upload_ttl_secs),
+            download_ttl: Duration::from_secs(args.attachment_download_ttl_secs),
+        },
     };
     let listener = bind(args.listen).await?;
+    if let Some(objects) = backend.objects.embedded() {
+        let public_url = match &args.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        objects.set_public_url(&public_url);
+    }
     let served = axum::serve(listener, routes::router(state)).with_graceful_shutdown(signal()).await;
     shutdown.cancel();
     notifier.await?;

@@ -2,8 +2,9 @@ use std::{sync::Arc, time::Duration};
 
 use confab_consumers::{
     ProjectionHandle,
-    store::{GroupStore, MessageStore, UserStore},
+    store::{AttachmentStore, GroupStore, MessageStore, UserStore},
 };
+use confab_objects::{ObjectStore, embedded::EmbeddedObjects};
 use confab_eventlog::Position;
 use confab_producers::EventPublisher;
 
@@ -32,6 +33,20 @@ pub(crate) struct AppState {
     /// This process's WebSocket connections, fed by its notifier.
     pub(crate) hub: Arc<Hub>,
     pub(crate) live: LiveSettings,
+    /// The attachment index the indexer keeps.
+    pub(crate) attachments: Arc<dyn AttachmentStore>,
+    /// Where attachment bytes live; the API only signs URLs for them.
+    pub(crate) objects: Arc<dyn ObjectStore>,
+    /// The embedded object store, whose URLs this process serves; None on S3.
+    pub(crate) embedded_objects: Option<EmbeddedObjects>,
+    pub(crate) attachment_limits: AttachmentLimits,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttachmentLimits {
+    pub(crate) max_bytes: u64,
+    pub(crate) upload_ttl: Duration,
+    pub(crate) download_ttl: Duration,
 }
 
 #[derive(Clone)]
@@ -39,6 +54,7 @@ pub(crate) struct Projections {
     pub(crate) users: ProjectionHandle,
     pub(crate) messages: ProjectionHandle,
     pub(crate) groups: ProjectionHandle,
+    pub(crate) attachments: ProjectionHandle,
 }
 
 impl AppState {

@@ -143,7 +143,7 @@ impl Notifier {
                 all.push(e.payload.user_id.clone());
                 all
             }
-            Event::UserRegistered(_) => Vec::new(),
+            Event::UserRegistered(_) | Event::AttachmentRequested(_) | Event::AttachmentUploaded(_) => Vec::new(),
         };
         audience.sort();
         audience.dedup();

@@ -45,6 +45,7 @@ fn message(n: u32, conversation: &str, from: (&str, &str), to: (&str, &str)) -> 
             recipient_username: to.1.into(),
             content: format!("sealed-{n}"),
             client_message_id: None,
+            attachments: Vec::new(),
         },
     })
 }

@@ -18,6 +18,7 @@ fn message() -> Event {
             recipient_username: "bob".into(),
             content: format!("v1.k1.{}", "A".repeat(180)),
             client_message_id: Some("c-1".into()),
+            attachments: Vec::new(),
         },
     })
 }

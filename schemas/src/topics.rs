@@ -12,19 +12,22 @@ pub enum Topic {
     Messages,
     /// Group creation and membership changes; key = group id.
     Groups,
+    /// Attachment uploads and their verification requests; key = attachment id.
+    Attachments,
     /// Records a projection could not decode or apply, copied with headers saying where they
     /// came from and why; key and value are the original's.
     DeadLetter,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 4] = [Topic::Users, Topic::Messages, Topic::Groups, Topic::DeadLetter];
+    pub const ALL: [Topic; 5] = [Topic::Users, Topic::Messages, Topic::Groups, Topic::Attachments, Topic::DeadLetter];
 
     pub fn name(self) -> &'static str {
         match self {
             Topic::Users => "confab.users",
             Topic::Messages => "confab.messages",
             Topic::Groups => "confab.groups",
+            Topic::Attachments => "confab.attachments",
             Topic::DeadLetter => "confab.deadletter",
         }
     }

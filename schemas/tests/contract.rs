@@ -60,6 +60,7 @@ fn message() -> DirectMessageSent {
             recipient_username: "bob".into(),
             content: "v1.k1.c2VhbGVk".into(),
             client_message_id: Some("c-1".into()),
+            attachments: Vec::new(),
         },
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
     routes::{
+        attachments::{MessageAttachment, attach},
         auth::normalize_username,
         messaging::{Published, oldest_first_page, parse_cursor, parse_limit, publish_once, validate_message},
     },
@@ -35,11 +36,14 @@ pub(crate) struct SendRequest {
     /// Username of the recipient; yourself for notes-to-self.
     #[schema(example = "bob")]
     recipient: String,
-    /// 1 byte to 64 KiB of text.
+    /// Up to 64 KiB of text; may be left out when `attachments` are given.
     #[schema(example = "hello bob")]
-    message: String,
+    message: Option<String>,
     /// Your idempotency key: resending with the same one returns the first message.
     client_message_id: Option<String>,
+    /// Up to 10 attachment ids of this conversation, uploaded (see `POST /attachments`).
+    #[serde(default)]
+    attachments: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -75,6 +79,9 @@ pub(crate) struct MessageView {
     timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_message_id: Option<String>,
+    /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<MessageAttachment>,
     /// On the caller's own messages in a history page: `sent`, `delivered` (reached one of the
     /// recipient's devices) or `read`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,7 +143,7 @@ pub(crate) enum MessagesResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "stored; readable by the sender from now on", body = SendResponse),
-        (status = 400, description = "empty or too long message", body = ErrorBody),
+        (status = 400, description = "empty or too long message; an attachment of another conversation, not uploaded, or rejected", body = ErrorBody),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
         (status = 404, description = "no such recipient", body = ErrorBody),
         (status = 409, description = "clientMessageId already used for another recipient", body = ErrorBody),
@@ -149,20 +156,21 @@ pub(crate) async fn send(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<SendRequest>,
 ) -> Result<Json<SendResponse>, ApiError> {
-    validate_message(&body.message, body.client_message_id.as_deref())?;
+    let text = validate_message(body.message.as_deref(), &body.attachments, body.client_message_id.as_deref())?;
     let recipient = state
         .users
         .user_by_name(&body.recipient.to_lowercase())
         .await?
         .ok_or_else(|| ApiError::not_found("recipient_not_found", "no user with that username"))?;
     let conversation_id = conversation_id(&caller.sub, &recipient.user_id);
+    let attachments = attach(&state, &caller, &conversation_id.to_string(), &body.attachments).await?;
     let message_id = Uuid::now_v7();
     let occurred_at = now_ms();
     let content = state
         .keyring
         .seal(
             KeyScope::Conversation(&conversation_id.to_string()),
-            body.message.as_bytes(),
+            text.as_bytes(),
             message_id.to_string().as_bytes(),
         )
         .map_err(ApiError::internal)?;
@@ -179,6 +187,7 @@ pub(crate) async fn send(
             recipient_username: recipient.username.clone(),
             content,
             client_message_id: body.client_message_id.clone(),
+            attachments,
         },
     });
     let first = FirstSend {
@@ -211,8 +220,11 @@ pub(crate) fn view(keyring: &Keyring, row: MessageRow) -> Result<MessageView, Ap
     let plaintext = keyring
         .open(KeyScope::Conversation(&row.conversation_id), &row.content, row.message_id.as_bytes())
         .map_err(ApiError::internal)?;
+    let scope = KeyScope::Conversation(&row.conversation_id);
+    let attachments = MessageAttachment::all(keyring, scope, row.attachments)?;
     Ok(MessageView {
         content: String::from_utf8(plaintext).map_err(ApiError::internal)?,
+        attachments,
         timestamp: rfc3339(row.sent_at_ms),
         message_id: row.message_id,
         conversation_id: row.conversation_id,

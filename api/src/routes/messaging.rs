@@ -5,15 +5,27 @@ use confab_schemas::Event;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, routes::attachments::MAX_ATTACHMENTS_PER_MESSAGE};
 
 /// Largest message, in bytes of UTF-8.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const MAX_CLIENT_MESSAGE_ID: usize = 128;
 
-pub(crate) fn validate_message(message: &str, client_message_id: Option<&str>) -> Result<(), ApiError> {
-    if message.trim().is_empty() {
-        return Err(ApiError::bad_request("empty_message", "message must not be empty"));
+/// Checks a message's text, which may be left out when it carries attachments; returns the text.
+pub(crate) fn validate_message<'a>(
+    message: Option<&'a str>,
+    attachments: &[String],
+    client_message_id: Option<&str>,
+) -> Result<&'a str, ApiError> {
+    let message = message.unwrap_or_default();
+    if message.trim().is_empty() && attachments.is_empty() {
+        return Err(ApiError::bad_request("empty_message", "message must not be empty without attachments"));
+    }
+    if attachments.len() > MAX_ATTACHMENTS_PER_MESSAGE {
+        return Err(ApiError::bad_request(
+            "too_many_attachments",
+            format!("a message carries at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments"),
+        ));
     }
     if message.len() > MAX_MESSAGE_BYTES {
         return Err(ApiError::bad_request("message_too_long", "message must be at most 64 KiB"));
@@ -21,7 +33,7 @@ pub(crate) fn validate_message(message: &str, client_message_id: Option<&str>) -
     if client_message_id.is_some_and(|id| id.is_empty() || id.len() > MAX_CLIENT_MESSAGE_ID) {
         return Err(ApiError::bad_request("invalid_client_message_id", "clientMessageId must be 1-128 bytes"));
     }
-    Ok(())
+    Ok(message)
 }
 
 pub(crate) fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {

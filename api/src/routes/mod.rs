@@ -1,11 +1,13 @@
 //! The HTTP surface. Each file is one resource; `openapi` describes them all.
 
+pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod encryption;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod messaging;
+pub(crate) mod objects;
 pub(crate) mod openapi;
 pub(crate) mod receipts;
 
@@ -28,6 +30,11 @@ use crate::{ApiError, AppState};
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub(crate) fn router(state: AppState) -> Router {
+    // Attachment bytes stream through the embedded store's URLs, beside the JSON API's body
+    // limits; their size is what the URL was signed for.
+    let objects = Router::new()
+        .route("/objects/{*key}", put(objects::upload).get(objects::download))
+        .layer(DefaultBodyLimit::disable());
     Router::new()
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
@@ -44,6 +51,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/groups/{group_id}/members/{username}/role", put(groups::members::set_role))
         .route("/groups/{group_id}/send", post(groups::messages::send))
         .route("/groups/{group_id}/messages", get(groups::messages::messages))
+        .route("/attachments", post(attachments::request))
+        .route("/attachments/{attachment_id}", get(attachments::download))
+        .route("/attachments/{attachment_id}/complete", post(attachments::complete))
+        .route("/chat/attachments", get(attachments::direct_attachments))
+        .route("/groups/{group_id}/attachments", get(attachments::group_attachments))
         .route("/encrypt", post(encryption::encrypt))
         .route("/decrypt", post(encryption::decrypt))
         .route("/healthz", get(health::healthz))
@@ -53,6 +65,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_declared_oversize))
+        .merge(objects)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

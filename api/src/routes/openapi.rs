@@ -6,7 +6,7 @@ use utoipa::{
 };
 
 use crate::routes::{
-    auth, chat, encryption,
+    attachments, auth, chat, encryption,
     groups::{manage, members, messages},
     health, receipts,
 };
@@ -20,6 +20,8 @@ use crate::routes::{
         manage::create, manage::list, manage::get, manage::rename,
         members::add_member, members::remove_member, members::set_role,
         messages::send, messages::messages, receipts::read_group,
+        attachments::request, attachments::complete, attachments::download,
+        attachments::direct_attachments, attachments::group_attachments,
         crate::live::socket::connect,
         encryption::encrypt, encryption::decrypt,
         health::healthz, health::readyz,
@@ -30,6 +32,7 @@ use crate::routes::{
         (name = "auth", description = "accounts and tokens"),
         (name = "chat", description = "one-on-one messages"),
         (name = "groups", description = "group chat: membership and messages"),
+        (name = "attachments", description = "files moved straight to and from object storage through pre-signed URLs, verified by the attachment indexer"),
         (name = "encryption", description = "the caller's own AES-256-GCM key"),
         (name = "live", description = "real-time delivery over WebSocket; the frames are listed in the README"),
         (name = "operations", description = "health and readiness"),

@@ -74,6 +74,7 @@ pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
         content: e.payload.content.clone(),
         sent_at_ms: e.occurred_at,
         client_message_id: e.payload.client_message_id.clone(),
+        attachments: e.payload.attachments.clone(),
     })
 }
 
@@ -89,6 +90,7 @@ pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
         content: e.payload.content.clone(),
         sent_at_ms: e.occurred_at,
         client_message_id: e.payload.client_message_id.clone(),
+        attachments: e.payload.attachments.clone(),
     })
 }
 

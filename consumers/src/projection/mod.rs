@@ -1,5 +1,6 @@
 //! Projections: each turns a batch of events into idempotent read-model writes.
 
+mod attachments;
 mod groups;
 mod messages;
 mod users;
@@ -8,6 +9,7 @@ use async_trait::async_trait;
 use confab_eventlog::Position;
 use confab_schemas::{Event, Topic};
 
+pub use attachments::{AttachmentIndexer, requested_row};
 pub use groups::{GroupsProjection, group_created};
 pub use messages::{MessagesProjection, direct_message_row, group_message_row};
 pub use users::UsersProjection;

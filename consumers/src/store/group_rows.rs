@@ -1,3 +1,4 @@
+use confab_schemas::AttachmentRef;
 use serde::{Deserialize, Serialize};
 
 /// What a member may do in a group.
@@ -67,6 +68,9 @@ pub struct GroupMessageRow {
     pub content: String,
     pub sent_at_ms: i64,
     pub client_message_id: Option<String>,
+    /// As the message event carries them (file names sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
 }
 
 /// What one `confab.groups` event does to a group, written as one unit: member puts first, then

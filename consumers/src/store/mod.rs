@@ -1,5 +1,6 @@
 //! The read-model ports and their adapters.
 
+mod attachment_rows;
 pub mod dynamodb;
 pub mod embedded;
 mod group_rows;
@@ -9,6 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
+pub use attachment_rows::{AttachmentRow, AttachmentStatus, stored_key, upload_key};
 pub use group_rows::{GroupChange, GroupMessageRow, GroupRole, GroupRow, GroupSummary, MemberRow};
 pub use rows::{ConversationRow, MessageRow, ReceiptAdvance, ReceiptRow, ReceiptStatus, UserRow};
 
@@ -103,6 +105,32 @@ pub trait GroupStore: Send + Sync + 'static {
 
     /// Every group the user is a member of, with its last message; unordered.
     async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupSummary>, StoreError>;
+}
+
+/// The attachment index: every attachment, and each conversation's or group's available ones.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync + 'static {
+    /// Answers once the store can serve reads.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts a requested attachment unless it is already there.
+    async fn put_requested(&self, row: &AttachmentRow) -> Result<(), StoreError>;
+
+    async fn attachment(&self, attachment_id: &str) -> Result<Option<AttachmentRow>, StoreError>;
+
+    /// Records the verdict on a pending attachment (`row.status` available or rejected), and lists
+    /// an available one under its conversation; the first verdict stands, and settling again only
+    /// completes the listing.
+    async fn settle(&self, row: &AttachmentRow) -> Result<(), StoreError>;
+
+    /// Up to `limit` available attachments of a conversation or group with ids below `before`,
+    /// newest first.
+    async fn conversation_attachments(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AttachmentRow>, StoreError>;
 }
 
 /// How far each projection has applied the log, kept beside its read models so that an API

@@ -1,3 +1,4 @@
+use confab_schemas::AttachmentRef;
 use serde::{Deserialize, Serialize};
 
 /// An account as login needs it.
@@ -25,6 +26,9 @@ pub struct MessageRow {
     pub content: String,
     pub sent_at_ms: i64,
     pub client_message_id: Option<String>,
+    /// As the message event carries them (file names sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
 }
 
 /// One user's view of a conversation: who the peer is and the newest message.

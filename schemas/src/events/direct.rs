@@ -1,7 +1,7 @@
 use apache_avro::AvroSchema;
 use serde::{Deserialize, Serialize};
 
-use super::envelope::envelope;
+use super::{attachments::AttachmentRef, envelope::envelope};
 
 envelope!(
     /// A one-on-one message; `content` is sealed, never plaintext.
@@ -28,4 +28,6 @@ pub struct DirectMessageSentPayload {
     #[serde(default)]
     #[avro(rename = "clientMessageId")]
     pub client_message_id: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
 }

@@ -3,7 +3,7 @@
 use apache_avro::AvroSchema;
 use serde::{Deserialize, Serialize};
 
-use super::envelope::envelope;
+use super::{attachments::AttachmentRef, envelope::envelope};
 
 envelope!(
     /// A new group and its first members.
@@ -121,4 +121,6 @@ pub struct GroupMessageSentPayload {
     #[serde(default)]
     #[avro(rename = "clientMessageId")]
     pub client_message_id: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentRef>,
 }

@@ -1,11 +1,15 @@
 //! The event types: one Rust type per `.avsc` file, checked against it by the contract tests.
 
+mod attachments;
 mod direct;
 mod envelope;
 mod groups;
 mod receipts;
 mod users;
 
+pub use attachments::{
+    AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
+};
 pub use direct::{DirectMessageSent, DirectMessageSentPayload};
 pub use groups::{
     GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload, GroupMemberRemoved,
@@ -113,4 +117,6 @@ events! {
     GroupMemberRemoved => Topic::Groups, |e| &e.payload.group_id;
     GroupRenamed => Topic::Groups, |e| &e.payload.group_id;
     GroupMemberRoleChanged => Topic::Groups, |e| &e.payload.group_id;
+    AttachmentRequested => Topic::Attachments, |e| &e.payload.attachment_id;
+    AttachmentUploaded => Topic::Attachments, |e| &e.payload.attachment_id;
 }

@@ -17,6 +17,7 @@ use crate::{
     crypto::{KeyScope, Keyring},
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
+    routes::attachments::{MessageAttachment, attach},
     routes::messaging::{Published, oldest_first_page, parse_cursor, parse_limit, publish_once, validate_message},
     time::{now_ms, rfc3339},
 };
@@ -27,11 +28,14 @@ const GROUP_MESSAGE_CLAIM: &str = "group-client-message";
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GroupSendRequest {
-    /// 1 byte to 64 KiB of text.
+    /// Up to 64 KiB of text; may be left out when `attachments` are given.
     #[schema(example = "who is in for saturday?")]
-    message: String,
+    message: Option<String>,
     /// Your idempotency key: resending with the same one returns the first message.
     client_message_id: Option<String>,
+    /// Up to 10 attachment ids of this group, uploaded (see `POST /attachments`).
+    #[serde(default)]
+    attachments: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -55,6 +59,9 @@ pub(crate) struct GroupMessageView {
     timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_message_id: Option<String>,
+    /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<MessageAttachment>,
     /// On the caller's own messages in a history page: how many of the members who were in the
     /// group when it was sent have it on a device.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,8 +76,10 @@ impl GroupMessageView {
         let plaintext = keyring
             .open(KeyScope::Group(&row.group_id), &row.content, row.message_id.as_bytes())
             .map_err(ApiError::internal)?;
+        let attachments = MessageAttachment::all(keyring, KeyScope::Group(&row.group_id), row.attachments)?;
         Ok(Self {
             content: String::from_utf8(plaintext).map_err(ApiError::internal)?,
+            attachments,
             timestamp: rfc3339(row.sent_at_ms),
             message_id: row.message_id,
             group_id: row.group_id,
@@ -90,7 +99,7 @@ impl GroupMessageView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "stored; readable by the sender from now on", body = GroupSendResponse),
-        (status = 400, description = "empty or too long message", body = ErrorBody),
+        (status = 400, description = "empty or too long message; an attachment of another conversation, not uploaded, or rejected", body = ErrorBody),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
         (status = 403, description = "not a member", body = ErrorBody),
         (status = 404, description = "no such group", body = ErrorBody),
@@ -104,14 +113,15 @@ pub(crate) async fn send(
     Path(group_id): Path<String>,
     JsonBody(body): JsonBody<GroupSendRequest>,
 ) -> Result<Json<GroupSendResponse>, ApiError> {
-    validate_message(&body.message, body.client_message_id.as_deref())?;
+    let text = validate_message(body.message.as_deref(), &body.attachments, body.client_message_id.as_deref())?;
     let (group, _) = membership(&state, &group_id, &caller.sub).await?;
     let group_id = group.group_id;
+    let attachments = attach(&state, &caller, &group_id, &body.attachments).await?;
     let message_id = Uuid::now_v7();
     let occurred_at = now_ms();
     let content = state
         .keyring
-        .seal(KeyScope::Group(&group_id), body.message.as_bytes(), message_id.to_string().as_bytes())
+        .seal(KeyScope::Group(&group_id), text.as_bytes(), message_id.to_string().as_bytes())
         .map_err(ApiError::internal)?;
     let event = Event::GroupMessageSent(GroupMessageSent {
         event_id: Uuid::now_v7().to_string(),
@@ -124,6 +134,7 @@ pub(crate) async fn send(
             sender_username: caller.name.clone(),
             content,
             client_message_id: body.client_message_id.clone(),
+            attachments,
         },
     });
     let response = GroupSendResponse { message_id, group_id: group_id.clone(), timestamp: rfc3339(occurred_at) };

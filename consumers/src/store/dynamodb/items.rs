@@ -3,6 +3,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::{primitives::Blob, types::AttributeValue};
 use base64::{Engine, engine::general_purpose::STANDARD};
+use confab_schemas::AttachmentRef;
 use serde_json::{Value, json};
 
 use crate::{
@@ -64,6 +65,9 @@ pub(crate) fn message_item(m: &MessageRow) -> Item {
     if let Some(id) = &m.client_message_id {
         let _ = item.insert("client_message_id".to_owned(), s(id));
     }
+    if !m.attachments.is_empty() {
+        let _ = item.insert("attachments".to_owned(), attachments_attribute(&m.attachments));
+    }
     item
 }
 
@@ -79,6 +83,7 @@ pub(crate) fn message_from_item(item: &Item) -> Result<MessageRow, StoreError> {
         content: get_s(item, "content")?,
         sent_at_ms: get_n(item, "sent_at_ms")?,
         client_message_id: get_opt_s(item, "client_message_id"),
+        attachments: attachments_from_item(item)?,
     })
 }
 
@@ -127,6 +132,41 @@ fn attribute_json(value: &AttributeValue) -> Value {
     }
 }
 
+/// A message's attachments as a list of maps.
+fn attachments_attribute(attachments: &[AttachmentRef]) -> AttributeValue {
+    AttributeValue::L(
+        attachments
+            .iter()
+            .map(|a| {
+                AttributeValue::M(Item::from([
+                    ("attachment_id".to_owned(), s(&a.attachment_id)),
+                    ("file_name".to_owned(), s(&a.file_name)),
+                    ("content_type".to_owned(), s(&a.content_type)),
+                    ("size".to_owned(), n(a.size)),
+                    ("sha256".to_owned(), s(&a.sha256)),
+                ]))
+            })
+            .collect(),
+    )
+}
+
+fn attachments_from_item(item: &Item) -> Result<Vec<AttachmentRef>, StoreError> {
+    let Some(list) = item.get("attachments") else { return Ok(Vec::new()) };
+    let list = list.as_l().map_err(|_| missing("attachments"))?;
+    list.iter()
+        .map(|entry| {
+            let entry = entry.as_m().map_err(|_| missing("attachments"))?;
+            Ok(AttachmentRef {
+                attachment_id: get_s(entry, "attachment_id")?,
+                file_name: get_s(entry, "file_name")?,
+                content_type: get_s(entry, "content_type")?,
+                size: get_n(entry, "size")?,
+                sha256: get_s(entry, "sha256")?,
+            })
+        })
+        .collect()
+}
+
 /// Message seqs as fixed-width strings, so the string sort key sorts as the number.
 pub(crate) fn seq_key(seq: u64) -> String {
     format!("{seq:020}")
@@ -138,7 +178,7 @@ pub(crate) fn get_seq(item: &Item) -> Result<u64, StoreError> {
     seq.parse().map_err(|_| StoreError::Corrupt { table: "messages", reason: "seq is not a number".into() })
 }
 
-fn get_opt_s(item: &Item, name: &str) -> Option<String> {
+pub(crate) fn get_opt_s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
@@ -155,6 +195,9 @@ pub(crate) fn group_message_item(m: &GroupMessageRow) -> Item {
     if let Some(id) = &m.client_message_id {
         let _ = item.insert("client_message_id".to_owned(), s(id));
     }
+    if !m.attachments.is_empty() {
+        let _ = item.insert("attachments".to_owned(), attachments_attribute(&m.attachments));
+    }
     item
 }
 
@@ -168,6 +211,7 @@ pub(crate) fn group_message_from_item(item: &Item) -> Result<GroupMessageRow, St
         content: get_s(item, "content")?,
         sent_at_ms: get_n(item, "sent_at_ms")?,
         client_message_id: get_opt_s(item, "client_message_id"),
+        attachments: attachments_from_item(item)?,
     })
 }
 

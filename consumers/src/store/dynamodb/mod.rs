@@ -2,6 +2,7 @@
 //! a redelivered event changes nothing; every read is a GetItem or a Query, never a Scan (the
 //! dump used to compare tables in tests is the one exception).
 
+mod attachments;
 mod claims;
 mod groups;
 mod items;

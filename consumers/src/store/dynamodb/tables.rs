@@ -30,6 +30,8 @@ pub struct TableNames {
     pub user_groups: String,
     pub group_messages: String,
     pub receipts: String,
+    pub attachments: String,
+    pub conversation_attachments: String,
     pub claims: String,
     pub checkpoints: String,
 }
@@ -47,13 +49,15 @@ impl TableNames {
             user_groups: name("user_groups"),
             group_messages: name("group_messages"),
             receipts: name("receipts"),
+            attachments: name("attachments"),
+            conversation_attachments: name("conversation_attachments"),
             claims: name("claims"),
             checkpoints: name("checkpoints"),
         }
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 9] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 11] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -64,6 +68,8 @@ impl TableNames {
             ("user_groups", &self.user_groups),
             ("group_messages", &self.group_messages),
             ("receipts", &self.receipts),
+            ("attachments", &self.attachments),
+            ("conversation_attachments", &self.conversation_attachments),
         ]
     }
 }
@@ -114,6 +120,13 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             local_index: Some((BY_MESSAGE_ID, "message_id")),
         },
         Spec { name: &tables.receipts, hash: "conversation_id", range: Some("user_id"), local_index: None },
+        Spec { name: &tables.attachments, hash: "attachment_id", range: None, local_index: None },
+        Spec {
+            name: &tables.conversation_attachments,
+            hash: "conversation_id",
+            range: Some("attachment_id"),
+            local_index: None,
+        },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
         Spec { name: &tables.checkpoints, hash: "projection", range: Some("partition_key"), local_index: None },
     ];

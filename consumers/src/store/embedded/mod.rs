@@ -1,5 +1,6 @@
 //! The read models in one redb file on local disk. Rows are JSON; keys are laid out so every
 //! query is one ordered range read.
+mod attachments;
 mod groups;
 mod receipts;
 
@@ -83,6 +84,8 @@ impl EmbeddedStore {
             let _ = txn.open_table(USER_GROUPS).map_err(storage_error)?;
             let _ = txn.open_table(GROUP_MESSAGES).map_err(storage_error)?;
             let _ = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
+            let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
+            let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
         }
         txn.commit().map_err(storage_error)?;
         Ok(Self { db: Arc::new(db) })
@@ -143,6 +146,14 @@ impl EmbeddedStore {
             dump_table(&txn, GROUP_MESSAGES, |k, v| Ok(json!([k, from_json::<Value>("group_messages", v)?])))?,
         );
         let _ = out.insert("group_message_ids".into(), dump_table(&txn, GROUP_MESSAGE_IDS, |k, v| Ok(json!([k, v])))?);
+        let _ = out.insert(
+            "attachments".into(),
+            dump_table(&txn, attachments::ATTACHMENTS, |k, v| Ok(json!([k, from_json::<Value>("attachments", v)?])))?,
+        );
+        let _ = out.insert(
+            "conversation_attachments".into(),
+            dump_table(&txn, attachments::CONVERSATION_ATTACHMENTS, |k, ()| Ok(json!(k)))?,
+        );
         Ok(Value::Object(out))
     }
 

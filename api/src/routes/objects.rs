@@ -1,0 +1,96 @@
+//! `PUT` and `GET /objects/{key}`: the embedded object store's signed URLs, served by Confab
+//! itself (on S3 the client talks to S3 and these answer 404). The signature decides everything:
+//! no token, and nothing a URL was not signed for.
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use confab_objects::{
+    ObjectError,
+    embedded::{EmbeddedObjects, Grant, Refusal, SignedQuery, UploadError},
+};
+
+use crate::{ApiError, AppState, extract::QueryParams};
+
+fn embedded(state: &AppState) -> Result<&EmbeddedObjects, ApiError> {
+    state.embedded_objects.as_ref().ok_or_else(|| ApiError::not_found("not_found", "no such endpoint"))
+}
+
+fn refused(refusal: Refusal) -> ApiError {
+    let code = match refusal {
+        Refusal::Expired => "url_expired",
+        Refusal::Unsigned | Refusal::BadSignature => "signature_mismatch",
+    };
+    ApiError::forbidden(code, refusal.to_string())
+}
+
+fn size_mismatch(size: u64) -> ApiError {
+    ApiError::bad_request("size_mismatch", format!("the url is signed for a body of exactly {size} bytes"))
+}
+
+fn store_error(e: ObjectError) -> ApiError {
+    match e {
+        ObjectError::InvalidKey(_) | ObjectError::NotFound(_) => ApiError::not_found("object_not_found", "no such object"),
+        other => {
+            tracing::warn!(error = %other, "embedded object store failed");
+            ApiError::unavailable("object storage unavailable")
+        }
+    }
+}
+
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    QueryParams(query): QueryParams<SignedQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, ApiError> {
+    let objects = embedded(&state)?;
+    let Grant::Put { size, content_type } = objects.authorize("PUT", &key, &query).map_err(refused)? else {
+        return Err(refused(Refusal::BadSignature));
+    };
+    let sent_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if sent_type != Some(content_type.as_str()) {
+        return Err(ApiError::bad_request(
+            "content_type_mismatch",
+            format!("the url is signed for content-type {content_type:?}"),
+        ));
+    }
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::parse::<u64>);
+    if declared.is_some_and(|length| length != Ok(size)) {
+        return Err(size_mismatch(size));
+    }
+    match objects.write(&key, size, &content_type, body.into_data_stream()).await {
+        Ok(()) => Ok(StatusCode::OK),
+        Err(UploadError::TooLong | UploadError::TooShort) => Err(size_mismatch(size)),
+        Err(UploadError::Body(reason)) => Err(ApiError::bad_request("invalid_body", reason)),
+        Err(UploadError::Store(e)) => Err(store_error(e)),
+    }
+}
+
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    QueryParams(query): QueryParams<SignedQuery>,
+) -> Result<Response, ApiError> {
+    let objects = embedded(&state)?;
+    let _ = objects.authorize("GET", &key, &query).map_err(refused)?;
+    let (meta, chunks) =
+        objects.read(&key).await.map_err(store_error)?.ok_or_else(|| store_error(ObjectError::NotFound(key)))?;
+    let content_type = meta
+        .content_type
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    // User content from the API's own origin: never rendered in place, never sniffed.
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_LENGTH, HeaderValue::from(meta.size)),
+        (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment")),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
+    ];
+    Ok((headers, Body::from_stream(chunks)).into_response())
+}

@@ -1,0 +1,144 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use confab_objects::{ObjectError, ObjectStore};
+use confab_schemas::{AttachmentRequested, Event, Topic};
+
+use crate::{
+    StoreError,
+    projection::{LoggedEvent, Projection},
+    store::{AttachmentRow, AttachmentStatus, AttachmentStore},
+};
+
+/// The attachment indexer: `confab.attachments` -> the attachment index. On each reported upload
+/// it checks the object itself (present, size, type, SHA-256) and settles the attachment
+/// available or rejected, once.
+pub struct AttachmentIndexer {
+    store: Arc<dyn AttachmentStore>,
+    objects: Arc<dyn ObjectStore>,
+}
+
+impl AttachmentIndexer {
+    pub fn new(store: Arc<dyn AttachmentStore>, objects: Arc<dyn ObjectStore>) -> Self {
+        Self { store, objects }
+    }
+}
+
+fn object_error(e: ObjectError) -> StoreError {
+    StoreError::Storage(e.to_string())
+}
+
+/// The row a request becomes: pending until an upload is verified.
+pub fn requested_row(e: &AttachmentRequested) -> AttachmentRow {
+    let p = &e.payload;
+    AttachmentRow {
+        attachment_id: p.attachment_id.clone(),
+        kind: p.kind.clone(),
+        conversation_id: p.conversation_id.clone(),
+        recipient_id: p.recipient_id.clone(),
+        uploader_id: p.uploader_id.clone(),
+        uploader_username: p.uploader_username.clone(),
+        file_name: p.file_name.clone(),
+        content_type: p.content_type.clone(),
+        size: u64::try_from(p.size).unwrap_or_default(),
+        declared_sha256: p.sha256.clone(),
+        upload_key: p.object_key.clone(),
+        status: AttachmentStatus::Pending,
+        reason: None,
+        created_at_ms: e.occurred_at,
+        expires_at_ms: p.expires_at,
+        settled_at_ms: None,
+    }
+}
+
+#[async_trait]
+impl Projection for AttachmentIndexer {
+    fn name(&self) -> &'static str {
+        "attachments"
+    }
+
+    fn topics(&self) -> &'static [Topic] {
+        &[Topic::Attachments]
+    }
+
+    /// Both the index and the object store: either one down is an outage, not a bad event.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await?;
+        self.objects.ping().await.map_err(object_error)
+    }
+
+    async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
+        for logged in events {
+            match &logged.event {
+                Event::AttachmentRequested(e) => self.store.put_requested(&requested_row(e)).await?,
+                Event::AttachmentUploaded(e) => self.verify(&e.payload.attachment_id, e.occurred_at).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AttachmentIndexer {
+    async fn verify(&self, attachment_id: &str, reported_at_ms: i64) -> Result<(), StoreError> {
+        let Some(row) = self.store.attachment(attachment_id).await? else {
+            tracing::warn!(attachment_id, "upload reported for an unknown attachment; skipped");
+            return Ok(());
+        };
+        if row.status != AttachmentStatus::Pending {
+            // Settled before; settling again only completes a listing a crash may have cut off.
+            return self.store.settle(&row).await;
+        }
+        let Some(verdict) = self.check(&row).await? else {
+            tracing::info!(attachment_id, "upload reported but no object yet; stays pending");
+            return Ok(());
+        };
+        let (status, reason) = match verdict {
+            Ok(()) => (AttachmentStatus::Available, None),
+            Err(reason) => {
+                tracing::info!(attachment_id, reason, "attachment rejected");
+                (AttachmentStatus::Rejected, Some(reason))
+            }
+        };
+        self.store.settle(&AttachmentRow { status, reason, settled_at_ms: Some(reported_at_ms), ..row }).await
+    }
+
+    /// Copies the upload to where verified bytes live (once: a copy that exists is what gets
+    /// checked, so a replay checks the same bytes), then compares it with the declaration.
+    /// `None` when nothing was uploaded yet.
+    async fn check(&self, row: &AttachmentRow) -> Result<Option<Result<(), String>>, StoreError> {
+        let stored = row.stored_key();
+        let meta = match self.objects.head(&stored).await.map_err(object_error)? {
+            Some(meta) => meta,
+            None => {
+                if self.objects.head(&row.upload_key).await.map_err(object_error)?.is_none() {
+                    return Ok(None);
+                }
+                match self.objects.copy(&row.upload_key, &stored).await {
+                    Ok(()) => {}
+                    Err(ObjectError::NotFound(_)) => return Ok(None),
+                    Err(e) => return Err(object_error(e)),
+                }
+                match self.objects.head(&stored).await.map_err(object_error)? {
+                    Some(meta) => meta,
+                    None => return Ok(None),
+                }
+            }
+        };
+        if meta.size != row.size {
+            return Ok(Some(Err(format!("size is {} bytes, {} were declared", meta.size, row.size))));
+        }
+        if meta.content_type.as_deref().is_some_and(|t| t != row.content_type) {
+            return Ok(Some(Err("content type differs from the declared one".to_owned())));
+        }
+        let sha256 = match self.objects.sha256(&stored).await {
+            Ok(digest) => hex::encode(digest),
+            Err(ObjectError::Corrupt { reason, .. }) => return Ok(Some(Err(format!("unreadable object: {reason}")))),
+            Err(e) => return Err(object_error(e)),
+        };
+        if sha256 != row.declared_sha256 {
+            return Ok(Some(Err("sha256 differs from the declared one".to_owned())));
+        }
+        Ok(Some(Ok(())))
+    }
+}

@@ -1,0 +1,263 @@
+//! Objects as files under the data directory, sealed at rest ([`sealed`]), moved in and out by
+//! Confab itself at signed URLs ([`signing`]): the same flow as S3 pre-signed URLs, with no
+//! service to run.
+mod sealed;
+mod signing;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::{
+    fs::File,
+    io::{AsyncReadExt, AsyncWriteExt, BufWriter},
+};
+
+pub use sealed::AtRestKeys;
+use sealed::{CHUNK, Header, Opener, Sealer};
+pub use signing::{Grant, Refusal, SignedQuery};
+use signing::UrlSigner;
+
+use crate::{ObjectError, ObjectMeta, ObjectStore, PresignedRequest, UploadTerms, error::unavailable, valid_key};
+
+/// Where half-written uploads wait; not a valid key segment, so never an object.
+const PARTIAL_DIR: &str = ".partial";
+/// Route under which Confab serves the objects.
+pub const ROUTE_PREFIX: &str = "/objects/";
+
+/// Why an upload's body was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the body is longer than the signed size")]
+    TooLong,
+    #[error("the body is shorter than the signed size")]
+    TooShort,
+    #[error("the body could not be read: {0}")]
+    Body(String),
+    #[error(transparent)]
+    Store(#[from] ObjectError),
+}
+
+#[derive(Clone)]
+pub struct EmbeddedObjects {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    keys: AtRestKeys,
+    signer: UrlSigner,
+    /// Where clients reach this process, e.g. `http://127.0.0.1:8080`; known once it listens.
+    public_url: OnceLock<String>,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+fn checked(key: &str) -> Result<&str, ObjectError> {
+    if valid_key(key) { Ok(key) } else { Err(ObjectError::InvalidKey(key.to_owned())) }
+}
+
+impl EmbeddedObjects {
+    /// Objects under `root`, sealed with `keys`, URLs signed with `signing_key`.
+    pub fn open(root: &Path, keys: AtRestKeys, signing_key: [u8; 32]) -> Result<Self, ObjectError> {
+        std::fs::create_dir_all(root.join(PARTIAL_DIR)).map_err(unavailable)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                root: root.to_owned(),
+                keys,
+                signer: UrlSigner::new(signing_key),
+                public_url: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// Sets the base of every URL this store signs; the first call wins.
+    pub fn set_public_url(&self, url: &str) {
+        let _ = self.inner.public_url.set(url.trim_end_matches('/').to_owned());
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, ObjectError> {
+        Ok(self.inner.root.join(checked(key)?))
+    }
+
+    fn presign(&self, key: &str, expires_in: Duration, grant: &Grant) -> Result<String, ObjectError> {
+        let base = self
+            .inner
+            .public_url
+            .get()
+            .ok_or_else(|| ObjectError::Unavailable("the public url is not known yet".into()))?;
+        let expires = now_secs() + expires_in.as_secs() as i64;
+        Ok(format!("{base}{ROUTE_PREFIX}{}?{}", checked(key)?, self.inner.signer.sign(key, expires, grant)))
+    }
+
+    /// What a request with `method` on `key` and this query may do.
+    pub fn authorize(&self, method: &str, key: &str, query: &SignedQuery) -> Result<Grant, Refusal> {
+        self.inner.signer.verify(method, key, query, now_secs())
+    }
+
+    /// Stores exactly `size` bytes of `body` as `key`, or nothing: the object appears whole once
+    /// the last byte is on disk.
+    pub async fn write<E: std::fmt::Display>(
+        &self,
+        key: &str,
+        size: u64,
+        content_type: &str,
+        body: impl Stream<Item = Result<Bytes, E>> + Unpin,
+    ) -> Result<(), UploadError> {
+        let target = self.path(key)?;
+        let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
+        let result = self.write_partial(&partial, size, content_type, body).await;
+        match result {
+            Ok(()) => {
+                if let Some(parent) = target.parent() {
+                    tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+                }
+                tokio::fs::rename(&partial, &target).await.map_err(unavailable)?;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&partial).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_partial<E: std::fmt::Display>(
+        &self,
+        partial: &Path,
+        size: u64,
+        content_type: &str,
+        mut body: impl Stream<Item = Result<Bytes, E>> + Unpin,
+    ) -> Result<(), UploadError> {
+        let header = Header::new(&self.inner.keys.current, size, content_type);
+        let mut sealer = Sealer::new(&self.inner.keys, &header)?;
+        let mut file = BufWriter::new(File::create(partial).await.map_err(unavailable)?);
+        file.write_all(sealer.header()).await.map_err(unavailable)?;
+        let (mut pending, mut received, mut chunk) = (Vec::with_capacity(CHUNK), 0u64, 0u64);
+        while let Some(bytes) = body.next().await {
+            let bytes = bytes.map_err(|e| UploadError::Body(e.to_string()))?;
+            received += bytes.len() as u64;
+            if received > size {
+                return Err(UploadError::TooLong);
+            }
+            pending.extend_from_slice(&bytes);
+            while chunk + 1 < header.chunks() && pending.len() >= CHUNK {
+                let rest = pending.split_off(CHUNK);
+                file.write_all(&sealer.seal(&pending)?).await.map_err(unavailable)?;
+                pending = rest;
+                chunk += 1;
+            }
+        }
+        if received < size {
+            return Err(UploadError::TooShort);
+        }
+        file.write_all(&sealer.seal(&pending)?).await.map_err(unavailable)?;
+        file.flush().await.map_err(unavailable)?;
+        file.into_inner().sync_all().await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn opener(&self, key: &str) -> Result<Option<(Opener, File)>, ObjectError> {
+        let mut file = match File::open(self.path(key)?).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let corrupt = |reason: String| ObjectError::Corrupt { key: key.to_owned(), reason };
+        // The header is read in the pieces its lengths announce, so the file stops at chunk 0.
+        let mut head = vec![0u8; 5];
+        let _ = file.read_exact(&mut head).await.map_err(unavailable)?;
+        let key_id_to_type_len = usize::from(head[4]) + 7 + 8 + 2;
+        head.resize(5 + key_id_to_type_len, 0);
+        let _ = file.read_exact(&mut head[5..]).await.map_err(unavailable)?;
+        let type_len = usize::from(u16::from_be_bytes([head[head.len() - 2], head[head.len() - 1]]));
+        let at = head.len();
+        head.resize(at + type_len, 0);
+        let _ = file.read_exact(&mut head[at..]).await.map_err(unavailable)?;
+        let (header, _) = Header::decode(&head).map_err(corrupt)?.ok_or_else(|| corrupt("short header".into()))?;
+        let opener = Opener::new(&self.inner.keys, header, head).map_err(corrupt)?;
+        Ok(Some((opener, file)))
+    }
+
+    /// The object's bytes as a stream of opened chunks; a chunk that does not authenticate ends
+    /// the stream with an error.
+    pub async fn read(
+        &self,
+        key: &str,
+    ) -> Result<Option<(ObjectMeta, impl Stream<Item = std::io::Result<Bytes>> + Send + 'static)>, ObjectError> {
+        let Some((opener, reader)) = self.opener(key).await? else { return Ok(None) };
+        let meta = ObjectMeta { size: opener.header.size, content_type: Some(opener.header.content_type.clone()) };
+        let chunks = futures::stream::try_unfold((opener, reader), |(mut opener, mut reader)| async move {
+            let Some(len) = opener.next_len() else { return Ok(None) };
+            let mut sealed = vec![0u8; len];
+            let _ = reader.read_exact(&mut sealed).await?;
+            let opened = opener.open(&sealed).map_err(std::io::Error::other)?;
+            Ok(Some((Bytes::from(opened), (opener, reader))))
+        });
+        Ok(Some((meta, chunks)))
+    }
+}
+
+#[async_trait]
+impl ObjectStore for EmbeddedObjects {
+    async fn ping(&self) -> Result<(), ObjectError> {
+        tokio::fs::metadata(self.inner.root.join(PARTIAL_DIR)).await.map(drop).map_err(unavailable)
+    }
+
+    async fn presign_put(&self, terms: &UploadTerms<'_>) -> Result<PresignedRequest, ObjectError> {
+        let grant = Grant::Put { size: terms.size, content_type: terms.content_type.to_owned() };
+        Ok(PresignedRequest {
+            method: "PUT",
+            url: self.presign(terms.key, terms.expires_in, &grant)?,
+            headers: vec![("content-type".to_owned(), terms.content_type.to_owned())],
+        })
+    }
+
+    async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<PresignedRequest, ObjectError> {
+        Ok(PresignedRequest { method: "GET", url: self.presign(key, expires_in, &Grant::Get)?, headers: Vec::new() })
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, ObjectError> {
+        Ok(self.opener(key).await?.map(|(opener, _)| ObjectMeta {
+            size: opener.header.size,
+            content_type: Some(opener.header.content_type),
+        }))
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), ObjectError> {
+        let (from, to) = (self.path(from)?, self.path(to)?);
+        let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
+        match tokio::fs::copy(&from, &partial).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ObjectError::NotFound(from.display().to_string()));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+        if let Some(parent) = to.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+        }
+        tokio::fs::rename(&partial, &to).await.map_err(unavailable)
+    }
+
+    async fn sha256(&self, key: &str) -> Result<[u8; 32], ObjectError> {
+        let Some((_, chunks)) = self.read(key).await? else {
+            return Err(ObjectError::NotFound(key.to_owned()));
+        };
+        let mut chunks = std::pin::pin!(chunks);
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| ObjectError::Corrupt { key: key.to_owned(), reason: e.to_string() })?;
+            hasher.update(&chunk);
+        }
+        Ok(hasher.finalize().into())
+    }
+}

@@ -1,0 +1,165 @@
+//! Objects in an S3 bucket (AWS, or any S3-compatible server through `endpoint`), every one
+//! stored with server-side encryption requested.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, meta::region::RegionProviderChain, timeout::TimeoutConfig};
+use aws_sdk_s3::{
+    Client,
+    error::DisplayErrorContext,
+    operation::{create_bucket::CreateBucketError, head_object::HeadObjectError},
+    presigning::PresigningConfig,
+    types::ServerSideEncryption,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{ObjectError, ObjectMeta, ObjectStore, PresignedRequest, UploadTerms, error::unavailable, valid_key};
+
+/// How to reach the bucket; region and credentials come from the AWS configuration chain.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    /// A local or non-AWS server; addressing is then path-style (`endpoint/bucket/key`).
+    pub endpoint: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct S3Objects {
+    client: Client,
+    bucket: String,
+}
+
+fn sdk_error(e: impl std::error::Error) -> ObjectError {
+    ObjectError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+fn checked(key: &str) -> Result<&str, ObjectError> {
+    if valid_key(key) { Ok(key) } else { Err(ObjectError::InvalidKey(key.to_owned())) }
+}
+
+fn presigning(expires_in: Duration) -> Result<PresigningConfig, ObjectError> {
+    PresigningConfig::expires_in(expires_in).map_err(unavailable)
+}
+
+impl S3Objects {
+    /// Connects and creates the bucket when it is missing.
+    pub async fn connect(config: &S3Config) -> Result<Self, ObjectError> {
+        let region = RegionProviderChain::default_provider().or_else("us-east-1");
+        let shared = aws_config::defaults(BehaviorVersion::latest())
+            .region(region)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .connect_timeout(Duration::from_secs(2))
+                    .build(),
+            )
+            .load()
+            .await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.endpoint_url(endpoint).force_path_style(true);
+        }
+        let store = Self { client: Client::from_conf(builder.build()), bucket: config.bucket.clone() };
+        store.ensure_bucket().await?;
+        Ok(store)
+    }
+
+    async fn ensure_bucket(&self) -> Result<(), ObjectError> {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+            return Ok(());
+        }
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => {
+                tracing::info!(bucket = %self.bucket, "created bucket");
+                Ok(())
+            }
+            Err(e)
+                if e.as_service_error().is_some_and(|e| {
+                    matches!(e, CreateBucketError::BucketAlreadyOwnedByYou(_) | CreateBucketError::BucketAlreadyExists(_))
+                }) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3Objects {
+    async fn ping(&self) -> Result<(), ObjectError> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map(drop).map_err(sdk_error)
+    }
+
+    async fn presign_put(&self, terms: &UploadTerms<'_>) -> Result<PresignedRequest, ObjectError> {
+        let size = i64::try_from(terms.size).map_err(unavailable)?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(checked(terms.key)?)
+            .content_length(size)
+            .content_type(terms.content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .presigned(presigning(terms.expires_in)?)
+            .await
+            .map_err(sdk_error)?;
+        Ok(PresignedRequest {
+            method: "PUT",
+            url: request.uri().to_owned(),
+            headers: request
+                .headers()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+                .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+                .collect(),
+        })
+    }
+
+    async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<PresignedRequest, ObjectError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(checked(key)?)
+            .presigned(presigning(expires_in)?)
+            .await
+            .map_err(sdk_error)?;
+        Ok(PresignedRequest { method: "GET", url: request.uri().to_owned(), headers: Vec::new() })
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, ObjectError> {
+        match self.client.head_object().bucket(&self.bucket).key(checked(key)?).send().await {
+            Ok(head) => Ok(Some(ObjectMeta {
+                size: head.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                content_type: head.content_type().map(str::to_owned),
+            })),
+            Err(e) if e.as_service_error().is_some_and(HeadObjectError::is_not_found) => Ok(None),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn copy(&self, from: &str, to: &str) -> Result<(), ObjectError> {
+        let _ = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{}", self.bucket, checked(from)?))
+            .key(checked(to)?)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn sha256(&self, key: &str) -> Result<[u8; 32], ObjectError> {
+        let object =
+            self.client.get_object().bucket(&self.bucket).key(checked(key)?).send().await.map_err(sdk_error)?;
+        let mut body = object.body;
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = body.try_next().await.map_err(unavailable)? {
+            hasher.update(&chunk);
+        }
+        Ok(hasher.finalize().into())
+    }
+}
