@@ -1,18 +1,29 @@
 # Installs (once, cached outside the clone) and starts the real servers the Kafka + DynamoDB
-# backend is tested against, on free ports of 127.0.0.1: tansu (Kafka-compatible broker) and
-# dynalite (DynamoDB). Sourced by scripts/test; exports CONFAB_TEST_* for the test suite and
+# backend is tested against, on free ports of 127.0.0.1: tansu (Kafka-compatible broker),
+# dynalite (DynamoDB) and s3s-fs (S3, verifying SigV4 signatures of pre-signed URLs). Sourced by scripts/test; exports CONFAB_TEST_* for the test suite and
 # stops the servers when the calling shell exits.
 
 CONFAB_CACHE="${CONFAB_CACHE:-$HOME/.cache/confab}"
 TANSU_VERSION=0.6.0
 TANSU="$CONFAB_CACHE/tools/bin/tansu"
 DYNALITE="$CONFAB_CACHE/node/node_modules/.bin/dynalite"
+S3S_FS_VERSION=0.14.1
+S3S_FS="$CONFAB_CACHE/tools/bin/s3s-fs"
+# The credentials s3s-fs accepts; the suite gives confab the same ones.
+S3_ACCESS_KEY=confab-test
+S3_SECRET_KEY=confab-test
 
 install_servers() {
     if [ ! -x "$TANSU" ] || ! "$TANSU" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
         echo "installing tansu $TANSU_VERSION into $CONFAB_CACHE/tools (10-15 minutes, once)"
         cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
             --root "$CONFAB_CACHE/tools" --target-dir "$CONFAB_CACHE/tansu-target"
+    fi
+    if [ ! -x "$S3S_FS" ] || ! grep -qx "$S3S_FS_VERSION" "$CONFAB_CACHE/tools/s3s-fs.version" 2>/dev/null; then
+        echo "installing s3s-fs $S3S_FS_VERSION into $CONFAB_CACHE/tools (a few minutes, once)"
+        cargo install s3s-fs --version "$S3S_FS_VERSION" --locked --features binary \
+            --root "$CONFAB_CACHE/tools" --target-dir "$CONFAB_CACHE/s3s-target"
+        echo "$S3S_FS_VERSION" > "$CONFAB_CACHE/tools/s3s-fs.version"
     fi
     if [ ! -x "$DYNALITE" ]; then
         echo "installing dynalite into $CONFAB_CACHE/node"
@@ -35,10 +46,10 @@ wait_for_port() { # port name log
 
 start_servers() {
     SERVERS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/confab-servers.XXXXXX")"
-    mkdir -p "$SERVERS_DIR/tansu" "$SERVERS_DIR/dynalite"
+    mkdir -p "$SERVERS_DIR/tansu" "$SERVERS_DIR/dynalite" "$SERVERS_DIR/s3"
     trap 'stop_servers' EXIT
 
-    local kafka_port dynamo_port
+    local kafka_port dynamo_port s3_port
     kafka_port="$(free_port)"
     (cd "$SERVERS_DIR/tansu" && exec "$TANSU" broker \
         --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
@@ -48,18 +59,24 @@ start_servers() {
     "$DYNALITE" --host 127.0.0.1 --port "$dynamo_port" --path "$SERVERS_DIR/dynalite" \
         --createTableMs 5 --deleteTableMs 5 --updateTableMs 5 > "$SERVERS_DIR/dynalite.log" 2>&1 &
     DYNALITE_PID=$!
+    s3_port="$(free_port)"
+    "$S3S_FS" --host 127.0.0.1 --port "$s3_port" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" \
+        "$SERVERS_DIR/s3" > "$SERVERS_DIR/s3s-fs.log" 2>&1 &
+    S3S_FS_PID=$!
     wait_for_port "$kafka_port" tansu "$SERVERS_DIR/tansu.log"
     wait_for_port "$dynamo_port" dynalite "$SERVERS_DIR/dynalite.log"
+    wait_for_port "$s3_port" s3s-fs "$SERVERS_DIR/s3s-fs.log"
 
     export CONFAB_TEST_KAFKA="127.0.0.1:$kafka_port"
     export CONFAB_TEST_DYNAMODB="http://127.0.0.1:$dynamo_port"
     export CONFAB_TEST_TANSU_BIN="$TANSU"
-    export CONFAB_TEST_DATA_DIRS="$SERVERS_DIR/tansu:$SERVERS_DIR/dynalite"
-    echo "tansu on $CONFAB_TEST_KAFKA, dynalite on $CONFAB_TEST_DYNAMODB, data in $SERVERS_DIR"
+    export CONFAB_TEST_S3="http://127.0.0.1:$s3_port"
+    export CONFAB_TEST_DATA_DIRS="$SERVERS_DIR/tansu:$SERVERS_DIR/dynalite:$SERVERS_DIR/s3"
+    echo "tansu on $CONFAB_TEST_KAFKA, dynalite on $CONFAB_TEST_DYNAMODB, s3s-fs on $CONFAB_TEST_S3, data in $SERVERS_DIR"
 }
 
 stop_servers() {
-    kill "${TANSU_PID:-}" "${DYNALITE_PID:-}" 2>/dev/null || true
-    wait "${TANSU_PID:-}" "${DYNALITE_PID:-}" 2>/dev/null || true
+    kill "${TANSU_PID:-}" "${DYNALITE_PID:-}" "${S3S_FS_PID:-}" 2>/dev/null || true
+    wait "${TANSU_PID:-}" "${DYNALITE_PID:-}" "${S3S_FS_PID:-}" 2>/dev/null || true
     rm -rf "${SERVERS_DIR:-/nonexistent}"
 }

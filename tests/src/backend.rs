@@ -9,6 +9,8 @@ pub struct External {
     pub kafka: String,
     /// URL of the DynamoDB endpoint.
     pub dynamodb: String,
+    /// URL of the S3 endpoint (a server that verifies pre-signed URL signatures).
+    pub s3: String,
     /// The tansu binary, for tests that start and stop a broker of their own.
     pub tansu_bin: Option<PathBuf>,
     /// Where those servers keep their data, for tests that inspect it.
@@ -30,12 +32,12 @@ impl Backend {
             None => {
                 assert!(
                     std::env::var("CONFAB_TEST_REQUIRE_EXTERNAL").as_deref() != Ok("1"),
-                    "{test}: CONFAB_TEST_KAFKA and CONFAB_TEST_DYNAMODB are not set, but external backends are required"
+                    "{test}: CONFAB_TEST_KAFKA, CONFAB_TEST_DYNAMODB and CONFAB_TEST_S3 are not set, but external backends are required"
                 );
                 // Straight to the stderr handle: libtest would swallow eprintln! of a passing test.
                 let _ = writeln!(
                     std::io::stderr(),
-                    "SKIPPED {test} on kafka+dynamodb: set CONFAB_TEST_KAFKA and CONFAB_TEST_DYNAMODB (scripts/test does)"
+                    "SKIPPED {test} on kafka+dynamodb: set CONFAB_TEST_KAFKA, CONFAB_TEST_DYNAMODB and CONFAB_TEST_S3 (scripts/test does)"
                 );
                 None
             }
@@ -54,10 +56,11 @@ impl External {
     pub fn from_env() -> Option<Self> {
         let kafka = std::env::var("CONFAB_TEST_KAFKA").ok().filter(|v| !v.is_empty())?;
         let dynamodb = std::env::var("CONFAB_TEST_DYNAMODB").ok().filter(|v| !v.is_empty())?;
+        let s3 = std::env::var("CONFAB_TEST_S3").ok().filter(|v| !v.is_empty())?;
         let tansu_bin = std::env::var_os("CONFAB_TEST_TANSU_BIN").map(PathBuf::from);
         let data_dirs = std::env::var("CONFAB_TEST_DATA_DIRS")
             .map(|dirs| dirs.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect())
             .unwrap_or_default();
-        Some(Self { kafka, dynamodb, tansu_bin, data_dirs })
+        Some(Self { kafka, dynamodb, s3, tansu_bin, data_dirs })
     }
 }

@@ -235,6 +235,53 @@ impl Client {
         self.all_pages(user, &format!("/groups/{group}/messages?limit=200")).await
     }
 
+    /// Asks to upload `bytes` (declared with `sha256` of `declared`, which is `bytes` unless a
+    /// test lies) to `target` (`{"recipient": ..}` or `{"groupId": ..}`); the ticket.
+    pub async fn request_upload(&self, user: &User, target: Value, bytes: &[u8], declared: &[u8]) -> Reply {
+        use sha2::Digest;
+        let mut body = json!({
+            "fileName": "photo \u{1f4f7}.png",
+            "contentType": "image/png",
+            "size": bytes.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(declared)),
+        });
+        if let (Some(body), Some(target)) = (body.as_object_mut(), target.as_object()) {
+            body.extend(target.clone());
+        }
+        self.post("/attachments", Some(&user.token), body).await
+    }
+
+    /// Uploads `bytes` with a ticket's URL, method and headers: what a client does itself.
+    pub async fn upload(&self, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response {
+        assert_eq!(ticket["uploadMethod"], "PUT", "{ticket}");
+        let mut request = self.http.put(ticket["uploadUrl"].as_str().expect("uploadUrl")).body(bytes);
+        for (name, value) in ticket["uploadHeaders"].as_object().expect("uploadHeaders") {
+            request = request.header(name, value.as_str().expect("header value"));
+        }
+        request.send().await.expect("upload request")
+    }
+
+    /// Requests, uploads and verifies an attachment of `bytes`; its id.
+    pub async fn attachment(&self, user: &User, target: Value, bytes: &[u8]) -> String {
+        let ticket = self.request_upload(user, target, bytes, bytes).await;
+        assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+        let uploaded = self.upload(&ticket.body, bytes.to_vec()).await;
+        assert!(uploaded.status().is_success(), "upload: {}", uploaded.status());
+        let id = ticket.body["attachmentId"].as_str().unwrap().to_owned();
+        let verified = self.post(&format!("/attachments/{id}/complete"), Some(&user.token), json!({})).await;
+        assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+        id
+    }
+
+    /// Downloads an attachment as a participant does: a download ticket, then its URL.
+    pub async fn download(&self, user: &User, attachment_id: &str) -> Vec<u8> {
+        let ticket = self.get(&format!("/attachments/{attachment_id}"), Some(&user.token)).await;
+        assert_eq!(ticket.status, StatusCode::OK, "{}", ticket.body);
+        let response = self.http.get(ticket.body["downloadUrl"].as_str().unwrap()).send().await.expect("download");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.bytes().await.expect("download body").to_vec()
+    }
+
     /// The contents of `group_history`.
     pub async fn group_contents(&self, user: &User, group: &str) -> Vec<String> {
         self.group_history(user, group).await.iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()

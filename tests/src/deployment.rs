@@ -50,6 +50,13 @@ impl Deployment {
         self.env("CONFAB_LOG", &format!("kafka://{bootstrap}"))
     }
 
+    /// This deployment's own S3 bucket: the namespace in the characters bucket names allow.
+    pub fn bucket(&self) -> String {
+        let name: String =
+            self.namespace.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+        format!("confab-{}", name.trim_end_matches('-'))
+    }
+
     pub fn is_embedded(&self) -> bool {
         matches!(self.backend, Backend::Embedded)
     }
@@ -68,6 +75,9 @@ impl Deployment {
                 .env("CONFAB_STORE", "dynamodb")
                 .env("CONFAB_DYNAMODB_ENDPOINT", &external.dynamodb)
                 .env("CONFAB_NAMESPACE", &self.namespace)
+                .env("CONFAB_OBJECTS", "s3")
+                .env("CONFAB_S3_ENDPOINT", &external.s3)
+                .env("CONFAB_S3_BUCKET", self.bucket())
                 .env("CONFAB_KAFKA_TIMEOUT_MS", "3000")
                 .env("AWS_ACCESS_KEY_ID", "confab-test")
                 .env("AWS_SECRET_ACCESS_KEY", "confab-test")
