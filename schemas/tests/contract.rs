@@ -22,6 +22,8 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
         ("io.confab.events.GroupMemberRemoved", GroupMemberRemoved::get_schema()),
         ("io.confab.events.GroupRenamed", GroupRenamed::get_schema()),
         ("io.confab.events.GroupMemberRoleChanged", GroupMemberRoleChanged::get_schema()),
+        ("io.confab.events.AttachmentRequested", confab_schemas::AttachmentRequested::get_schema()),
+        ("io.confab.events.AttachmentUploaded", confab_schemas::AttachmentUploaded::get_schema()),
     ] {
         let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
         assert_eq!(
@@ -288,4 +290,76 @@ fn receipts_round_trip_and_follow_their_messages_on_the_log() {
         assert_eq!(event.key(), key);
         assert_eq!(event.topic().name(), "confab.messages");
     }
+}
+
+/// Every older version of the message events stays readable: a record written before
+/// `attachments` existed reads as a message with none.
+#[test]
+fn messages_written_before_attachments_read_with_none() {
+    let codec = Codec::new().unwrap();
+    let direct = message();
+    let mut v2 = serde_json::to_value(&direct).unwrap();
+    let _ = v2["payload"].as_object_mut().unwrap().remove("attachments");
+    let group = confab_schemas::GroupMessageSent {
+        event_id: direct.event_id.clone(),
+        occurred_at: direct.occurred_at,
+        actor_id: direct.actor_id.clone(),
+        payload: confab_schemas::GroupMessageSentPayload {
+            message_id: direct.payload.message_id.clone(),
+            group_id: "0190f5a2-7c1e-7000-8000-0000000000cc".into(),
+            sender_id: direct.actor_id.clone(),
+            sender_username: "alice".into(),
+            content: "v1.k1.c2VhbGVk".into(),
+            client_message_id: None,
+            attachments: Vec::new(),
+        },
+    };
+    let mut v1 = serde_json::to_value(&group).unwrap();
+    let _ = v1["payload"].as_object_mut().unwrap().remove("attachments");
+    for (path, name, old, expected) in [
+        ("history/DirectMessageSent.v2.avsc", "io.confab.events.DirectMessageSent", v2, Event::DirectMessageSent(direct)),
+        ("history/GroupMessageSent.v1.avsc", "io.confab.events.GroupMessageSent", v1, Event::GroupMessageSent(group)),
+    ] {
+        let file = codec.registry().files().find(|f| f.path == path).cloned().unwrap();
+        let encoded = codec.encode_with(&file, name, &old).unwrap();
+        assert_ne!(file.fingerprint, codec.registry().current(name).unwrap().fingerprint);
+        assert_eq!(codec.decode(&encoded.value).unwrap(), expected, "{path}");
+    }
+}
+
+#[test]
+fn messages_carry_their_attachments_through_the_codec() {
+    let codec = Codec::new().unwrap();
+    let mut direct = message();
+    direct.payload.attachments = vec![confab_schemas::AttachmentRef {
+        attachment_id: "0190f5a2-7c1e-7000-8000-000000000301".into(),
+        file_name: "v1.k1.bmFtZQ".into(),
+        content_type: "image/png".into(),
+        size: 1234,
+        sha256: "ab".repeat(32),
+    }];
+    let event = Event::DirectMessageSent(direct);
+    assert_eq!(codec.decode(&codec.encode(&event).unwrap().value).unwrap(), event);
+    let requested = Event::AttachmentRequested(confab_schemas::AttachmentRequested {
+        event_id: "0190f5a2-7c1e-7000-8000-000000000302".into(),
+        occurred_at: 1,
+        actor_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        payload: confab_schemas::AttachmentRequestedPayload {
+            attachment_id: "0190f5a2-7c1e-7000-8000-000000000301".into(),
+            uploader_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+            uploader_username: "alice".into(),
+            kind: "direct".into(),
+            conversation_id: "4f6c1c2e-0a6b-5d0e-9c3f-1b2a3c4d5e6f".into(),
+            recipient_id: Some("0190f5a2-7c1e-7000-8000-0000000000bb".into()),
+            file_name: "v1.k1.bmFtZQ".into(),
+            content_type: "image/png".into(),
+            size: 1234,
+            sha256: "ab".repeat(32),
+            object_key: "uploads/0190f5a2-7c1e-7000-8000-000000000301".into(),
+            expires_at: 2,
+        },
+    });
+    assert_eq!(codec.decode(&codec.encode(&requested).unwrap().value).unwrap(), requested);
+    assert_eq!(requested.topic().name(), "confab.attachments");
+    assert_eq!(requested.key(), "0190f5a2-7c1e-7000-8000-000000000301");
 }
