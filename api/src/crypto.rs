@@ -94,7 +94,9 @@ impl Keyring {
         let mut derived = HashMap::new();
         for (id, master) in &self.keys {
             let mut key = [0u8; 32];
-            Hkdf::<Sha256>::new(None, master).expand(purpose.as_bytes(), &mut key).map_err(|_| CryptoError::Unreadable)?;
+            Hkdf::<Sha256>::new(None, master)
+                .expand(purpose.as_bytes(), &mut key)
+                .map_err(|_| CryptoError::Unreadable)?;
             let _ = derived.insert(id.clone(), key);
         }
         Ok((self.current.clone(), derived))

@@ -4,8 +4,8 @@ use confab_consumers::{
     ProjectionHandle,
     store::{AttachmentStore, GroupStore, MessageStore, UserStore},
 };
-use confab_objects::{ObjectStore, embedded::EmbeddedObjects};
 use confab_eventlog::Position;
+use confab_objects::{ObjectStore, embedded::EmbeddedObjects};
 use confab_producers::EventPublisher;
 
 use crate::{

@@ -75,7 +75,10 @@ impl S3Objects {
             }
             Err(e)
                 if e.as_service_error().is_some_and(|e| {
-                    matches!(e, CreateBucketError::BucketAlreadyOwnedByYou(_) | CreateBucketError::BucketAlreadyExists(_))
+                    matches!(
+                        e,
+                        CreateBucketError::BucketAlreadyOwnedByYou(_) | CreateBucketError::BucketAlreadyExists(_)
+                    )
                 }) =>
             {
                 Ok(())

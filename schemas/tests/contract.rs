@@ -317,7 +317,12 @@ fn messages_written_before_attachments_read_with_none() {
     let mut v1 = serde_json::to_value(&group).unwrap();
     let _ = v1["payload"].as_object_mut().unwrap().remove("attachments");
     for (path, name, old, expected) in [
-        ("history/DirectMessageSent.v2.avsc", "io.confab.events.DirectMessageSent", v2, Event::DirectMessageSent(direct)),
+        (
+            "history/DirectMessageSent.v2.avsc",
+            "io.confab.events.DirectMessageSent",
+            v2,
+            Event::DirectMessageSent(direct),
+        ),
         ("history/GroupMessageSent.v1.avsc", "io.confab.events.GroupMessageSent", v1, Event::GroupMessageSent(group)),
     ] {
         let file = codec.registry().files().find(|f| f.path == path).cloned().unwrap();

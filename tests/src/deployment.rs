@@ -52,8 +52,11 @@ impl Deployment {
 
     /// This deployment's own S3 bucket: the namespace in the characters bucket names allow.
     pub fn bucket(&self) -> String {
-        let name: String =
-            self.namespace.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+        let name: String = self
+            .namespace
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .collect();
         format!("confab-{}", name.trim_end_matches('-'))
     }
 

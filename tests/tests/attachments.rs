@@ -89,7 +89,8 @@ async fn attachments_round_trip_byte_for_byte_and_ride_messages(backend: Backend
     assert_eq!(first.body["attachments"][0]["status"], "available");
     assert_eq!(first.body["attachments"][0]["uploader"], "bob");
     let cursor = first.body["nextCursor"].as_str().unwrap();
-    let second = client.get(&format!("/chat/attachments?recipient=bob&limit=3&before={cursor}"), Some(&alice.token)).await;
+    let second =
+        client.get(&format!("/chat/attachments?recipient=bob&limit=3&before={cursor}"), Some(&alice.token)).await;
     assert_eq!(second.body["attachments"][0]["attachmentId"], id.as_str());
     assert_eq!(second.body["nextCursor"], Value::Null);
     let from_bob = client.get("/chat/attachments?recipient=alice", Some(&bob.token)).await;

@@ -11,6 +11,7 @@ use std::{
 
 use confab_e2e::{Backend, Client, Deployment, backend_tests};
 use reqwest::StatusCode;
+use serde_json::json;
 use tokio::sync::Notify;
 
 async fn kill_9_during_concurrent_sends_loses_and_duplicates_nothing_acknowledged(backend: Backend) {
@@ -97,6 +98,15 @@ async fn rebuilding_every_table_from_offset_zero_reproduces_the_live_tables(back
     assert_eq!(client.group_send(&carol, &group, "g5").await.status, StatusCode::OK);
     let left = client.delete(&format!("/groups/{group}/members/alice"), Some(&alice.token)).await;
     assert_eq!(left.status, StatusCode::NO_CONTENT);
+    // Attachments: one verified and sent, one rejected; the indexer checks the stored bytes again.
+    let photo = client.attachment(&alice, json!({ "recipient": "bob" }), b"replayed bytes").await;
+    let body = json!({ "recipient": "bob", "message": "a photo", "attachments": [photo] });
+    assert_eq!(client.post("/chat/send", Some(&alice.token), body).await.status, StatusCode::OK);
+    let lie = client.request_upload(&bob, json!({ "recipient": "alice" }), b"these bytes", b"other bytes").await;
+    assert!(client.upload(&lie.body, b"these bytes".to_vec()).await.status().is_success());
+    let id = lie.body["attachmentId"].as_str().unwrap();
+    let rejected = client.post(&format!("/attachments/{id}/complete"), Some(&bob.token), json!({})).await;
+    assert_eq!(rejected.error_code(), "attachment_rejected");
     server.stop();
 
     // Empty tables: a fresh directory (embedded) or a fresh namespace (DynamoDB).
@@ -111,7 +121,9 @@ async fn rebuilding_every_table_from_offset_zero_reproduces_the_live_tables(back
     let replayed: serde_json::Value =
         serde_json::from_slice(&deployment.run(&["dump-tables", replayed_flag, &into]).stdout).unwrap();
     assert_eq!(live["users"].as_array().unwrap().len(), 3);
-    assert_eq!(live["messages"].as_array().unwrap().len(), 31);
+    assert_eq!(live["messages"].as_array().unwrap().len(), 32);
+    assert_eq!(live["attachments"].as_array().unwrap().len(), 2);
+    assert_eq!(live["conversation_attachments"].as_array().unwrap().len(), 1);
     assert_eq!(live["group_messages"].as_array().unwrap().len(), 6);
     assert_eq!(live["group_members"].as_array().unwrap().len(), 2);
     assert_eq!(live, replayed);

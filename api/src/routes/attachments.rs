@@ -10,7 +10,8 @@ use axum::{
 use confab_consumers::store::{AttachmentRow, AttachmentStatus, UserRow, upload_key};
 use confab_objects::UploadTerms;
 use confab_schemas::{
-    AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload, Event,
+    AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
+    Event,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

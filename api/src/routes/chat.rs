@@ -168,11 +168,7 @@ pub(crate) async fn send(
     let occurred_at = now_ms();
     let content = state
         .keyring
-        .seal(
-            KeyScope::Conversation(&conversation_id.to_string()),
-            text.as_bytes(),
-            message_id.to_string().as_bytes(),
-        )
+        .seal(KeyScope::Conversation(&conversation_id.to_string()), text.as_bytes(), message_id.to_string().as_bytes())
         .map_err(ApiError::internal)?;
     let event = Event::DirectMessageSent(DirectMessageSent {
         event_id: Uuid::now_v7().to_string(),

@@ -32,7 +32,9 @@ fn size_mismatch(size: u64) -> ApiError {
 
 fn store_error(e: ObjectError) -> ApiError {
     match e {
-        ObjectError::InvalidKey(_) | ObjectError::NotFound(_) => ApiError::not_found("object_not_found", "no such object"),
+        ObjectError::InvalidKey(_) | ObjectError::NotFound(_) => {
+            ApiError::not_found("object_not_found", "no such object")
+        }
         other => {
             tracing::warn!(error = %other, "embedded object store failed");
             ApiError::unavailable("object storage unavailable")

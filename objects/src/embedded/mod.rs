@@ -21,8 +21,8 @@ use tokio::{
 
 pub use sealed::AtRestKeys;
 use sealed::{CHUNK, Header, Opener, Sealer};
-pub use signing::{Grant, Refusal, SignedQuery};
 use signing::UrlSigner;
+pub use signing::{Grant, Refusal, SignedQuery};
 
 use crate::{ObjectError, ObjectMeta, ObjectStore, PresignedRequest, UploadTerms, error::unavailable, valid_key};
 
@@ -226,10 +226,10 @@ impl ObjectStore for EmbeddedObjects {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, ObjectError> {
-        Ok(self.opener(key).await?.map(|(opener, _)| ObjectMeta {
-            size: opener.header.size,
-            content_type: Some(opener.header.content_type),
-        }))
+        Ok(self
+            .opener(key)
+            .await?
+            .map(|(opener, _)| ObjectMeta { size: opener.header.size, content_type: Some(opener.header.content_type) }))
     }
 
     async fn copy(&self, from: &str, to: &str) -> Result<(), ObjectError> {

@@ -20,7 +20,10 @@ pub struct SignedQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
     /// Upload exactly `size` bytes of `content_type`.
-    Put { size: u64, content_type: String },
+    Put {
+        size: u64,
+        content_type: String,
+    },
     Get,
 }
 

@@ -143,10 +143,7 @@ impl AttachmentStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<AttachmentRow>, StoreError> {
         let start = before.map(|before| {
-            HashMap::from([
-                ("conversation_id".to_owned(), s(conversation_id)),
-                ("attachment_id".to_owned(), s(before)),
-            ])
+            HashMap::from([("conversation_id".to_owned(), s(conversation_id)), ("attachment_id".to_owned(), s(before))])
         });
         let page = self
             .client
