@@ -71,6 +71,9 @@ start_servers() {
     export CONFAB_TEST_DYNAMODB="http://127.0.0.1:$dynamo_port"
     export CONFAB_TEST_TANSU_BIN="$TANSU"
     export CONFAB_TEST_S3="http://127.0.0.1:$s3_port"
+    # For tests that talk to the servers with the AWS SDK directly; confab processes get the same.
+    export AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_REGION=us-east-1 \
+        AWS_EC2_METADATA_DISABLED=true
     export CONFAB_TEST_DATA_DIRS="$SERVERS_DIR/tansu:$SERVERS_DIR/dynalite:$SERVERS_DIR/s3"
     echo "tansu on $CONFAB_TEST_KAFKA, dynalite on $CONFAB_TEST_DYNAMODB, s3s-fs on $CONFAB_TEST_S3, data in $SERVERS_DIR"
 }

@@ -185,7 +185,11 @@ pub(crate) fn keyring_spec(args: &BackendArgs, embedded: bool) -> anyhow::Result
 pub(crate) async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<Objects> {
     match args.objects {
         ObjectsKind::S3 => {
-            let config = S3Config { bucket: args.s3_bucket.clone(), endpoint: args.s3_endpoint.clone() };
+            let config = S3Config {
+                bucket: args.s3_bucket.clone(),
+                endpoint: args.s3_endpoint.clone(),
+                public_endpoint: args.s3_public_endpoint.clone(),
+            };
             Ok(Objects::S3(S3Objects::connect(&config).await.context("cannot reach S3")?))
         }
         ObjectsKind::Embedded if !embedded => {

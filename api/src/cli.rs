@@ -71,6 +71,10 @@ pub(crate) struct BackendArgs {
     /// configuration chain decides (region and credentials always come from it).
     #[arg(long, env = "CONFAB_S3_ENDPOINT")]
     pub(crate) s3_endpoint: Option<String>,
+    /// The S3 endpoint as clients reach it, when that differs from `--s3-endpoint` (e.g. a
+    /// container network name): pre-signed URLs are signed for it.
+    #[arg(long, env = "CONFAB_S3_PUBLIC_ENDPOINT")]
+    pub(crate) s3_public_endpoint: Option<String>,
     /// Prefix of every topic, consumer group and table, so deployments can share a cluster.
     #[arg(long, env = "CONFAB_NAMESPACE", default_value = "")]
     pub(crate) namespace: String,

@@ -21,11 +21,16 @@ pub struct S3Config {
     pub bucket: String,
     /// A local or non-AWS server; addressing is then path-style (`endpoint/bucket/key`).
     pub endpoint: Option<String>,
+    /// Where clients reach the same server, when that differs from `endpoint` (a container
+    /// network name, say): pre-signed URLs are signed for this host.
+    pub public_endpoint: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct S3Objects {
     client: Client,
+    /// Signs the URLs clients use; the same as `client` unless a public endpoint is set.
+    presigner: Client,
     bucket: String,
 }
 
@@ -55,11 +60,19 @@ impl S3Objects {
             )
             .load()
             .await;
-        let mut builder = aws_sdk_s3::config::Builder::from(&shared);
-        if let Some(endpoint) = &config.endpoint {
-            builder = builder.endpoint_url(endpoint).force_path_style(true);
-        }
-        let store = Self { client: Client::from_conf(builder.build()), bucket: config.bucket.clone() };
+        let client_for = |endpoint: Option<&String>| {
+            let mut builder = aws_sdk_s3::config::Builder::from(&shared);
+            if let Some(endpoint) = endpoint {
+                builder = builder.endpoint_url(endpoint).force_path_style(true);
+            }
+            Client::from_conf(builder.build())
+        };
+        let client = client_for(config.endpoint.as_ref());
+        let presigner = match &config.public_endpoint {
+            Some(public) => client_for(Some(public)),
+            None => client.clone(),
+        };
+        let store = Self { client, presigner, bucket: config.bucket.clone() };
         store.ensure_bucket().await?;
         Ok(store)
     }
@@ -97,7 +110,7 @@ impl ObjectStore for S3Objects {
     async fn presign_put(&self, terms: &UploadTerms<'_>) -> Result<PresignedRequest, ObjectError> {
         let size = i64::try_from(terms.size).map_err(unavailable)?;
         let request = self
-            .client
+            .presigner
             .put_object()
             .bucket(&self.bucket)
             .key(checked(terms.key)?)
@@ -120,7 +133,7 @@ impl ObjectStore for S3Objects {
 
     async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<PresignedRequest, ObjectError> {
         let request = self
-            .client
+            .presigner
             .get_object()
             .bucket(&self.bucket)
             .key(checked(key)?)

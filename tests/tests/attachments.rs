@@ -130,7 +130,7 @@ async fn urls_allow_exactly_what_was_signed(backend: Backend) {
     assert_eq!(client.upload(&moved, bytes.clone()).await.status(), StatusCode::FORBIDDEN);
     let mut tampered = ticket.body.clone();
     let last = url.chars().last().unwrap();
-    tampered["uploadUrl"] = json!(format!("{}{}", &url[..url.len() - 1], if last == 'A' { 'B' } else { 'A' }));
+    tampered["uploadUrl"] = json!(format!("{}{}", &url[..url.len() - 1], if last == '0' { '1' } else { '0' }));
     assert_eq!(client.upload(&tampered, bytes.clone()).await.status(), StatusCode::FORBIDDEN);
 
     // Nothing refused was stored: the attachment cannot be sent yet.
