@@ -74,7 +74,9 @@ start_servers() {
     # For tests that talk to the servers with the AWS SDK directly; confab processes get the same.
     export AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_REGION=us-east-1 \
         AWS_EC2_METADATA_DISABLED=true
-    export CONFAB_TEST_DATA_DIRS="$SERVERS_DIR/tansu:$SERVERS_DIR/dynalite:$SERVERS_DIR/s3"
+    # Where the log and the tables are kept, for the plaintext scan (s3s-fs keeps objects as
+    # they came: server-side encryption is the S3 service's job, not one a test server does).
+    export CONFAB_TEST_DATA_DIRS="$SERVERS_DIR/tansu:$SERVERS_DIR/dynalite"
     echo "tansu on $CONFAB_TEST_KAFKA, dynalite on $CONFAB_TEST_DYNAMODB, s3s-fs on $CONFAB_TEST_S3, data in $SERVERS_DIR"
 }
 

@@ -16,7 +16,11 @@ async fn store() -> Option<S3Objects> {
         return None;
     };
     let bucket = format!("confab-objects-test-{}", uuid::Uuid::new_v4().simple());
-    Some(S3Objects::connect(&S3Config { bucket, endpoint: Some(endpoint), public_endpoint: None }).await.expect("s3 reachable"))
+    Some(
+        S3Objects::connect(&S3Config { bucket, endpoint: Some(endpoint), public_endpoint: None })
+            .await
+            .expect("s3 reachable"),
+    )
 }
 
 fn put(url: &str, headers: &[(String, String)], body: Vec<u8>) -> reqwest::RequestBuilder {

@@ -113,14 +113,15 @@ async fn urls_allow_exactly_what_was_signed(backend: Backend) {
     let id = ticket.body["attachmentId"].as_str().unwrap().to_owned();
     let url = ticket.body["uploadUrl"].as_str().unwrap().to_owned();
 
+    // Confab's own URLs tell a wrong body (400) from a wrong URL (403); S3 signs both into one.
+    let wrong_body = if deployment.is_embedded() { StatusCode::BAD_REQUEST } else { StatusCode::FORBIDDEN };
     let shorter = client.upload(&ticket.body, bytes[1..].to_vec()).await;
-    assert!(matches!(shorter.status().as_u16(), 400 | 403), "another size: {}", shorter.status());
+    assert_eq!(shorter.status(), wrong_body, "shorter");
     let longer = client.upload(&ticket.body, [bytes.clone(), vec![0]].concat()).await;
-    assert!(matches!(longer.status().as_u16(), 400 | 403), "another size: {}", longer.status());
+    assert_eq!(longer.status(), wrong_body, "longer");
     let mut retyped = ticket.body.clone();
     retyped["uploadHeaders"]["content-type"] = json!("text/html");
-    let retyped = client.upload(&retyped, bytes.clone()).await;
-    assert!(matches!(retyped.status().as_u16(), 400 | 403), "another type: {}", retyped.status());
+    assert_eq!(client.upload(&retyped, bytes.clone()).await.status(), wrong_body, "another type");
 
     // Another attachment's URL does not open this one's object, nor does a changed signature.
     let other = client.request_upload(&alice, json!({ "recipient": "bob" }), &bytes, &bytes).await;

@@ -1,4 +1,5 @@
-//! `/encrypt`, `/decrypt`, and that no plaintext message ever reaches the disk.
+//! `/encrypt`, `/decrypt`, and that no plaintext message or attachment name ever reaches the disk,
+//! nor (embedded) attachment bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -70,14 +71,44 @@ async fn the_data_dir_never_holds_message_plaintext(backend: Backend) {
     assert_eq!(client.send(&alice, "alice", marker).await.status, StatusCode::OK);
     let group = client.group(&alice, "secrets", &["bob"]).await;
     assert_eq!(client.group_send(&alice, &group, &format!("{marker} to the group")).await.status, StatusCode::OK);
+    // An attachment named with the marker, whose bytes (on the embedded store) are sealed at rest.
+    let bytes = format!("{marker} in a file").repeat(100).into_bytes();
+    let ticket = client
+        .post(
+            "/attachments",
+            Some(&alice.token),
+            json!({
+                "recipient": "bob",
+                "fileName": format!("{marker}.txt"),
+                "contentType": "text/plain",
+                "size": bytes.len(),
+                "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            }),
+        )
+        .await;
+    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+    assert!(client.upload(&ticket.body, bytes.clone()).await.status().is_success());
+    let attachment = ticket.body["attachmentId"].as_str().unwrap();
+    let body = json!({ "recipient": "bob", "attachments": [attachment] });
+    assert_eq!(client.post("/chat/send", Some(&alice.token), body).await.status, StatusCode::OK);
+    let entry = client.full_history(&alice, "bob").await.pop().unwrap();
+    assert_eq!(entry["attachments"][0]["fileName"], format!("{marker}.txt"));
+    assert_eq!(client.download(&alice, attachment).await, bytes);
     // The marker is really stored and served: the grep below is looking for something that exists.
     let history = client.full_history(&alice, "bob").await;
-    assert!(history.iter().all(|m| m["content"].as_str().unwrap().starts_with(marker)));
+    assert!(
+        history
+            .iter()
+            .filter(|m| m["attachments"].is_null())
+            .all(|m| m["content"].as_str().unwrap().starts_with(marker))
+    );
     assert_eq!(client.group_contents(&alice, &group).await, [format!("{marker} to the group")]);
     server.stop();
 
     // Through the public surfaces: the topics and the tables hold the sealed content only.
-    let stream = serde_json::to_string(&deployment.events("confab.messages")).unwrap();
+    let stream =
+        serde_json::to_string(&[deployment.events("confab.messages"), deployment.events("confab.attachments")])
+            .unwrap();
     let tables = deployment.tables().to_string();
     assert!(stream.contains("v1.k1.") && tables.contains("v1.k1."), "the sealed messages are there");
     assert!(!stream.contains(marker), "plaintext on the log");

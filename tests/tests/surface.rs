@@ -14,7 +14,7 @@ async fn health_readiness_and_openapi(backend: Backend) {
     assert_eq!(health.body["status"], "ok");
     let ready = client.ready().await;
     assert_eq!(ready["status"], "ready");
-    for projection in ["users", "messages", "groups"] {
+    for projection in ["users", "messages", "groups", "attachments"] {
         assert_eq!(ready["projections"][projection]["ok"], true, "{ready}");
     }
 
@@ -38,6 +38,11 @@ async fn health_readiness_and_openapi(backend: Backend) {
         ("/chat/read", "post"),
         ("/groups/{groupId}/read", "post"),
         ("/ws", "get"),
+        ("/attachments", "post"),
+        ("/attachments/{attachmentId}", "get"),
+        ("/attachments/{attachmentId}/complete", "post"),
+        ("/chat/attachments", "get"),
+        ("/groups/{groupId}/attachments", "get"),
         ("/encrypt", "post"),
         ("/decrypt", "post"),
         ("/healthz", "get"),

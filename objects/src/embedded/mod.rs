@@ -73,7 +73,7 @@ impl EmbeddedObjects {
             inner: Arc::new(Inner {
                 root: root.to_owned(),
                 keys,
-                signer: UrlSigner::new(signing_key),
+                signer: UrlSigner::new(signing_key).map_err(unavailable)?,
                 public_url: OnceLock::new(),
             }),
         })

@@ -2,7 +2,7 @@
 //! request may carry (size and content type, for uploads) and the expiry. Nothing else is needed
 //! to check one, so any Confab process holding the key can serve it.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, Mac, digest::InvalidLength};
 use serde::Deserialize;
 use sha2::Sha256;
 
@@ -39,7 +39,8 @@ pub enum Refusal {
 }
 
 pub(crate) struct UrlSigner {
-    key: [u8; 32],
+    /// Keyed once; each signature starts from a clone.
+    keyed: Hmac<Sha256>,
 }
 
 fn canonical(method: &str, key: &str, expires: i64, grant: &Grant) -> String {
@@ -50,16 +51,12 @@ fn canonical(method: &str, key: &str, expires: i64, grant: &Grant) -> String {
 }
 
 impl UrlSigner {
-    pub(crate) fn new(key: [u8; 32]) -> Self {
-        Self { key }
+    pub(crate) fn new(key: [u8; 32]) -> Result<Self, InvalidLength> {
+        Ok(Self { keyed: Hmac::<Sha256>::new_from_slice(&key)? })
     }
 
     fn mac(&self, method: &str, key: &str, expires: i64, grant: &Grant) -> Hmac<Sha256> {
-        // HMAC takes keys of any length; a 32-byte key cannot be refused.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("hmac accepts every key length"),
-        };
+        let mut mac = self.keyed.clone();
         mac.update(canonical(method, key, expires, grant).as_bytes());
         mac
     }
@@ -124,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_url_allows_only_what_was_signed_until_it_expires() {
-        let signer = UrlSigner::new([7; 32]);
+        let signer = UrlSigner::new([7; 32]).unwrap();
         let grant = Grant::Put { size: 5, content_type: "image/png; charset=x".into() };
         let query = parse(&signer.sign("uploads/a", 100, &grant));
         assert_eq!(signer.verify("PUT", "uploads/a", &query, 100), Ok(grant));
@@ -136,7 +133,7 @@ mod tests {
         let later = SignedQuery { expires: Some("200".into()), ..query.clone() };
         assert_eq!(signer.verify("PUT", "uploads/a", &later, 1), Err(Refusal::BadSignature));
         assert_eq!(signer.verify("PUT", "uploads/a", &SignedQuery::default(), 1), Err(Refusal::Unsigned));
-        let other = UrlSigner::new([8; 32]);
+        let other = UrlSigner::new([8; 32]).unwrap();
         assert_eq!(other.verify("PUT", "uploads/a", &query, 1), Err(Refusal::BadSignature));
     }
 }
