@@ -18,7 +18,7 @@ pub(crate) enum Command {
     Api(ServeArgs),
     /// Runs projection workers only (Kafka backend).
     Consume(ConsumeArgs),
-    /// Prints the event stream as JSON lines, decoded with the schemas.
+    /// The event stream, decoded with the schemas.
     Events(EventsArgs),
     /// Replays the log from offset 0 into empty read-model tables.
     Rebuild(RebuildArgs),
@@ -159,11 +159,34 @@ pub(crate) struct ConsumeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct EventsArgs {
+    #[command(subcommand)]
+    pub(crate) command: EventsCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum EventsCommand {
+    /// Prints events as JSON lines: where each sits, its headers, and the event decoded.
+    Tail(TailArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TailArgs {
     #[command(flatten)]
     pub(crate) backend: BackendArgs,
-    /// Only this topic (default: all).
+    /// Only this topic, e.g. `confab.messages` (default: every topic).
     #[arg(long)]
     pub(crate) topic: Option<String>,
+    /// Start at offset 0 rather than at the end.
+    #[arg(long)]
+    pub(crate) from_beginning: bool,
+    /// Keep printing new events as they are appended, until interrupted; otherwise stop at the
+    /// end the log had when the command started.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// Open sealed content and file names with the master keys (`--master-keys`, or the data
+    /// dir's on the embedded backend).
+    #[arg(long)]
+    pub(crate) decrypt: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,61 +1,15 @@
-//! The operator commands: export the stream, rebuild read models, dump tables. On the embedded
+//! The operator commands: rebuild read models, dump tables. On the embedded
 //! backend, stop the server first: its files belong to one process at a time.
-use std::{io::Write, path::Path};
+use std::path::Path;
 
 use anyhow::{Context, bail};
-use base64::{Engine, engine::general_purpose::STANDARD};
-use confab_consumers::{read_to_end, replay};
-use confab_schemas::{Codec, Topic};
-use serde_json::{Value, json};
+use confab_consumers::replay;
+use confab_schemas::Codec;
 
 use crate::{
     backend::{STORE_FILE, Stores, connect, connect_dynamo, open_embedded_store},
-    cli::{BackendArgs, DumpTablesArgs, EventsArgs, ProjectionName, RebuildArgs, StoreKind},
+    cli::{BackendArgs, DumpTablesArgs, ProjectionName, RebuildArgs, StoreKind},
 };
-
-/// One JSON line per record: where it is, its headers, and the decoded event.
-pub(crate) async fn events(args: EventsArgs) -> anyhow::Result<()> {
-    let backend = connect(&args.backend).await?;
-    let codec = Codec::new()?;
-    let topics: Vec<&str> = match &args.topic {
-        Some(topic) => vec![topic.as_str()],
-        None => Topic::ALL.iter().map(|t| t.name()).collect(),
-    };
-    let mut out = std::io::stdout().lock();
-    read_to_end(backend.log.as_ref(), &topics, async |records| {
-        for r in records {
-            let headers: serde_json::Map<String, Value> = r
-                .record
-                .headers
-                .iter()
-                .map(|h| (h.name.clone(), Value::String(String::from_utf8_lossy(&h.value).into_owned())))
-                .collect();
-            let (event_type, event) = match codec.decode(&r.record.value) {
-                Ok(event) => (json!(event.full_name()), event.to_json().unwrap_or(Value::Null)),
-                Err(e) => {
-                    (Value::Null, json!({ "undecodable": e.to_string(), "base64": STANDARD.encode(&r.record.value) }))
-                }
-            };
-            let line = json!({
-                "topic": r.position.topic,
-                "partition": r.position.partition,
-                "offset": r.position.offset,
-                "key": String::from_utf8_lossy(&r.record.key),
-                "timestampMs": r.record.timestamp_ms,
-                "headers": headers,
-                "type": event_type,
-                "event": event,
-            });
-            // A closed stdout (e.g. `| head`) ends the export; nothing to recover.
-            if writeln!(out, "{line}").is_err() {
-                break;
-            }
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(())
-}
 
 /// Read models only, without opening the log.
 async fn stores(args: &BackendArgs, embedded_dir: &Path, namespace: &str) -> anyhow::Result<Stores> {

@@ -12,6 +12,7 @@ mod node;
 mod routes;
 mod secrets;
 mod state;
+mod tail;
 mod time;
 
 use clap::Parser;
@@ -20,7 +21,7 @@ use tracing_subscriber::EnvFilter;
 pub(crate) use error::ApiError;
 pub(crate) use state::AppState;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, EventsCommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -32,7 +33,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => node::serve(args).await,
         Command::Api(args) => node::api(args).await,
         Command::Consume(args) => node::consume(args).await,
-        Command::Events(args) => commands::events(args).await,
+        Command::Events(args) => match args.command {
+            EventsCommand::Tail(args) => tail::tail(args).await,
+        },
         Command::Rebuild(args) => commands::rebuild(args).await,
         Command::DumpTables(args) => commands::dump_tables(args).await,
     }

@@ -13,4 +13,4 @@ pub mod store;
 use backoff::Backoff;
 pub use error::StoreError;
 pub use progress::{ProjectionHandle, ProjectionStatus};
-pub use runner::{ProjectionRunner, ReplayError, read_to_end, replay};
+pub use runner::{ProjectionRunner, ReplayError, follow, read_to_end, replay};

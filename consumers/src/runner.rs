@@ -276,6 +276,36 @@ impl ProjectionRunner {
 
 /// Reads every record the log holds now on `topics`, from offset 0, without committing any
 /// offset, handing each batch to `on_batch`. How a read model is rebuilt and the stream exported.
+/// Reads `topics` from their current ends (or from offset 0) until `stop` is cancelled, handing
+/// each batch to `on_batch`; `on_start` hears once where each topic's read begins. How
+/// `events tail --follow` watches the log: no consumer group, nothing committed.
+pub async fn follow(
+    log: &dyn EventLog,
+    topics: &[&str],
+    from_beginning: bool,
+    stop: CancellationToken,
+    on_start: impl FnOnce(&[ReadStart]),
+    mut on_batch: impl AsyncFnMut(Vec<ConsumedRecord>) -> Result<(), ReplayError>,
+) -> Result<(), ReplayError> {
+    let mut starts = Vec::new();
+    for topic in topics {
+        let ends = log.end_offsets(topic).await?;
+        let offsets = if from_beginning { vec![0; ends.len()] } else { ends };
+        starts.push(ReadStart { topic: (*topic).to_owned(), offsets });
+    }
+    let mut reader = log.read_from(&starts).await?;
+    on_start(&starts);
+    loop {
+        let records = tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            records = reader.poll(BATCH, POLL_TIMEOUT) => records?,
+        };
+        if !records.is_empty() {
+            on_batch(records).await?;
+        }
+    }
+}
+
 pub async fn read_to_end(
     log: &dyn EventLog,
     topics: &[&str],

@@ -122,7 +122,7 @@ struct PayloadV1 {
 #[test]
 fn a_record_written_with_an_older_schema_is_read_by_the_current_one() {
     let codec = Codec::new().unwrap();
-    let v1 = codec.registry().files().find(|f| f.path == "history/DirectMessageSent.v1.avsc").cloned().unwrap();
+    let v1 = codec.registry().files().find(|f| f.path == "DirectMessageSent/v1.avsc").cloned().unwrap();
     let current = codec.registry().current("io.confab.events.DirectMessageSent").unwrap();
     assert_ne!(v1.fingerprint, current.fingerprint);
 
@@ -317,13 +317,8 @@ fn messages_written_before_attachments_read_with_none() {
     let mut v1 = serde_json::to_value(&group).unwrap();
     let _ = v1["payload"].as_object_mut().unwrap().remove("attachments");
     for (path, name, old, expected) in [
-        (
-            "history/DirectMessageSent.v2.avsc",
-            "io.confab.events.DirectMessageSent",
-            v2,
-            Event::DirectMessageSent(direct),
-        ),
-        ("history/GroupMessageSent.v1.avsc", "io.confab.events.GroupMessageSent", v1, Event::GroupMessageSent(group)),
+        ("DirectMessageSent/v2.avsc", "io.confab.events.DirectMessageSent", v2, Event::DirectMessageSent(direct)),
+        ("GroupMessageSent/v1.avsc", "io.confab.events.GroupMessageSent", v1, Event::GroupMessageSent(group)),
     ] {
         let file = codec.registry().files().find(|f| f.path == path).cloned().unwrap();
         let encoded = codec.encode_with(&file, name, &old).unwrap();
@@ -367,4 +362,20 @@ fn messages_carry_their_attachments_through_the_codec() {
     assert_eq!(codec.decode(&codec.encode(&requested).unwrap().value).unwrap(), requested);
     assert_eq!(requested.topic().name(), "confab.attachments");
     assert_eq!(requested.key(), "0190f5a2-7c1e-7000-8000-000000000301");
+}
+
+/// schemas/README.md lists every schema file, and only those, with its fingerprint: the table
+/// a data team reads is the registry the codec uses.
+#[test]
+fn the_contract_document_lists_every_schema_file_with_its_fingerprint() {
+    let codec = Codec::new().unwrap();
+    let mut files: Vec<_> = codec.registry().files().collect();
+    files.sort_by(|a, b| a.path.cmp(b.path));
+    let mut expected = String::from("| schema file | fingerprint (CRC-64-AVRO, hex) | current |\n|---|---|---|\n");
+    for file in files {
+        let current = if file.is_current { "yes" } else { "" };
+        expected.push_str(&format!("| `{}` | `{:016x}` | {current} |\n", file.path, file.fingerprint));
+    }
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains(&expected), "schemas/README.md must hold this table:\n\n{expected}");
 }

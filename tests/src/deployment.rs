@@ -9,7 +9,7 @@ use crate::{Backend, Confab, confab_bin};
 /// Tokens in tests are signed with this, so tests can also mint expired or forged ones.
 pub const TEST_JWT_SECRET: &str = "confab-e2e-test-secret-0123456789abcdef";
 /// A fixed master key (32 zero-to-31 bytes), shared by every process of a deployment.
-const TEST_MASTER_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const TEST_MASTER_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// One test's Confab: its data directory and, on external servers, its own namespace of topics,
 /// consumer groups and tables, so tests never see each other's data.
@@ -64,7 +64,8 @@ impl Deployment {
         matches!(self.backend, Backend::Embedded)
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    /// `confab <args>` with this deployment's configuration, not started.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(confab_bin());
         let _ = command
             .args(args)
@@ -117,7 +118,7 @@ impl Deployment {
 
     /// The stream as the `events` command exports it.
     pub fn events(&self, topic: &str) -> Vec<serde_json::Value> {
-        let output = self.run(&["events", "--topic", topic]);
+        let output = self.run(&["events", "tail", "--from-beginning", "--topic", topic]);
         String::from_utf8(output.stdout).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect()
     }
 

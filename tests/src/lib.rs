@@ -10,7 +10,7 @@ mod socket;
 
 pub use backend::{Backend, External};
 pub use client::{Client, Reply, User};
-pub use deployment::{Deployment, TEST_JWT_SECRET};
+pub use deployment::{Deployment, TEST_JWT_SECRET, TEST_MASTER_KEYS};
 pub use process::{Confab, confab_bin};
 pub use socket::{Socket, WsError};
 

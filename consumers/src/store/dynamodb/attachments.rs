@@ -72,14 +72,7 @@ fn attachment_from_item(item: &Item) -> Result<AttachmentRow, StoreError> {
 #[async_trait]
 impl AttachmentStore for DynamoStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        for table in [&self.tables.attachments, &self.tables.conversation_attachments] {
-            let description = self.client.describe_table().table_name(table).send().await.map_err(sdk_error)?;
-            let status = description.table().and_then(|d| d.table_status());
-            if status != Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
-                return Err(StoreError::Storage(format!("table {table} is {status:?}, not active")));
-            }
-        }
-        Ok(())
+        self.all_active(&[&self.tables.attachments, &self.tables.conversation_attachments]).await
     }
 
     async fn put_requested(&self, row: &AttachmentRow) -> Result<(), StoreError> {

@@ -132,6 +132,18 @@ impl DynamoStore {
 }
 
 impl DynamoStore {
+    /// Answers once every one of `tables` is there and ACTIVE.
+    pub(crate) async fn all_active(&self, tables: &[&str]) -> Result<(), StoreError> {
+        for table in tables {
+            let description = self.client.describe_table().table_name(*table).send().await.map_err(sdk_error)?;
+            let status = description.table().and_then(|d| d.table_status());
+            if status != Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
+                return Err(StoreError::Storage(format!("table {table} is {status:?}, not active")));
+            }
+        }
+        Ok(())
+    }
+
     /// One item by its key, read consistently.
     pub(crate) async fn get_item(&self, table: &str, key: &[(&str, &str)]) -> Result<Option<items::Item>, StoreError> {
         let mut request = self.client.get_item().table_name(table).consistent_read(true);
@@ -195,14 +207,7 @@ impl MessageStore for DynamoStore {
     /// an outage to wait out, not a reason to dead-letter the event that touched it.
     async fn ping(&self) -> Result<(), StoreError> {
         let t = &self.tables;
-        for table in [&t.messages, &t.conversations, &t.group_messages, &t.groups, &t.receipts] {
-            let description = self.client.describe_table().table_name(table).send().await.map_err(sdk_error)?;
-            let status = description.table().and_then(|d| d.table_status());
-            if status != Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
-                return Err(StoreError::Storage(format!("table {table} is {status:?}, not active")));
-            }
-        }
-        Ok(())
+        self.all_active(&[&t.messages, &t.conversations, &t.group_messages, &t.groups, &t.receipts]).await
     }
 
     async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
