@@ -4,6 +4,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use confab_consumers::{
+    analytics::{AnalyticsStore, EmbeddedAnalytics},
     projection::{AttachmentIndexer, GroupsProjection, MessagesProjection, Projection, UsersProjection},
     store::{
         AttachmentStore, CheckpointStore, GroupStore, MessageStore, UserStore,
@@ -32,6 +33,8 @@ use crate::{
 
 pub(crate) const LOG_FILE: &str = "log.redb";
 pub(crate) const STORE_FILE: &str = "readmodels.redb";
+/// The analytics consumer's own state on the embedded backend.
+const ANALYTICS_FILE: &str = "analytics.redb";
 /// Where the embedded object store keeps attachment files, under the data dir.
 const OBJECTS_DIR: &str = "objects";
 /// HKDF purposes of the embedded object store's keys.
@@ -133,6 +136,8 @@ pub(crate) struct Backend {
     pub(crate) log: Arc<dyn EventLog>,
     pub(crate) stores: Stores,
     pub(crate) objects: Objects,
+    /// The analytics consumer's state: its own file, or its own tables.
+    pub(crate) analytics: Arc<dyn AnalyticsStore>,
 }
 
 impl Backend {
@@ -222,10 +227,15 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
             let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(&path)).await?.with_context(|| {
                 format!("cannot open the event log in {} (is another confab using it?)", dir.display())
             })?;
+            let analytics_path = dir.join(ANALYTICS_FILE);
+            let analytics = tokio::task::spawn_blocking(move || EmbeddedAnalytics::open(&analytics_path))
+                .await?
+                .with_context(|| format!("cannot open the analytics state in {}", dir.display()))?;
             Backend {
                 log: Arc::new(log),
                 stores: Stores::Embedded(open_embedded_store(dir).await?),
                 objects: connect_objects(args, true).await?,
+                analytics: Arc::new(analytics),
             }
         }
         (LogKind::Kafka(servers), StoreKind::Dynamodb) => {
@@ -238,7 +248,12 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
             };
             let log =
                 KafkaLog::connect(config, Arc::new(store.clone())).context("cannot configure the kafka client")?;
-            Backend { log: Arc::new(log), stores: Stores::Dynamo(store), objects: connect_objects(args, false).await? }
+            Backend {
+                log: Arc::new(log),
+                analytics: Arc::new(store.clone()),
+                stores: Stores::Dynamo(store),
+                objects: connect_objects(args, false).await?,
+            }
         }
         (LogKind::Kafka(_), StoreKind::Embedded) => {
             bail!("a kafka log needs --store dynamodb: read models and claims must be shared by every process")

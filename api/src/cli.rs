@@ -20,6 +20,11 @@ pub(crate) enum Command {
     Consume(ConsumeArgs),
     /// The event stream, decoded with the schemas.
     Events(EventsArgs),
+    /// Runs the analytics consumer (Kafka backend; `serve` runs it in-process), or with `report`
+    /// prints its numbers.
+    Analytics(AnalyticsArgs),
+    /// Consumer group offsets.
+    Offsets(OffsetsArgs),
     /// Replays the log from offset 0 into empty read-model tables.
     Rebuild(RebuildArgs),
     /// Prints every read-model table as one JSON document.
@@ -113,6 +118,9 @@ pub(crate) struct ServeArgs {
     /// How long an attachment's download URL works.
     #[arg(long, env = "CONFAB_ATTACHMENT_DOWNLOAD_TTL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub(crate) attachment_download_ttl_secs: u64,
+    /// Usernames with the admin role, who may read `/analytics/summary`.
+    #[arg(long, env = "CONFAB_ADMINS", value_delimiter = ',')]
+    pub(crate) admins: Vec<String>,
     /// Lifetime of issued tokens.
     #[arg(long, env = "CONFAB_TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     pub(crate) token_ttl_secs: i64,
@@ -143,6 +151,27 @@ pub(crate) enum ProjectionName {
 impl ProjectionName {
     pub(crate) const ALL: [ProjectionName; 4] =
         [ProjectionName::Users, ProjectionName::Messages, ProjectionName::Groups, ProjectionName::Attachments];
+
+    /// The projection's name, as in its consumer group `confab.projector.<name>`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ProjectionName::Users => "users",
+            ProjectionName::Messages => "messages",
+            ProjectionName::Groups => "groups",
+            ProjectionName::Attachments => "attachments",
+        }
+    }
+
+    /// The topics it reads.
+    pub(crate) fn topics(self) -> &'static [confab_schemas::Topic] {
+        use confab_schemas::Topic;
+        match self {
+            ProjectionName::Users => &[Topic::Users],
+            ProjectionName::Messages => &[Topic::Messages],
+            ProjectionName::Groups => &[Topic::Groups],
+            ProjectionName::Attachments => &[Topic::Attachments],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -187,6 +216,70 @@ pub(crate) struct TailArgs {
     /// dir's on the embedded backend).
     #[arg(long)]
     pub(crate) decrypt: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct AnalyticsArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<AnalyticsCommand>,
+    #[command(flatten)]
+    pub(crate) run: AnalyticsRunArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum AnalyticsCommand {
+    /// Prints the analytics numbers as JSON.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct AnalyticsRunArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// Serve `/healthz` and `/readyz` for the consumer on this address.
+    #[arg(long, env = "CONFAB_HEALTH_LISTEN")]
+    pub(crate) health_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReportArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// First day, `YYYY-MM-DD` (UTC); default: 29 days before `--to`.
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (UTC); default: today.
+    #[arg(long)]
+    pub(crate) to: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OffsetsArgs {
+    #[command(subcommand)]
+    pub(crate) command: OffsetsCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum OffsetsCommand {
+    /// Moves a consumer group's committed offsets; stop its consumers first.
+    Reset(ResetArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ResetArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// The group, e.g. `confab.projector.messages` or `confab.projector.analytics` (without
+    /// the namespace).
+    pub(crate) group: String,
+    /// `earliest`, `latest`, or a time: RFC 3339 (`2026-12-01T04:00:00Z`) or milliseconds since
+    /// the epoch; the group then resumes at the first event stamped at or after it.
+    #[arg(long)]
+    pub(crate) to: String,
+    /// The topics to reset (default: the ones a Confab group reads).
+    #[arg(long = "topic")]
+    pub(crate) topics: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,5 +1,6 @@
 //! `confab`: the one binary that plays every role.
 
+mod analytics;
 mod auth;
 mod backend;
 mod cli;
@@ -9,6 +10,7 @@ mod error;
 mod extract;
 mod live;
 mod node;
+mod offsets;
 mod routes;
 mod secrets;
 mod state;
@@ -21,7 +23,7 @@ use tracing_subscriber::EnvFilter;
 pub(crate) use error::ApiError;
 pub(crate) use state::AppState;
 
-use crate::cli::{Cli, Command, EventsCommand};
+use crate::cli::{AnalyticsCommand, Cli, Command, EventsCommand, OffsetsCommand};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -35,6 +37,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Consume(args) => node::consume(args).await,
         Command::Events(args) => match args.command {
             EventsCommand::Tail(args) => tail::tail(args).await,
+        },
+        Command::Analytics(args) => match args.command {
+            Some(AnalyticsCommand::Report(report)) => analytics::report(report).await,
+            None => node::analytics(args.run).await,
+        },
+        Command::Offsets(args) => match args.command {
+            OffsetsCommand::Reset(args) => offsets::reset(args).await,
         },
         Command::Rebuild(args) => commands::rebuild(args).await,
         Command::DumpTables(args) => commands::dump_tables(args).await,

@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use confab_consumers::{
     ProjectionHandle, ProjectionRunner,
+    analytics::AnalyticsConsumer,
     notifier::{NotificationSink, Notifier},
 };
 use confab_producers::EventPublisher;
@@ -17,7 +18,7 @@ use crate::{
     AppState,
     auth::token::TokenKeys,
     backend::{Backend, connect, keyring_spec},
-    cli::{ConsumeArgs, ProjectionName, ServeArgs},
+    cli::{AnalyticsRunArgs, ConsumeArgs, ProjectionName, ServeArgs},
     crypto::Keyring,
     live::{hub::Hub, socket::LiveSettings},
     routes::{self, health, health::Dependencies},
@@ -55,7 +56,8 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let backend = connect(&args.backend).await?;
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
-    let workers = start_projections(&backend, &codec, &ProjectionName::ALL, &shutdown);
+    let mut workers = start_projections(&backend, &codec, &ProjectionName::ALL, &shutdown);
+    let (analytics, analytics_worker) = start_analytics(&backend, &codec, &shutdown);
     let handle = |wanted| workers.iter().find(|(n, _, _)| *n == wanted).map(|(_, h, _)| h.clone());
     let projections = Projections {
         users: handle(ProjectionName::Users).context("users projection")?,
@@ -63,13 +65,66 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         groups: handle(ProjectionName::Groups).context("groups projection")?,
         attachments: handle(ProjectionName::Attachments).context("attachment indexer")?,
     };
-    let result = run_http(&args, backend, codec, projections).await;
+    let result = run_http(&args, backend, codec, projections, vec![analytics]).await;
     shutdown.cancel();
-    for (_, _, worker) in workers {
+    analytics_worker.await?;
+    for (_, _, worker) in workers.drain(..) {
         worker.await?;
     }
     tracing::info!("confab stopped");
     result
+}
+
+/// Starts the analytics consumer: a runner of its own, into its own store.
+pub(crate) fn start_analytics(
+    backend: &Backend,
+    codec: &Arc<Codec>,
+    shutdown: &CancellationToken,
+) -> (ProjectionHandle, JoinHandle<()>) {
+    let consumer = Arc::new(AnalyticsConsumer::new(Arc::clone(&backend.analytics)));
+    let (mut runner, handle) = ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), consumer);
+    if let Some(checkpoints) = backend.stores.checkpoints() {
+        runner = runner.with_checkpoints(checkpoints);
+    }
+    (handle, tokio::spawn(runner.run(shutdown.clone())))
+}
+
+/// `confab analytics`: the analytics consumer alone (Kafka backend).
+pub(crate) async fn analytics(args: AnalyticsRunArgs) -> anyhow::Result<()> {
+    let backend = connect(&args.backend).await?;
+    if backend.is_embedded() {
+        bail!("the embedded backend runs in one process: `confab serve` runs the analytics consumer");
+    }
+    let codec = Arc::new(Codec::new()?);
+    let shutdown = CancellationToken::new();
+    let (handle, worker) = start_analytics(&backend, &codec, &shutdown);
+    tracing::info!("confab analytics consuming");
+    serve_health_until_signal(&backend, vec![handle], args.health_listen).await?;
+    shutdown.cancel();
+    worker.await?;
+    tracing::info!("confab stopped");
+    Ok(())
+}
+
+/// Serves `/healthz` and `/readyz` for workers on `address` (if any) until a signal.
+async fn serve_health_until_signal(
+    backend: &Backend,
+    projections: Vec<ProjectionHandle>,
+    address: Option<SocketAddr>,
+) -> anyhow::Result<()> {
+    match address {
+        Some(address) => {
+            let dependencies =
+                Dependencies { log: Arc::clone(&backend.log), store: backend.stores.users(), projections };
+            let listener = bind(address).await?;
+            axum::serve(listener, health::router(dependencies)).with_graceful_shutdown(signal()).await?;
+        }
+        None => {
+            println!("confab consuming");
+            signal().await;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn api(args: ServeArgs) -> anyhow::Result<()> {
@@ -84,7 +139,7 @@ pub(crate) async fn api(args: ServeArgs) -> anyhow::Result<()> {
         attachments: ProjectionHandle::remote("attachments", checkpoints),
     };
     let codec = Arc::new(Codec::new()?);
-    run_http(&args, backend, codec, projections).await
+    run_http(&args, backend, codec, projections, Vec::new()).await
 }
 
 pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
@@ -97,21 +152,8 @@ pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let workers = start_projections(&backend, &codec, &names, &shutdown);
     tracing::info!(projections = ?names, "confab consuming");
-    match args.health_listen {
-        Some(address) => {
-            let dependencies = Dependencies {
-                log: Arc::clone(&backend.log),
-                store: backend.stores.users(),
-                projections: workers.iter().map(|(_, handle, _)| handle.clone()).collect(),
-            };
-            let listener = bind(address).await?;
-            axum::serve(listener, health::router(dependencies)).with_graceful_shutdown(signal()).await?;
-        }
-        None => {
-            println!("confab consuming");
-            signal().await;
-        }
-    }
+    let handles = workers.iter().map(|(_, handle, _)| handle.clone()).collect();
+    serve_health_until_signal(&backend, handles, args.health_listen).await?;
     shutdown.cancel();
     for (_, _, worker) in workers {
         worker.await?;
@@ -120,11 +162,13 @@ pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The HTTP API; `workers` are the other consumers in this process, for readiness.
 async fn run_http(
     args: &ServeArgs,
     backend: Backend,
     codec: Arc<Codec>,
     projections: Projections,
+    workers: Vec<ProjectionHandle>,
 ) -> anyhow::Result<()> {
     let dir = &args.backend.data_dir;
     let embedded = backend.is_embedded();
@@ -144,7 +188,10 @@ async fn run_http(
             projections.messages.clone(),
             projections.groups.clone(),
             projections.attachments.clone(),
-        ],
+        ]
+        .into_iter()
+        .chain(workers)
+        .collect(),
     };
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames));
@@ -168,6 +215,8 @@ async fn run_http(
         hub,
         live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs) },
         attachments: backend.stores.attachments(),
+        analytics: Arc::clone(&backend.analytics),
+        admins: args.admins.iter().map(|name| name.trim().to_lowercase()).collect(),
         objects: backend.objects.store(),
         embedded_objects: backend.objects.embedded().cloned(),
         attachment_limits: AttachmentLimits {

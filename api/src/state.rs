@@ -2,6 +2,7 @@ use std::{sync::Arc, time::Duration};
 
 use confab_consumers::{
     ProjectionHandle,
+    analytics::AnalyticsStore,
     store::{AttachmentStore, GroupStore, MessageStore, UserStore},
 };
 use confab_eventlog::Position;
@@ -40,6 +41,10 @@ pub(crate) struct AppState {
     /// The embedded object store, whose URLs this process serves; None on S3.
     pub(crate) embedded_objects: Option<EmbeddedObjects>,
     pub(crate) attachment_limits: AttachmentLimits,
+    /// The analytics consumer's numbers.
+    pub(crate) analytics: Arc<dyn AnalyticsStore>,
+    /// Usernames (lowercase) with the admin role.
+    pub(crate) admins: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -2,6 +2,7 @@
 //! messages, groups) that the API queries. Every projection is idempotent, so at-least-once delivery and
 //! replays from offset 0 never duplicate anything.
 
+pub mod analytics;
 mod backoff;
 mod error;
 pub mod notifier;

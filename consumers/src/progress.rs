@@ -59,6 +59,15 @@ impl ProjectionHandle {
         }
     }
 
+    /// (topic, partition) -> next offset, for a runner in this process: how far it has got
+    /// since it started.
+    pub fn applied(&self) -> Option<HashMap<(String, u32), u64>> {
+        match &self.source {
+            Source::Local(status) => Some(status.borrow().applied.clone()),
+            Source::Remote(_) => None,
+        }
+    }
+
     /// Waits until the record at `position` is applied; false if `timeout` passed first.
     pub async fn wait_applied(&self, position: &Position, timeout: Duration) -> bool {
         let key = (position.topic.clone(), position.partition);

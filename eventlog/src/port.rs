@@ -38,6 +38,27 @@ pub trait EventLog: Send + Sync + 'static {
     /// it starts at once, owns every partition, and commits nothing. How a process follows the
     /// log from "now" (the notifier) or reads it whole (replays).
     async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError>;
+
+    /// Sets consumer group `group`'s committed offsets on every partition of `topics` to `to`,
+    /// and returns them as (topic, partition, next offset). Stop the group's consumers first: a
+    /// running member commits over it (Kafka refuses it while the group has members).
+    async fn reset_offsets(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: OffsetTarget,
+    ) -> Result<Vec<(String, u32, u64)>, LogError>;
+}
+
+/// Where [`EventLog::reset_offsets`] moves a consumer group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetTarget {
+    /// The first record each partition holds (the log deletes nothing: offset 0).
+    Earliest,
+    /// After the last record: only what is appended from now on.
+    Latest,
+    /// The first record stamped at or after this time (ms since the epoch); the end if none.
+    Timestamp(i64),
 }
 
 /// Where a [`EventLog::read_from`] reader starts in one topic: an offset per partition.

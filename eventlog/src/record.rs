@@ -88,6 +88,11 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The timestamp of an encoded record, without decoding the rest.
+pub(crate) fn encoded_timestamp(bytes: &[u8]) -> Option<i64> {
+    Some(i64::from_le_bytes(bytes.get(..8)?.try_into().ok()?))
+}
+
 fn decode_record(bytes: &[u8]) -> Result<Record, LogError> {
     let mut r = Reader(bytes);
     let mut ts = [0u8; 8];

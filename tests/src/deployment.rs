@@ -109,6 +109,11 @@ impl Deployment {
         Confab::spawn(self.command(&["consume", "--health-listen", "127.0.0.1:0"]))
     }
 
+    /// `confab analytics`: the analytics consumer alone; `base_url` serves its health endpoints.
+    pub fn analytics(&self) -> Confab {
+        Confab::spawn(self.command(&["analytics", "--health-listen", "127.0.0.1:0"]))
+    }
+
     /// Runs a one-shot command (events, rebuild, dump-tables) to success and returns its output.
     pub fn run(&self, args: &[&str]) -> Output {
         let output = self.command(args).output().expect("run confab");

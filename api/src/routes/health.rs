@@ -39,13 +39,17 @@ pub(crate) struct Check {
     ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// For a projection running in this process: `topic/partition` -> the next offset it will
+    /// apply, for the partitions it has applied since it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<BTreeMap<String, u64>>,
 }
 
 impl Check {
     fn from<E: ToString>(result: Result<(), E>) -> Self {
         match result {
-            Ok(()) => Self { ok: true, error: None },
-            Err(e) => Self { ok: false, error: Some(e.to_string()) },
+            Ok(()) => Self { ok: true, error: None, applied: None },
+            Err(e) => Self { ok: false, error: Some(e.to_string()), applied: None },
         }
     }
 }
@@ -72,7 +76,11 @@ impl Dependencies {
         let store = Check::from(self.store.ping().await);
         let mut projections = BTreeMap::new();
         for handle in &self.projections {
-            let _ = projections.insert(handle.name().to_owned(), Check::from(handle.check().await));
+            let mut check = Check::from(handle.check().await);
+            check.applied = handle.applied().map(|applied| {
+                applied.into_iter().map(|((topic, partition), next)| (format!("{topic}/{partition}"), next)).collect()
+            });
+            let _ = projections.insert(handle.name().to_owned(), check);
         }
         let ready = log.ok && store.ok && projections.values().all(|c| c.ok);
         let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -1,5 +1,6 @@
 //! The HTTP surface. Each file is one resource; `openapi` describes them all.
 
+pub(crate) mod analytics;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod chat;
@@ -56,6 +57,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/attachments/{attachment_id}/complete", post(attachments::complete))
         .route("/chat/attachments", get(attachments::direct_attachments))
         .route("/groups/{group_id}/attachments", get(attachments::group_attachments))
+        .route("/analytics/summary", get(analytics::summary_of))
         .route("/encrypt", post(encryption::encrypt))
         .route("/decrypt", post(encryption::decrypt))
         .route("/healthz", get(health::healthz))

@@ -6,7 +6,7 @@ use utoipa::{
 };
 
 use crate::routes::{
-    attachments, auth, chat, encryption,
+    analytics, attachments, auth, chat, encryption,
     groups::{manage, members, messages},
     health, receipts,
 };
@@ -23,6 +23,7 @@ use crate::routes::{
         attachments::request, attachments::complete, attachments::download,
         attachments::direct_attachments, attachments::group_attachments,
         crate::live::socket::connect,
+        analytics::summary_of,
         encryption::encrypt, encryption::decrypt,
         health::healthz, health::readyz,
     ),
@@ -33,6 +34,7 @@ use crate::routes::{
         (name = "chat", description = "one-on-one messages"),
         (name = "groups", description = "group chat: membership and messages"),
         (name = "attachments", description = "files moved straight to and from object storage through pre-signed URLs, verified by the attachment indexer"),
+        (name = "analytics", description = "the analytics consumer's numbers, for admins"),
         (name = "encryption", description = "the caller's own AES-256-GCM key"),
         (name = "live", description = "real-time delivery over WebSocket; the frames are listed in the README"),
         (name = "operations", description = "health and readiness"),

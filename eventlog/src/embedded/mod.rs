@@ -21,13 +21,15 @@ use redb::Database;
 use tokio::sync::{oneshot, watch};
 
 use crate::{
-    Claim, ClaimedAppend, EventLog, LogError, LogReader, Position, ReadStart, Record, Subscription, TopicSpec,
+    Claim, ClaimedAppend, EventLog, LogError, LogReader, OffsetTarget, Position, ReadStart, Record, Subscription,
+    TopicSpec,
     embedded::{
         storage::storage_error,
         subscription::EmbeddedSubscription,
         tables::{CLAIMS, RECORDS, TOPICS},
         writer::{Command, Writer},
     },
+    record::encoded_timestamp,
 };
 
 /// redb's page cache; its default (1 GiB per database) is more than a chat server should hold.
@@ -141,6 +143,57 @@ impl EventLog for EmbeddedLog {
                 .await
                 .map_err(storage_error)??;
         Ok(Box::new(subscription))
+    }
+
+    async fn reset_offsets(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: OffsetTarget,
+    ) -> Result<Vec<(String, u32, u64)>, LogError> {
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        let next_offsets = self
+            .read(move |db| {
+                let txn = db.begin_read().map_err(storage_error)?;
+                let known = txn.open_table(TOPICS).map_err(storage_error)?;
+                let records = txn.open_table(RECORDS).map_err(storage_error)?;
+                let mut out = Vec::new();
+                for topic in &topics {
+                    let partitions = known
+                        .get(topic.as_str())
+                        .map_err(storage_error)?
+                        .map(|p| p.value())
+                        .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+                    for partition in 0..partitions {
+                        let end = storage::end_offset(&records, topic, partition)?;
+                        let next = match to {
+                            OffsetTarget::Earliest => 0,
+                            OffsetTarget::Latest => end,
+                            OffsetTarget::Timestamp(at) => {
+                                let mut first = end;
+                                for entry in records
+                                    .range((topic.as_str(), partition, 0)..(topic.as_str(), partition, end))
+                                    .map_err(storage_error)?
+                                {
+                                    let (key, value) = entry.map_err(storage_error)?;
+                                    if encoded_timestamp(value.value()).is_some_and(|ts| ts >= at) {
+                                        first = key.value().2;
+                                        break;
+                                    }
+                                }
+                                first
+                            }
+                        };
+                        out.push((topic.clone(), partition, next));
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let group = group.to_owned();
+        let set = next_offsets.clone();
+        self.send(|reply| Command::SetOffsets { group, next_offsets: set, reply }).await?;
+        Ok(next_offsets)
     }
 
     async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError> {

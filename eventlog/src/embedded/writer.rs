@@ -42,6 +42,12 @@ pub(crate) enum Command {
         next_offsets: Vec<(String, u32, u64)>,
         reply: oneshot::Sender<Result<(), LogError>>,
     },
+    /// Sets offsets where they are told, backwards too: an operator's reset.
+    SetOffsets {
+        group: String,
+        next_offsets: Vec<(String, u32, u64)>,
+        reply: oneshot::Sender<Result<(), LogError>>,
+    },
 }
 
 /// An answer computed inside the transaction, sent only after the commit succeeded.
@@ -56,7 +62,9 @@ impl Pending {
         let aborted = || LogError::Storage("batch aborted".into());
         match command {
             Command::Shutdown => Pending::None,
-            Command::EnsureTopics { reply, .. } | Command::Commit { reply, .. } => Pending::Unit(reply, Err(aborted())),
+            Command::EnsureTopics { reply, .. } | Command::Commit { reply, .. } | Command::SetOffsets { reply, .. } => {
+                Pending::Unit(reply, Err(aborted()))
+            }
             Command::Append { reply, .. } => Pending::Append(reply, Err(aborted())),
         }
     }
@@ -192,6 +200,9 @@ impl Writer {
             Command::Commit { group, next_offsets, reply } => {
                 Pending::Unit(reply, commit_offsets(txn, &group, &next_offsets))
             }
+            Command::SetOffsets { group, next_offsets, reply } => {
+                Pending::Unit(reply, set_offsets(txn, &group, &next_offsets))
+            }
         }
     }
 
@@ -236,6 +247,14 @@ impl Writer {
         *next += 1;
         Ok(ClaimedAppend::Appended(Position { topic, partition, offset }))
     }
+}
+
+fn set_offsets(txn: &WriteTransaction, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {
+    let mut table = txn.open_table(GROUP_OFFSETS).map_err(storage_error)?;
+    for (topic, partition, next) in next_offsets {
+        let _ = table.insert((group, topic.as_str(), *partition), *next).map_err(storage_error)?;
+    }
+    Ok(())
 }
 
 fn commit_offsets(txn: &WriteTransaction, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {

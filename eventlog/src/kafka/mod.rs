@@ -5,6 +5,7 @@
 mod claims;
 mod config;
 mod fetch;
+mod offsets;
 mod reader;
 mod subscription;
 
@@ -26,8 +27,8 @@ use rdkafka::{
 pub use config::KafkaConfig;
 
 use crate::{
-    Claim, ClaimStore, ClaimedAppend, EventLog, LogError, LogReader, Position, ReadStart, Record, Subscription,
-    TopicSpec,
+    Claim, ClaimStore, ClaimedAppend, EventLog, LogError, LogReader, OffsetTarget, Position, ReadStart, Record,
+    Subscription, TopicSpec,
     kafka::{reader::KafkaReader, subscription::KafkaSubscription},
 };
 
@@ -188,6 +189,17 @@ impl EventLog for KafkaLog {
 
     async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError> {
         Ok(Box::new(KafkaReader::assign(&self.config, starts)?))
+    }
+
+    async fn reset_offsets(
+        &self,
+        group: &str,
+        topics: &[&str],
+        to: OffsetTarget,
+    ) -> Result<Vec<(String, u32, u64)>, LogError> {
+        let (config, group) = (self.config.clone(), group.to_owned());
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        tokio::task::spawn_blocking(move || offsets::reset(&config, &group, &topics, to)).await.map_err(unavailable)?
     }
 }
 

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// As `already_applied`, for conditional updates.
-pub(super) fn already_updated<T>(result: Result<T, SdkError<UpdateItemError>>) -> Result<(), StoreError> {
+pub(crate) fn already_updated<T>(result: Result<T, SdkError<UpdateItemError>>) -> Result<(), StoreError> {
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(UpdateItemError::is_conditional_check_failed_exception) => Ok(()),

@@ -4,8 +4,8 @@
 
 mod attachments;
 mod claims;
-mod groups;
-mod items;
+pub(crate) mod groups;
+pub(crate) mod items;
 mod receipts;
 mod tables;
 
@@ -46,9 +46,9 @@ pub struct DynamoConfig {
 
 #[derive(Clone)]
 pub struct DynamoStore {
-    client: Client,
+    pub(crate) client: Client,
     /// Shared: a store is cloned into every port and task.
-    tables: std::sync::Arc<TableNames>,
+    pub(crate) tables: std::sync::Arc<TableNames>,
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -56,7 +56,7 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// Ignores a failed condition: the write was already done, which is what idempotence means here.
-fn already_applied<T>(result: Result<T, SdkError<PutItemError>>) -> Result<(), StoreError> {
+pub(crate) fn already_applied<T>(result: Result<T, SdkError<PutItemError>>) -> Result<(), StoreError> {
     match result {
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(PutItemError::is_conditional_check_failed_exception) => Ok(()),
@@ -154,7 +154,7 @@ impl DynamoStore {
     }
 }
 
-fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+pub(crate) fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
     unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))
 }
 

@@ -34,6 +34,9 @@ pub struct TableNames {
     pub conversation_attachments: String,
     pub claims: String,
     pub checkpoints: String,
+    /// The analytics consumer's own state, not a read model.
+    pub analytics: String,
+    pub analytics_members: String,
 }
 
 impl TableNames {
@@ -53,6 +56,8 @@ impl TableNames {
             conversation_attachments: name("conversation_attachments"),
             claims: name("claims"),
             checkpoints: name("checkpoints"),
+            analytics: name("analytics"),
+            analytics_members: name("analytics_members"),
         }
     }
 
@@ -128,6 +133,8 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             local_index: None,
         },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
+        Spec { name: &tables.analytics, hash: "metric", range: Some("bucket"), local_index: None },
+        Spec { name: &tables.analytics_members, hash: "set_key", range: Some("member"), local_index: None },
         Spec { name: &tables.checkpoints, hash: "projection", range: Some("partition_key"), local_index: None },
     ];
     for spec in &specs {
