@@ -28,11 +28,11 @@ use serde_json::Value;
 use crate::{
     cli::{BackendArgs, ObjectsKind, ProjectionName, StoreKind},
     crypto::Keyring,
+    generations,
     secrets::load_or_create,
 };
 
 pub(crate) const LOG_FILE: &str = "log.redb";
-pub(crate) const STORE_FILE: &str = "readmodels.redb";
 /// The analytics consumer's own state on the embedded backend.
 const ANALYTICS_FILE: &str = "analytics.redb";
 /// Where the embedded object store keeps attachment files, under the data dir.
@@ -138,6 +138,8 @@ pub(crate) struct Backend {
     pub(crate) objects: Objects,
     /// The analytics consumer's state: its own file, or its own tables.
     pub(crate) analytics: Arc<dyn AnalyticsStore>,
+    /// The live generation of read models, which `stores` are.
+    pub(crate) generation: u32,
 }
 
 impl Backend {
@@ -161,15 +163,24 @@ fn log_kind(url: &str) -> anyhow::Result<LogKind> {
     }
 }
 
-pub(crate) async fn open_embedded_store(dir: &Path) -> anyhow::Result<EmbeddedStore> {
-    let path = dir.join(STORE_FILE);
+/// The embedded read models of `generation` in `dir`.
+pub(crate) async fn open_embedded_store(dir: &Path, generation: u32) -> anyhow::Result<EmbeddedStore> {
+    let path = dir.join(generations::store_file(generation));
     tokio::task::spawn_blocking(move || EmbeddedStore::open(&path))
         .await?
         .with_context(|| format!("cannot open the read models in {}", dir.display()))
 }
 
-pub(crate) async fn connect_dynamo(args: &BackendArgs, namespace: &str) -> anyhow::Result<DynamoStore> {
-    let config = DynamoConfig { endpoint: args.dynamodb_endpoint.clone(), namespace: namespace.to_owned() };
+/// DynamoDB read models of `generation` (the live one when None); `fresh` drops that
+/// generation's tables first.
+pub(crate) async fn connect_dynamo(
+    args: &BackendArgs,
+    namespace: &str,
+    generation: Option<u32>,
+    fresh: bool,
+) -> anyhow::Result<DynamoStore> {
+    let config =
+        DynamoConfig { endpoint: args.dynamodb_endpoint.clone(), namespace: namespace.to_owned(), generation, fresh };
     DynamoStore::connect(&config).await.context("cannot reach DynamoDB")
 }
 
@@ -231,15 +242,17 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
             let analytics = tokio::task::spawn_blocking(move || EmbeddedAnalytics::open(&analytics_path))
                 .await?
                 .with_context(|| format!("cannot open the analytics state in {}", dir.display()))?;
+            let generation = generations::current(dir)?;
             Backend {
                 log: Arc::new(log),
-                stores: Stores::Embedded(open_embedded_store(dir).await?),
+                stores: Stores::Embedded(open_embedded_store(dir, generation).await?),
+                generation,
                 objects: connect_objects(args, true).await?,
                 analytics: Arc::new(analytics),
             }
         }
         (LogKind::Kafka(servers), StoreKind::Dynamodb) => {
-            let store = connect_dynamo(args, &args.namespace).await?;
+            let store = connect_dynamo(args, &args.namespace, None, false).await?;
             let config = KafkaConfig {
                 bootstrap_servers: servers,
                 namespace: args.namespace.clone(),
@@ -251,6 +264,7 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
             Backend {
                 log: Arc::new(log),
                 analytics: Arc::new(store.clone()),
+                generation: store.generation(),
                 stores: Stores::Dynamo(store),
                 objects: connect_objects(args, false).await?,
             }

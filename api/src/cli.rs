@@ -25,7 +25,10 @@ pub(crate) enum Command {
     Analytics(AnalyticsArgs),
     /// Consumer group offsets.
     Offsets(OffsetsArgs),
-    /// Replays the log from offset 0 into empty read-model tables.
+    /// Rebuilds read models from offset 0: into a new generation of tables that becomes the
+    /// live one once caught up (blue/green), or into the live tables (`--in-place`).
+    Replay(ReplayArgs),
+    /// Replays the log from offset 0 into empty read-model tables elsewhere (for comparison).
     Rebuild(RebuildArgs),
     /// Prints every read-model table as one JSON document.
     DumpTables(DumpTablesArgs),
@@ -280,6 +283,21 @@ pub(crate) struct ResetArgs {
     /// The topics to reset (default: the ones a Confab group reads).
     #[arg(long = "topic")]
     pub(crate) topics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ReplayArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// The projections to replay.
+    #[arg(value_enum, required_unless_present = "all")]
+    pub(crate) projections: Vec<ProjectionName>,
+    /// Every projection.
+    #[arg(long, conflicts_with = "projections")]
+    pub(crate) all: bool,
+    /// Re-apply into the live tables instead of building a new generation beside them.
+    #[arg(long)]
+    pub(crate) in_place: bool,
 }
 
 #[derive(Debug, Clone, Args)]

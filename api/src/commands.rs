@@ -7,15 +7,18 @@ use confab_consumers::replay;
 use confab_schemas::Codec;
 
 use crate::{
-    backend::{STORE_FILE, Stores, connect, connect_dynamo, open_embedded_store},
+    backend::{Stores, connect, connect_dynamo, open_embedded_store},
     cli::{BackendArgs, DumpTablesArgs, ProjectionName, RebuildArgs, StoreKind},
+    generations,
 };
 
 /// Read models only, without opening the log.
 async fn stores(args: &BackendArgs, embedded_dir: &Path, namespace: &str) -> anyhow::Result<Stores> {
     Ok(match args.store {
-        StoreKind::Embedded => Stores::Embedded(open_embedded_store(embedded_dir).await?),
-        StoreKind::Dynamodb => Stores::Dynamo(connect_dynamo(args, namespace).await?),
+        StoreKind::Embedded => {
+            Stores::Embedded(open_embedded_store(embedded_dir, generations::current(embedded_dir)?).await?)
+        }
+        StoreKind::Dynamodb => Stores::Dynamo(connect_dynamo(args, namespace, None, false).await?),
     })
 }
 
@@ -23,7 +26,7 @@ pub(crate) async fn rebuild(args: RebuildArgs) -> anyhow::Result<()> {
     let target = match args.backend.store {
         StoreKind::Embedded => {
             let dir = Path::new(&args.into);
-            if dir.join(STORE_FILE).exists() {
+            if dir.join(generations::store_file(0)).exists() {
                 bail!("{} already holds read models; rebuild needs an empty directory", dir.display());
             }
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

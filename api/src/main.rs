@@ -8,9 +8,11 @@ mod commands;
 mod crypto;
 mod error;
 mod extract;
+mod generations;
 mod live;
 mod node;
 mod offsets;
+mod replay;
 mod routes;
 mod secrets;
 mod state;
@@ -45,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Offsets(args) => match args.command {
             OffsetsCommand::Reset(args) => offsets::reset(args).await,
         },
+        Command::Replay(args) => replay::replay(args).await,
         Command::Rebuild(args) => commands::rebuild(args).await,
         Command::DumpTables(args) => commands::dump_tables(args).await,
     }

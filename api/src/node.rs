@@ -43,7 +43,8 @@ fn start_projections(
         .iter()
         .map(|name| {
             let projection = backend.stores.projection(*name, &backend.objects);
-            let (mut runner, handle) = ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), projection);
+            let (runner, handle) = ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), projection);
+            let mut runner = runner.with_generation(backend.generation);
             if let Some(checkpoints) = backend.stores.checkpoints() {
                 runner = runner.with_checkpoints(checkpoints);
             }

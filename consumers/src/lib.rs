@@ -14,4 +14,6 @@ pub mod store;
 use backoff::Backoff;
 pub use error::StoreError;
 pub use progress::{ProjectionHandle, ProjectionStatus};
-pub use runner::{ProjectionRunner, ReplayError, follow, read_to_end, replay};
+pub use runner::{
+    Offsets, ProjectionRunner, ReplayError, follow, read_between, read_to_end, replay, replay_from, topic_names,
+};

@@ -26,6 +26,8 @@ pub struct ProjectionRunner {
     projection: Arc<dyn Projection>,
     checkpoints: Option<Arc<dyn CheckpointStore>>,
     status: watch::Sender<ProjectionStatus>,
+    /// Which generation of read models it writes (0 until a blue/green replay).
+    generation: u32,
 }
 
 /// A polled batch: its records, the events that decoded, and the records that did not.
@@ -54,7 +56,8 @@ impl Batch {
     }
 }
 
-fn topic_names(projection: &dyn Projection) -> Vec<&'static str> {
+/// The names of the topics `projection` reads.
+pub fn topic_names(projection: &dyn Projection) -> Vec<&'static str> {
     projection.topics().iter().map(|t| t.name()).collect()
 }
 
@@ -62,7 +65,13 @@ impl ProjectionRunner {
     pub fn new(log: Arc<dyn EventLog>, codec: Arc<Codec>, projection: Arc<dyn Projection>) -> (Self, ProjectionHandle) {
         let (status, watcher) = watch::channel(ProjectionStatus::default());
         let handle = ProjectionHandle::local(projection.name(), watcher);
-        (Self { log, codec, projection, checkpoints: None, status }, handle)
+        (Self { log, codec, projection, checkpoints: None, status, generation: 0 }, handle)
+    }
+
+    /// Writes the read models of `generation`, under that generation's consumer group.
+    pub fn with_generation(mut self, generation: u32) -> Self {
+        self.generation = generation;
+        self
     }
 
     /// Also records progress in `checkpoints`, for API processes that do not run the projection.
@@ -74,7 +83,7 @@ impl ProjectionRunner {
     /// Runs until `shutdown` is cancelled; the batch in hand is applied and committed first.
     pub async fn run(self, shutdown: CancellationToken) {
         let name = self.projection.name();
-        let group = group_name(self.projection.as_ref());
+        let group = group_name(self.projection.as_ref(), self.generation);
         let topics = topic_names(self.projection.as_ref());
         let mut backoff = Backoff::default();
         let mut subscription = loop {
@@ -274,8 +283,6 @@ impl ProjectionRunner {
     }
 }
 
-/// Reads every record the log holds now on `topics`, from offset 0, without committing any
-/// offset, handing each batch to `on_batch`. How a read model is rebuilt and the stream exported.
 /// Reads `topics` from their current ends (or from offset 0) until `stop` is cancelled, handing
 /// each batch to `on_batch`; `on_start` hears once where each topic's read begins. How
 /// `events tail --follow` watches the log: no consumer group, nothing committed.
@@ -306,21 +313,48 @@ pub async fn follow(
     }
 }
 
+/// Reads every record the log holds now on `topics`, from offset 0, without committing any
+/// offset, handing each batch to `on_batch`. How a read model is rebuilt and the stream exported.
 pub async fn read_to_end(
     log: &dyn EventLog,
     topics: &[&str],
-    mut on_batch: impl AsyncFnMut(Vec<ConsumedRecord>) -> Result<(), ReplayError>,
+    on_batch: impl AsyncFnMut(Vec<ConsumedRecord>) -> Result<(), ReplayError>,
 ) -> Result<(), ReplayError> {
-    let mut remaining: HashMap<(String, u32), u64> = HashMap::new();
+    let _ = read_between(log, topics, &HashMap::new(), on_batch).await?;
+    Ok(())
+}
+
+/// (topic, partition) -> offset.
+pub type Offsets = HashMap<(String, u32), u64>;
+
+/// Reads every partition of `topics` from `from` (offset 0 where absent) up to the ends the log
+/// has when it starts, handing each batch to `on_batch`; returns those ends, for every
+/// partition.
+pub async fn read_between(
+    log: &dyn EventLog,
+    topics: &[&str],
+    from: &Offsets,
+    mut on_batch: impl AsyncFnMut(Vec<ConsumedRecord>) -> Result<(), ReplayError>,
+) -> Result<Offsets, ReplayError> {
+    let mut ends = Offsets::new();
+    let mut remaining = Offsets::new();
     let mut starts = Vec::new();
     for topic in topics {
-        let ends = log.end_offsets(topic).await?;
-        for (partition, end) in ends.iter().enumerate() {
-            if *end > 0 {
-                let _ = remaining.insert(((*topic).to_owned(), partition as u32), *end);
+        let topic_ends = log.end_offsets(topic).await?;
+        let mut offsets = Vec::with_capacity(topic_ends.len());
+        for (partition, end) in topic_ends.iter().enumerate() {
+            let key = ((*topic).to_owned(), partition as u32);
+            let start = from.get(&key).copied().unwrap_or(0).min(*end);
+            if start < *end {
+                let _ = remaining.insert(key.clone(), *end);
             }
+            let _ = ends.insert(key, *end);
+            offsets.push(start);
         }
-        starts.push(ReadStart { topic: (*topic).to_owned(), offsets: vec![0; ends.len()] });
+        starts.push(ReadStart { topic: (*topic).to_owned(), offsets });
+    }
+    if remaining.is_empty() {
+        return Ok(ends);
     }
     let mut reader = log.read_from(&starts).await?;
     while !remaining.is_empty() {
@@ -342,17 +376,32 @@ pub async fn read_to_end(
         }
         on_batch(records).await?;
     }
-    Ok(())
+    Ok(ends)
 }
 
 /// Applies everything the log holds now, from offset 0, into `projection`'s store: how a read
 /// model is rebuilt into empty tables. Returns how many events were applied.
 pub async fn replay(log: &dyn EventLog, codec: &Codec, projection: &dyn Projection) -> Result<u64, ReplayError> {
+    let (applied, _) = replay_from(log, codec, projection, &Offsets::new(), |_| {}).await?;
+    Ok(applied)
+}
+
+/// Applies `projection`'s records from `from` (offset 0 where absent) to the log's current ends;
+/// `progress` hears how many records each batch held. Returns how many events were applied and
+/// the ends reached, where a consumer carrying on from this replay starts.
+pub async fn replay_from(
+    log: &dyn EventLog,
+    codec: &Codec,
+    projection: &dyn Projection,
+    from: &Offsets,
+    mut progress: impl FnMut(u64),
+) -> Result<(u64, Offsets), ReplayError> {
     let mut applied = 0u64;
-    read_to_end(log, &topic_names(projection), async |records| {
+    let ends = read_between(log, &topic_names(projection), from, async |records| {
+        progress(records.len() as u64);
         let batch = Batch::decode(codec, records);
         for (i, error) in &batch.undecodable {
-            // Dead-lettered when it was live; a rebuild skips it the same way.
+            // Dead-lettered when it was live; a replay skips it the same way.
             let position = &batch.records[*i].position;
             tracing::warn!(topic = %position.topic, partition = position.partition, offset = position.offset, %error, "skipping record");
         }
@@ -361,7 +410,7 @@ pub async fn replay(log: &dyn EventLog, codec: &Codec, projection: &dyn Projecti
         Ok(())
     })
     .await?;
-    Ok(applied)
+    Ok((applied, ends))
 }
 
 #[derive(Debug, thiserror::Error)]

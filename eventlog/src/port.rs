@@ -48,6 +48,10 @@ pub trait EventLog: Send + Sync + 'static {
         topics: &[&str],
         to: OffsetTarget,
     ) -> Result<Vec<(String, u32, u64)>, LogError>;
+
+    /// Sets `group`'s committed offsets to exactly `next_offsets` (topic, partition, next
+    /// offset): how a replay hands its place in the log to the group that carries on from it.
+    async fn set_offsets(&self, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError>;
 }
 
 /// Where [`EventLog::reset_offsets`] moves a consumer group.

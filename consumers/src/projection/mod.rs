@@ -39,7 +39,11 @@ pub trait Projection: Send + Sync + 'static {
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError>;
 }
 
-/// The consumer group a projection commits its offsets under.
-pub fn group_name(projection: &dyn Projection) -> String {
-    format!("confab.projector.{}", projection.name())
+/// The consumer group a projection commits its offsets under, for the read models of
+/// `generation` (0 until a blue/green replay made another current).
+pub fn group_name(projection: &dyn Projection, generation: u32) -> String {
+    match generation {
+        0 => format!("confab.projector.{}", projection.name()),
+        n => format!("confab.projector.{}.g{n}", projection.name()),
+    }
 }

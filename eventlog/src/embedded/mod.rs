@@ -190,10 +190,13 @@ impl EventLog for EmbeddedLog {
                 Ok(out)
             })
             .await?;
-        let group = group.to_owned();
-        let set = next_offsets.clone();
-        self.send(|reply| Command::SetOffsets { group, next_offsets: set, reply }).await?;
+        self.set_offsets(group, &next_offsets).await?;
         Ok(next_offsets)
+    }
+
+    async fn set_offsets(&self, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {
+        let (group, next_offsets) = (group.to_owned(), next_offsets.to_vec());
+        self.send(|reply| Command::SetOffsets { group, next_offsets, reply }).await
     }
 
     async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError> {

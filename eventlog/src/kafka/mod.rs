@@ -201,6 +201,13 @@ impl EventLog for KafkaLog {
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         tokio::task::spawn_blocking(move || offsets::reset(&config, &group, &topics, to)).await.map_err(unavailable)?
     }
+
+    async fn set_offsets(&self, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {
+        let (config, group, next_offsets) = (self.config.clone(), group.to_owned(), next_offsets.to_vec());
+        tokio::task::spawn_blocking(move || offsets::commit(&config, &group, &next_offsets))
+            .await
+            .map_err(unavailable)?
+    }
 }
 
 impl KafkaLog {

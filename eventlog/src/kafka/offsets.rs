@@ -17,14 +17,8 @@ pub(crate) fn reset(
     topics: &[String],
     to: OffsetTarget,
 ) -> Result<Vec<(String, u32, u64)>, LogError> {
-    let consumer: BaseConsumer = config
-        .client()
-        .set("group.id", config.group(group))
-        .set("enable.auto.commit", "false")
-        .create()
-        .map_err(unavailable)?;
+    let consumer = outsider(config, group)?;
     let timeout = config.timeout;
-    let mut offsets = TopicPartitionList::new();
     let mut out = Vec::new();
     for topic in topics {
         let name = config.topic(topic);
@@ -52,13 +46,40 @@ pub(crate) fn reset(
                     }
                 }
             };
-            let next = next.max(0);
-            offsets.add_partition_offset(&name, partition, Offset::Offset(next)).map_err(unavailable)?;
-            out.push((topic.clone(), partition as u32, next as u64));
+            out.push((topic.clone(), partition as u32, next.max(0) as u64));
         }
+    }
+    commit_with(config, &consumer, group, &out)?;
+    Ok(out)
+}
+
+/// A consumer of `group` that never joins it: it only commits.
+fn outsider(config: &KafkaConfig, group: &str) -> Result<BaseConsumer, LogError> {
+    config
+        .client()
+        .set("group.id", config.group(group))
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(unavailable)
+}
+
+/// Commits exactly `next_offsets` for `group`. Blocks on the broker.
+pub(crate) fn commit(config: &KafkaConfig, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {
+    commit_with(config, &outsider(config, group)?, group, next_offsets)
+}
+
+fn commit_with(
+    config: &KafkaConfig,
+    consumer: &BaseConsumer,
+    group: &str,
+    next_offsets: &[(String, u32, u64)],
+) -> Result<(), LogError> {
+    let mut offsets = TopicPartitionList::new();
+    for (topic, partition, next) in next_offsets {
+        let offset = Offset::Offset(i64::try_from(*next).map_err(unavailable)?);
+        offsets.add_partition_offset(&config.topic(topic), *partition as i32, offset).map_err(unavailable)?;
     }
     consumer.commit(&offsets, CommitMode::Sync).map_err(|e| {
         LogError::Unavailable(format!("cannot commit offsets for {group} (stop its consumers first): {e}"))
-    })?;
-    Ok(out)
+    })
 }

@@ -4,6 +4,7 @@
 
 mod attachments;
 mod claims;
+mod generations;
 pub(crate) mod groups;
 pub(crate) mod items;
 mod receipts;
@@ -42,6 +43,10 @@ pub struct DynamoConfig {
     pub endpoint: Option<String>,
     /// Prefix of every table name, so several deployments (or test runs) can share an account.
     pub namespace: String,
+    /// The generation of read models to use; the current one (the pointer's) when None.
+    pub generation: Option<u32>,
+    /// Deletes that generation's tables first: they are a half-built replay's, not live ones.
+    pub fresh: bool,
 }
 
 #[derive(Clone)]
@@ -49,6 +54,7 @@ pub struct DynamoStore {
     pub(crate) client: Client,
     /// Shared: a store is cloned into every port and task.
     pub(crate) tables: std::sync::Arc<TableNames>,
+    generation: u32,
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -95,12 +101,30 @@ impl DynamoStore {
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        let store = Self {
-            client: Client::from_conf(builder.build()),
-            tables: std::sync::Arc::new(TableNames::new(&config.namespace)),
+        let client = Client::from_conf(builder.build());
+        let shared = TableNames::new(&config.namespace, 0);
+        tables::ensure_meta(&client, &shared.meta).await?;
+        let generation = match config.generation {
+            Some(generation) => generation,
+            None => generations::current(&client, &shared.meta).await?,
         };
+        let store =
+            Self { client, tables: std::sync::Arc::new(TableNames::new(&config.namespace, generation)), generation };
+        if config.fresh {
+            tables::delete(&store.client, &store.tables.generational()).await?;
+        }
         tables::ensure(&store.client, &store.tables).await?;
         Ok(store)
+    }
+
+    /// The generation of read models this store reads and writes.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// Makes this store's generation the current one, for every process that starts from now on.
+    pub async fn make_current(&self) -> Result<(), StoreError> {
+        generations::set(&self.client, &self.tables.meta, self.generation).await
     }
 
     /// Every read-model table, items sorted: what "identical tables" means. Scans; tests only.

@@ -37,11 +37,21 @@ pub struct TableNames {
     /// The analytics consumer's own state, not a read model.
     pub analytics: String,
     pub analytics_members: String,
+    /// Which generation of read models is current: a blue/green replay builds the next one
+    /// beside the live one and then points here.
+    pub meta: String,
 }
 
 impl TableNames {
-    pub fn new(namespace: &str) -> Self {
-        let name = |table: &str| format!("{namespace}confab_{table}");
+    /// The tables of `namespace`, read models (and their checkpoints) of `generation`; claims,
+    /// analytics and the generation pointer belong to no generation.
+    pub fn new(namespace: &str, generation: u32) -> Self {
+        let suffix = match generation {
+            0 => String::new(),
+            n => format!("_g{n}"),
+        };
+        let name = |table: &str| format!("{namespace}confab_{table}{suffix}");
+        let shared = |table: &str| format!("{namespace}confab_{table}");
         Self {
             users: name("users"),
             user_ids: name("user_ids"),
@@ -54,11 +64,19 @@ impl TableNames {
             receipts: name("receipts"),
             attachments: name("attachments"),
             conversation_attachments: name("conversation_attachments"),
-            claims: name("claims"),
+            claims: shared("claims"),
             checkpoints: name("checkpoints"),
-            analytics: name("analytics"),
-            analytics_members: name("analytics_members"),
+            analytics: shared("analytics"),
+            analytics_members: shared("analytics_members"),
+            meta: shared("meta"),
         }
+    }
+
+    /// The tables of one generation: the read models and their checkpoints.
+    pub(crate) fn generational(&self) -> Vec<&str> {
+        let mut tables: Vec<&str> = self.read_models().iter().map(|(_, table)| *table).collect();
+        tables.push(&self.checkpoints);
+        tables
     }
 
     /// The tables projections write, by their short name.
@@ -146,6 +164,12 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
     Ok(())
 }
 
+/// The generation pointer's table, which must exist before the generation can be read.
+pub(crate) async fn ensure_meta(client: &Client, meta: &str) -> Result<(), StoreError> {
+    create_if_missing(client, &Spec { name: meta, hash: "name", range: None, local_index: None }).await?;
+    wait_active(client, meta).await
+}
+
 async fn create_if_missing(client: &Client, spec: &Spec<'_>) -> Result<(), StoreError> {
     let mut request = client
         .create_table()
@@ -175,6 +199,33 @@ async fn create_if_missing(client: &Client, spec: &Spec<'_>) -> Result<(), Store
         Err(e) if e.as_service_error().is_some_and(CreateTableError::is_resource_in_use_exception) => Ok(()),
         Err(e) => Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
     }
+}
+
+/// Deletes `tables` where they exist and waits until they are gone.
+pub(crate) async fn delete(client: &Client, tables: &[&str]) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::operation::{delete_table::DeleteTableError, describe_table::DescribeTableError};
+    for table in tables {
+        match client.delete_table().table_name(*table).send().await {
+            Ok(_) => tracing::info!(table, "deleted table"),
+            Err(e) if e.as_service_error().is_some_and(DeleteTableError::is_resource_not_found_exception) => {}
+            Err(e) => return Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+    for table in tables {
+        let mut delay = Duration::from_millis(20);
+        loop {
+            match client.describe_table().table_name(*table).send().await {
+                Err(e) if e.as_service_error().is_some_and(DescribeTableError::is_resource_not_found_exception) => {
+                    break;
+                }
+                Err(e) => return Err(unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+                Ok(_) => {}
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+    Ok(())
 }
 
 /// Polls DescribeTable until the table is ACTIVE (the SDK's waiter sleeps 20 s at least).
