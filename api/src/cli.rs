@@ -219,6 +219,9 @@ pub(crate) struct TailArgs {
     /// dir's on the embedded backend).
     #[arg(long)]
     pub(crate) decrypt: bool,
+    /// Also print each record's value as it is on the log (base64), for decoding elsewhere.
+    #[arg(long)]
+    pub(crate) raw: bool,
 }
 
 #[derive(Debug, Clone, Args)]

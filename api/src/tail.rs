@@ -35,7 +35,10 @@ pub(crate) async fn tail(args: TailArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let mut print = async |records: Vec<ConsumedRecord>| -> Result<(), ReplayError> {
         for record in &records {
-            let line = line(&codec, keyring.as_ref(), record);
+            let mut line = line(&codec, keyring.as_ref(), record);
+            if args.raw {
+                line["value"] = Value::String(STANDARD.encode(&record.record.value));
+            }
             // A closed stdout (`| head`) ends the tail; there is nothing to recover.
             if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
                 stop.cancel();

@@ -149,20 +149,7 @@ async fn analytics_replayed_from_offset_zero_reach_the_same_numbers() {
     let before = summary_when(&client, &alice, "", |s| matches_script(s, 6)).await;
     server.stop();
 
-    // A time: each partition resumes at its first record stamped at or after it.
-    let messages = deployment.events("confab.messages");
-    let mut stamps: Vec<i64> = messages.iter().map(|r| r["timestampMs"].as_i64().unwrap()).collect();
-    stamps.sort_unstable();
-    let at = stamps[stamps.len() / 2];
-    let by_time = deployment.run(&["offsets", "reset", "confab.projector.messages", "--to", &at.to_string()]);
-    let by_time: Value = serde_json::from_slice(&by_time.stdout).unwrap();
-    for set in by_time["offsets"].as_array().unwrap() {
-        let partition: Vec<&Value> = messages.iter().filter(|r| r["partition"] == set["partition"]).collect();
-        let end = partition.iter().map(|r| r["offset"].as_u64().unwrap() + 1).max().unwrap_or(0);
-        let first =
-            partition.iter().find(|r| r["timestampMs"].as_i64().unwrap() >= at).map(|r| r["offset"].as_u64().unwrap());
-        assert_eq!(set["offset"].as_u64(), Some(first.unwrap_or(end)), "{set}");
-    }
+    reset_by_time_resumes_at_the_first_record_stamped_then(&deployment, "confab.projector.messages");
     let _ = deployment.run(&["offsets", "reset", "confab.projector.messages", "--to", "latest"]);
 
     std::fs::remove_file(deployment.data_dir().join("analytics.redb")).unwrap();
@@ -209,9 +196,12 @@ async fn offsets_reset_skips_or_replays_without_double_counting() {
     let after_skip = client.get("/analytics/summary", Some(&alice.token)).await.body;
     assert!(matches_script(&after_skip, 7), "{after_skip}");
 
+    // A time, with the consumer stopped: checked, then undone by the reset to earliest below.
+    analytics.stop();
+    reset_by_time_resumes_at_the_first_record_stamped_then(&deployment, "confab.projector.analytics");
+
     // Reset to earliest: every record read again (the consumer's progress says so), no number
     // moves.
-    analytics.stop();
     let reset = deployment.run(&["offsets", "reset", "confab.projector.analytics", "--to", "earliest"]);
     let reset: Value = serde_json::from_slice(&reset.stdout).unwrap();
     assert!(reset["offsets"].as_array().unwrap().iter().all(|o| o["offset"] == 0), "{reset}");
@@ -228,6 +218,24 @@ fn end_of_last_message(deployment: &Deployment) -> HashMap<String, u64> {
     let last = messages.iter().max_by_key(|r| r["timestampMs"].as_i64().unwrap()).unwrap();
     let key = format!("confab.messages/{}", last["partition"]);
     HashMap::from([(key, last["offset"].as_u64().unwrap() + 1)])
+}
+
+/// `offsets reset GROUP --to <time>`: each `confab.messages` partition resumes at its first
+/// record stamped at or after the time, or at its end. Leaves the group there.
+fn reset_by_time_resumes_at_the_first_record_stamped_then(deployment: &Deployment, group: &str) {
+    let messages = deployment.events("confab.messages");
+    let mut stamps: Vec<i64> = messages.iter().map(|r| r["timestampMs"].as_i64().unwrap()).collect();
+    stamps.sort_unstable();
+    let at = stamps[stamps.len() / 2];
+    let args = ["offsets", "reset", group, "--to", &at.to_string(), "--topic", "confab.messages"];
+    let by_time: Value = serde_json::from_slice(&deployment.run(&args).stdout).unwrap();
+    for set in by_time["offsets"].as_array().unwrap() {
+        let partition: Vec<&Value> = messages.iter().filter(|r| r["partition"] == set["partition"]).collect();
+        let end = partition.iter().map(|r| r["offset"].as_u64().unwrap() + 1).max().unwrap_or(0);
+        let first =
+            partition.iter().find(|r| r["timestampMs"].as_i64().unwrap() >= at).map(|r| r["offset"].as_u64().unwrap());
+        assert_eq!(set["offset"].as_u64(), Some(first.unwrap_or(end)), "{set}");
+    }
 }
 
 backend_tests!(analytics_count_a_scripted_history_for_admins);

@@ -248,4 +248,98 @@ async fn tail_follow_prints_new_events_as_they_come() {
     assert!(tail.wait().unwrap().success(), "tail stops cleanly on SIGTERM");
 }
 
-backend_tests!(records_written_with_older_schema_versions_decode_and_project, tail_prints_the_stream_sealed_or_opened);
+/// Every schema file under schemas/avro, parsed from disk, by fingerprint: all a reader outside
+/// Confab has.
+fn schema_files() -> std::collections::HashMap<u64, apache_avro::Schema> {
+    let mut schemas = std::collections::HashMap::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/avro");
+    for folder in std::fs::read_dir(root).unwrap() {
+        for file in std::fs::read_dir(folder.unwrap().path()).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            let schema = apache_avro::Schema::parse_str(&text).unwrap();
+            let _ = schemas.insert(confab_schemas::fingerprint(&schema), schema);
+        }
+    }
+    schemas
+}
+
+/// Every record of every topic decodes with nothing but the schema files: magic, fingerprint,
+/// datum, and the type header naming the record, for a history that has every event type.
+async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: Backend) {
+    use confab_e2e::Socket;
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
+    let mut bob_phone = Socket::connect(&server.base_url, &bob.token, None).await;
+    let mut alice_phone = Socket::connect(&server.base_url, &alice.token, None).await;
+    // Acks become receipts in the socket's own time: the sender hears when they are on the log.
+    async fn delivered(socket: &mut Socket, kind: &str) {
+        loop {
+            let receipt = socket.next_of("receipt").await;
+            if receipt["status"] == "delivered" && receipt["kind"] == kind {
+                return;
+            }
+        }
+    }
+    let file = client.attachment(&alice, json!({ "recipient": "bob" }), b"every type").await;
+    let sent = client
+        .post("/chat/send", Some(&alice.token), json!({ "recipient": "bob", "message": "hi", "attachments": [file] }))
+        .await;
+    let frame = bob_phone.next_of("message").await;
+    bob_phone.send(json!({ "type": "ack", "messageIds": [frame["messageId"]] })).await;
+    delivered(&mut alice_phone, "direct").await;
+    let read = json!({ "recipient": "alice", "upToMessageId": sent.body["messageId"] });
+    assert_eq!(client.post("/chat/read", Some(&bob.token), read).await.status, reqwest::StatusCode::OK);
+    let group = client.group(&alice, "every type", &["bob"]).await;
+    let _ = bob_phone.next_of("group").await;
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, reqwest::StatusCode::OK);
+    assert_eq!(client.set_role(&alice, &group, "bob", "admin").await.status, reqwest::StatusCode::OK);
+    let renamed = client.patch(&format!("/groups/{group}"), Some(&alice.token), json!({ "name": "renamed" })).await;
+    assert_eq!(renamed.status, reqwest::StatusCode::OK);
+    let group_sent = client.group_send(&alice, &group, "to all").await;
+    let frame = bob_phone.next_of("message").await;
+    bob_phone.send(json!({ "type": "ack", "messageIds": [frame["messageId"]] })).await;
+    delivered(&mut alice_phone, "group").await;
+    let read = json!({ "upToMessageId": group_sent.body["messageId"] });
+    assert_eq!(
+        client.post(&format!("/groups/{group}/read"), Some(&bob.token), read).await.status,
+        reqwest::StatusCode::OK
+    );
+    let left = client.delete(&format!("/groups/{group}/members/carol"), Some(&carol.token)).await;
+    assert_eq!(left.status, reqwest::StatusCode::NO_CONTENT);
+    server.stop();
+
+    let schemas = schema_files();
+    let mut seen = std::collections::HashSet::new();
+    for topic in ["confab.users", "confab.messages", "confab.groups", "confab.attachments"] {
+        let output = deployment.run(&["events", "tail", "--from-beginning", "--raw", "--topic", topic]);
+        for line in String::from_utf8(output.stdout).unwrap().lines() {
+            let record: Value = serde_json::from_str(line).unwrap();
+            let value = STANDARD.decode(record["value"].as_str().unwrap()).unwrap();
+            assert_eq!(value[..2], [0xC3, 0x01], "single-object marker");
+            let fingerprint = u64::from_le_bytes(value[2..10].try_into().unwrap());
+            let schema = schemas.get(&fingerprint).unwrap_or_else(|| panic!("no schema file for {fingerprint:016x}"));
+            let mut datum = &value[10..];
+            let decoded = apache_avro::from_avro_datum(schema, &mut datum, None).unwrap();
+            assert!(datum.is_empty(), "the datum is all of the value");
+            let apache_avro::Schema::Record(record_schema) = schema else { panic!("not a record") };
+            let name = record_schema.name.fullname(None);
+            assert_eq!(record["headers"][HEADER_EVENT_TYPE], name.as_str());
+            assert_eq!(record["headers"][HEADER_SCHEMA_FINGERPRINT], format!("{fingerprint:016x}"));
+            assert!(matches!(decoded, apache_avro::types::Value::Record(_)));
+            let _ = seen.insert(name);
+        }
+    }
+    let mut seen: Vec<String> = seen.into_iter().collect();
+    seen.sort();
+    let mut all: Vec<String> = confab_schemas::Event::FULL_NAMES.iter().map(|n| (*n).to_owned()).collect();
+    all.sort();
+    assert_eq!(seen, all, "the history has every event type");
+}
+
+backend_tests!(
+    records_written_with_older_schema_versions_decode_and_project,
+    tail_prints_the_stream_sealed_or_opened,
+    every_topics_records_decode_with_nothing_but_the_schema_files,
+);
