@@ -14,7 +14,7 @@ async fn health_readiness_and_openapi(backend: Backend) {
     assert_eq!(health.body["status"], "ok");
     let ready = client.ready().await;
     assert_eq!(ready["status"], "ready");
-    for projection in ["users", "messages", "groups", "attachments"] {
+    for projection in ["users", "messages", "groups", "attachments", "analytics"] {
         assert_eq!(ready["projections"][projection]["ok"], true, "{ready}");
     }
 
@@ -43,6 +43,7 @@ async fn health_readiness_and_openapi(backend: Backend) {
         ("/attachments/{attachmentId}/complete", "post"),
         ("/chat/attachments", "get"),
         ("/groups/{groupId}/attachments", "get"),
+        ("/analytics/summary", "get"),
         ("/encrypt", "post"),
         ("/decrypt", "post"),
         ("/healthz", "get"),
