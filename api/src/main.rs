@@ -6,6 +6,7 @@ mod backend;
 mod cli;
 mod commands;
 mod crypto;
+mod current;
 mod error;
 mod extract;
 mod generations;
@@ -18,6 +19,7 @@ mod secrets;
 mod state;
 mod tail;
 mod time;
+mod workers;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

@@ -7,6 +7,7 @@ use confab_consumers::{
     ProjectionHandle, ProjectionRunner,
     analytics::AnalyticsConsumer,
     notifier::{NotificationSink, Notifier},
+    store::CheckpointStore,
 };
 use confab_producers::EventPublisher;
 use confab_schemas::Codec;
@@ -20,10 +21,12 @@ use crate::{
     backend::{Backend, connect, keyring_spec},
     cli::{AnalyticsRunArgs, ConsumeArgs, ProjectionName, ServeArgs},
     crypto::Keyring,
+    current::CurrentStores,
     live::{hub::Hub, socket::LiveSettings},
     routes::{self, health, health::Dependencies},
     secrets::load_or_create,
     state::{AttachmentLimits, Projections},
+    workers::{Workers, follow_generations},
 };
 
 fn random_secret() -> String {
@@ -32,46 +35,31 @@ fn random_secret() -> String {
     STANDARD.encode(bytes)
 }
 
-/// Starts a runner per projection; their handles report progress to the API.
-fn start_projections(
-    backend: &Backend,
-    codec: &Arc<Codec>,
-    names: &[ProjectionName],
-    shutdown: &CancellationToken,
-) -> Vec<(ProjectionName, ProjectionHandle, JoinHandle<()>)> {
-    names
-        .iter()
-        .map(|name| {
-            let projection = backend.stores.projection(*name, &backend.objects);
-            let (runner, handle) = ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), projection);
-            let mut runner = runner.with_generation(backend.generation);
-            if let Some(checkpoints) = backend.stores.checkpoints() {
-                runner = runner.with_checkpoints(checkpoints);
-            }
-            (*name, handle, tokio::spawn(runner.run(shutdown.clone())))
-        })
-        .collect()
-}
-
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let backend = connect(&args.backend).await?;
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
-    let mut workers = start_projections(&backend, &codec, &ProjectionName::ALL, &shutdown);
+    let (workers, handles) = Workers::start(&backend, &codec, &ProjectionName::ALL);
     let (analytics, analytics_worker) = start_analytics(&backend, &codec, &shutdown);
-    let handle = |wanted| workers.iter().find(|(n, _, _)| *n == wanted).map(|(_, h, _)| h.clone());
+    let handle = |wanted| handles.iter().find(|(n, _)| *n == wanted).map(|(_, h)| h.clone());
     let projections = Projections {
         users: handle(ProjectionName::Users).context("users projection")?,
         messages: handle(ProjectionName::Messages).context("messages projection")?,
         groups: handle(ProjectionName::Groups).context("groups projection")?,
         attachments: handle(ProjectionName::Attachments).context("attachment indexer")?,
     };
-    let result = run_http(&args, backend, codec, projections, vec![analytics]).await;
+    let current = CurrentStores::new(backend.generation, backend.stores.clone());
+    let follower = tokio::spawn(follow_generations(
+        args.backend.clone(),
+        current.clone(),
+        Some(Arc::clone(&workers)),
+        shutdown.clone(),
+    ));
+    let result = run_http(&args, backend, current, codec, projections, vec![analytics]).await;
     shutdown.cancel();
+    follower.await?;
     analytics_worker.await?;
-    for (_, _, worker) in workers.drain(..) {
-        worker.await?;
-    }
+    workers.stop().await;
     tracing::info!("confab stopped");
     result
 }
@@ -100,7 +88,7 @@ pub(crate) async fn analytics(args: AnalyticsRunArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let (handle, worker) = start_analytics(&backend, &codec, &shutdown);
     tracing::info!("confab analytics consuming");
-    serve_health_until_signal(&backend, vec![handle], args.health_listen).await?;
+    serve_health_until_signal(&backend, vec![handle], None, args.health_listen).await?;
     shutdown.cancel();
     worker.await?;
     tracing::info!("confab stopped");
@@ -111,12 +99,13 @@ pub(crate) async fn analytics(args: AnalyticsRunArgs) -> anyhow::Result<()> {
 async fn serve_health_until_signal(
     backend: &Backend,
     projections: Vec<ProjectionHandle>,
+    read_models: Option<CurrentStores>,
     address: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
     match address {
         Some(address) => {
             let dependencies =
-                Dependencies { log: Arc::clone(&backend.log), store: backend.stores.users(), projections };
+                Dependencies { log: Arc::clone(&backend.log), store: backend.stores.users(), projections, read_models };
             let listener = bind(address).await?;
             axum::serve(listener, health::router(dependencies)).with_graceful_shutdown(signal()).await?;
         }
@@ -130,9 +119,12 @@ async fn serve_health_until_signal(
 
 pub(crate) async fn api(args: ServeArgs) -> anyhow::Result<()> {
     let backend = connect(&args.backend).await?;
-    let Some(checkpoints) = backend.stores.checkpoints() else {
+    if backend.is_embedded() {
         bail!("the embedded backend runs in one process: use `confab serve`");
-    };
+    }
+    let current = CurrentStores::new(backend.generation, backend.stores.clone());
+    // The live generation's checkpoints, whichever that is when a write waits.
+    let checkpoints: Arc<dyn CheckpointStore> = Arc::new(current.clone());
     let projections = Projections {
         users: ProjectionHandle::remote("users", Arc::clone(&checkpoints)),
         messages: ProjectionHandle::remote("messages", Arc::clone(&checkpoints)),
@@ -140,7 +132,12 @@ pub(crate) async fn api(args: ServeArgs) -> anyhow::Result<()> {
         attachments: ProjectionHandle::remote("attachments", checkpoints),
     };
     let codec = Arc::new(Codec::new()?);
-    run_http(&args, backend, codec, projections, Vec::new()).await
+    let shutdown = CancellationToken::new();
+    let follower = tokio::spawn(follow_generations(args.backend.clone(), current.clone(), None, shutdown.clone()));
+    let result = run_http(&args, backend, current, codec, projections, Vec::new()).await;
+    shutdown.cancel();
+    follower.await?;
+    result
 }
 
 pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
@@ -151,14 +148,20 @@ pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let names = if args.projections.is_empty() { ProjectionName::ALL.to_vec() } else { args.projections.clone() };
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
-    let workers = start_projections(&backend, &codec, &names, &shutdown);
+    let (workers, handles) = Workers::start(&backend, &codec, &names);
+    let current = CurrentStores::new(backend.generation, backend.stores.clone());
+    let follower = tokio::spawn(follow_generations(
+        args.backend.clone(),
+        current.clone(),
+        Some(Arc::clone(&workers)),
+        shutdown.clone(),
+    ));
     tracing::info!(projections = ?names, "confab consuming");
-    let handles = workers.iter().map(|(_, handle, _)| handle.clone()).collect();
-    serve_health_until_signal(&backend, handles, args.health_listen).await?;
+    let handles = handles.into_iter().map(|(_, handle)| handle).collect();
+    serve_health_until_signal(&backend, handles, Some(current), args.health_listen).await?;
     shutdown.cancel();
-    for (_, _, worker) in workers {
-        worker.await?;
-    }
+    follower.await?;
+    workers.stop().await;
     tracing::info!("confab stopped");
     Ok(())
 }
@@ -167,6 +170,7 @@ pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
 async fn run_http(
     args: &ServeArgs,
     backend: Backend,
+    current: CurrentStores,
     codec: Arc<Codec>,
     projections: Projections,
     workers: Vec<ProjectionHandle>,
@@ -183,7 +187,8 @@ async fn run_http(
     };
     let dependencies = Dependencies {
         log: Arc::clone(&backend.log),
-        store: backend.stores.users(),
+        store: Arc::new(current.clone()),
+        read_models: Some(current.clone()),
         projections: vec![
             projections.users.clone(),
             projections.messages.clone(),
@@ -196,7 +201,7 @@ async fn run_http(
     };
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames));
-    let notifier = Notifier::new(Arc::clone(&backend.log), Arc::clone(&codec), backend.stores.groups());
+    let notifier = Notifier::new(Arc::clone(&backend.log), Arc::clone(&codec), Arc::new(current.clone()));
     let shutdown = CancellationToken::new();
     let notifier = notifier
         .start(Arc::clone(&hub) as Arc<dyn NotificationSink>, shutdown.clone())
@@ -205,9 +210,9 @@ async fn run_http(
     let state = AppState {
         publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
         dependencies,
-        users: backend.stores.users(),
-        messages: backend.stores.messages(),
-        groups: backend.stores.groups(),
+        users: Arc::new(current.clone()),
+        messages: Arc::new(current.clone()),
+        groups: Arc::new(current.clone()),
         group_member_limit: args.group_member_limit,
         tokens: Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs)),
         keyring,
@@ -215,7 +220,7 @@ async fn run_http(
         read_your_writes_timeout: Duration::from_millis(args.read_your_writes_timeout_ms),
         hub,
         live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs) },
-        attachments: backend.stores.attachments(),
+        attachments: Arc::new(current),
         analytics: Arc::clone(&backend.analytics),
         admins: args.admins.iter().map(|name| name.trim().to_lowercase()).collect(),
         objects: backend.objects.store(),

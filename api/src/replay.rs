@@ -101,7 +101,13 @@ async fn replay_caught_up(
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let bar = Arc::new(bar);
+    // Every partition, from 0: where the new generation's groups start if there is nothing yet.
     let mut position = Offsets::new();
+    for topic in topic_names(projection) {
+        for partition in 0..backend.log.end_offsets(topic).await?.len() {
+            let _ = position.insert((topic.to_owned(), partition as u32), 0);
+        }
+    }
     let mut applied = 0;
     for _ in 0..CATCH_UP_PASSES {
         let lag = lag(backend, projection, &position).await?;

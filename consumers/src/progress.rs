@@ -36,6 +36,13 @@ impl ProjectionHandle {
         Self { name, source: Source::Local(status) }
     }
 
+    /// A status channel for the runners of projection `name`, one after another, and a handle
+    /// that follows whichever is running.
+    pub fn channel(name: &'static str) -> (Arc<watch::Sender<ProjectionStatus>>, Self) {
+        let (status, watcher) = watch::channel(ProjectionStatus::default());
+        (Arc::new(status), Self::local(name, watcher))
+    }
+
     /// Follows a projection that runs in another process through its checkpoints.
     pub fn remote(name: &'static str, checkpoints: Arc<dyn CheckpointStore>) -> Self {
         Self { name, source: Source::Remote(checkpoints) }

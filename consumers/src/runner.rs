@@ -25,7 +25,8 @@ pub struct ProjectionRunner {
     codec: Arc<Codec>,
     projection: Arc<dyn Projection>,
     checkpoints: Option<Arc<dyn CheckpointStore>>,
-    status: watch::Sender<ProjectionStatus>,
+    /// Shared with the runners that follow this one after a switch of generations.
+    status: Arc<watch::Sender<ProjectionStatus>>,
     /// Which generation of read models it writes (0 until a blue/green replay).
     generation: u32,
 }
@@ -65,7 +66,23 @@ impl ProjectionRunner {
     pub fn new(log: Arc<dyn EventLog>, codec: Arc<Codec>, projection: Arc<dyn Projection>) -> (Self, ProjectionHandle) {
         let (status, watcher) = watch::channel(ProjectionStatus::default());
         let handle = ProjectionHandle::local(projection.name(), watcher);
-        (Self { log, codec, projection, checkpoints: None, status, generation: 0 }, handle)
+        (Self::reporting_to(log, codec, projection, Arc::new(status)), handle)
+    }
+
+    /// A runner that reports to `status`, which outlives it: when a process moves to another
+    /// generation of read models, the next runner of the projection reports there too, and the
+    /// handles given out keep working. Its progress starts over.
+    pub fn reporting_to(
+        log: Arc<dyn EventLog>,
+        codec: Arc<Codec>,
+        projection: Arc<dyn Projection>,
+        status: Arc<watch::Sender<ProjectionStatus>>,
+    ) -> Self {
+        status.send_modify(|s| {
+            s.applied.clear();
+            s.healthy = false;
+        });
+        Self { log, codec, projection, checkpoints: None, status, generation: 0 }
     }
 
     /// Writes the read models of `generation`, under that generation's consumer group.

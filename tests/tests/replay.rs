@@ -68,4 +68,43 @@ async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backen
     assert_eq!(deployment.tables(), live);
 }
 
+/// Kafka: running `api` and `consume` processes follow the generation pointer and move to the
+/// new generation without a restart: reads at once, writes as the new generation's groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn running_processes_move_to_the_new_generation_without_a_restart() {
+    use std::time::{Duration, Instant};
+    let Some(backend) = Backend::kafka_dynamodb("running_processes_move_to_the_new_generation") else { return };
+    let deployment = Deployment::new(backend);
+    let workers = deployment.consume();
+    let api = deployment.api();
+    let client = Client::new(&api.base_url);
+    let _ = client.ready().await;
+    let alice = client.user("alice").await;
+    let _bob = client.user("bob").await;
+    for i in 0..5 {
+        assert_eq!(client.send(&alice, "bob", &format!("before {i}")).await.status, StatusCode::OK);
+    }
+    let replayed = replay(&deployment, &["--all"]);
+    assert_eq!(replayed["generation"], 1);
+
+    // Both processes report the generation they use.
+    for base_url in [&api.base_url, &workers.base_url] {
+        let health = Client::new(base_url);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while health.get("/readyz", None).await.body["generation"] != 1 {
+            assert!(Instant::now() < deadline, "{base_url} never moved to generation 1");
+            // A poll interval: the loop ends on the condition.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // Written now, it lands in generation 1 (read back at once, and in its tables).
+    let sent = client.send(&alice, "bob", "after the move").await;
+    assert_eq!(sent.status, StatusCode::OK);
+    let history = client.full_history(&alice, "bob").await;
+    assert_eq!(history.len(), 6);
+    assert_eq!(history[5]["content"], "after the move");
+    let tables = deployment.tables().to_string();
+    assert!(tables.contains(sent.body["messageId"].as_str().unwrap()), "generation 1 has the new message");
+}
+
 backend_tests!(blue_green_replay_equals_the_live_tables_and_takes_over);

@@ -8,7 +8,7 @@ use confab_schemas::Topic;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, current::CurrentStores};
 
 /// What a process depends on: the log, the store, and the projections it runs or follows.
 #[derive(Clone)]
@@ -16,6 +16,8 @@ pub(crate) struct Dependencies {
     pub(crate) log: Arc<dyn EventLog>,
     pub(crate) store: Arc<dyn UserStore>,
     pub(crate) projections: Vec<ProjectionHandle>,
+    /// The read models in use, when the process has any: which generation they are.
+    pub(crate) read_models: Option<CurrentStores>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,6 +34,9 @@ pub(crate) struct ReadinessReport {
     store: Check,
     /// One check per projection.
     projections: BTreeMap<String, Check>,
+    /// The generation of read models this process reads and writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,7 +89,9 @@ impl Dependencies {
         }
         let ready = log.ok && store.ok && projections.values().all(|c| c.ok);
         let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-        let report = ReadinessReport { status: if ready { "ready" } else { "not_ready" }, log, store, projections };
+        let generation = self.read_models.as_ref().map(CurrentStores::generation);
+        let report =
+            ReadinessReport { status: if ready { "ready" } else { "not_ready" }, log, store, projections, generation };
         (status, Json(report))
     }
 }

@@ -74,6 +74,9 @@ fn commit_with(
     group: &str,
     next_offsets: &[(String, u32, u64)],
 ) -> Result<(), LogError> {
+    if next_offsets.is_empty() {
+        return Ok(());
+    }
     let mut offsets = TopicPartitionList::new();
     for (topic, partition, next) in next_offsets {
         let offset = Offset::Offset(i64::try_from(*next).map_err(unavailable)?);

@@ -122,6 +122,11 @@ impl DynamoStore {
         self.generation
     }
 
+    /// The generation the pointer names now (another process may have moved it).
+    pub async fn live_generation(&self) -> Result<u32, StoreError> {
+        generations::current(&self.client, &self.tables.meta).await
+    }
+
     /// Makes this store's generation the current one, for every process that starts from now on.
     pub async fn make_current(&self) -> Result<(), StoreError> {
         generations::set(&self.client, &self.tables.meta, self.generation).await
