@@ -234,13 +234,16 @@ fn parse_attachment_id(raw: &str) -> Result<String, ApiError> {
     Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| attachment_not_found())
 }
 
+/// A missing user, named as a recipient; other errors (an unreachable store) stay what they are.
+fn as_recipient(e: ApiError) -> ApiError {
+    if e.code() == "user_not_found" { ApiError::not_found("recipient_not_found", "no user with that username") } else { e }
+}
+
 /// The conversation or group a request names, once the caller may write to it.
 async fn owner(state: &AppState, caller: &Claims, body: &AttachmentRequest) -> Result<Owner, ApiError> {
     match (&body.recipient, &body.group_id) {
         (Some(recipient), None) => {
-            let recipient = user_named(state, recipient)
-                .await
-                .map_err(|_| ApiError::not_found("recipient_not_found", "no user with that username"))?;
+            let recipient = user_named(state, recipient).await.map_err(as_recipient)?;
             let conversation_id = conversation_id(&caller.sub, &recipient.user_id).to_string();
             Ok(Owner::Direct { conversation_id, recipient })
         }
@@ -541,9 +544,7 @@ pub(crate) async fn direct_attachments(
     AuthUser(caller): AuthUser,
     QueryParams(query): QueryParams<DirectAttachmentsQuery>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
-    let peer = user_named(&state, &query.recipient)
-        .await
-        .map_err(|_| ApiError::not_found("recipient_not_found", "no user with that username"))?;
+    let peer = user_named(&state, &query.recipient).await.map_err(as_recipient)?;
     let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
     page(&state, &conversation, query.limit.as_deref(), query.before.as_deref()).await
 }
