@@ -236,7 +236,11 @@ fn parse_attachment_id(raw: &str) -> Result<String, ApiError> {
 
 /// A missing user, named as a recipient; other errors (an unreachable store) stay what they are.
 fn as_recipient(e: ApiError) -> ApiError {
-    if e.code() == "user_not_found" { ApiError::not_found("recipient_not_found", "no user with that username") } else { e }
+    if e.code() == "user_not_found" {
+        ApiError::not_found("recipient_not_found", "no user with that username")
+    } else {
+        e
+    }
 }
 
 /// The conversation or group a request names, once the caller may write to it.
