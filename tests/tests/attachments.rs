@@ -100,6 +100,18 @@ async fn attachments_round_trip_byte_for_byte_and_ride_messages(backend: Backend
     let group_list = client.get(&format!("/groups/{group}/attachments"), Some(&alice.token)).await;
     assert_eq!(group_list.body["attachments"][0]["attachmentId"], group_file.as_str());
     assert_eq!(group_list.body["attachments"][0]["groupId"], group.as_str());
+
+    // A member added later sees the group's media from then on, as with its messages.
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+    let late = client.get(&format!("/groups/{group}/attachments"), Some(&carol.token)).await;
+    assert_eq!(late.body["attachments"], json!([]), "{}", late.body);
+    let carols = client.attachment(&carol, json!({ "groupId": group }), b"from carol").await;
+    for viewer in [&carol, &alice] {
+        let list = client.get(&format!("/groups/{group}/attachments"), Some(&viewer.token)).await;
+        assert_eq!(list.body["attachments"][0]["attachmentId"], carols.as_str());
+    }
+    let carols_view = client.get(&format!("/groups/{group}/attachments"), Some(&carol.token)).await;
+    assert_eq!(carols_view.body["attachments"].as_array().unwrap().len(), 1);
 }
 
 async fn urls_allow_exactly_what_was_signed(backend: Backend) {

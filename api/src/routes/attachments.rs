@@ -512,19 +512,30 @@ pub(crate) struct GroupAttachmentsQuery {
     before: Option<String>,
 }
 
+/// A page of a conversation's (or group's) available attachments, newest first. `since` (a
+/// member who joined a group late: when, and who) hides what was uploaded before they joined,
+/// as their history does, but for their own uploads.
 async fn page(
     state: &AppState,
     conversation_id: &str,
     limit: Option<&str>,
     before: Option<&str>,
+    since: Option<(i64, &str)>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
     let limit = parse_limit(limit)?;
     let before = parse_cursor(before)?;
     let mut rows = state.attachments.conversation_attachments(conversation_id, before.as_deref(), limit + 1).await?;
-    let next_cursor = if rows.len() > limit {
+    let fetched = rows.len();
+    if let Some((joined_at, caller)) = since {
+        rows.retain(|row| row.created_at_ms >= joined_at || row.uploader_id == caller);
+    }
+    // Ids are UUID v7: what a late joiner may not see is older than everything they may, so a
+    // page that lost rows to it is the last one.
+    let next_cursor = if rows.len() > limit && rows.len() == fetched {
         rows.truncate(limit);
         rows.last().map(|oldest| oldest.attachment_id.clone())
     } else {
+        rows.truncate(limit);
         None
     };
     let attachments =
@@ -550,7 +561,7 @@ pub(crate) async fn direct_attachments(
 ) -> Result<Json<AttachmentPage>, ApiError> {
     let peer = user_named(&state, &query.recipient).await.map_err(as_recipient)?;
     let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
-    page(&state, &conversation, query.limit.as_deref(), query.before.as_deref()).await
+    page(&state, &conversation, query.limit.as_deref(), query.before.as_deref(), None).await
 }
 
 #[utoipa::path(
@@ -558,7 +569,7 @@ pub(crate) async fn direct_attachments(
     params(("groupId" = String, Path, description = "the group's id"), GroupAttachmentsQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "the group's available attachments, newest first", body = AttachmentPage),
+        (status = 200, description = "the group's available attachments, newest first; a member added later sees those uploaded since, as with messages", body = AttachmentPage),
         (status = 400, description = "invalid limit or cursor", body = ErrorBody),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
         (status = 403, description = "not a member", body = ErrorBody),
@@ -571,6 +582,8 @@ pub(crate) async fn group_attachments(
     Path(group_id): Path<String>,
     QueryParams(query): QueryParams<GroupAttachmentsQuery>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
-    let (group, _) = membership(&state, &group_id, &caller.sub).await?;
-    page(&state, &group.group_id, query.limit.as_deref(), query.before.as_deref()).await
+    let (group, me) = membership(&state, &group_id, &caller.sub).await?;
+    // Members from the start see everything; one added later, what came since.
+    let since = (me.joined_at_ms > group.created_at_ms).then_some((me.joined_at_ms, caller.sub.as_str()));
+    page(&state, &group.group_id, query.limit.as_deref(), query.before.as_deref(), since).await
 }
