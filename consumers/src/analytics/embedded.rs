@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use super::{AnalyticsStore, Change, GROUP_SIZE, Op};
-use crate::{StoreError, error::storage_error};
+use crate::{StoreError, error::storage_error, store::embedded::on_blocking_pool};
 
 /// (metric, bucket) -> value.
 const COUNTERS: TableDefinition<'_, (&str, &str), i64> = TableDefinition::new("counters");
@@ -39,8 +39,7 @@ impl EmbeddedAnalytics {
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db)).await.map_err(storage_error)?
+        on_blocking_pool(&self.db, f).await
     }
 }
 

@@ -95,8 +95,7 @@ impl EmbeddedStore {
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db)).await.map_err(storage_error)?
+        on_blocking_pool(&self.db, f).await
     }
 
     async fn write(
@@ -161,6 +160,15 @@ impl EmbeddedStore {
     pub async fn check(&self) -> Result<(), StoreError> {
         self.blocking(|db| db.begin_read().map(drop).map_err(storage_error)).await
     }
+}
+
+/// Runs `f` on `db` on the blocking pool: redb reads and commits wait on disk.
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+    db: &Arc<Database>,
+    f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let db = Arc::clone(db);
+    tokio::task::spawn_blocking(move || f(&db)).await.map_err(storage_error)?
 }
 
 /// Every row of one table, in key order, each turned into JSON by `row`.
