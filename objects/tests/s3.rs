@@ -74,6 +74,7 @@ async fn presigned_urls_allow_exactly_what_was_signed() {
     assert_eq!(reqwest::get(&tampered).await.unwrap().status(), 403);
 
     let expiring = store.presign_get("attachments/a1", Duration::from_secs(1)).await.unwrap();
+    // Waiting out the clock is the point: the URL carries its own expiry (whole seconds).
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(reqwest::get(&expiring.url).await.unwrap().status(), 403, "expired");
     assert_eq!(store.head("uploads/none").await.unwrap(), None);
