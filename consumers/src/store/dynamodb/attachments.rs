@@ -1,14 +1,11 @@
 //! The attachment index on DynamoDB: `attachments` by id, and `conversation_attachments`, a copy
 //! of each available attachment under its conversation or group, so listing is one Query.
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 
 use super::{
     DynamoStore, already_applied,
     groups::already_updated,
     items::{Item, get_n, get_opt_s, get_s, n, s},
-    sdk_error,
 };
 use crate::{
     StoreError,
@@ -135,22 +132,8 @@ impl AttachmentStore for DynamoStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AttachmentRow>, StoreError> {
-        let start = before.map(|before| {
-            HashMap::from([("conversation_id".to_owned(), s(conversation_id)), ("attachment_id".to_owned(), s(before))])
-        });
-        let page = self
-            .client
-            .query()
-            .table_name(&self.tables.conversation_attachments)
-            .key_condition_expression("conversation_id = :c")
-            .expression_attribute_values(":c", s(conversation_id))
-            .set_exclusive_start_key(start)
-            .scan_index_forward(false)
-            .limit(limit.min(1000) as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        page.items().iter().map(attachment_from_item).collect()
+        let table = &self.tables.conversation_attachments;
+        let items = self.newest_first(table, conversation_id, "attachment_id", before, limit).await?;
+        items.iter().map(attachment_from_item).collect()
     }
 }

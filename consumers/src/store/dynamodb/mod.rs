@@ -173,6 +173,35 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Up to `limit` items of a conversation (or group), newest first by sort key `sort`, after
+    /// `before` when paging back (that key need not exist).
+    pub(crate) async fn newest_first(
+        &self,
+        table: &str,
+        conversation_id: &str,
+        sort: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<items::Item>, StoreError> {
+        let start = before.map(|before| {
+            HashMap::from([("conversation_id".to_owned(), s(conversation_id)), (sort.to_owned(), s(before))])
+        });
+        let page = self
+            .client
+            .query()
+            .table_name(table)
+            .key_condition_expression("conversation_id = :c")
+            .expression_attribute_values(":c", s(conversation_id))
+            .set_exclusive_start_key(start)
+            .scan_index_forward(false)
+            .limit(limit.min(1000) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(page.items().to_vec())
+    }
+
     /// One item by its key, read consistently.
     pub(crate) async fn get_item(&self, table: &str, key: &[(&str, &str)]) -> Result<Option<items::Item>, StoreError> {
         let mut request = self.client.get_item().table_name(table).consistent_read(true);
@@ -270,22 +299,8 @@ impl MessageStore for DynamoStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        // Newest first, resuming after `before` when paging back; the key need not exist.
-        let start = before.map(|before| {
-            HashMap::from([("conversation_id".to_owned(), s(conversation_id)), ("message_id".to_owned(), s(before))])
-        });
-        let query = self
-            .client
-            .query()
-            .table_name(&self.tables.messages)
-            .key_condition_expression("conversation_id = :c")
-            .expression_attribute_values(":c", s(conversation_id))
-            .set_exclusive_start_key(start)
-            .scan_index_forward(false)
-            .limit(limit.min(1000) as i32)
-            .consistent_read(true);
-        let page = query.send().await.map_err(sdk_error)?;
-        page.items().iter().map(message_from_item).collect()
+        let items = self.newest_first(&self.tables.messages, conversation_id, "message_id", before, limit).await?;
+        items.iter().map(message_from_item).collect()
     }
 
     async fn history_by_seq(
