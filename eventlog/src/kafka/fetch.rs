@@ -12,23 +12,37 @@ use rdkafka::{
 use crate::{ConsumedRecord, Header, LogError, Position, Record, kafka::unavailable};
 
 /// Waits up to `timeout` for one record, then takes what is already buffered, up to `max`.
+///
+/// The errors a consumer reports (a broker going away, a transport failure) are news, not
+/// failures: librdkafka reconnects by itself. They are drained for the whole wait, because a
+/// rebalance queued behind them only runs while the consumer is polled: returning at the first
+/// error and polling again later left a member without partitions for as long as it took to
+/// work through the backlog one poll at a time. The last error is returned when the wait ends
+/// with no record.
 pub(crate) async fn next_batch<C: ConsumerContext + 'static>(
     consumer: &StreamConsumer<C>,
     namespace: &str,
     max: usize,
     timeout: Duration,
 ) -> Result<Vec<ConsumedRecord>, LogError> {
-    let first = match tokio::time::timeout(timeout, consumer.recv()).await {
-        Err(_elapsed) => return Ok(Vec::new()),
-        Ok(Err(e)) => return Err(unavailable(e)),
-        Ok(Ok(message)) => consumed(namespace, &message),
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last_error = None;
+    let first = loop {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Err(_elapsed) => return last_error.map_or(Ok(Vec::new()), |e| Err(unavailable(e))),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "consumer error");
+                last_error = Some(e);
+            }
+            Ok(Ok(message)) => break consumed(namespace, &message),
+        }
     };
     let mut batch = vec![first];
     while batch.len() < max {
         match consumer.recv().now_or_never() {
             Some(Ok(message)) => batch.push(consumed(namespace, &message)),
             Some(Err(e)) => {
-                tracing::warn!(error = %e, "consumer error while draining a batch");
+                tracing::debug!(error = %e, "consumer error while draining a batch");
                 break;
             }
             None => break,
