@@ -77,6 +77,8 @@ start_servers() {
     # Where the log and the tables are kept, for the plaintext scan (s3s-fs keeps objects as
     # they came: server-side encryption is the S3 service's job, not one a test server does).
     export CONFAB_TEST_DATA_DIRS="$SERVERS_DIR/tansu:$SERVERS_DIR/dynalite"
+    # Where s3s-fs keeps objects (<bucket>/<key>), for tests that check what is stored.
+    export CONFAB_TEST_S3_DIR="$SERVERS_DIR/s3"
     echo "tansu on $CONFAB_TEST_KAFKA, dynalite on $CONFAB_TEST_DYNAMODB, s3s-fs on $CONFAB_TEST_S3, data in $SERVERS_DIR"
 }
 

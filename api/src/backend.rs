@@ -10,6 +10,7 @@ use confab_consumers::{
         AttachmentStore, CheckpointStore, GroupStore, MessageStore, UserStore,
         dynamodb::{DynamoConfig, DynamoStore},
         embedded::EmbeddedStore,
+        upload_key,
     },
 };
 use confab_eventlog::{
@@ -205,6 +206,7 @@ pub(crate) async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyho
                 bucket: args.s3_bucket.clone(),
                 endpoint: args.s3_endpoint.clone(),
                 public_endpoint: args.s3_public_endpoint.clone(),
+                scratch_prefix: Some(upload_key("")),
             };
             Ok(Objects::S3(S3Objects::connect(&config).await.context("cannot reach S3")?))
         }

@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Rebuild(RebuildArgs),
     /// Prints every read-model table as one JSON document.
     DumpTables(DumpTablesArgs),
+    /// Generations of read models: list them, drop the ones a replay replaced.
+    Generations(GenerationsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -317,4 +319,33 @@ pub(crate) struct RebuildArgs {
 pub(crate) struct DumpTablesArgs {
     #[command(flatten)]
     pub(crate) backend: BackendArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct GenerationsArgs {
+    #[command(subcommand)]
+    pub(crate) command: GenerationsCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub(crate) enum GenerationsCommand {
+    /// Prints the live generation and every generation that has read models.
+    List(ListGenerationsArgs),
+    /// Deletes an old generation's read models (tables or file). Run it once every process
+    /// reports the live generation on `/readyz`.
+    Drop(DropGenerationArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ListGenerationsArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DropGenerationArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// The generation to drop: older than the live one.
+    pub(crate) generation: u32,
 }

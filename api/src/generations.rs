@@ -1,10 +1,17 @@
 //! Which generation of read models is live. A blue/green replay builds generation N+1 beside
 //! the live N and, once caught up, points here; every process reads the pointer at start-up. On
 //! the embedded backend the pointer is a file beside the read models, replaced atomically; on
-//! DynamoDB it is an item of the `meta` table (`DynamoStore::make_current`).
+//! DynamoDB it is an item of the `meta` table (`DynamoStore::make_current`). The generations
+//! a replay replaced stay until `confab generations drop` removes them.
 use std::{fs, io::Write, path::Path};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use crate::{
+    backend::connect_dynamo,
+    cli::{GenerationsCommand, StoreKind},
+};
 
 const POINTER_FILE: &str = "readmodels.current";
 
@@ -34,5 +41,60 @@ pub(crate) fn make_current(dir: &Path, generation: u32) -> anyhow::Result<()> {
     file.sync_all()?;
     fs::rename(&staged, &path).with_context(|| format!("cannot replace {}", path.display()))?;
     fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// The embedded generations in `dir` that have read models, oldest first.
+fn existing(dir: &Path) -> anyhow::Result<Vec<u32>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == store_file(0) {
+            found.push(0);
+        } else if let Some(n) = name.strip_prefix("readmodels.g").and_then(|n| n.strip_suffix(".redb")) {
+            found.extend(n.parse::<u32>().ok().filter(|&n| store_file(n) == name));
+        }
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// `confab generations list|drop`: prints JSON; refuses to drop the live generation, or a newer
+/// one (a replay may be building it).
+pub(crate) async fn command(command: GenerationsCommand) -> anyhow::Result<()> {
+    let (backend, drop) = match &command {
+        GenerationsCommand::List(args) => (&args.backend, None),
+        GenerationsCommand::Drop(args) => (&args.backend, Some(args.generation)),
+    };
+    let dynamo = match backend.store {
+        StoreKind::Embedded => None,
+        StoreKind::Dynamodb => Some(connect_dynamo(backend, &backend.namespace, None, false).await?),
+    };
+    let (live, generations) = match &dynamo {
+        None => (current(&backend.data_dir)?, existing(&backend.data_dir)?),
+        Some(store) => (store.generation(), store.generations().await?),
+    };
+    let Some(generation) = drop else {
+        println!("{}", json!({ "live": live, "generations": generations }));
+        return Ok(());
+    };
+    if generation == live {
+        bail!("generation {generation} is the live one");
+    }
+    if generation > live {
+        bail!("generation {generation} is newer than the live one ({live}): a replay may be building it");
+    }
+    if !generations.contains(&generation) {
+        bail!("there is no generation {generation}");
+    }
+    match &dynamo {
+        None => {
+            let path = backend.data_dir.join(store_file(generation));
+            fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+        Some(store) => store.drop_generation(generation).await?,
+    }
+    println!("{}", json!({ "dropped": generation, "live": live }));
     Ok(())
 }

@@ -52,5 +52,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Replay(args) => replay::replay(args).await,
         Command::Rebuild(args) => commands::rebuild(args).await,
         Command::DumpTables(args) => commands::dump_tables(args).await,
+        Command::Generations(args) => generations::command(args.command).await,
     }
 }

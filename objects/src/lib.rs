@@ -56,6 +56,9 @@ pub trait ObjectStore: Send + Sync + 'static {
 
     /// Reads the whole object and returns the SHA-256 of its bytes.
     async fn sha256(&self, key: &str) -> Result<[u8; 32], ObjectError>;
+
+    /// Removes `key`; removing an object that is not there is not an error.
+    async fn delete(&self, key: &str) -> Result<(), ObjectError>;
 }
 
 /// Keys are `[a-z0-9-]` segments joined by `/`: safe as S3 keys, URL paths and file paths.

@@ -9,7 +9,10 @@ use aws_sdk_s3::{
     error::DisplayErrorContext,
     operation::{create_bucket::CreateBucketError, head_object::HeadObjectError},
     presigning::PresigningConfig,
-    types::ServerSideEncryption,
+    types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+        ServerSideEncryption,
+    },
 };
 use sha2::{Digest, Sha256};
 
@@ -24,6 +27,9 @@ pub struct S3Config {
     /// Where clients reach the same server, when that differs from `endpoint` (a container
     /// network name, say): pre-signed URLs are signed for this host.
     pub public_endpoint: Option<String>,
+    /// Objects under this prefix are scratch: when Confab creates the bucket, it adds a
+    /// lifecycle rule that expires them after a day.
+    pub scratch_prefix: Option<String>,
 }
 
 #[derive(Clone)]
@@ -32,6 +38,7 @@ pub struct S3Objects {
     /// Signs the URLs clients use; the same as `client` unless a public endpoint is set.
     presigner: Client,
     bucket: String,
+    scratch_prefix: Option<String>,
 }
 
 fn sdk_error(e: impl std::error::Error) -> ObjectError {
@@ -72,7 +79,8 @@ impl S3Objects {
             Some(public) => client_for(Some(public)),
             None => client.clone(),
         };
-        let store = Self { client, presigner, bucket: config.bucket.clone() };
+        let store =
+            Self { client, presigner, bucket: config.bucket.clone(), scratch_prefix: config.scratch_prefix.clone() };
         store.ensure_bucket().await?;
         Ok(store)
     }
@@ -84,6 +92,7 @@ impl S3Objects {
         match self.client.create_bucket().bucket(&self.bucket).send().await {
             Ok(_) => {
                 tracing::info!(bucket = %self.bucket, "created bucket");
+                self.expire_scratch().await;
                 Ok(())
             }
             Err(e)
@@ -97,6 +106,38 @@ impl S3Objects {
                 Ok(())
             }
             Err(e) => Err(sdk_error(e)),
+        }
+    }
+}
+
+impl S3Objects {
+    /// Only on a bucket Confab created: a lifecycle configuration replaces the bucket's
+    /// whole one. Not every S3-compatible server has lifecycle rules; without one, scratch
+    /// objects stay until removed by hand.
+    async fn expire_scratch(&self) {
+        let Some(prefix) = &self.scratch_prefix else { return };
+        let rule = LifecycleRule::builder()
+            .id("confab-expire-scratch")
+            .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+            .expiration(LifecycleExpiration::builder().days(1).build())
+            .status(ExpirationStatus::Enabled)
+            .build()
+            .and_then(|rule| BucketLifecycleConfiguration::builder().rules(rule).build());
+        let result = match rule {
+            Ok(lifecycle) => self
+                .client
+                .put_bucket_lifecycle_configuration()
+                .bucket(&self.bucket)
+                .lifecycle_configuration(lifecycle)
+                .send()
+                .await
+                .map(drop)
+                .map_err(sdk_error),
+            Err(e) => Err(unavailable(e)),
+        };
+        match result {
+            Ok(()) => tracing::info!(bucket = %self.bucket, prefix, "scratch objects expire after a day"),
+            Err(error) => tracing::warn!(bucket = %self.bucket, prefix, %error, "cannot set a lifecycle rule"),
         }
     }
 }
@@ -177,5 +218,10 @@ impl ObjectStore for S3Objects {
             hasher.update(&chunk);
         }
         Ok(hasher.finalize().into())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        let _ = self.client.delete_object().bucket(&self.bucket).key(checked(key)?).send().await.map_err(sdk_error)?;
+        Ok(())
     }
 }

@@ -17,9 +17,14 @@ async fn store() -> Option<S3Objects> {
     };
     let bucket = format!("confab-objects-test-{}", uuid::Uuid::new_v4().simple());
     Some(
-        S3Objects::connect(&S3Config { bucket, endpoint: Some(endpoint), public_endpoint: None })
-            .await
-            .expect("s3 reachable"),
+        S3Objects::connect(&S3Config {
+            bucket,
+            endpoint: Some(endpoint),
+            public_endpoint: None,
+            scratch_prefix: Some("uploads/".into()),
+        })
+        .await
+        .expect("s3 reachable"),
     )
 }
 
@@ -78,4 +83,9 @@ async fn presigned_urls_allow_exactly_what_was_signed() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(reqwest::get(&expiring.url).await.unwrap().status(), 403, "expired");
     assert_eq!(store.head("uploads/none").await.unwrap(), None);
+
+    store.delete("uploads/a1").await.unwrap();
+    assert_eq!(store.head("uploads/a1").await.unwrap(), None, "deleted");
+    store.delete("uploads/a1").await.unwrap();
+    assert!(store.head("attachments/a1").await.unwrap().is_some(), "the copy stays");
 }

@@ -15,6 +15,8 @@ pub struct External {
     pub tansu_bin: Option<PathBuf>,
     /// Where those servers keep their data, for tests that inspect it.
     pub data_dirs: Vec<PathBuf>,
+    /// Where the S3 server keeps objects, as `<bucket>/<key>` files.
+    pub s3_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +63,7 @@ impl External {
         let data_dirs = std::env::var("CONFAB_TEST_DATA_DIRS")
             .map(|dirs| dirs.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect())
             .unwrap_or_default();
-        Some(Self { kafka, dynamodb, s3, tansu_bin, data_dirs })
+        let s3_dir = std::env::var_os("CONFAB_TEST_S3_DIR").map(PathBuf::from);
+        Some(Self { kafka, dynamodb, s3, tansu_bin, data_dirs, s3_dir })
     }
 }

@@ -140,6 +140,15 @@ impl Deployment {
         }
     }
 
+    /// The file an object of this deployment is stored in: under the data dir on the embedded
+    /// backend, in the S3 server's directory otherwise (`None` when that is not known).
+    pub fn object_file(&self, key: &str) -> Option<PathBuf> {
+        match self.backend.external() {
+            None => Some(self.data_dir.join("objects").join(key)),
+            Some(external) => external.s3_dir.as_ref().map(|dir| dir.join(self.bucket()).join(key)),
+        }
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

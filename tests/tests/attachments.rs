@@ -221,6 +221,49 @@ async fn the_indexer_rejects_bytes_that_differ_from_their_declaration(backend: B
     assert_eq!(again.error_code(), "attachment_rejected");
 }
 
+async fn verified_bytes_are_kept_once_and_the_upload_is_spent(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, _bob) = (client.user("alice").await, client.user("bob").await);
+    let bytes = file(5000, 7);
+    let ticket = client.request_upload(&alice, json!({ "recipient": "bob" }), &bytes, &bytes).await;
+    assert_eq!(ticket.status, StatusCode::CREATED);
+    let id = ticket.body["attachmentId"].as_str().unwrap().to_owned();
+    let (Some(upload), Some(stored)) =
+        (deployment.object_file(&format!("uploads/{id}")), deployment.object_file(&format!("attachments/{id}")))
+    else {
+        panic!("CONFAB_TEST_S3_DIR is needed to see what the S3 server stores");
+    };
+    assert!(client.upload(&ticket.body, bytes.clone()).await.status().is_success());
+    assert!(upload.exists() && !stored.exists(), "uploaded, not verified yet");
+
+    let complete = client.post(&format!("/attachments/{id}/complete"), Some(&alice.token), json!({})).await;
+    assert_eq!(complete.status, StatusCode::OK, "{}", complete.body);
+    assert!(!upload.exists(), "the upload is discarded once its copy is verified");
+    assert!(stored.exists());
+    assert_eq!(client.download(&alice, &id).await, bytes);
+
+    // The upload URL has not expired. Confab's own refuses to store bytes nobody would read; on
+    // S3 the signature alone decides, and the bucket's lifecycle rule expires them.
+    let again = client.upload(&ticket.body, bytes.clone()).await;
+    if deployment.is_embedded() {
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+        let body: Value = again.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "attachment_settled");
+        assert!(!upload.exists());
+    }
+    assert_eq!(client.download(&alice, &id).await, bytes, "what was verified is what is served");
+
+    // A rejected upload is discarded too.
+    let ticket = client.request_upload(&alice, json!({ "recipient": "bob" }), &bytes, b"other bytes").await;
+    let id = ticket.body["attachmentId"].as_str().unwrap().to_owned();
+    assert!(client.upload(&ticket.body, bytes.clone()).await.status().is_success());
+    let complete = client.post(&format!("/attachments/{id}/complete"), Some(&alice.token), json!({})).await;
+    assert_eq!(complete.error_code(), "attachment_rejected");
+    assert!(!deployment.object_file(&format!("uploads/{id}")).unwrap().exists());
+}
+
 async fn requests_and_sends_are_validated(backend: Backend) {
     let deployment = Deployment::new(backend);
     let server = deployment.serve();
@@ -281,5 +324,6 @@ backend_tests!(
     urls_allow_exactly_what_was_signed,
     upload_and_download_urls_expire,
     the_indexer_rejects_bytes_that_differ_from_their_declaration,
+    verified_bytes_are_kept_once_and_the_upload_is_spent,
     requests_and_sends_are_validated,
 );

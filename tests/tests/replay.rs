@@ -13,6 +13,19 @@ fn replay(deployment: &Deployment, args: &[&str]) -> Value {
     serde_json::from_slice(&deployment.run(&all).stdout).unwrap()
 }
 
+fn generations(deployment: &Deployment, args: &[&str]) -> Value {
+    let mut all = vec!["generations"];
+    all.extend_from_slice(args);
+    serde_json::from_slice(&deployment.run(&all).stdout).unwrap()
+}
+
+/// `confab generations drop N`, expected to be refused; what it says.
+fn refused_drop(deployment: &Deployment, generation: &str) -> String {
+    let output = deployment.command(&["generations", "drop", generation]).output().unwrap();
+    assert!(!output.status.success(), "dropping generation {generation} was not refused");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backend) {
     let deployment = Deployment::new(backend);
     let mut server = deployment.serve();
@@ -66,6 +79,19 @@ async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backen
     assert_eq!((in_place["mode"].as_str(), in_place["generation"].as_u64()), (Some("in-place"), Some(1)));
     assert_eq!(in_place["projections"], json!(["messages", "groups"]));
     assert_eq!(deployment.tables(), live);
+
+    // The replaced generation stays until dropped; the live one, and newer ones a replay may
+    // be building, cannot be.
+    assert_eq!(generations(&deployment, &["list"]), json!({ "live": 1, "generations": [0, 1] }));
+    assert!(refused_drop(&deployment, "1").contains("live"));
+    assert!(refused_drop(&deployment, "2").contains("newer"));
+    assert_eq!(generations(&deployment, &["drop", "0"]), json!({ "dropped": 0, "live": 1 }));
+    assert_eq!(generations(&deployment, &["list"]), json!({ "live": 1, "generations": [1] }));
+    assert!(refused_drop(&deployment, "0").contains("no generation"));
+    assert_eq!(deployment.tables(), live, "the live generation is untouched");
+    server.start_again();
+    let client = Client::new(&server.base_url);
+    assert_eq!(client.full_history(&alice, "bob").await.len(), expected);
 }
 
 /// Kafka: running `api` and `consume` processes follow the generation pointer and move to the

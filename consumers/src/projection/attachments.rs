@@ -7,7 +7,7 @@ use confab_schemas::{AttachmentRequested, Event, Topic};
 use crate::{
     StoreError,
     projection::{LoggedEvent, Projection},
-    store::{AttachmentRow, AttachmentStatus, AttachmentStore},
+    store::{AttachmentRow, AttachmentStatus, AttachmentStore, uploaded_attachment},
 };
 
 /// The attachment indexer: `confab.attachments` -> the attachment index. On each reported upload
@@ -86,8 +86,9 @@ impl AttachmentIndexer {
             return Ok(());
         };
         if row.status != AttachmentStatus::Pending {
-            // Settled before; settling again only completes a listing a crash may have cut off.
-            return self.store.settle(&row).await;
+            // Settled before; settling again only completes what a crash may have cut off.
+            self.store.settle(&row).await?;
+            return self.discard_upload(&row).await;
         }
         let Some(verdict) = self.check(&row).await? else {
             tracing::info!(attachment_id, "upload reported but no object yet; stays pending");
@@ -100,7 +101,20 @@ impl AttachmentIndexer {
                 (AttachmentStatus::Rejected, Some(reason))
             }
         };
-        self.store.settle(&AttachmentRow { status, reason, settled_at_ms: Some(reported_at_ms), ..row }).await
+        let settled = AttachmentRow { status, reason, settled_at_ms: Some(reported_at_ms), ..row };
+        self.store.settle(&settled).await?;
+        self.discard_upload(&settled).await
+    }
+
+    /// Once settled, the verified copy is all that is kept: the upload would hold every
+    /// attachment's bytes twice. Only after the verdict is stored, so a crash in between leaves
+    /// an upload to discard on redelivery, never a verdict without its bytes.
+    async fn discard_upload(&self, row: &AttachmentRow) -> Result<(), StoreError> {
+        if uploaded_attachment(&row.upload_key) != Some(row.attachment_id.as_str()) {
+            tracing::warn!(attachment_id = %row.attachment_id, key = %row.upload_key, "not an upload key; kept");
+            return Ok(());
+        }
+        self.objects.delete(&row.upload_key).await.map_err(object_error)
     }
 
     /// Copies the upload to where verified bytes live (once: a copy that exists is what gets

@@ -79,5 +79,12 @@ pub fn stored_key(attachment_id: &str) -> String {
 
 /// The key an upload of `attachment_id` is signed for.
 pub fn upload_key(attachment_id: &str) -> String {
-    format!("uploads/{attachment_id}")
+    format!("{UPLOADS}{attachment_id}")
 }
+
+/// The attachment an upload key belongs to; `None` for any other key.
+pub fn uploaded_attachment(key: &str) -> Option<&str> {
+    key.strip_prefix(UPLOADS)
+}
+
+const UPLOADS: &str = "uploads/";

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-pub use attachment_rows::{AttachmentRow, AttachmentStatus, stored_key, upload_key};
+pub use attachment_rows::{AttachmentRow, AttachmentStatus, stored_key, upload_key, uploaded_attachment};
 pub use group_rows::{GroupChange, GroupMessageRow, GroupRole, GroupRow, GroupSummary, MemberRow};
 pub use rows::{ConversationRow, MessageRow, ReceiptAdvance, ReceiptRow, ReceiptStatus, UserRow};
 

@@ -260,4 +260,11 @@ impl ObjectStore for EmbeddedObjects {
         }
         Ok(hasher.finalize().into())
     }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(unavailable(e)),
+            _ => Ok(()),
+        }
+    }
 }

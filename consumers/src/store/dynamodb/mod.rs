@@ -54,6 +54,7 @@ pub struct DynamoStore {
     pub(crate) client: Client,
     /// Shared: a store is cloned into every port and task.
     pub(crate) tables: std::sync::Arc<TableNames>,
+    namespace: String,
     generation: u32,
 }
 
@@ -108,8 +109,12 @@ impl DynamoStore {
             Some(generation) => generation,
             None => generations::current(&client, &shared.meta).await?,
         };
-        let store =
-            Self { client, tables: std::sync::Arc::new(TableNames::new(&config.namespace, generation)), generation };
+        let store = Self {
+            client,
+            tables: std::sync::Arc::new(TableNames::new(&config.namespace, generation)),
+            namespace: config.namespace.clone(),
+            generation,
+        };
         if config.fresh {
             tables::delete(&store.client, &store.tables.generational()).await?;
         }
@@ -130,6 +135,16 @@ impl DynamoStore {
     /// Makes this store's generation the current one, for every process that starts from now on.
     pub async fn make_current(&self) -> Result<(), StoreError> {
         generations::set(&self.client, &self.tables.meta, self.generation).await
+    }
+
+    /// The generations that have read-model tables, oldest first.
+    pub async fn generations(&self) -> Result<Vec<u32>, StoreError> {
+        generations::existing(&self.client, &self.namespace).await
+    }
+
+    /// Deletes the read-model tables of `generation`; which one may go is the caller's call.
+    pub async fn drop_generation(&self, generation: u32) -> Result<(), StoreError> {
+        tables::delete(&self.client, &TableNames::new(&self.namespace, generation).generational()).await
     }
 
     /// Every read-model table, items sorted: what "identical tables" means. Scans; tests only.
