@@ -272,6 +272,19 @@ pub(crate) struct OffsetsArgs {
 pub(crate) enum OffsetsCommand {
     /// Moves a consumer group's committed offsets; stop its consumers first.
     Reset(ResetArgs),
+    /// Prints a consumer group's committed offset, the end and the lag of every partition.
+    Show(ShowOffsetsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ShowOffsetsArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// The group, e.g. `confab.projector.messages` (without the namespace).
+    pub(crate) group: String,
+    /// The topics to show (default: the ones a Confab group reads).
+    #[arg(long = "topic")]
+    pub(crate) topics: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -281,8 +294,9 @@ pub(crate) struct ResetArgs {
     /// The group, e.g. `confab.projector.messages` or `confab.projector.analytics` (without
     /// the namespace).
     pub(crate) group: String,
-    /// `earliest`, `latest`, or a time: RFC 3339 (`2026-12-01T04:00:00Z`) or milliseconds since
-    /// the epoch; the group then resumes at the first event stamped at or after it.
+    /// `earliest`, `latest`, a time: RFC 3339 (`2026-12-01T04:00:00Z`) or milliseconds since
+    /// the epoch (the group then resumes at the first event stamped at or after it), or exact
+    /// positions `TOPIC/PARTITION@OFFSET[,...]` (other partitions stay where they are).
     #[arg(long)]
     pub(crate) to: String,
     /// The topics to reset (default: the ones a Confab group reads).

@@ -48,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
         },
         Command::Offsets(args) => match args.command {
             OffsetsCommand::Reset(args) => offsets::reset(args).await,
+            OffsetsCommand::Show(args) => offsets::show(args).await,
         },
         Command::Replay(args) => replay::replay(args).await,
         Command::Rebuild(args) => commands::rebuild(args).await,

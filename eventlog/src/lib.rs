@@ -13,5 +13,5 @@ mod record;
 pub use claim::{Claim, ClaimStore, ClaimedAppend, HeldClaim, PendingAppend};
 pub use error::LogError;
 pub use partitioner::{murmur2, partition_for_key};
-pub use port::{EventLog, LogReader, OffsetTarget, ReadStart, Subscription, TopicSpec};
+pub use port::{CommittedOffset, EventLog, LogReader, OffsetTarget, ReadStart, Subscription, TopicSpec};
 pub use record::{ConsumedRecord, Header, Position, Record};

@@ -52,7 +52,14 @@ pub trait EventLog: Send + Sync + 'static {
     /// Sets `group`'s committed offsets to exactly `next_offsets` (topic, partition, next
     /// offset): how a replay hands its place in the log to the group that carries on from it.
     async fn set_offsets(&self, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError>;
+
+    /// `group`'s committed offsets on every partition of `topics`, as (topic, partition, next
+    /// offset), `None` where it has committed nothing.
+    async fn committed_offsets(&self, group: &str, topics: &[&str]) -> Result<Vec<CommittedOffset>, LogError>;
 }
+
+/// Where a consumer group stands in one partition: the next offset it will read, if any.
+pub type CommittedOffset = (String, u32, Option<u64>);
 
 /// Where [`EventLog::reset_offsets`] moves a consumer group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -150,6 +150,7 @@ async fn analytics_replayed_from_offset_zero_reach_the_same_numbers() {
     server.stop();
 
     reset_by_time_resumes_at_the_first_record_stamped_then(&deployment, "confab.projector.messages");
+    exact_reset_moves_only_the_named_partition(&deployment, "confab.projector.messages");
     let _ = deployment.run(&["offsets", "reset", "confab.projector.messages", "--to", "latest"]);
 
     std::fs::remove_file(deployment.data_dir().join("analytics.redb")).unwrap();
@@ -199,6 +200,7 @@ async fn offsets_reset_skips_or_replays_without_double_counting() {
     // A time, with the consumer stopped: checked, then undone by the reset to earliest below.
     analytics.stop();
     reset_by_time_resumes_at_the_first_record_stamped_then(&deployment, "confab.projector.analytics");
+    exact_reset_moves_only_the_named_partition(&deployment, "confab.projector.analytics");
 
     // Reset to earliest: every record read again (the consumer's progress says so), no number
     // moves.
@@ -236,6 +238,50 @@ fn reset_by_time_resumes_at_the_first_record_stamped_then(deployment: &Deploymen
             partition.iter().find(|r| r["timestampMs"].as_i64().unwrap() >= at).map(|r| r["offset"].as_u64().unwrap());
         assert_eq!(set["offset"].as_u64(), Some(first.unwrap_or(end)), "{set}");
     }
+    let shown = show_offsets(deployment, group);
+    for set in by_time["offsets"].as_array().unwrap() {
+        assert_eq!(shown[&(set["partition"].as_u64().unwrap())]["committed"], set["offset"], "committed as reset");
+    }
+}
+
+/// `offsets show GROUP --topic confab.messages`, by partition.
+fn show_offsets(deployment: &Deployment, group: &str) -> HashMap<u64, Value> {
+    let args = ["offsets", "show", group, "--topic", "confab.messages"];
+    let shown: Value = serde_json::from_slice(&deployment.run(&args).stdout).unwrap();
+    let lags: u64 = shown["offsets"].as_array().unwrap().iter().map(|o| o["lag"].as_u64().unwrap()).sum();
+    assert_eq!(shown["lag"], lags, "{shown}");
+    shown["offsets"].as_array().unwrap().iter().map(|o| (o["partition"].as_u64().unwrap(), o.clone())).collect()
+}
+
+/// `offsets reset GROUP --to TOPIC/PARTITION@OFFSET`: that partition moves, the others stay;
+/// positions outside the log are refused.
+fn exact_reset_moves_only_the_named_partition(deployment: &Deployment, group: &str) {
+    let before = show_offsets(deployment, group);
+    let (&partition, _) = before.iter().find(|(_, o)| o["end"].as_u64().unwrap() >= 2).expect("a partition of 2");
+    let to = format!("confab.messages/{partition}@1");
+    let _ = deployment.run(&["offsets", "reset", group, "--to", &to]);
+    let after = show_offsets(deployment, group);
+    for (p, offsets) in &after {
+        let expected = if *p == partition { json!(1) } else { before[p]["committed"].clone() };
+        assert_eq!(offsets["committed"], expected, "partition {p}");
+        assert_eq!(offsets["lag"], offsets["end"].as_u64().unwrap() - offsets["committed"].as_u64().unwrap_or(0));
+    }
+    let end = after[&partition]["end"].as_u64().unwrap();
+    for (bad, why) in [
+        ("confab.messages/99@0".to_owned(), "no partition 99"),
+        (format!("confab.messages/{partition}@{}", end + 1), "past"),
+        ("confab.attachments/0@0".to_owned(), "does not read"),
+        ("confab.messages@3".to_owned(), "TOPIC/PARTITION@OFFSET"),
+    ] {
+        let output = deployment.command(&["offsets", "reset", group, "--to", &bad]).output().unwrap();
+        assert!(!output.status.success(), "{bad} was not refused");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(why),
+            "{bad}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_eq!(show_offsets(deployment, group), after, "refused resets move nothing");
 }
 
 backend_tests!(analytics_count_a_scripted_history_for_admins);

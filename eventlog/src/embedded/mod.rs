@@ -21,12 +21,12 @@ use redb::Database;
 use tokio::sync::{oneshot, watch};
 
 use crate::{
-    Claim, ClaimedAppend, EventLog, LogError, LogReader, OffsetTarget, Position, ReadStart, Record, Subscription,
-    TopicSpec,
+    Claim, ClaimedAppend, CommittedOffset, EventLog, LogError, LogReader, OffsetTarget, Position, ReadStart, Record,
+    Subscription, TopicSpec,
     embedded::{
         storage::storage_error,
         subscription::EmbeddedSubscription,
-        tables::{CLAIMS, RECORDS, TOPICS},
+        tables::{CLAIMS, GROUP_OFFSETS, RECORDS, TOPICS},
         writer::{Command, Writer},
     },
     record::encoded_timestamp,
@@ -197,6 +197,33 @@ impl EventLog for EmbeddedLog {
     async fn set_offsets(&self, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {
         let (group, next_offsets) = (group.to_owned(), next_offsets.to_vec());
         self.send(|reply| Command::SetOffsets { group, next_offsets, reply }).await
+    }
+
+    async fn committed_offsets(&self, group: &str, topics: &[&str]) -> Result<Vec<CommittedOffset>, LogError> {
+        let group = group.to_owned();
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let known = txn.open_table(TOPICS).map_err(storage_error)?;
+            let committed = txn.open_table(GROUP_OFFSETS).map_err(storage_error)?;
+            let mut out = Vec::new();
+            for topic in topics {
+                let partitions = known
+                    .get(topic.as_str())
+                    .map_err(storage_error)?
+                    .map(|p| p.value())
+                    .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+                for partition in 0..partitions {
+                    let next = committed
+                        .get((group.as_str(), topic.as_str(), partition))
+                        .map_err(storage_error)?
+                        .map(|o| o.value());
+                    out.push((topic.clone(), partition, next));
+                }
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError> {

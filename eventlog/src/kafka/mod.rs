@@ -27,8 +27,8 @@ use rdkafka::{
 pub use config::KafkaConfig;
 
 use crate::{
-    Claim, ClaimStore, ClaimedAppend, EventLog, LogError, LogReader, OffsetTarget, Position, ReadStart, Record,
-    Subscription, TopicSpec,
+    Claim, ClaimStore, ClaimedAppend, CommittedOffset, EventLog, LogError, LogReader, OffsetTarget, Position,
+    ReadStart, Record, Subscription, TopicSpec,
     kafka::{reader::KafkaReader, subscription::KafkaSubscription},
 };
 
@@ -207,6 +207,12 @@ impl EventLog for KafkaLog {
         tokio::task::spawn_blocking(move || offsets::commit(&config, &group, &next_offsets))
             .await
             .map_err(unavailable)?
+    }
+
+    async fn committed_offsets(&self, group: &str, topics: &[&str]) -> Result<Vec<CommittedOffset>, LogError> {
+        let (config, group) = (self.config.clone(), group.to_owned());
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        tokio::task::spawn_blocking(move || offsets::committed(&config, &group, &topics)).await.map_err(unavailable)?
     }
 }
 

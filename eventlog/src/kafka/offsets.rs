@@ -6,7 +6,7 @@ use rdkafka::{
 };
 
 use crate::{
-    LogError, OffsetTarget,
+    CommittedOffset, LogError, OffsetTarget,
     kafka::{KafkaConfig, unavailable},
 };
 
@@ -22,15 +22,7 @@ pub(crate) fn reset(
     let mut out = Vec::new();
     for topic in topics {
         let name = config.topic(topic);
-        let meta = consumer.fetch_metadata(Some(&name), timeout).map_err(unavailable)?;
-        let partitions = meta
-            .topics()
-            .iter()
-            .find(|t| t.name() == name && t.error().is_none())
-            .map(|t| t.partitions().len() as i32)
-            .filter(|n| *n > 0)
-            .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
-        for partition in 0..partitions {
+        for partition in 0..partitions(config, &consumer, topic)? {
             let (low, high) = consumer.fetch_watermarks(&name, partition, timeout).map_err(unavailable)?;
             let next = match to {
                 OffsetTarget::Earliest => low,
@@ -50,6 +42,47 @@ pub(crate) fn reset(
         }
     }
     commit_with(config, &consumer, group, &out)?;
+    Ok(out)
+}
+
+/// How many partitions `topic` has. Blocks on the broker.
+fn partitions(config: &KafkaConfig, consumer: &BaseConsumer, topic: &str) -> Result<i32, LogError> {
+    let name = config.topic(topic);
+    let meta = consumer.fetch_metadata(Some(&name), config.timeout).map_err(unavailable)?;
+    meta.topics()
+        .iter()
+        .find(|t| t.name() == name && t.error().is_none())
+        .map(|t| t.partitions().len() as i32)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| LogError::UnknownTopic(topic.to_owned()))
+}
+
+/// What `group` has committed on every partition of `topics`. Blocks on the broker.
+pub(crate) fn committed(
+    config: &KafkaConfig,
+    group: &str,
+    topics: &[String],
+) -> Result<Vec<CommittedOffset>, LogError> {
+    let consumer = outsider(config, group)?;
+    let mut query = TopicPartitionList::new();
+    for topic in topics {
+        for partition in 0..partitions(config, &consumer, topic)? {
+            let _ = query.add_partition(&config.topic(topic), partition);
+        }
+    }
+    let found = consumer.committed_offsets(query, config.timeout).map_err(unavailable)?;
+    let mut out = Vec::new();
+    for topic in topics {
+        let name = config.topic(topic);
+        for entry in found.elements_for_topic(&name) {
+            let next = match entry.offset() {
+                Offset::Offset(offset) if offset >= 0 => Some(offset as u64),
+                _ => None,
+            };
+            out.push((topic.clone(), entry.partition() as u32, next));
+        }
+    }
+    out.sort();
     Ok(out)
 }
 
