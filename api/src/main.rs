@@ -15,6 +15,7 @@ mod node;
 mod offsets;
 mod replay;
 mod routes;
+mod scratch;
 mod secrets;
 mod state;
 mod tail;

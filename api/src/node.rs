@@ -24,6 +24,7 @@ use crate::{
     current::CurrentStores,
     live::{hub::Hub, socket::LiveSettings},
     routes::{self, health, health::Dependencies},
+    scratch::sweep_scratch,
     secrets::load_or_create,
     state::{AttachmentLimits, Projections},
     workers::{Workers, follow_generations},
@@ -239,9 +240,14 @@ async fn run_http(
         };
         objects.set_public_url(&public_url);
     }
+    let sweeper =
+        backend.objects.embedded().map(|objects| tokio::spawn(sweep_scratch(objects.clone(), shutdown.clone())));
     let served = axum::serve(listener, routes::router(state)).with_graceful_shutdown(signal()).await;
     shutdown.cancel();
     notifier.await?;
+    if let Some(sweeper) = sweeper {
+        sweeper.await?;
+    }
     Ok(served?)
 }
 

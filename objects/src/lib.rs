@@ -12,6 +12,10 @@ use async_trait::async_trait;
 
 pub use error::ObjectError;
 
+/// How long scratch objects (uploads never verified) are kept: the S3 lifecycle rule's expiry,
+/// and the embedded store's sweep.
+pub const SCRATCH_RETENTION_DAYS: u16 = 1;
+
 /// A request a client makes itself, signed for one object and one purpose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignedRequest {

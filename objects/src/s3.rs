@@ -16,7 +16,10 @@ use aws_sdk_s3::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{ObjectError, ObjectMeta, ObjectStore, PresignedRequest, UploadTerms, error::unavailable, valid_key};
+use crate::{
+    ObjectError, ObjectMeta, ObjectStore, PresignedRequest, SCRATCH_RETENTION_DAYS, UploadTerms, error::unavailable,
+    valid_key,
+};
 
 /// How to reach the bucket; region and credentials come from the AWS configuration chain.
 #[derive(Debug, Clone)]
@@ -28,7 +31,7 @@ pub struct S3Config {
     /// network name, say): pre-signed URLs are signed for this host.
     pub public_endpoint: Option<String>,
     /// Objects under this prefix are scratch: when Confab creates the bucket, it adds a
-    /// lifecycle rule that expires them after a day.
+    /// lifecycle rule that expires them after [`SCRATCH_RETENTION_DAYS`].
     pub scratch_prefix: Option<String>,
 }
 
@@ -119,7 +122,7 @@ impl S3Objects {
         let rule = LifecycleRule::builder()
             .id("confab-expire-scratch")
             .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
-            .expiration(LifecycleExpiration::builder().days(1).build())
+            .expiration(LifecycleExpiration::builder().days(i32::from(SCRATCH_RETENTION_DAYS)).build())
             .status(ExpirationStatus::Enabled)
             .build()
             .and_then(|rule| BucketLifecycleConfiguration::builder().rules(rule).build());

@@ -3,6 +3,7 @@
 //! service to run.
 mod sealed;
 mod signing;
+mod sweep;
 
 use std::{
     path::{Path, PathBuf},
@@ -77,6 +78,18 @@ impl EmbeddedObjects {
                 public_url: OnceLock::new(),
             }),
         })
+    }
+
+    /// Deletes half-written uploads and the objects under `scratch_prefix` last written more
+    /// than `older_than` ago; how many files went.
+    pub async fn sweep(&self, scratch_prefix: &str, older_than: Duration) -> Result<usize, ObjectError> {
+        let partial = self.inner.root.join(PARTIAL_DIR);
+        let scratch = self.path(scratch_prefix.trim_end_matches('/'))?;
+        tokio::task::spawn_blocking(move || {
+            Ok(sweep::remove_older(&partial, older_than)? + sweep::remove_older(&scratch, older_than)?)
+        })
+        .await
+        .map_err(unavailable)?
     }
 
     /// Sets the base of every URL this store signs; the first call wins.
