@@ -122,11 +122,7 @@ impl EventLog for EmbeddedLog {
         self.read(move |db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let topics = txn.open_table(TOPICS).map_err(storage_error)?;
-            let partitions = topics
-                .get(topic.as_str())
-                .map_err(storage_error)?
-                .map(|p| p.value())
-                .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+            let partitions = storage::partition_count(&topics, &topic)?;
             let records = txn.open_table(RECORDS).map_err(storage_error)?;
             (0..partitions).map(|p| storage::end_offset(&records, &topic, p)).collect()
         })
@@ -159,11 +155,7 @@ impl EventLog for EmbeddedLog {
                 let records = txn.open_table(RECORDS).map_err(storage_error)?;
                 let mut out = Vec::new();
                 for topic in &topics {
-                    let partitions = known
-                        .get(topic.as_str())
-                        .map_err(storage_error)?
-                        .map(|p| p.value())
-                        .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+                    let partitions = storage::partition_count(&known, topic)?;
                     for partition in 0..partitions {
                         let end = storage::end_offset(&records, topic, partition)?;
                         let next = match to {
@@ -208,11 +200,7 @@ impl EventLog for EmbeddedLog {
             let committed = txn.open_table(GROUP_OFFSETS).map_err(storage_error)?;
             let mut out = Vec::new();
             for topic in topics {
-                let partitions = known
-                    .get(topic.as_str())
-                    .map_err(storage_error)?
-                    .map(|p| p.value())
-                    .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+                let partitions = storage::partition_count(&known, &topic)?;
                 for partition in 0..partitions {
                     let next = committed
                         .get((group.as_str(), topic.as_str(), partition))

@@ -7,6 +7,11 @@ pub(crate) fn storage_error(e: impl std::fmt::Display) -> LogError {
     LogError::Storage(e.to_string())
 }
 
+/// How many partitions `topic` has; a topic never created is an error.
+pub(crate) fn partition_count(topics: &impl ReadableTable<&'static str, u32>, topic: &str) -> Result<u32, LogError> {
+    topics.get(topic).map_err(storage_error)?.map(|p| p.value()).ok_or_else(|| LogError::UnknownTopic(topic.to_owned()))
+}
+
 /// The offset the next record of `partition` will get.
 pub(crate) fn end_offset(
     records: &impl ReadableTable<(&'static str, u32, u64), &'static [u8]>,

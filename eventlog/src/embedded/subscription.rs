@@ -16,7 +16,7 @@ use tokio::{
 use crate::{
     ConsumedRecord, LogError, LogReader, Position, ReadStart, Record, Subscription,
     embedded::{
-        storage::storage_error,
+        storage::{self, storage_error},
         tables::{GROUP_OFFSETS, RECORDS, TOPICS},
         writer::Command,
     },
@@ -46,11 +46,7 @@ impl EmbeddedSubscription {
         let committed = txn.open_table(GROUP_OFFSETS).map_err(storage_error)?;
         let mut next = Vec::new();
         for topic in topics {
-            let count = partitions
-                .get(topic.as_str())
-                .map_err(storage_error)?
-                .map(|c| c.value())
-                .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
+            let count = storage::partition_count(&partitions, &topic)?;
             for p in 0..count {
                 let offset =
                     committed.get((group.as_str(), topic.as_str(), p)).map_err(storage_error)?.map_or(0, |o| o.value());
@@ -72,11 +68,7 @@ impl EmbeddedSubscription {
         let partitions = txn.open_table(TOPICS).map_err(storage_error)?;
         let mut next = Vec::new();
         for start in starts {
-            let count = partitions
-                .get(start.topic.as_str())
-                .map_err(storage_error)?
-                .map(|c| c.value())
-                .ok_or_else(|| LogError::UnknownTopic(start.topic.clone()))?;
+            let count = storage::partition_count(&partitions, &start.topic)?;
             if start.offsets.len() != count as usize {
                 return Err(LogError::Storage(format!(
                     "{} has {count} partitions, {} start offsets given",
