@@ -21,6 +21,10 @@ impl KafkaConfig {
         let _ = config
             .set("bootstrap.servers", &self.bootstrap_servers)
             .set("socket.timeout.ms", self.timeout.as_millis().max(10).to_string())
+            // A broker's thread checks message timeouts when it wakes, and while its broker is
+            // down it sleeps until the next reconnect: up to this long (librdkafka's default is
+            // 10 s, which let a produce bounded at 3 s answer after 10).
+            .set("reconnect.backoff.max.ms", "1000")
             .set("log_level", "4");
         config
     }
