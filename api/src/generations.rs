@@ -8,9 +8,11 @@ use std::{fs, io::Write, path::Path};
 use anyhow::{Context, bail};
 use serde_json::json;
 
+use confab_consumers::projection::projection_group;
+
 use crate::{
-    backend::connect_dynamo,
-    cli::{GenerationsCommand, StoreKind},
+    backend::{Stores, connect, connect_dynamo},
+    cli::{BackendArgs, GenerationsCommand, ProjectionName, StoreKind},
 };
 
 const POINTER_FILE: &str = "readmodels.current";
@@ -60,41 +62,56 @@ fn existing(dir: &Path) -> anyhow::Result<Vec<u32>> {
     Ok(found)
 }
 
-/// `confab generations list|drop`: prints JSON; refuses to drop the live generation, or a newer
-/// one (a replay may be building it).
+/// `confab generations list|drop`, printing JSON.
 pub(crate) async fn command(command: GenerationsCommand) -> anyhow::Result<()> {
-    let (backend, drop) = match &command {
-        GenerationsCommand::List(args) => (&args.backend, None),
-        GenerationsCommand::Drop(args) => (&args.backend, Some(args.generation)),
+    match command {
+        GenerationsCommand::List(args) => list(&args.backend).await,
+        GenerationsCommand::Drop(args) => drop_generation(&args.backend, args.generation).await,
+    }
+}
+
+async fn list(args: &BackendArgs) -> anyhow::Result<()> {
+    let (live, generations) = match args.store {
+        StoreKind::Embedded => (current(&args.data_dir)?, existing(&args.data_dir)?),
+        StoreKind::Dynamodb => {
+            let store = connect_dynamo(args, &args.namespace, None, false).await?;
+            (store.generation(), store.generations().await?)
+        }
     };
-    let dynamo = match backend.store {
-        StoreKind::Embedded => None,
-        StoreKind::Dynamodb => Some(connect_dynamo(backend, &backend.namespace, None, false).await?),
-    };
-    let (live, generations) = match &dynamo {
-        None => (current(&backend.data_dir)?, existing(&backend.data_dir)?),
-        Some(store) => (store.generation(), store.generations().await?),
-    };
-    let Some(generation) = drop else {
-        println!("{}", json!({ "live": live, "generations": generations }));
-        return Ok(());
-    };
+    println!("{}", json!({ "live": live, "generations": generations }));
+    Ok(())
+}
+
+/// Deletes an old generation: its consumer groups first (refused while they have members),
+/// then its read models. Refuses the live generation and newer ones (a replay may be building
+/// them).
+async fn drop_generation(args: &BackendArgs, generation: u32) -> anyhow::Result<()> {
+    let backend = connect(args).await?;
+    let live = backend.generation;
     if generation == live {
         bail!("generation {generation} is the live one");
     }
     if generation > live {
         bail!("generation {generation} is newer than the live one ({live}): a replay may be building it");
     }
+    let generations = match &backend.stores {
+        Stores::Embedded(_) => existing(&args.data_dir)?,
+        Stores::Dynamo(store) => store.generations().await?,
+    };
     if !generations.contains(&generation) {
         bail!("there is no generation {generation}");
     }
-    match &dynamo {
-        None => {
-            let path = backend.data_dir.join(store_file(generation));
+    let groups: Vec<String> = ProjectionName::ALL.iter().map(|p| projection_group(p.name(), generation)).collect();
+    for group in &groups {
+        backend.log.delete_group(group).await?;
+    }
+    match &backend.stores {
+        Stores::Embedded(_) => {
+            let path = args.data_dir.join(store_file(generation));
             fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
         }
-        Some(store) => store.drop_generation(generation).await?,
+        Stores::Dynamo(store) => store.drop_generation(generation).await?,
     }
-    println!("{}", json!({ "dropped": generation, "live": live }));
+    println!("{}", json!({ "dropped": generation, "live": live, "groups": groups }));
     Ok(())
 }

@@ -56,6 +56,10 @@ pub trait EventLog: Send + Sync + 'static {
     /// `group`'s committed offsets on every partition of `topics`, as (topic, partition, next
     /// offset), `None` where it has committed nothing.
     async fn committed_offsets(&self, group: &str, topics: &[&str]) -> Result<Vec<CommittedOffset>, LogError>;
+
+    /// Forgets consumer group `group` and every offset it committed; a group that does not
+    /// exist is not an error. Stop its consumers first (Kafka refuses a group with members).
+    async fn delete_group(&self, group: &str) -> Result<(), LogError>;
 }
 
 /// Where a consumer group stands in one partition: the next offset it will read, if any.

@@ -85,7 +85,16 @@ async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backen
     assert_eq!(generations(&deployment, &["list"]), json!({ "live": 1, "generations": [0, 1] }));
     assert!(refused_drop(&deployment, "1").contains("live"));
     assert!(refused_drop(&deployment, "2").contains("newer"));
-    assert_eq!(generations(&deployment, &["drop", "0"]), json!({ "dropped": 0, "live": 1 }));
+    let committed = |group: &str| -> Vec<Value> {
+        let shown: Value = serde_json::from_slice(&deployment.run(&["offsets", "show", group]).stdout).unwrap();
+        shown["offsets"].as_array().unwrap().iter().map(|o| o["committed"].clone()).collect()
+    };
+    assert!(committed("confab.projector.messages").iter().any(|c| !c.is_null()), "generation 0's group read");
+    let dropped = generations(&deployment, &["drop", "0"]);
+    assert_eq!((dropped["dropped"].as_u64(), dropped["live"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(dropped["groups"][1], "confab.projector.messages");
+    assert!(committed("confab.projector.messages").iter().all(Value::is_null), "its groups are gone");
+    assert!(committed("confab.projector.messages.g1").iter().any(|c| !c.is_null()), "the live ones stay");
     assert_eq!(generations(&deployment, &["list"]), json!({ "live": 1, "generations": [1] }));
     assert!(refused_drop(&deployment, "0").contains("no generation"));
     assert_eq!(deployment.tables(), live, "the live generation is untouched");

@@ -42,8 +42,13 @@ pub trait Projection: Send + Sync + 'static {
 /// The consumer group a projection commits its offsets under, for the read models of
 /// `generation` (0 until a blue/green replay made another current).
 pub fn group_name(projection: &dyn Projection, generation: u32) -> String {
+    projection_group(projection.name(), generation)
+}
+
+/// The consumer group of the projection named `name` in `generation`.
+pub fn projection_group(name: &str, generation: u32) -> String {
     match generation {
-        0 => format!("confab.projector.{}", projection.name()),
-        n => format!("confab.projector.{}.g{n}", projection.name()),
+        0 => format!("confab.projector.{name}"),
+        n => format!("confab.projector.{name}.g{n}"),
     }
 }

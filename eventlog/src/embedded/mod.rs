@@ -191,6 +191,11 @@ impl EventLog for EmbeddedLog {
         self.send(|reply| Command::SetOffsets { group, next_offsets, reply }).await
     }
 
+    async fn delete_group(&self, group: &str) -> Result<(), LogError> {
+        let group = group.to_owned();
+        self.send(|reply| Command::DeleteGroup { group, reply }).await
+    }
+
     async fn committed_offsets(&self, group: &str, topics: &[&str]) -> Result<Vec<CommittedOffset>, LogError> {
         let group = group.to_owned();
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();

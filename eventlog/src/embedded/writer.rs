@@ -48,6 +48,11 @@ pub(crate) enum Command {
         next_offsets: Vec<(String, u32, u64)>,
         reply: oneshot::Sender<Result<(), LogError>>,
     },
+    /// Removes every offset a group committed.
+    DeleteGroup {
+        group: String,
+        reply: oneshot::Sender<Result<(), LogError>>,
+    },
 }
 
 /// An answer computed inside the transaction, sent only after the commit succeeded.
@@ -62,9 +67,10 @@ impl Pending {
         let aborted = || LogError::Storage("batch aborted".into());
         match command {
             Command::Shutdown => Pending::None,
-            Command::EnsureTopics { reply, .. } | Command::Commit { reply, .. } | Command::SetOffsets { reply, .. } => {
-                Pending::Unit(reply, Err(aborted()))
-            }
+            Command::EnsureTopics { reply, .. }
+            | Command::Commit { reply, .. }
+            | Command::SetOffsets { reply, .. }
+            | Command::DeleteGroup { reply, .. } => Pending::Unit(reply, Err(aborted())),
             Command::Append { reply, .. } => Pending::Append(reply, Err(aborted())),
         }
     }
@@ -203,6 +209,7 @@ impl Writer {
             Command::SetOffsets { group, next_offsets, reply } => {
                 Pending::Unit(reply, set_offsets(txn, &group, &next_offsets))
             }
+            Command::DeleteGroup { group, reply } => Pending::Unit(reply, delete_group(txn, &group)),
         }
     }
 
@@ -253,6 +260,23 @@ fn set_offsets(txn: &WriteTransaction, group: &str, next_offsets: &[(String, u32
     let mut table = txn.open_table(GROUP_OFFSETS).map_err(storage_error)?;
     for (topic, partition, next) in next_offsets {
         let _ = table.insert((group, topic.as_str(), *partition), *next).map_err(storage_error)?;
+    }
+    Ok(())
+}
+
+fn delete_group(txn: &WriteTransaction, group: &str) -> Result<(), LogError> {
+    let mut table = txn.open_table(GROUP_OFFSETS).map_err(storage_error)?;
+    let mut keys = Vec::new();
+    for entry in table.range((group, "", 0)..).map_err(storage_error)? {
+        let (key, _) = entry.map_err(storage_error)?;
+        let (owner, topic, partition) = key.value();
+        if owner != group {
+            break;
+        }
+        keys.push((topic.to_owned(), partition));
+    }
+    for (topic, partition) in keys {
+        let _ = table.remove((group, topic.as_str(), partition)).map_err(storage_error)?;
     }
     Ok(())
 }

@@ -209,6 +209,22 @@ impl EventLog for KafkaLog {
             .map_err(unavailable)?
     }
 
+    async fn delete_group(&self, group: &str) -> Result<(), LogError> {
+        let name = self.config.group(group);
+        let options = AdminOptions::new().operation_timeout(Some(self.config.timeout));
+        let results = self.admin.delete_groups(&[&name], &options).await.map_err(unavailable)?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
+                Err((_, RDKafkaErrorCode::NonEmptyGroup)) => {
+                    return Err(LogError::Unavailable(format!("{group} has members: stop its consumers first")));
+                }
+                Err((_, code)) => return Err(LogError::Unavailable(format!("cannot delete {group}: {code}"))),
+            }
+        }
+        Ok(())
+    }
+
     async fn committed_offsets(&self, group: &str, topics: &[&str]) -> Result<Vec<CommittedOffset>, LogError> {
         let (config, group) = (self.config.clone(), group.to_owned());
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
