@@ -111,9 +111,7 @@ impl S3Objects {
             Err(e) => Err(sdk_error(e)),
         }
     }
-}
 
-impl S3Objects {
     /// Only on a bucket Confab created: a lifecycle configuration replaces the bucket's
     /// whole one. Not every S3-compatible server has lifecycle rules; without one, scratch
     /// objects stay until removed by hand.
