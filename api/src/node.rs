@@ -27,7 +27,7 @@ use crate::{
     scratch::sweep_scratch,
     secrets::load_or_create,
     state::{AttachmentLimits, Projections},
-    workers::{Workers, follow_generations},
+    workers::{self, Workers},
 };
 
 fn random_secret() -> String {
@@ -50,12 +50,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         attachments: handle(ProjectionName::Attachments).context("attachment indexer")?,
     };
     let current = CurrentStores::new(backend.generation, backend.stores.clone());
-    let follower = tokio::spawn(follow_generations(
-        args.backend.clone(),
-        current.clone(),
-        Some(Arc::clone(&workers)),
-        shutdown.clone(),
-    ));
+    let follower = workers::follow(&args.backend, &current, Some(&workers), &shutdown);
     let result = run_http(&args, backend, current, codec, projections, vec![analytics]).await;
     shutdown.cancel();
     follower.await?;
@@ -134,7 +129,7 @@ pub(crate) async fn api(args: ServeArgs) -> anyhow::Result<()> {
     };
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
-    let follower = tokio::spawn(follow_generations(args.backend.clone(), current.clone(), None, shutdown.clone()));
+    let follower = workers::follow(&args.backend, &current, None, &shutdown);
     let result = run_http(&args, backend, current, codec, projections, Vec::new()).await;
     shutdown.cancel();
     follower.await?;
@@ -151,12 +146,7 @@ pub(crate) async fn consume(args: ConsumeArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let (workers, handles) = Workers::start(&backend, &codec, &names);
     let current = CurrentStores::new(backend.generation, backend.stores.clone());
-    let follower = tokio::spawn(follow_generations(
-        args.backend.clone(),
-        current.clone(),
-        Some(Arc::clone(&workers)),
-        shutdown.clone(),
-    ));
+    let follower = workers::follow(&args.backend, &current, Some(&workers), &shutdown);
     tracing::info!(projections = ?names, "confab consuming");
     let handles = handles.into_iter().map(|(_, handle)| handle).collect();
     serve_health_until_signal(&backend, handles, Some(current), args.health_listen).await?;

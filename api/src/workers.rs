@@ -102,10 +102,20 @@ impl Workers {
     }
 }
 
+/// Spawns [`follow_generations`] for this process's read models and workers.
+pub(crate) fn follow(
+    args: &BackendArgs,
+    current: &CurrentStores,
+    workers: Option<&Arc<Workers>>,
+    shutdown: &CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(follow_generations(args.clone(), current.clone(), workers.cloned(), shutdown.clone()))
+}
+
 /// Follows the generation pointer on DynamoDB until `shutdown`, moving `current` (and `workers`)
 /// to a generation that goes live. The embedded backend's pointer cannot move while a server
 /// holds its files, so there is nothing to follow there.
-pub(crate) async fn follow_generations(
+async fn follow_generations(
     args: BackendArgs,
     current: CurrentStores,
     workers: Option<Arc<Workers>>,
