@@ -4,9 +4,9 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use confab_consumers::StoreError;
 use confab_eventlog::LogError;
-use confab_producers::PublishError;
+use confab_producers::{ChatError, Kind};
+use confab_readmodels::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,7 +25,7 @@ pub(crate) struct ErrorDetail {
 }
 
 #[derive(Debug)]
-pub(crate) struct ApiError {
+pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -72,9 +72,9 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
-    /// A server fault: logged in full, answered without details.
-    pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
-        tracing::error!(%error, "internal error");
+    /// A server fault: logged in full (with its chain), answered without details.
+    pub(crate) fn internal(error: impl std::error::Error + 'static) -> Self {
+        tracing::error!(error = &error as &dyn std::error::Error, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
     }
 }
@@ -86,34 +86,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<PublishError> for ApiError {
-    fn from(e: PublishError) -> Self {
-        match e {
-            PublishError::Log(log) => log.into(),
-            PublishError::Encode(e) => Self::internal(e),
-        }
-    }
-}
-
-impl From<LogError> for ApiError {
-    fn from(e: LogError) -> Self {
-        match e {
-            LogError::Unavailable(reason) => Self::unavailable(format!("event log unavailable: {reason}")),
-            LogError::Closed => Self::unavailable("server is shutting down"),
-            other => Self::internal(other),
-        }
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        let status = match e.kind() {
+            Kind::Invalid => StatusCode::BAD_REQUEST,
+            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Kind::Forbidden => StatusCode::FORBIDDEN,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::Conflict => StatusCode::CONFLICT,
+            Kind::Unavailable => {
+                // The whole chain: which dependency, and what it said.
+                tracing::warn!(error = &e as &dyn std::error::Error, "dependency unavailable");
+                let message = match &e {
+                    ChatError::Log(LogError::Closed) => "server is shutting down".to_owned(),
+                    ChatError::Log(LogError::Unavailable(reason)) => format!("event log unavailable: {reason}"),
+                    ChatError::Store(_) => "read-model store unavailable".to_owned(),
+                    ChatError::Objects(_) => "object storage unavailable".to_owned(),
+                    other => other.to_string(),
+                };
+                return Self::unavailable(message);
+            }
+            Kind::Internal => return Self::internal(e),
+        };
+        Self::new(status, e.code(), e.to_string())
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            // The store did not answer: a dependency is down, the request may be retried.
-            StoreError::Storage(reason) => {
-                tracing::warn!(%reason, "read-model store unavailable");
-                Self::unavailable("read-model store unavailable")
-            }
-            corrupt @ StoreError::Corrupt { .. } => Self::internal(corrupt),
-        }
+        ChatError::from(e).into()
     }
 }

@@ -5,7 +5,9 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::{ApiError, AppState, auth::token::Claims};
+use confab_producers::Caller;
+
+use crate::{ApiError, AppState};
 
 /// A JSON request body.
 pub(crate) struct JsonBody<T>(pub(crate) T);
@@ -50,7 +52,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 }
 
 /// The caller, from a valid `Authorization: Bearer <jwt>` header.
-pub(crate) struct AuthUser(pub(crate) Claims);
+pub(crate) struct AuthUser(pub(crate) Caller);
 
 /// The token of an `Authorization: Bearer <token>` header, if there is such a header.
 pub(crate) fn bearer_header(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {

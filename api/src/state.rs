@@ -1,79 +1,33 @@
-use std::{sync::Arc, time::Duration};
+//! What every handler can reach. Cheap to clone.
+use std::{collections::HashSet, sync::Arc};
 
-use confab_consumers::{
-    ProjectionHandle,
-    analytics::AnalyticsStore,
-    store::{AttachmentStore, GroupStore, MessageStore, UserStore},
-};
-use confab_eventlog::Position;
-use confab_objects::{ObjectStore, embedded::EmbeddedObjects};
-use confab_producers::EventPublisher;
+use confab_objects::embedded::EmbeddedObjects;
+use confab_producers::{Keyring, TokenKeys, UseCases};
+use confab_readmodels::{AnalyticsStore, LiveReadModels};
 
 use crate::{
-    auth::token::TokenKeys,
-    crypto::Keyring,
-    live::{hub::Hub, socket::LiveSettings},
-    routes::health::Dependencies,
+    health::Dependencies,
+    live::{Hub, LiveSettings},
 };
 
-/// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) dependencies: Dependencies,
-    pub(crate) publisher: EventPublisher,
-    pub(crate) users: Arc<dyn UserStore>,
-    pub(crate) messages: Arc<dyn MessageStore>,
-    pub(crate) groups: Arc<dyn GroupStore>,
-    /// Most members a group may have, its creator included.
-    pub(crate) group_member_limit: usize,
-    pub(crate) tokens: Arc<TokenKeys>,
-    pub(crate) keyring: Arc<Keyring>,
-    pub(crate) projections: Projections,
-    /// How long a write waits for its projection before answering anyway.
-    pub(crate) read_your_writes_timeout: Duration,
+pub struct AppState {
+    /// Every write, and every rule about who may read what.
+    pub use_cases: Arc<UseCases>,
+    /// The live read models the queries read: one snapshot per request.
+    pub read_models: LiveReadModels,
+    /// Verifies bearer tokens.
+    pub tokens: Arc<TokenKeys>,
+    /// Opens sealed content for the caller's answer.
+    pub keyring: Arc<Keyring>,
+    pub dependencies: Dependencies,
     /// This process's WebSocket connections, fed by its notifier.
-    pub(crate) hub: Arc<Hub>,
-    pub(crate) live: LiveSettings,
-    /// The attachment index the indexer keeps.
-    pub(crate) attachments: Arc<dyn AttachmentStore>,
-    /// Where attachment bytes live; the API only signs URLs for them.
-    pub(crate) objects: Arc<dyn ObjectStore>,
-    /// The embedded object store, whose URLs this process serves; None on S3.
-    pub(crate) embedded_objects: Option<EmbeddedObjects>,
-    pub(crate) attachment_limits: AttachmentLimits,
+    pub hub: Arc<Hub>,
+    pub live: LiveSettings,
     /// The analytics consumer's numbers.
-    pub(crate) analytics: Arc<dyn AnalyticsStore>,
+    pub analytics: Arc<dyn AnalyticsStore>,
     /// Usernames (lowercase) with the admin role.
-    pub(crate) admins: std::collections::HashSet<String>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AttachmentLimits {
-    pub(crate) max_bytes: u64,
-    pub(crate) upload_ttl: Duration,
-    pub(crate) download_ttl: Duration,
-}
-
-#[derive(Clone)]
-pub(crate) struct Projections {
-    pub(crate) users: ProjectionHandle,
-    pub(crate) messages: ProjectionHandle,
-    pub(crate) groups: ProjectionHandle,
-    pub(crate) attachments: ProjectionHandle,
-}
-
-impl AppState {
-    /// Waits until `projection` has applied the write at `position`, so the caller's next read
-    /// sees it. The write is durable either way; a slow projection only delays visibility.
-    pub(crate) async fn read_your_write(&self, projection: &ProjectionHandle, position: &Position) {
-        if !projection.wait_applied(position, self.read_your_writes_timeout).await {
-            tracing::warn!(
-                projection = projection.name(),
-                topic = %position.topic,
-                partition = position.partition,
-                offset = position.offset,
-                "projection did not catch up in time; answering without read-your-writes"
-            );
-        }
-    }
+    pub admins: HashSet<String>,
+    /// The embedded object store, whose URLs this process serves; None on S3.
+    pub embedded_objects: Option<EmbeddedObjects>,
 }

@@ -12,7 +12,8 @@ use confab_schemas::{Codec, Event, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Backoff, StoreError, store::GroupStore};
+use crate::Backoff;
+use confab_readmodels::{LiveReadModels, StoreError};
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
@@ -39,12 +40,13 @@ pub trait NotificationSink: Send + Sync + 'static {
 pub struct Notifier {
     log: Arc<dyn EventLog>,
     codec: Arc<Codec>,
-    groups: Arc<dyn GroupStore>,
+    /// The live read models, for group memberships.
+    read_models: LiveReadModels,
 }
 
 impl Notifier {
-    pub fn new(log: Arc<dyn EventLog>, codec: Arc<Codec>, groups: Arc<dyn GroupStore>) -> Self {
-        Self { log, codec, groups }
+    pub fn new(log: Arc<dyn EventLog>, codec: Arc<Codec>, read_models: LiveReadModels) -> Self {
+        Self { log, codec, read_models }
     }
 
     /// Starts reading at the current end of the topics and returns once it reads: whatever is
@@ -151,7 +153,7 @@ impl Notifier {
     }
 
     async fn members(&self, group_id: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.groups.members(group_id).await?.into_iter().map(|m| m.user_id).collect())
+        Ok(self.read_models.now().groups.members(group_id).await?.into_iter().map(|m| m.user_id).collect())
     }
 }
 

@@ -4,7 +4,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use confab_eventlog::Position;
 use tokio::{sync::watch, time::Instant};
 
-use crate::store::CheckpointStore;
+use confab_readmodels::CheckpointStore;
 
 /// A projection's state as its runner reports it.
 #[derive(Debug, Clone, Default)]

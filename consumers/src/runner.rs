@@ -8,10 +8,10 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Backoff, ProjectionHandle, ProjectionStatus, StoreError,
+    Backoff, ProjectionHandle, ProjectionStatus,
     projection::{LoggedEvent, Projection, group_name},
-    store::CheckpointStore,
 };
+use confab_readmodels::{CheckpointStore, StoreError};
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);

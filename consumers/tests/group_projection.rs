@@ -4,11 +4,9 @@
 
 use std::sync::Arc;
 
-use confab_consumers::{
-    projection::{GroupsProjection, LoggedEvent, Projection},
-    store::{GroupRole, GroupStore, embedded::EmbeddedStore},
-};
+use confab_consumers::projection::{GroupsProjection, LoggedEvent, Projection};
 use confab_eventlog::Position;
+use confab_readmodels::{GroupRole, GroupStore, embedded::EmbeddedStore};
 use confab_schemas::{
     Event, GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload,
     GroupMemberRemoved, GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload,

@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
-use confab_consumers::{
-    projection::{LoggedEvent, MessagesProjection, Projection, UsersProjection},
-    store::{MessageStore, UserStore, embedded::EmbeddedStore},
-};
+use confab_consumers::projection::{LoggedEvent, MessagesProjection, Projection, UsersProjection};
 use confab_eventlog::Position;
+use confab_readmodels::{MessageStore, UserStore, embedded::EmbeddedStore};
 use confab_schemas::{DirectMessageSent, DirectMessageSentPayload, Event, UserRegistered, UserRegisteredPayload};
 
 /// Events as a log of one partition per topic would hold them.
@@ -63,7 +61,7 @@ fn events() -> Vec<LoggedEvent> {
 
 async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
     let users = UsersProjection::new(Arc::new(store.clone()));
-    let messages = MessagesProjection::new(Arc::new(store.clone()));
+    let messages = MessagesProjection::new(Arc::new(store.clone()), Arc::new(store.clone()));
     for event in events {
         for _ in 0..if twice { 2 } else { 1 } {
             users.apply(std::slice::from_ref(event)).await.unwrap();

@@ -11,7 +11,7 @@ mod port;
 mod record;
 
 pub use claim::{Claim, ClaimStore, ClaimedAppend, HeldClaim, PendingAppend};
-pub use error::LogError;
+pub use error::{Cause, LogError, cause};
 pub use partitioner::{murmur2, partition_for_key};
 pub use port::{CommittedOffset, EventLog, LogReader, OffsetTarget, ReadStart, Subscription, TopicSpec};
 pub use record::{ConsumedRecord, Header, Position, Record};

@@ -69,7 +69,7 @@ struct Reader<'a>(&'a [u8]);
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], LogError> {
         if self.0.len() < n {
-            return Err(LogError::Storage("truncated record bytes".into()));
+            return Err(LogError::Storage(crate::cause("truncated record bytes")));
         }
         let (head, rest) = self.0.split_at(n);
         self.0 = rest;

@@ -4,7 +4,7 @@ use thiserror::Error;
 pub enum ObjectError {
     /// The store could not be reached or failed; worth retrying.
     #[error("object storage failed: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("invalid object key {0:?}")]
     InvalidKey(String),
     #[error("no such object {0:?}")]
@@ -14,6 +14,7 @@ pub enum ObjectError {
     Corrupt { key: String, reason: String },
 }
 
-pub(crate) fn unavailable(e: impl std::fmt::Display) -> ObjectError {
-    ObjectError::Unavailable(e.to_string())
+/// A storage failure, keeping `e` (an error or a message) as its source.
+pub(crate) fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ObjectError {
+    ObjectError::Unavailable(e.into())
 }

@@ -44,8 +44,10 @@ pub struct S3Objects {
     scratch_prefix: Option<String>,
 }
 
+/// An SDK error, with its whole context in the message (the SDK's own `Display` says only
+/// "service error").
 fn sdk_error(e: impl std::error::Error) -> ObjectError {
-    ObjectError::Unavailable(DisplayErrorContext(e).to_string())
+    unavailable(DisplayErrorContext(e).to_string())
 }
 
 fn checked(key: &str) -> Result<&str, ObjectError> {

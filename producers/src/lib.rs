@@ -1,8 +1,38 @@
-//! The write side of the log: turns domain events into records (key, Avro single-object value,
-//! type and fingerprint headers) on the topic each event belongs to.
+//! The write side: the use cases of the chat, one module per aggregate (users, direct messages,
+//! groups, receipts, attachments, typing). Each takes a caller and a command, checks the rules
+//! against the read models, seals what must not reach the log in clear, appends the event and
+//! waits until the caller's next read can see it. HTTP and WebSocket both call these functions;
+//! neither holds a rule.
 
+mod attachments;
+mod direct;
 mod error;
+mod group_messages;
+mod groups;
+mod messaging;
+mod password;
+mod projected;
 mod publisher;
+mod receipts;
+mod sealing;
+mod time;
+mod tokens;
+mod typing;
+mod use_cases;
+mod users;
 
-pub use error::PublishError;
+pub use attachments::{AttachmentLimits, AttachmentRequest, Download, UploadTicket, scope_of};
+pub use direct::{DirectSend, DirectSent, conversation_id};
+pub use error::{ChatError, Kind, PublishError};
+pub use group_messages::GroupSent;
+pub use groups::NewGroup;
+pub use messaging::MessageCommand;
+pub use projected::Projected;
 pub use publisher::{EventPublisher, topic_specs};
+pub use receipts::{Conversation, ReadReceipt};
+pub use sealing::{CryptoError, KeyScope, Keyring};
+pub use time::{now_ms, rfc3339};
+pub use tokens::{Caller, Claims, TokenError, TokenKeys};
+pub use typing::Typing;
+pub use use_cases::{Limits, UseCases};
+pub use users::{Login, normalize_username};

@@ -377,7 +377,10 @@ async fn two_admins_changing_members_at_once_lose_no_update(backend: Backend) {
 }
 
 async fn a_thousand_member_group_is_created_and_messaged(backend: Backend) {
-    let deployment = Deployment::new(backend);
+    let mut deployment = Deployment::new(backend);
+    // Projecting a thousand members into the test DynamoDB (one Node.js process) takes seconds on
+    // a busy machine: the create waits for it as long as that takes, as a send after it expects.
+    let _ = deployment.env("CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", "30000");
     let server = deployment.serve();
     let client = Client::new(&server.base_url);
     let alice = client.user("alice").await;

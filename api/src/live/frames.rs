@@ -5,26 +5,18 @@ use std::sync::Arc;
 use confab_consumers::{
     notifier::Notification,
     projection::{LoggedEvent, direct_message_row, group_message_row},
-    store::{GroupMessageRow, MessageRow},
 };
+use confab_producers::{Conversation, Keyring, rfc3339};
+use confab_readmodels::{GroupMessageRow, MessageRow};
 use confab_schemas::Event;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::{
     ApiError,
-    crypto::Keyring,
     live::cursor::Cursor,
-    routes::{chat, groups::messages::GroupMessageView},
-    time::rfc3339,
+    views::messages::{GroupMessageView, MessageView},
 };
-
-/// Which conversation a message belongs to, as receipts name it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Conversation {
-    Direct { conversation_id: String, sender_id: String, recipient_id: String },
-    Group { group_id: String },
-}
 
 /// A message a connection was sent, remembered so that its acks become receipts.
 #[derive(Debug, Clone)]
@@ -76,7 +68,7 @@ pub(crate) fn direct_message(keyring: &Keyring, row: MessageRow, partition: u32)
         partition,
         seq: row.seq,
     };
-    let frame = MessageFrame { frame_type: "message", kind: "direct", view: chat::view(keyring, row)? };
+    let frame = MessageFrame { frame_type: "message", kind: "direct", view: MessageView::new(keyring, row)? };
     Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(message)) })
 }
 

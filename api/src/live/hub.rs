@@ -15,15 +15,14 @@ use confab_eventlog::Position;
 use confab_schemas::Topic;
 use tokio::sync::mpsc;
 
-use crate::{
-    crypto::Keyring,
-    live::{
-        cursor::Cursor,
-        frames::{self, Outbound},
-    },
+use confab_producers::Keyring;
+
+use crate::live::{
+    cursor::Cursor,
+    frames::{self, Outbound},
 };
 
-pub(crate) struct Hub {
+pub struct Hub {
     keyring: Arc<Keyring>,
     queue_capacity: usize,
     state: Mutex<HubState>,
@@ -58,7 +57,7 @@ pub(crate) struct Attachment {
 }
 
 impl Hub {
-    pub(crate) fn new(keyring: Arc<Keyring>, queue_capacity: usize) -> Self {
+    pub fn new(keyring: Arc<Keyring>, queue_capacity: usize) -> Self {
         Self { keyring, queue_capacity, state: Mutex::default() }
     }
 

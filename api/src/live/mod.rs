@@ -1,9 +1,12 @@
 //! Real-time delivery over WebSocket: the hub that holds this process's connections, the frames,
-//! resuming from a cursor, receipts and typing. The notifier (in `consumers`) feeds the hub.
+//! resuming from a cursor, acks and typing. The notifier (in `consumers`) feeds the hub; acks,
+//! reads and typing go to the use cases like any request.
 pub(crate) mod cursor;
 pub(crate) mod frames;
 pub(crate) mod hub;
-pub(crate) mod receipts;
 pub(crate) mod resume;
 pub(crate) mod socket;
 pub(crate) mod typing;
+
+pub use hub::Hub;
+pub use socket::LiveSettings;

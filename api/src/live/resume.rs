@@ -2,11 +2,8 @@
 //! cursor up to where live delivery took over, in each conversation's log order.
 use std::collections::BTreeMap;
 
-use confab_consumers::{
-    StoreError,
-    store::{GroupMessageRow, MessageRow},
-};
 use confab_eventlog::{Position, partition_for_key};
+use confab_readmodels::{GroupMessageRow, MessageRow, StoreError};
 use confab_schemas::Topic;
 
 use crate::{
@@ -43,8 +40,9 @@ pub(crate) async fn missed(
         let p = partition_for_key(key.as_bytes(), partitions);
         (p, since.0[p as usize], until[p as usize])
     };
+    let read = state.read_models.now();
     let mut missed = Vec::new();
-    for conversation in state.messages.conversations(user, MAX_CONVERSATIONS).await? {
+    for conversation in read.messages.conversations(user, MAX_CONVERSATIONS).await? {
         let (p, from, to) = window(&conversation.conversation_id);
         if conversation.last_message.seq < from || from >= to {
             continue;
@@ -54,7 +52,7 @@ pub(crate) async fn missed(
             from.checked_sub(1),
             to,
             |row: &MessageRow| row.seq,
-            |after, before| state.messages.history_by_seq(conversation_id, after, before, PAGE),
+            |after, before| read.messages.history_by_seq(conversation_id, after, before, PAGE),
         )
         .await?;
         for row in rows {
@@ -67,7 +65,7 @@ pub(crate) async fn missed(
             });
         }
     }
-    for summary in state.groups.groups_of(user).await? {
+    for summary in read.groups.groups_of(user).await? {
         let group_id = &summary.group.group_id;
         let (p, from, to) = window(group_id);
         if summary.last_message.as_ref().is_none_or(|m| m.seq < from) || from >= to {
@@ -75,7 +73,7 @@ pub(crate) async fn missed(
         }
         // Never before the member's history starts.
         let joined_after = match &summary.membership.history_after {
-            Some(id) => state.messages.group_message(group_id, id).await?.map(|m| m.seq),
+            Some(id) => read.messages.group_message(group_id, id).await?.map(|m| m.seq),
             None => None,
         };
         let after = from.checked_sub(1).max(joined_after);
@@ -83,7 +81,7 @@ pub(crate) async fn missed(
             after,
             to,
             |row: &GroupMessageRow| row.seq,
-            |after, before| state.messages.group_history(group_id, after, before, PAGE),
+            |after, before| read.messages.group_history(group_id, after, before, PAGE),
         )
         .await?;
         for row in rows {
@@ -157,7 +155,7 @@ async fn wait_until_projected(state: &AppState, until: &[u64], since: &[u64]) ->
             continue;
         }
         let last = Position { topic: Topic::Messages.name().to_owned(), partition: partition as u32, offset: to - 1 };
-        if !state.projections.messages.wait_applied(&last, state.read_your_writes_timeout).await {
+        if !state.use_cases.projected.wait(&last).await {
             return Err(ApiError::unavailable("messages are still being projected; reconnect shortly"));
         }
     }

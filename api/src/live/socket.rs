@@ -15,18 +15,18 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::Response,
 };
-use confab_consumers::store::ReceiptStatus;
+use confab_producers::{Caller, Conversation};
+use confab_readmodels::ReceiptStatus;
 use serde::Deserialize;
 
 use crate::{
     ApiError, AppState,
-    auth::token::Claims,
     extract::{QueryParams, bearer_header},
     live::{
         cursor::Cursor,
-        frames::{self, Conversation, Outbound, SentMessage},
+        frames::{self, Outbound, SentMessage},
         hub::Attachment,
-        receipts, resume, typing,
+        resume, typing,
     },
 };
 
@@ -49,9 +49,9 @@ pub(crate) struct ConnectQuery {
 
 /// How long live delivery waits on a client.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct LiveSettings {
+pub struct LiveSettings {
     /// Pings go out this often; a connection silent for two of these is dropped.
-    pub(crate) ping_interval: Duration,
+    pub ping_interval: Duration,
 }
 
 /// The token from the `Authorization` header, the `token` query parameter, or the
@@ -130,7 +130,7 @@ enum ClientFrame {
 struct Connection {
     socket: WebSocket,
     state: AppState,
-    caller: Claims,
+    caller: Caller,
     /// Message frames sent, by id, oldest first in `order`.
     sent: HashMap<String, Arc<SentMessage>>,
     order: VecDeque<String>,
@@ -145,7 +145,7 @@ enum End {
 }
 
 impl Connection {
-    fn new(socket: WebSocket, state: AppState, caller: Claims) -> Self {
+    fn new(socket: WebSocket, state: AppState, caller: Caller) -> Self {
         Self {
             socket,
             state,
@@ -260,9 +260,13 @@ impl Connection {
                 self.on_ack(&message_ids);
                 Ok(())
             }
-            ClientFrame::Read { to, up_to_message_id } => {
-                receipts::read_either(&self.state, &self.caller, &to, &up_to_message_id).await.map(drop)
-            }
+            ClientFrame::Read { to, up_to_message_id } => self
+                .state
+                .use_cases
+                .read_either(&self.caller, &to, &up_to_message_id)
+                .await
+                .map(drop)
+                .map_err(ApiError::from),
             ClientFrame::Typing { to } => {
                 if self.typing.allow(&to) {
                     typing::send(&self.state, &self.caller, &to).await
@@ -295,14 +299,10 @@ impl Connection {
         for message in newest.into_values() {
             let (state, reader, message) = (self.state.clone(), self.caller.sub.clone(), Arc::clone(message));
             drop(tokio::spawn(async move {
-                let published = receipts::publish(
-                    &state,
-                    &reader,
-                    &message.conversation,
-                    &message.message_id,
-                    ReceiptStatus::Delivered,
-                )
-                .await;
+                let published = state
+                    .use_cases
+                    .record_receipt(&reader, &message.conversation, &message.message_id, ReceiptStatus::Delivered)
+                    .await;
                 if let Err(error) = published {
                     tracing::warn!(?error, reader, message_id = message.message_id, "cannot record a delivery");
                 }

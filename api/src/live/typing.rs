@@ -5,15 +5,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use uuid::Uuid;
+use confab_producers::{Caller, now_ms};
 
-use crate::{
-    ApiError, AppState,
-    auth::token::Claims,
-    live::frames,
-    routes::groups::{membership, user_named},
-    time::now_ms,
-};
+use crate::{ApiError, AppState, live::frames};
 
 /// One typing frame per target per this long; the rest are dropped.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -36,16 +30,9 @@ impl RateLimit {
 }
 
 /// Tells the others in `to` (a group id, or a username) that the caller is typing.
-pub(crate) async fn send(state: &AppState, caller: &Claims, to: &str) -> Result<(), ApiError> {
-    let (audience, group_id) = if Uuid::parse_str(to).is_ok() {
-        let (group, _) = membership(state, to, &caller.sub).await?;
-        let members = state.groups.members(&group.group_id).await?;
-        (members.into_iter().map(|m| m.user_id).filter(|id| *id != caller.sub).collect(), Some(group.group_id))
-    } else {
-        let peer = user_named(state, to).await?;
-        (vec![peer.user_id].into_iter().filter(|id| *id != caller.sub).collect::<Vec<_>>(), None)
-    };
-    let frame = frames::typing(&caller.sub, &caller.name, group_id.as_deref(), now_ms());
-    state.hub.signal(&audience, &frame);
+pub(crate) async fn send(state: &AppState, caller: &Caller, to: &str) -> Result<(), ApiError> {
+    let typing = state.use_cases.typing(caller, to).await?;
+    let frame = frames::typing(&caller.sub, &caller.name, typing.group_id.as_deref(), now_ms());
+    state.hub.signal(&typing.audience, &frame);
     Ok(())
 }

@@ -1,13 +1,12 @@
 //! `GET /analytics/summary`: the analytics consumer's numbers, for admins (`--admins`).
 use axum::{Json, extract::State};
-use confab_consumers::analytics::summary;
+use confab_readmodels::analytics::{day_range, summary};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
 use crate::{
     ApiError, AppState,
-    analytics::range,
     error::ErrorBody,
     extract::{AuthUser, QueryParams},
 };
@@ -41,7 +40,7 @@ pub(crate) async fn summary_of(
         return Err(ApiError::forbidden("not_an_admin", "analytics are for admins (--admins)"));
     }
     let (from, to) =
-        range(query.from.as_deref(), query.to.as_deref()).map_err(|e| ApiError::bad_request("invalid_range", e))?;
+        day_range(query.from.as_deref(), query.to.as_deref()).map_err(|e| ApiError::bad_request("invalid_range", e))?;
     let numbers = summary(state.analytics.as_ref(), &from, &to).await?;
     Ok(Json(serde_json::to_value(numbers).map_err(ApiError::internal)?))
 }

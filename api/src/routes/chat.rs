@@ -1,34 +1,18 @@
 //! `POST /chat/send` and `GET /chat/messages`.
 use axum::{Json, extract::State};
-use confab_consumers::store::{ConversationRow, MessageRow, ReceiptStatus};
-use confab_schemas::{DirectMessageSent, DirectMessageSentPayload, Event};
+use confab_producers::{DirectSend, DirectSent, MessageCommand, conversation_id, normalize_username};
+use confab_readmodels::{ConversationRow, ReceiptStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
     ApiError, AppState,
-    crypto::{KeyScope, Keyring},
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
-    routes::{
-        attachments::{MessageAttachment, attach},
-        auth::normalize_username,
-        messaging::{Published, oldest_first_page, parse_cursor, parse_limit, publish_once, validate_message},
-    },
-    time::{now_ms, rfc3339},
+    paging::{oldest_first_page, parse_cursor, parse_limit},
+    views::messages::MessageView,
 };
-
-/// Claim scope that makes a client's retry of one send idempotent.
-const CLIENT_MESSAGE_CLAIM: &str = "client-message";
-/// Namespace of conversation ids (UUID v5 of the two user ids).
-const CONVERSATION_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_0d8e_6a3b_4c2d_9e7f_0a1b_2c3d_4e5f);
-
-/// The one conversation between two users, whoever writes first.
-pub(crate) fn conversation_id(a: &str, b: &str) -> Uuid {
-    let (low, high) = if a <= b { (a, b) } else { (b, a) };
-    Uuid::new_v5(&CONVERSATION_NAMESPACE, format!("{low}:{high}").as_bytes())
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -46,47 +30,13 @@ pub(crate) struct SendRequest {
     attachments: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SendResponse {
     message_id: Uuid,
     conversation_id: Uuid,
     /// RFC 3339 UTC with milliseconds.
     timestamp: String,
-}
-
-/// What a client-message claim remembers, to answer a retry.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FirstSend {
-    recipient_id: String,
-    #[serde(flatten)]
-    response: SendResponse,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MessageView {
-    message_id: String,
-    conversation_id: String,
-    sender_id: String,
-    /// Sender's username.
-    sender: String,
-    recipient_id: String,
-    /// Recipient's username.
-    recipient: String,
-    content: String,
-    timestamp: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_message_id: Option<String>,
-    /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    attachments: Vec<MessageAttachment>,
-    /// On the caller's own messages in a history page: `sent`, `delivered` (reached one of the
-    /// recipient's devices) or `read`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "delivered")]
-    status: Option<&'static str>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,81 +106,19 @@ pub(crate) async fn send(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<SendRequest>,
 ) -> Result<Json<SendResponse>, ApiError> {
-    let text = validate_message(body.message.as_deref(), &body.attachments, body.client_message_id.as_deref())?;
-    let recipient = state
-        .users
-        .user_by_name(&body.recipient.to_lowercase())
-        .await?
-        .ok_or_else(|| ApiError::not_found("recipient_not_found", "no user with that username"))?;
-    let conversation_id = conversation_id(&caller.sub, &recipient.user_id);
-    let attachments = attach(&state, &caller, &conversation_id.to_string(), &body.attachments).await?;
-    let message_id = Uuid::now_v7();
-    let occurred_at = now_ms();
-    let content = state
-        .keyring
-        .seal(KeyScope::Conversation(&conversation_id.to_string()), text.as_bytes(), message_id.to_string().as_bytes())
-        .map_err(ApiError::internal)?;
-    let event = Event::DirectMessageSent(DirectMessageSent {
-        event_id: Uuid::now_v7().to_string(),
-        occurred_at,
-        actor_id: caller.sub.clone(),
-        payload: DirectMessageSentPayload {
-            message_id: message_id.to_string(),
-            conversation_id: conversation_id.to_string(),
-            sender_id: caller.sub.clone(),
-            sender_username: caller.name.clone(),
-            recipient_id: recipient.user_id.clone(),
-            recipient_username: recipient.username.clone(),
-            content,
-            client_message_id: body.client_message_id.clone(),
-            attachments,
-        },
-    });
-    let first = FirstSend {
-        recipient_id: recipient.user_id.clone(),
-        response: SendResponse { message_id, conversation_id, timestamp: rfc3339(occurred_at) },
+    let message = MessageCommand {
+        message: body.message,
+        client_message_id: body.client_message_id,
+        attachments: body.attachments,
     };
-    let claim = body.client_message_id.as_deref().map(|id| (CLIENT_MESSAGE_CLAIM, caller.sub.as_str(), id));
-    match publish_once(&state, claim, &first, &event, occurred_at).await? {
-        Published::Appended(position) => {
-            state.read_your_write(&state.projections.messages, &position).await;
-            Ok(Json(first.response))
-        }
-        Published::Retried(value) => retried_send(&value, &recipient.user_id),
-    }
+    let sent = state.use_cases.send_direct(&caller, DirectSend { recipient: body.recipient, message }).await?;
+    Ok(Json(SendResponse::from(sent)))
 }
 
-/// The answer to a retry: the first send's ids, if the retry is really the same send.
-fn retried_send(first: &[u8], recipient_id: &str) -> Result<Json<SendResponse>, ApiError> {
-    let first: FirstSend = serde_json::from_slice(first).map_err(ApiError::internal)?;
-    if first.recipient_id != recipient_id {
-        return Err(ApiError::conflict(
-            "client_message_id_reused",
-            "this clientMessageId was already used for a message to another recipient",
-        ));
+impl From<DirectSent> for SendResponse {
+    fn from(sent: DirectSent) -> Self {
+        Self { message_id: sent.message_id, conversation_id: sent.conversation_id, timestamp: sent.timestamp }
     }
-    Ok(Json(first.response))
-}
-
-pub(crate) fn view(keyring: &Keyring, row: MessageRow) -> Result<MessageView, ApiError> {
-    let plaintext = keyring
-        .open(KeyScope::Conversation(&row.conversation_id), &row.content, row.message_id.as_bytes())
-        .map_err(ApiError::internal)?;
-    let scope = KeyScope::Conversation(&row.conversation_id);
-    let attachments = MessageAttachment::all(keyring, scope, row.attachments)?;
-    Ok(MessageView {
-        content: String::from_utf8(plaintext).map_err(ApiError::internal)?,
-        attachments,
-        timestamp: rfc3339(row.sent_at_ms),
-        message_id: row.message_id,
-        conversation_id: row.conversation_id,
-        sender_id: row.sender_id,
-        sender: row.sender_username,
-        recipient_id: row.recipient_id,
-        recipient: row.recipient_username,
-        client_message_id: row.client_message_id,
-        status: None,
-    })
 }
 
 #[utoipa::path(
@@ -251,30 +139,31 @@ pub(crate) async fn messages(
 ) -> Result<Json<MessagesResponse>, ApiError> {
     let limit = parse_limit(query.limit.as_deref())?;
     let before = parse_cursor(query.before.as_deref())?;
+    let read = state.read_models.now();
     let Some(recipient) = query.recipient else {
-        let rows = state.messages.conversations(&caller.sub, limit).await?;
+        let rows = read.messages.conversations(&caller.sub, limit).await?;
         let conversations = rows
             .into_iter()
             .map(|row: ConversationRow| {
                 Ok(ConversationView {
                     conversation_id: row.conversation_id,
                     peer: Peer { user_id: row.peer_id, username: row.peer_username },
-                    last_message: view(&state.keyring, row.last_message)?,
+                    last_message: MessageView::new(&state.keyring, row.last_message)?,
                 })
             })
             .collect::<Result<_, ApiError>>()?;
         return Ok(Json(MessagesResponse::Conversations(ConversationList { conversations })));
     };
     let peer = match normalize_username(&recipient) {
-        Ok(name) => state.users.user_by_name(&name).await?,
+        Ok(name) => read.users.user_by_name(&name).await?,
         Err(_) => None,
     }
     .ok_or_else(|| ApiError::not_found("recipient_not_found", "no user with that username"))?;
     let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
-    let rows = state.messages.history(&conversation, before.as_deref(), limit + 1).await?;
+    let rows = read.messages.history(&conversation, before.as_deref(), limit + 1).await?;
     let (rows, next_cursor) = oldest_first_page(rows, limit, |row| &row.message_id);
     let peer_receipts = if rows.iter().any(|row| row.sender_id == caller.sub) && peer.user_id != caller.sub {
-        state.messages.receipts(&conversation).await?.into_iter().find(|r| r.user_id == peer.user_id)
+        read.receipts.receipts(&conversation).await?.into_iter().find(|r| r.user_id == peer.user_id)
     } else {
         None
     };
@@ -284,7 +173,7 @@ pub(crate) async fn messages(
             let status = (row.sender_id == caller.sub).then(|| {
                 peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
             });
-            Ok(MessageView { status, ..view(&state.keyring, row)? })
+            Ok(MessageView { status, ..MessageView::new(&state.keyring, row)? })
         })
         .collect::<Result<_, ApiError>>()?;
     Ok(Json(MessagesResponse::History(HistoryPage { messages, next_cursor })))

@@ -3,9 +3,10 @@ use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use confab_producers::KeyScope;
+
 use crate::{
     ApiError, AppState,
-    crypto::KeyScope,
     error::ErrorBody,
     extract::{AuthUser, JsonBody},
 };

@@ -5,11 +5,10 @@ pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod encryption;
+pub(crate) mod group_messages;
 pub(crate) mod groups;
-pub(crate) mod health;
-pub(crate) mod messaging;
+pub(crate) mod members;
 pub(crate) mod objects;
-pub(crate) mod openapi;
 pub(crate) mod receipts;
 
 use std::any::Any;
@@ -24,13 +23,14 @@ use axum::{
 };
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, health, openapi};
 
 /// Largest request body accepted; a message itself may be at most 64 KiB, and JSON escaping can
 /// grow it several times.
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub(crate) fn router(state: AppState) -> Router {
+/// Every endpoint of the API.
+pub fn router(state: AppState) -> Router {
     // Attachment bytes stream through the embedded store's URLs, beside the JSON API's body
     // limits; their size is what the URL was signed for.
     let objects = Router::new()
@@ -44,14 +44,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/chat/read", post(receipts::read_direct))
         .route("/groups/{group_id}/read", post(receipts::read_group))
         .route("/ws", get(crate::live::socket::connect))
-        .route("/groups", get(groups::manage::list))
-        .route("/groups/create", post(groups::manage::create))
-        .route("/groups/{group_id}", get(groups::manage::get).patch(groups::manage::rename))
-        .route("/groups/{group_id}/add-member", put(groups::members::add_member))
-        .route("/groups/{group_id}/members/{username}", delete(groups::members::remove_member))
-        .route("/groups/{group_id}/members/{username}/role", put(groups::members::set_role))
-        .route("/groups/{group_id}/send", post(groups::messages::send))
-        .route("/groups/{group_id}/messages", get(groups::messages::messages))
+        .route("/groups", get(groups::list))
+        .route("/groups/create", post(groups::create))
+        .route("/groups/{group_id}", get(groups::get).patch(groups::rename))
+        .route("/groups/{group_id}/add-member", put(members::add_member))
+        .route("/groups/{group_id}/members/{username}", delete(members::remove_member))
+        .route("/groups/{group_id}/members/{username}/role", put(members::set_role))
+        .route("/groups/{group_id}/send", post(group_messages::send))
+        .route("/groups/{group_id}/messages", get(group_messages::messages))
         .route("/attachments", post(attachments::request))
         .route("/attachments/{attachment_id}", get(attachments::download))
         .route("/attachments/{attachment_id}/complete", post(attachments::complete))
@@ -96,5 +96,5 @@ async fn method_not_allowed() -> ApiError {
 }
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
-    ApiError::internal("handler panicked").into_response()
+    ApiError::internal(std::io::Error::other("handler panicked")).into_response()
 }

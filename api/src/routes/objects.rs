@@ -7,11 +7,11 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use confab_consumers::store::{AttachmentStatus, uploaded_attachment};
 use confab_objects::{
     ObjectError,
     embedded::{EmbeddedObjects, Grant, Refusal, SignedQuery, UploadError},
 };
+use confab_readmodels::{AttachmentStatus, uploaded_attachment};
 
 use crate::{ApiError, AppState, extract::QueryParams};
 
@@ -78,7 +78,7 @@ pub(crate) async fn upload(
 /// the upload is discarded: bytes put there again would be kept for nobody.
 async fn refuse_settled(state: &AppState, key: &str) -> Result<(), ApiError> {
     let Some(attachment_id) = uploaded_attachment(key) else { return Ok(()) };
-    match state.attachments.attachment(attachment_id).await? {
+    match state.read_models.now().attachments.attachment(attachment_id).await? {
         Some(row) if row.status != AttachmentStatus::Pending => Err(ApiError::conflict(
             "attachment_settled",
             "this attachment was verified already; request a new upload for other bytes",

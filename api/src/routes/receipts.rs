@@ -4,15 +4,29 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody},
-    live::receipts::{self, ReadReceipt},
 };
+
+/// What a read answers with.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReadReceipt {
+    /// The direct conversation's id, or the group's.
+    conversation_id: String,
+    up_to_message_id: String,
+}
+
+impl From<confab_producers::ReadReceipt> for ReadReceipt {
+    fn from(read: confab_producers::ReadReceipt) -> Self {
+        Self { conversation_id: read.conversation_id, up_to_message_id: read.up_to_message_id }
+    }
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -47,7 +61,7 @@ pub(crate) async fn read_direct(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<ReadDirectRequest>,
 ) -> Result<Json<ReadReceipt>, ApiError> {
-    Ok(Json(receipts::read_direct(&state, &caller, &body.recipient, &body.up_to_message_id).await?))
+    Ok(Json(state.use_cases.read_direct(&caller, &body.recipient, &body.up_to_message_id).await?.into()))
 }
 
 #[utoipa::path(
@@ -70,5 +84,5 @@ pub(crate) async fn read_group(
     Path(group_id): Path<String>,
     JsonBody(body): JsonBody<ReadGroupRequest>,
 ) -> Result<Json<ReadReceipt>, ApiError> {
-    Ok(Json(receipts::read_group(&state, &caller, &group_id, &body.up_to_message_id).await?))
+    Ok(Json(state.use_cases.read_group(&caller, &group_id, &body.up_to_message_id).await?.into()))
 }

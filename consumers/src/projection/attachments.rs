@@ -4,10 +4,16 @@ use async_trait::async_trait;
 use confab_objects::{ObjectError, ObjectStore};
 use confab_schemas::{AttachmentRequested, Event, Topic};
 
-use crate::{
-    StoreError,
-    projection::{LoggedEvent, Projection},
-    store::{AttachmentRow, AttachmentStatus, AttachmentStore, uploaded_attachment},
+use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use confab_readmodels::{AttachmentRow, AttachmentStatus, AttachmentStore, StoreError, uploaded_attachment};
+
+/// The attachment indexer: `confab.attachments` into the attachment index.
+pub const ATTACHMENTS: ProjectionSpec = ProjectionSpec {
+    name: "attachments",
+    topics: &[Topic::Attachments],
+    build: |sinks| {
+        Arc::new(AttachmentIndexer::new(Arc::clone(&sinks.read_models.attachments), Arc::clone(sinks.objects)))
+    },
 };
 
 /// The attachment indexer: `confab.attachments` -> the attachment index. On each reported upload
@@ -25,7 +31,7 @@ impl AttachmentIndexer {
 }
 
 fn object_error(e: ObjectError) -> StoreError {
-    StoreError::Storage(e.to_string())
+    confab_readmodels::StoreError::Storage(confab_eventlog::cause(e))
 }
 
 /// The row a request becomes: pending until an upload is verified.
@@ -53,12 +59,8 @@ pub fn requested_row(e: &AttachmentRequested) -> AttachmentRow {
 
 #[async_trait]
 impl Projection for AttachmentIndexer {
-    fn name(&self) -> &'static str {
-        "attachments"
-    }
-
-    fn topics(&self) -> &'static [Topic] {
-        &[Topic::Attachments]
+    fn spec(&self) -> &'static ProjectionSpec {
+        &ATTACHMENTS
     }
 
     /// Both the index and the object store: either one down is an outage, not a bad event.

@@ -9,10 +9,14 @@ use confab_schemas::{
     Event, GroupCreated, GroupMemberAdded, GroupMemberRemoved, GroupMemberRoleChanged, GroupRenamed, Topic,
 };
 
-use crate::{
-    StoreError,
-    projection::{LoggedEvent, Projection},
-    store::{GroupChange, GroupRole, GroupRow, GroupStore, MemberRow},
+use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use confab_readmodels::{GroupChange, GroupRole, GroupRow, GroupStore, MemberRow, StoreError};
+
+/// `confab.groups` into groups and their members.
+pub const GROUPS: ProjectionSpec = ProjectionSpec {
+    name: "groups",
+    topics: &[Topic::Groups],
+    build: |sinks| Arc::new(GroupsProjection::new(Arc::clone(&sinks.read_models.groups))),
 };
 
 pub struct GroupsProjection {
@@ -27,12 +31,8 @@ impl GroupsProjection {
 
 #[async_trait]
 impl Projection for GroupsProjection {
-    fn name(&self) -> &'static str {
-        "groups"
-    }
-
-    fn topics(&self) -> &'static [Topic] {
-        &[Topic::Groups]
+    fn spec(&self) -> &'static ProjectionSpec {
+        &GROUPS
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -66,39 +66,6 @@ fn nothing(mut group: GroupRow, offset: u64) -> GroupChange {
     GroupChange { group, put_members: Vec::new(), remove_members: Vec::new() }
 }
 
-/// What a creation at `offset` makes: fixed by the event alone, so the API can answer with it
-/// without waiting for a read.
-pub fn group_created(e: &GroupCreated, offset: u64) -> GroupChange {
-    let p = &e.payload;
-    let mut members: Vec<MemberRow> = Vec::with_capacity(p.members.len());
-    for (index, m) in p.members.iter().enumerate() {
-        if members.iter().any(|seen| seen.user_id == m.user_id) {
-            continue;
-        }
-        let role = if m.user_id == e.actor_id { GroupRole::Admin } else { GroupRole::from_event(&m.role) };
-        members.push(MemberRow {
-            group_id: p.group_id.clone(),
-            user_id: m.user_id.clone(),
-            username: m.username.clone(),
-            role,
-            joined_at_ms: e.occurred_at,
-            seniority: MemberRow::seniority(offset, index),
-            history_after: None,
-        });
-    }
-    let owner_username =
-        members.iter().find(|m| m.user_id == e.actor_id).map(|m| m.username.clone()).unwrap_or_default();
-    let group = GroupRow {
-        group_id: p.group_id.clone(),
-        name: p.name.clone(),
-        owner_id: e.actor_id.clone(),
-        owner_username,
-        created_at_ms: e.occurred_at,
-        next_offset: offset + 1,
-    };
-    GroupChange { group, put_members: members, remove_members: Vec::new() }
-}
-
 impl GroupsProjection {
     /// The group, if it exists and has not applied this event yet.
     async fn pending(&self, group_id: &str, offset: u64) -> Result<Option<GroupRow>, StoreError> {
@@ -113,7 +80,7 @@ impl GroupsProjection {
         if self.store.group(&e.payload.group_id).await?.is_some() {
             return Ok(None);
         }
-        Ok(Some(group_created(e, offset)))
+        Ok(Some(GroupChange::created(e, offset)))
     }
 
     async fn member_added(&self, e: &GroupMemberAdded, offset: u64) -> Result<Option<GroupChange>, StoreError> {

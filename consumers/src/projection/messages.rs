@@ -3,12 +3,22 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use confab_schemas::{Event, Topic};
 
-use crate::{
-    StoreError,
-    projection::{LoggedEvent, Projection},
-    store::{
-        GroupMessageRow, MessageRow, MessageStore, ReceiptAdvance,
-        ReceiptStatus::{Delivered, Read},
+use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use confab_readmodels::{
+    GroupMessageRow, MessageRow, MessageStore, ReceiptAdvance,
+    ReceiptStatus::{Delivered, Read},
+    ReceiptStore, StoreError,
+};
+
+/// `confab.messages` into messages, conversations and receipts.
+pub const MESSAGES: ProjectionSpec = ProjectionSpec {
+    name: "messages",
+    topics: &[Topic::Messages],
+    build: |sinks| {
+        Arc::new(MessagesProjection::new(
+            Arc::clone(&sinks.read_models.messages),
+            Arc::clone(&sinks.read_models.receipts),
+        ))
     },
 };
 
@@ -16,22 +26,19 @@ use crate::{
 /// message, and receipt watermarks.
 pub struct MessagesProjection {
     store: Arc<dyn MessageStore>,
+    receipts: Arc<dyn ReceiptStore>,
 }
 
 impl MessagesProjection {
-    pub fn new(store: Arc<dyn MessageStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn MessageStore>, receipts: Arc<dyn ReceiptStore>) -> Self {
+        Self { store, receipts }
     }
 }
 
 #[async_trait]
 impl Projection for MessagesProjection {
-    fn name(&self) -> &'static str {
-        "messages"
-    }
-
-    fn topics(&self) -> &'static [Topic] {
-        &[Topic::Messages]
+    fn spec(&self) -> &'static ProjectionSpec {
+        &MESSAGES
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -54,7 +61,7 @@ impl Projection for MessagesProjection {
             }
         }
         if !advances.is_empty() {
-            self.store.advance_receipts(&advances).await?;
+            self.receipts.advance_receipts(&advances).await?;
         }
         Ok(())
     }

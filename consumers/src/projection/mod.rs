@@ -9,12 +9,15 @@ use async_trait::async_trait;
 use confab_eventlog::Position;
 use confab_schemas::{Event, Topic};
 
-pub use attachments::{AttachmentIndexer, requested_row};
-pub use groups::{GroupsProjection, group_created};
-pub use messages::{MessagesProjection, direct_message_row, group_message_row};
-pub use users::UsersProjection;
+pub use attachments::{ATTACHMENTS, AttachmentIndexer, requested_row};
+pub use groups::{GROUPS, GroupsProjection};
+pub use messages::{MESSAGES, MessagesProjection, direct_message_row, group_message_row};
+pub use users::{USERS, UsersProjection};
 
-use crate::StoreError;
+use std::sync::Arc;
+
+use confab_objects::ObjectStore;
+use confab_readmodels::{AnalyticsStore, ReadModels, StoreError, projection_group};
 
 /// A decoded event and where it sits in the log; positions order a group's messages and make
 /// group changes idempotent.
@@ -26,11 +29,18 @@ pub struct LoggedEvent {
 
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
+    /// Its entry in the catalog: name and topics.
+    fn spec(&self) -> &'static ProjectionSpec;
+
     /// Short name; its consumer group is `confab.projector.<name>`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.spec().name
+    }
 
     /// The topics it reads.
-    fn topics(&self) -> &'static [Topic];
+    fn topics(&self) -> &'static [Topic] {
+        self.spec().topics
+    }
 
     /// Answers once its store can be written; tells a poison event from a store outage.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -45,10 +55,31 @@ pub fn group_name(projection: &dyn Projection, generation: u32) -> String {
     projection_group(projection.name(), generation)
 }
 
-/// The consumer group of the projection named `name` in `generation`.
-pub fn projection_group(name: &str, generation: u32) -> String {
-    match generation {
-        0 => format!("confab.projector.{name}"),
-        n => format!("confab.projector.{name}.g{n}"),
+/// What consumers write into (and the attachment indexer reads).
+pub struct Sinks<'a> {
+    pub read_models: &'a ReadModels,
+    pub objects: &'a Arc<dyn ObjectStore>,
+    pub analytics: &'a Arc<dyn AnalyticsStore>,
+}
+
+/// One consumer of the log.
+pub struct ProjectionSpec {
+    /// Short name; its consumer group is `confab.projector.<name>`.
+    pub name: &'static str,
+    /// The topics it reads.
+    pub topics: &'static [Topic],
+    pub build: fn(&Sinks<'_>) -> Arc<dyn Projection>,
+}
+
+impl std::fmt::Debug for ProjectionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl ProjectionSpec {
+    /// Its consumer group for the read models of `generation`.
+    pub fn group(&self, generation: u32) -> String {
+        projection_group(self.name, generation)
     }
 }

@@ -3,10 +3,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use confab_schemas::{Event, Topic};
 
-use crate::{
-    StoreError,
-    projection::{LoggedEvent, Projection},
-    store::{UserRow, UserStore},
+use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use confab_readmodels::{StoreError, UserRow, UserStore};
+
+/// `confab.users` into the users read model.
+pub const USERS: ProjectionSpec = ProjectionSpec {
+    name: "users",
+    topics: &[Topic::Users],
+    build: |sinks| Arc::new(UsersProjection::new(Arc::clone(&sinks.read_models.users))),
 };
 
 /// `confab.users` -> the users table.
@@ -22,12 +26,8 @@ impl UsersProjection {
 
 #[async_trait]
 impl Projection for UsersProjection {
-    fn name(&self) -> &'static str {
-        "users"
-    }
-
-    fn topics(&self) -> &'static [Topic] {
-        &[Topic::Users]
+    fn spec(&self) -> &'static ProjectionSpec {
+        &USERS
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -82,7 +82,7 @@ impl EmbeddedLog {
         f: impl FnOnce(&Database) -> Result<T, LogError> + Send + 'static,
     ) -> Result<T, LogError> {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db)).await.map_err(|e| LogError::Storage(e.to_string()))?
+        tokio::task::spawn_blocking(move || f(&db)).await.map_err(crate::embedded::storage::storage_error)?
     }
 }
 
@@ -97,7 +97,7 @@ impl EventLog for EmbeddedLog {
         let topic = topic.to_owned();
         match self.send(|reply| Command::Append { topic, claim: None, record, reply }).await? {
             ClaimedAppend::Appended(position) => Ok(position),
-            ClaimedAppend::Taken { .. } => Err(LogError::Storage("unclaimed append was refused".into())),
+            ClaimedAppend::Taken { .. } => Err(LogError::Storage(crate::cause("unclaimed append was refused"))),
         }
     }
 

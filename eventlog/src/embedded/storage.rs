@@ -3,8 +3,8 @@ use redb::ReadableTable;
 
 use crate::LogError;
 
-pub(crate) fn storage_error(e: impl std::fmt::Display) -> LogError {
-    LogError::Storage(e.to_string())
+pub(crate) fn storage_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> LogError {
+    LogError::Storage(crate::cause(e))
 }
 
 /// How many partitions `topic` has; a topic never created is an error.

@@ -70,11 +70,11 @@ impl EmbeddedSubscription {
         for start in starts {
             let count = storage::partition_count(&partitions, &start.topic)?;
             if start.offsets.len() != count as usize {
-                return Err(LogError::Storage(format!(
+                return Err(LogError::Storage(crate::cause(format!(
                     "{} has {count} partitions, {} start offsets given",
                     start.topic,
                     start.offsets.len()
-                )));
+                ))));
             }
             for (p, offset) in start.offsets.into_iter().enumerate() {
                 next.push(((start.topic.clone(), p as u32), offset));

@@ -64,7 +64,7 @@ enum Pending {
 
 impl Pending {
     fn refused(command: Command) -> Pending {
-        let aborted = || LogError::Storage("batch aborted".into());
+        let aborted = || LogError::Storage(crate::cause("batch aborted"));
         match command {
             Command::Shutdown => Pending::None,
             Command::EnsureTopics { reply, .. }
@@ -91,9 +91,17 @@ impl Pending {
             (Pending::None, _) => {}
             (Pending::Unit(reply, result), Ok(())) => drop(reply.send(result)),
             (Pending::Append(reply, result), Ok(())) => drop(reply.send(result)),
-            (Pending::Unit(reply, _), Err(e)) => drop(reply.send(Err(LogError::Storage(e.to_string())))),
-            (Pending::Append(reply, _), Err(e)) => drop(reply.send(Err(LogError::Storage(e.to_string())))),
+            (Pending::Unit(reply, _), Err(e)) => drop(reply.send(Err(shared(e)))),
+            (Pending::Append(reply, _), Err(e)) => drop(reply.send(Err(shared(e)))),
         }
+    }
+}
+
+/// The failure of a commit, for each caller whose command it held.
+fn shared(e: &LogError) -> LogError {
+    match e {
+        LogError::Storage(cause) | LogError::Unavailable(cause) => LogError::Storage(cause.clone()),
+        other => LogError::Storage(crate::cause(other.to_string())),
     }
 }
 

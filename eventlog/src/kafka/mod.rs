@@ -42,8 +42,8 @@ pub struct KafkaLog {
     claims: Arc<dyn ClaimStore>,
 }
 
-pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
-    LogError::Unavailable(e.to_string())
+pub(crate) fn unavailable(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> LogError {
+    LogError::Unavailable(crate::cause(e))
 }
 
 impl KafkaLog {
@@ -118,7 +118,7 @@ impl EventLog for KafkaLog {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((topic, code)) => {
-                    return Err(LogError::Unavailable(format!("cannot create {topic}: {code}")));
+                    return Err(LogError::Unavailable(crate::cause(format!("cannot create {topic}: {code}"))));
                 }
             }
         }
@@ -217,9 +217,13 @@ impl EventLog for KafkaLog {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
                 Err((_, RDKafkaErrorCode::NonEmptyGroup)) => {
-                    return Err(LogError::Unavailable(format!("{group} has members: stop its consumers first")));
+                    return Err(LogError::Unavailable(crate::cause(format!(
+                        "{group} has members: stop its consumers first"
+                    ))));
                 }
-                Err((_, code)) => return Err(LogError::Unavailable(format!("cannot delete {group}: {code}"))),
+                Err((_, code)) => {
+                    return Err(LogError::Unavailable(crate::cause(format!("cannot delete {group}: {code}"))));
+                }
             }
         }
         Ok(())

@@ -116,6 +116,8 @@ fn commit_with(
         offsets.add_partition_offset(&config.topic(topic), *partition as i32, offset).map_err(unavailable)?;
     }
     consumer.commit(&offsets, CommitMode::Sync).map_err(|e| {
-        LogError::Unavailable(format!("cannot commit offsets for {group} (stop its consumers first): {e}"))
+        LogError::Unavailable(crate::cause(format!(
+            "cannot commit offsets for {group} (stop its consumers first): {e}"
+        )))
     })
 }

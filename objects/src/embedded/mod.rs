@@ -102,11 +102,7 @@ impl EmbeddedObjects {
     }
 
     fn presign(&self, key: &str, expires_in: Duration, grant: &Grant) -> Result<String, ObjectError> {
-        let base = self
-            .inner
-            .public_url
-            .get()
-            .ok_or_else(|| ObjectError::Unavailable("the public url is not known yet".into()))?;
+        let base = self.inner.public_url.get().ok_or_else(|| unavailable("the public url is not known yet"))?;
         let expires = now_secs() + expires_in.as_secs() as i64;
         Ok(format!("{base}{ROUTE_PREFIX}{}?{}", checked(key)?, self.inner.signer.sign(key, expires, grant)))
     }

@@ -111,7 +111,7 @@ pub(crate) struct Sealer {
 
 impl Sealer {
     pub(crate) fn new(keys: &AtRestKeys, header: &Header) -> Result<Self, ObjectError> {
-        let cipher = cipher(keys, &header.key_id).map_err(ObjectError::Unavailable)?;
+        let cipher = cipher(keys, &header.key_id).map_err(crate::error::unavailable)?;
         let encryptor = EncryptorBE32::from_aead(cipher, GenericArray::from_slice(&header.nonce_prefix));
         Ok(Self { header: header.encode(), chunks: header.chunks(), next: 0, encryptor: Some(encryptor) })
     }
@@ -123,7 +123,7 @@ impl Sealer {
     /// Seals the next chunk, which must have the length the header promises for it.
     pub(crate) fn seal(&mut self, chunk: &[u8]) -> Result<Vec<u8>, ObjectError> {
         let payload = Payload { msg: chunk, aad: &self.header };
-        let failed = || ObjectError::Unavailable("cannot seal a chunk".into());
+        let failed = || crate::error::unavailable("cannot seal a chunk");
         let sealed = if self.next + 1 == self.chunks {
             self.encryptor.take().ok_or_else(failed)?.encrypt_last(payload)
         } else {

@@ -1,4 +1,0 @@
-//! Passwords and bearer tokens.
-
-pub(crate) mod password;
-pub(crate) mod token;

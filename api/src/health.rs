@@ -1,0 +1,107 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (it can do its job).
+use std::{collections::BTreeMap, sync::Arc};
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use confab_consumers::ProjectionHandle;
+use confab_eventlog::EventLog;
+use confab_readmodels::{LiveReadModels, UserStore};
+use confab_schemas::Topic;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{ApiError, AppState};
+
+/// What a process depends on: the log, the store, and the projections it runs or follows.
+#[derive(Clone)]
+pub struct Dependencies {
+    pub log: Arc<dyn EventLog>,
+    pub store: Arc<dyn UserStore>,
+    pub projections: Vec<ProjectionHandle>,
+    /// The read models in use, when the process has any: which generation they are.
+    pub read_models: Option<LiveReadModels>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReadinessReport {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    log: Check,
+    store: Check,
+    /// One check per projection.
+    projections: BTreeMap<String, Check>,
+    /// The generation of read models this process reads and writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Check {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// For a projection running in this process: `topic/partition` -> the next offset it will
+    /// apply, for the partitions it has applied since it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<BTreeMap<String, u64>>,
+}
+
+impl Check {
+    fn from<E: ToString>(result: Result<(), E>) -> Self {
+        match result {
+            Ok(()) => Self { ok: true, error: None, applied: None },
+            Err(e) => Self { ok: false, error: Some(e.to_string()), applied: None },
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "log and store reachable, projections running", body = ReadinessReport),
+        (status = 503, description = "not ready; the body says which check failed", body = ReadinessReport),
+    )
+)]
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ReadinessReport>) {
+    state.dependencies.check().await
+}
+
+impl Dependencies {
+    pub(crate) async fn check(&self) -> (StatusCode, Json<ReadinessReport>) {
+        let log = Check::from(self.log.end_offsets(Topic::Users.name()).await.map(drop));
+        let store = Check::from(self.store.ping().await);
+        let mut projections = BTreeMap::new();
+        for handle in &self.projections {
+            let mut check = Check::from(handle.check().await);
+            check.applied = handle.applied().map(|applied| {
+                applied.into_iter().map(|((topic, partition), next)| (format!("{topic}/{partition}"), next)).collect()
+            });
+            let _ = projections.insert(handle.name().to_owned(), check);
+        }
+        let ready = log.ok && store.ok && projections.values().all(|c| c.ok);
+        let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let generation = self.read_models.as_ref().map(LiveReadModels::generation);
+        let report =
+            ReadinessReport { status: if ready { "ready" } else { "not_ready" }, log, store, projections, generation };
+        (status, Json(report))
+    }
+}
+
+/// `/healthz` and `/readyz` alone, for `confab consume`.
+pub fn router(dependencies: Dependencies) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(async |State(d): State<Dependencies>| d.check().await))
+        .fallback(async || ApiError::not_found("not_found", "no such endpoint"))
+        .with_state(dependencies)
+}

@@ -1,0 +1,19 @@
+//! The HTTP and WebSocket surface of Confab: extract and validate a request, call the use cases
+//! (`confab-producers`) or query the read models (`confab-readmodels`), shape the answer. No
+//! handler holds a rule of the chat.
+
+mod error;
+mod extract;
+pub mod health;
+pub mod live;
+mod openapi;
+mod paging;
+mod projected;
+mod routes;
+mod state;
+mod views;
+
+pub use error::ApiError;
+pub use projected::ProjectionWaits;
+pub use routes::router;
+pub use state::AppState;

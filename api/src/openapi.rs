@@ -1,0 +1,59 @@
+//! `GET /openapi.json`: the OpenAPI 3 document of every endpoint, generated from the handlers.
+use axum::Json;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+};
+
+use crate::{
+    health,
+    routes::{analytics, attachments, auth, chat, encryption, group_messages, groups, members, receipts},
+};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Confab", description = "Event-sourced one-on-one and group chat."),
+    paths(
+        auth::register, auth::login,
+        chat::send, chat::messages, receipts::read_direct,
+        groups::create, groups::list, groups::get, groups::rename,
+        members::add_member, members::remove_member, members::set_role,
+        group_messages::send, group_messages::messages, receipts::read_group,
+        attachments::request, attachments::complete, attachments::download,
+        attachments::direct_attachments, attachments::group_attachments,
+        crate::live::socket::connect,
+        analytics::summary_of,
+        encryption::encrypt, encryption::decrypt,
+        health::healthz, health::readyz,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "accounts and tokens"),
+        (name = "chat", description = "one-on-one messages"),
+        (name = "groups", description = "group chat: membership and messages"),
+        (name = "attachments", description = "files moved straight to and from object storage through pre-signed URLs, verified by the attachment indexer"),
+        (name = "analytics", description = "the analytics consumer's numbers, for admins"),
+        (name = "encryption", description = "the caller's own AES-256-GCM key"),
+        (name = "live", description = "real-time delivery over WebSocket; the frames are listed in the README"),
+        (name = "operations", description = "health and readiness"),
+    )
+)]
+pub(crate) struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,37 @@
+//! Read-your-writes for the use cases: a write waits for the projections that read its topic,
+//! running in this process or followed through their checkpoints.
+use std::time::Duration;
+
+use async_trait::async_trait;
+use confab_consumers::{ProjectionHandle, catalog};
+use confab_eventlog::Position;
+use confab_producers::Projected;
+
+pub struct ProjectionWaits {
+    handles: Vec<ProjectionHandle>,
+    /// How long a write waits before answering anyway.
+    timeout: Duration,
+}
+
+impl ProjectionWaits {
+    pub fn new(handles: Vec<ProjectionHandle>, timeout: Duration) -> Self {
+        Self { handles, timeout }
+    }
+
+    fn reading(&self, topic: &str) -> impl Iterator<Item = &ProjectionHandle> {
+        self.handles.iter().filter(move |handle| {
+            catalog::projection(handle.name()).is_some_and(|spec| spec.topics.iter().any(|t| t.name() == topic))
+        })
+    }
+}
+
+#[async_trait]
+impl Projected for ProjectionWaits {
+    async fn wait(&self, position: &Position) -> bool {
+        let mut applied = true;
+        for handle in self.reading(&position.topic) {
+            applied &= handle.wait_applied(position, self.timeout).await;
+        }
+        applied
+    }
+}

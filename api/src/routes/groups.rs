@@ -1,0 +1,146 @@
+//! Group chat: creating, listing, reading and renaming groups (`/groups`, `/groups/{groupId}`).
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use confab_producers::{NewGroup, rfc3339};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    ApiError, AppState,
+    error::ErrorBody,
+    extract::{AuthUser, JsonBody},
+    views::{groups::GroupView, messages::GroupMessageView},
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct CreateRequest {
+    /// 1-100 characters once trimmed.
+    #[schema(example = "climbing")]
+    name: String,
+    /// Usernames to add besides the creator, who is always an admin; duplicates are ignored.
+    members: Vec<String>,
+}
+
+#[utoipa::path(
+    post, path = "/groups/create", tag = "groups",
+    request_body = CreateRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "created; every member can send and read from now on", body = GroupView),
+        (status = 400, description = "invalid name, or more members than the limit", body = ErrorBody),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 404, description = "some usernames name nobody; the message lists them and nothing is created", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    JsonBody(body): JsonBody<CreateRequest>,
+) -> Result<(StatusCode, Json<GroupView>), ApiError> {
+    let change = state.use_cases.create_group(&caller, NewGroup { name: body.name, members: body.members }).await?;
+    Ok((StatusCode::CREATED, Json(GroupView::new(&change.group, &change.put_members))))
+}
+
+#[utoipa::path(
+    get, path = "/groups/{groupId}", tag = "groups",
+    params(("groupId" = String, Path, description = "the group's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the group and its members", body = GroupView),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "not a member", body = ErrorBody),
+        (status = 404, description = "no such group", body = ErrorBody),
+    )
+)]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(group_id): Path<String>,
+) -> Result<Json<GroupView>, ApiError> {
+    let (group, _) = state.use_cases.membership(&group_id, &caller.sub).await?;
+    Ok(Json(GroupView::current(&state.read_models.now(), &group.group_id).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GroupListEntry {
+    group_id: String,
+    name: String,
+    /// The caller's role.
+    role: &'static str,
+    /// When the caller was added.
+    joined_at: String,
+    /// The newest message the caller may see, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_message: Option<GroupMessageView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct GroupList {
+    /// Newest activity first: the last message, or joining when there is none.
+    groups: Vec<GroupListEntry>,
+}
+
+#[utoipa::path(
+    get, path = "/groups", tag = "groups",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the caller's groups", body = GroupList),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> Result<Json<GroupList>, ApiError> {
+    let mut entries = Vec::new();
+    for summary in state.read_models.now().groups.groups_of(&caller.sub).await? {
+        // The last message moves only forward, so it is visible unless it is the one the member
+        // was added after.
+        let last = summary.last_message.filter(|m| summary.membership.history_after.as_ref() != Some(&m.message_id));
+        let activity = last.as_ref().map_or(summary.membership.joined_at_ms, |m| m.sent_at_ms);
+        let entry = GroupListEntry {
+            group_id: summary.group.group_id,
+            name: summary.group.name,
+            role: summary.membership.role.as_str(),
+            joined_at: rfc3339(summary.membership.joined_at_ms),
+            last_message: last.map(|m| GroupMessageView::new(&state.keyring, m)).transpose()?,
+        };
+        entries.push((activity, entry));
+    }
+    entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.group_id.cmp(&a.1.group_id)));
+    Ok(Json(GroupList { groups: entries.into_iter().map(|(_, entry)| entry).collect() }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct RenameRequest {
+    /// 1-100 characters once trimmed.
+    name: String,
+}
+
+#[utoipa::path(
+    patch, path = "/groups/{groupId}", tag = "groups",
+    params(("groupId" = String, Path, description = "the group's id")),
+    request_body = RenameRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "renamed", body = GroupView),
+        (status = 400, description = "invalid name", body = ErrorBody),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "not an admin of the group", body = ErrorBody),
+        (status = 404, description = "no such group", body = ErrorBody),
+    )
+)]
+pub(crate) async fn rename(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(group_id): Path<String>,
+    JsonBody(body): JsonBody<RenameRequest>,
+) -> Result<Json<GroupView>, ApiError> {
+    let group_id = state.use_cases.rename_group(&caller, &group_id, &body.name).await?;
+    Ok(Json(GroupView::current(&state.read_models.now(), &group_id).await?))
+}

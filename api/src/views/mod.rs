@@ -1,0 +1,4 @@
+//! How read-model rows are shown to clients, in answers and frames alike.
+pub(crate) mod attachments;
+pub(crate) mod groups;
+pub(crate) mod messages;

@@ -1,0 +1,209 @@
+//! Picks and connects the adapters behind the ports: embedded (one process, local disk) or
+//! Kafka + DynamoDB + S3.
+use std::{path::Path, sync::Arc, time::Duration};
+
+use anyhow::{Context, bail};
+use confab_consumers::catalog::Sinks;
+use confab_eventlog::{
+    EventLog,
+    embedded::EmbeddedLog,
+    kafka::{KafkaConfig, KafkaLog},
+};
+use confab_objects::{
+    ObjectStore,
+    embedded::{AtRestKeys, EmbeddedObjects},
+    s3::{S3Config, S3Objects},
+};
+use confab_producers::{Keyring, topic_specs};
+use confab_readmodels::{
+    Adapter, AnalyticsStore, ReadModels, ReadModelsConfig,
+    dynamodb::{DynamoConfig, DynamoStore},
+    embedded::EmbeddedAnalytics,
+    upload_key,
+};
+
+use crate::{
+    args::{BackendArgs, ObjectsKind, StoreKind},
+    secrets::load_or_create,
+};
+
+const LOG_FILE: &str = "log.redb";
+/// The analytics consumer's own state on the embedded backend.
+const ANALYTICS_FILE: &str = "analytics.redb";
+/// Where the embedded object store keeps attachment files, under the data dir.
+const OBJECTS_DIR: &str = "objects";
+/// HKDF purposes of the embedded object store's keys.
+const OBJECTS_AT_REST: &str = "confab/objects/at-rest";
+const OBJECTS_URLS: &str = "confab/objects/urls";
+
+/// The object-store adapter in use, for attachment bytes.
+#[derive(Clone)]
+pub(crate) struct Objects {
+    pub(crate) store: Arc<dyn ObjectStore>,
+    /// The embedded store, whose signed URLs this process serves itself; None on S3.
+    pub(crate) embedded: Option<EmbeddedObjects>,
+}
+
+pub(crate) struct Backend {
+    pub(crate) log: Arc<dyn EventLog>,
+    /// The live generation of read models.
+    pub(crate) read_models: ReadModels,
+    pub(crate) objects: Objects,
+    /// The analytics consumer's state: its own file, or its own tables.
+    pub(crate) analytics: Arc<dyn AnalyticsStore>,
+}
+
+impl Backend {
+    pub(crate) fn is_embedded(&self) -> bool {
+        matches!(self.read_models.adapter(), Adapter::Embedded(_))
+    }
+
+    pub(crate) fn generation(&self) -> u32 {
+        self.read_models.generation()
+    }
+
+    /// What the consumers of `read_models` (this backend's, or another generation's) write to.
+    pub(crate) fn sinks<'a>(&'a self, read_models: &'a ReadModels) -> Sinks<'a> {
+        Sinks { read_models, objects: &self.objects.store, analytics: &self.analytics }
+    }
+}
+
+enum LogKind {
+    Embedded,
+    Kafka(String),
+}
+
+fn log_kind(url: &str) -> anyhow::Result<LogKind> {
+    match url {
+        "embedded" => Ok(LogKind::Embedded),
+        other => match other.strip_prefix("kafka://") {
+            Some(servers) if !servers.is_empty() => Ok(LogKind::Kafka(servers.to_owned())),
+            _ => bail!("--log must be 'embedded' or 'kafka://host:port[,host:port...]', not {other:?}"),
+        },
+    }
+}
+
+/// The read models of `generation` (the live one when None) in the configured store: embedded
+/// files in `embedded_dir`, or DynamoDB tables under `namespace`; `fresh` drops that
+/// generation's tables first (DynamoDB).
+pub(crate) async fn read_models(
+    args: &BackendArgs,
+    embedded_dir: &Path,
+    namespace: &str,
+    generation: Option<u32>,
+    fresh: bool,
+) -> anyhow::Result<ReadModels> {
+    let config = match args.store {
+        StoreKind::Embedded => ReadModelsConfig::Embedded { dir: embedded_dir.to_owned(), generation },
+        StoreKind::Dynamodb => ReadModelsConfig::Dynamodb(DynamoConfig {
+            endpoint: args.dynamodb_endpoint.clone(),
+            namespace: namespace.to_owned(),
+            generation,
+            fresh,
+        }),
+    };
+    ReadModels::open(&config).await.with_context(|| match args.store {
+        StoreKind::Embedded => format!("cannot open the read models in {}", embedded_dir.display()),
+        StoreKind::Dynamodb => "cannot reach DynamoDB".to_owned(),
+    })
+}
+
+/// The master keyring spec: the flag, or (embedded only) the one generated into the data dir.
+pub(crate) fn keyring_spec(args: &BackendArgs, embedded: bool) -> anyhow::Result<Option<String>> {
+    match (&args.master_keys, embedded) {
+        (Some(keys), _) => Ok(Some(keys.clone())),
+        (None, true) => {
+            let dir = &args.data_dir;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            Ok(Some(load_or_create(dir, "master.keys", Keyring::generate_spec)?))
+        }
+        (None, false) => Ok(None),
+    }
+}
+
+/// Connects the configured object store; S3 buckets are created when missing.
+async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<Objects> {
+    match args.objects {
+        ObjectsKind::S3 => {
+            let config = S3Config {
+                bucket: args.s3_bucket.clone(),
+                endpoint: args.s3_endpoint.clone(),
+                public_endpoint: args.s3_public_endpoint.clone(),
+                scratch_prefix: Some(upload_key("")),
+            };
+            let s3 = S3Objects::connect(&config).await.context("cannot reach S3")?;
+            Ok(Objects { store: Arc::new(s3), embedded: None })
+        }
+        ObjectsKind::Embedded if !embedded => {
+            bail!("a kafka log needs --objects s3: every process must reach the same attachment bytes")
+        }
+        ObjectsKind::Embedded => {
+            let spec = keyring_spec(args, true)?.context("no master keys")?;
+            let keyring = Keyring::parse(&spec)?;
+            let (current, keys) = keyring.derive_all(OBJECTS_AT_REST)?;
+            let (url_key_id, url_keys) = keyring.derive_all(OBJECTS_URLS)?;
+            let signing_key = *url_keys.get(&url_key_id).context("no current master key")?;
+            let root = args.data_dir.join(OBJECTS_DIR);
+            let objects = tokio::task::spawn_blocking(move || {
+                EmbeddedObjects::open(&root, AtRestKeys { current, keys }, signing_key)
+            })
+            .await?
+            .context("cannot open the attachment files")?;
+            Ok(Objects { store: Arc::new(objects.clone()), embedded: Some(objects) })
+        }
+    }
+}
+
+/// Connects the configured adapters and creates missing topics and tables.
+pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
+    let backend = match (log_kind(&args.log)?, args.store) {
+        (LogKind::Embedded, StoreKind::Embedded) => {
+            let dir = &args.data_dir;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            let path = dir.join(LOG_FILE);
+            let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(&path)).await?.with_context(|| {
+                format!("cannot open the event log in {} (is another confab using it?)", dir.display())
+            })?;
+            let analytics_path = dir.join(ANALYTICS_FILE);
+            let analytics = tokio::task::spawn_blocking(move || EmbeddedAnalytics::open(&analytics_path))
+                .await?
+                .with_context(|| format!("cannot open the analytics state in {}", dir.display()))?;
+            Backend {
+                log: Arc::new(log),
+                read_models: read_models(args, dir, "", None, false).await?,
+                objects: connect_objects(args, true).await?,
+                analytics: Arc::new(analytics),
+            }
+        }
+        (LogKind::Kafka(servers), StoreKind::Dynamodb) => {
+            let config = DynamoConfig {
+                endpoint: args.dynamodb_endpoint.clone(),
+                namespace: args.namespace.clone(),
+                generation: None,
+                fresh: false,
+            };
+            let store = DynamoStore::connect(&config).await.context("cannot reach DynamoDB")?;
+            let kafka = KafkaConfig {
+                bootstrap_servers: servers,
+                namespace: args.namespace.clone(),
+                timeout: Duration::from_millis(args.kafka_timeout_ms),
+                replication_factor: args.kafka_replication_factor,
+            };
+            let log = KafkaLog::connect(kafka, Arc::new(store.clone())).context("cannot configure the kafka client")?;
+            Backend {
+                log: Arc::new(log),
+                analytics: Arc::new(store.clone()),
+                read_models: ReadModels::dynamo(store),
+                objects: connect_objects(args, false).await?,
+            }
+        }
+        (LogKind::Kafka(_), StoreKind::Embedded) => {
+            bail!("a kafka log needs --store dynamodb: read models and claims must be shared by every process")
+        }
+        (LogKind::Embedded, StoreKind::Dynamodb) => {
+            bail!("--store dynamodb goes with --log kafka://...")
+        }
+    };
+    backend.log.ensure_topics(&topic_specs(args.partitions)).await.context("cannot create topics")?;
+    Ok(backend)
+}

@@ -1,0 +1,74 @@
+//! `confab`: the one binary that plays every role. `main` parses the command line and hands it to
+//! the role or command it names; each lives in a module of its own with its arguments.
+
+mod args;
+mod backend;
+mod commands;
+mod roles;
+mod scratch;
+mod secrets;
+mod workers;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::{
+    commands::{
+        dump_tables::DumpTablesArgs, events_tail::EventsArgs, generations::GenerationsArgs, offsets::OffsetsArgs,
+        rebuild::RebuildArgs, replay::ReplayArgs,
+    },
+    roles::{analytics::AnalyticsArgs, consume::ConsumeArgs, http::ServeArgs},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "confab", version, about = "Event-sourced chat backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the HTTP API and every projection in one process.
+    Serve(ServeArgs),
+    /// Runs the HTTP API only; projections run in `confab consume` processes (Kafka backend).
+    Api(ServeArgs),
+    /// Runs projection workers only (Kafka backend).
+    Consume(ConsumeArgs),
+    /// The event stream, decoded with the schemas.
+    Events(EventsArgs),
+    /// Runs the analytics consumer (Kafka backend; `serve` runs it in-process), or with `report`
+    /// prints its numbers.
+    Analytics(AnalyticsArgs),
+    /// Consumer group offsets.
+    Offsets(OffsetsArgs),
+    /// Rebuilds read models from offset 0: into a new generation of tables that becomes the
+    /// live one once caught up (blue/green), or into the live tables (`--in-place`).
+    Replay(ReplayArgs),
+    /// Replays the log from offset 0 into empty read-model tables elsewhere (for comparison).
+    Rebuild(RebuildArgs),
+    /// Prints every read-model table as one JSON document.
+    DumpTables(DumpTablesArgs),
+    /// Generations of read models: list them, drop the ones a replay replaced.
+    Generations(GenerationsArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => roles::serve::run(args).await,
+        Command::Api(args) => roles::api::run(args).await,
+        Command::Consume(args) => args.run().await,
+        Command::Events(args) => args.run().await,
+        Command::Analytics(args) => args.run().await,
+        Command::Offsets(args) => args.run().await,
+        Command::Replay(args) => args.run().await,
+        Command::Rebuild(args) => args.run().await,
+        Command::DumpTables(args) => args.run().await,
+        Command::Generations(args) => args.run().await,
+    }
+}

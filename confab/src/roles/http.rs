@@ -1,0 +1,162 @@
+//! The HTTP API of `serve` and `api`: its arguments, and wiring the use cases, the read models
+//! and the WebSocket hub into the router.
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::{Context, bail};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use clap::Args;
+use confab_api::{
+    AppState, ProjectionWaits,
+    health::Dependencies,
+    live::{Hub, LiveSettings},
+};
+use confab_consumers::{
+    ProjectionHandle,
+    notifier::{NotificationSink, Notifier},
+};
+use confab_producers::{AttachmentLimits, EventPublisher, Keyring, Limits, TokenKeys, UseCases};
+use confab_readmodels::LiveReadModels;
+use confab_schemas::Codec;
+use rand::RngCore;
+use tokio_util::sync::CancellationToken;
+
+use super::{bind, signal};
+use crate::{
+    args::BackendArgs, backend::Backend, backend::keyring_spec, scratch::sweep_scratch, secrets::load_or_create,
+};
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) backend: BackendArgs,
+    /// Address the HTTP API listens on; port 0 picks a free port.
+    #[arg(long, env = "CONFAB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// HS256 signing secret for tokens; generated into the data dir when absent (embedded only:
+    /// processes that share a Kafka log must share it).
+    #[arg(long, env = "CONFAB_JWT_SECRET", hide_env_values = true)]
+    pub(crate) jwt_secret: Option<String>,
+    /// The URL clients reach this process at, the base of the signed attachment URLs of the
+    /// embedded object store (default: `http://` and the listening address).
+    #[arg(long, env = "CONFAB_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+    /// Largest attachment, in bytes.
+    #[arg(long, env = "CONFAB_ATTACHMENT_MAX_BYTES", default_value_t = 100 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) attachment_max_bytes: u64,
+    /// How long an attachment's upload URL works.
+    #[arg(long, env = "CONFAB_ATTACHMENT_UPLOAD_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub(crate) attachment_upload_ttl_secs: u64,
+    /// How long an attachment's download URL works.
+    #[arg(long, env = "CONFAB_ATTACHMENT_DOWNLOAD_TTL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub(crate) attachment_download_ttl_secs: u64,
+    /// Usernames with the admin role, who may read `/analytics/summary`.
+    #[arg(long, env = "CONFAB_ADMINS", value_delimiter = ',')]
+    pub(crate) admins: Vec<String>,
+    /// Lifetime of issued tokens.
+    #[arg(long, env = "CONFAB_TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub(crate) token_ttl_secs: i64,
+    /// How long a write waits for its projection before answering without read-your-writes.
+    #[arg(long, env = "CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5000)]
+    pub(crate) read_your_writes_timeout_ms: u64,
+    /// Most members a group may have, its creator included.
+    #[arg(long, env = "CONFAB_GROUP_MEMBER_LIMIT", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
+    pub(crate) group_member_limit: usize,
+    /// Frames a WebSocket connection may have queued; a client further behind is disconnected
+    /// (close code 4001) and resumes with its cursor.
+    #[arg(long, env = "CONFAB_WS_QUEUE_FRAMES", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub(crate) ws_queue_frames: usize,
+    /// Seconds between WebSocket pings; a connection silent for two is dropped.
+    #[arg(long, env = "CONFAB_WS_PING_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub(crate) ws_ping_secs: u64,
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    STANDARD.encode(bytes)
+}
+
+/// Serves the HTTP API until a signal. `projections` are the read-model projections writes wait
+/// for (run here, or followed through checkpoints); `workers` the other consumers in this
+/// process, for readiness.
+pub(crate) async fn run_http(
+    args: &ServeArgs,
+    backend: Backend,
+    live: LiveReadModels,
+    codec: Arc<Codec>,
+    projections: Vec<ProjectionHandle>,
+    workers: Vec<ProjectionHandle>,
+) -> anyhow::Result<()> {
+    let dir = &args.backend.data_dir;
+    let embedded = backend.is_embedded();
+    let (jwt_secret, keyring_spec) = match (&args.jwt_secret, keyring_spec(&args.backend, embedded)?, embedded) {
+        (Some(secret), Some(keys), _) => (secret.clone(), keys),
+        (None, Some(keys), true) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            (load_or_create(dir, "jwt.secret", random_secret)?, keys)
+        }
+        _ => bail!("with a kafka log, every API process needs the same --jwt-secret and --master-keys"),
+    };
+    let dependencies = Dependencies {
+        log: Arc::clone(&backend.log),
+        store: Arc::clone(&live.now().users),
+        read_models: Some(live.clone()),
+        projections: projections.iter().cloned().chain(workers).collect(),
+    };
+    let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
+    let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs));
+    let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames));
+    let notifier = Notifier::new(Arc::clone(&backend.log), Arc::clone(&codec), live.clone());
+    let shutdown = CancellationToken::new();
+    let notifier = notifier
+        .start(Arc::clone(&hub) as Arc<dyn NotificationSink>, shutdown.clone())
+        .await
+        .context("cannot start the notifier")?;
+    let waits = ProjectionWaits::new(projections, Duration::from_millis(args.read_your_writes_timeout_ms));
+    let limits = Limits {
+        group_member_limit: args.group_member_limit,
+        attachments: AttachmentLimits {
+            max_bytes: args.attachment_max_bytes,
+            upload_ttl: Duration::from_secs(args.attachment_upload_ttl_secs),
+            download_ttl: Duration::from_secs(args.attachment_download_ttl_secs),
+        },
+    };
+    let use_cases = UseCases {
+        publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
+        read_models: live.clone(),
+        keyring: Arc::clone(&keyring),
+        tokens: Arc::clone(&tokens),
+        objects: Arc::clone(&backend.objects.store),
+        projected: Arc::new(waits),
+        limits,
+    };
+    let state = AppState {
+        use_cases: Arc::new(use_cases),
+        read_models: live,
+        tokens,
+        keyring,
+        dependencies,
+        hub,
+        live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs) },
+        analytics: Arc::clone(&backend.analytics),
+        admins: args.admins.iter().map(|name| name.trim().to_lowercase()).collect(),
+        embedded_objects: backend.objects.embedded.clone(),
+    };
+    let listener = bind(args.listen).await?;
+    if let Some(objects) = &backend.objects.embedded {
+        let public_url = match &args.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        objects.set_public_url(&public_url);
+    }
+    let sweeper =
+        backend.objects.embedded.clone().map(|objects| tokio::spawn(sweep_scratch(objects, shutdown.clone())));
+    let served = axum::serve(listener, confab_api::router(state)).with_graceful_shutdown(signal()).await;
+    shutdown.cancel();
+    notifier.await?;
+    if let Some(sweeper) = sweeper {
+        sweeper.await?;
+    }
+    Ok(served?)
+}

@@ -1,0 +1,116 @@
+//! Events to analytics changes.
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use confab_schemas::{AttachmentRef, Event, Topic};
+
+use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use confab_readmodels::StoreError;
+use confab_readmodels::analytics::{AnalyticsStore, Change, Op};
+
+/// The analytics consumer: every topic but attachments' into the analytics state.
+pub const ANALYTICS: ProjectionSpec = ProjectionSpec {
+    name: "analytics",
+    topics: &[Topic::Users, Topic::Messages, Topic::Groups],
+    build: |sinks| Arc::new(AnalyticsConsumer::new(Arc::clone(sinks.analytics))),
+};
+
+/// The analytics consumer, run as a projection into its own store (consumer group
+/// `confab.projector.analytics`).
+pub struct AnalyticsConsumer {
+    store: Arc<dyn AnalyticsStore>,
+}
+
+impl AnalyticsConsumer {
+    pub fn new(store: Arc<dyn AnalyticsStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl Projection for AnalyticsConsumer {
+    fn spec(&self) -> &'static ProjectionSpec {
+        &ANALYTICS
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
+        let changes: Vec<Change> = events.iter().flat_map(changes).collect();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.store.apply(&changes).await
+    }
+}
+
+/// `YYYY-MM-DD`, `YYYY-MM` and `YYYY-MM-DDTHH` of a millisecond timestamp, UTC.
+fn buckets(at_ms: i64) -> (String, String, String) {
+    let at = DateTime::<Utc>::from_timestamp_millis(at_ms).unwrap_or_default();
+    (at.format("%Y-%m-%d").to_string(), at.format("%Y-%m").to_string(), at.format("%Y-%m-%dT%H").to_string())
+}
+
+/// What one event changes. Everyone who acts is active that day and month.
+fn changes(logged: &LoggedEvent) -> Vec<Change> {
+    let event = &logged.event;
+    let (day, month, hour) = buckets(event.occurred_at());
+    let mut ops = vec![
+        Op::Distinct {
+            set: format!("day:{day}"),
+            member: event.actor_id().to_owned(),
+            metric: "active.day",
+            bucket: day.clone(),
+        },
+        Op::Distinct {
+            set: format!("month:{month}"),
+            member: event.actor_id().to_owned(),
+            metric: "active.month",
+            bucket: month,
+        },
+    ];
+    let count = |metric: &'static str, bucket: &str, n: i64| Op::Count { metric, bucket: bucket.to_owned(), n };
+    let membership = |group: &str, user: &str, member: bool| Op::Membership {
+        group_id: group.to_owned(),
+        user_id: user.to_owned(),
+        member,
+    };
+    match event {
+        Event::UserRegistered(_) => ops.push(count("registrations.day", &day, 1)),
+        Event::DirectMessageSent(e) => {
+            ops.extend([count("messages.direct.day", &day, 1), count("messages.direct.hour", &hour, 1)]);
+            ops.extend(attachments(&day, &e.payload.attachments));
+        }
+        Event::GroupMessageSent(e) => {
+            ops.extend([count("messages.group.day", &day, 1), count("messages.group.hour", &hour, 1)]);
+            ops.extend(attachments(&day, &e.payload.attachments));
+        }
+        Event::GroupCreated(e) => {
+            ops.push(count("groups.created.day", &day, 1));
+            let mut members: Vec<&str> = e.payload.members.iter().map(|m| m.user_id.as_str()).collect();
+            members.push(&e.actor_id);
+            members.sort_unstable();
+            members.dedup();
+            ops.extend(members.into_iter().map(|user| membership(&e.payload.group_id, user, true)));
+        }
+        Event::GroupMemberAdded(e) => ops.push(membership(&e.payload.group_id, &e.payload.user_id, true)),
+        Event::GroupMemberRemoved(e) => ops.push(membership(&e.payload.group_id, &e.payload.user_id, false)),
+        _ => {}
+    }
+    ops.into_iter().map(|op| Change { position: logged.position.clone(), op }).collect()
+}
+
+/// Attachments shared in a message, by day and content type.
+fn attachments(day: &str, refs: &[AttachmentRef]) -> Vec<Op> {
+    refs.iter()
+        .flat_map(|a| {
+            let bucket = format!("{day}|{}", a.content_type);
+            [
+                Op::Count { metric: "attachments.count.day", bucket: bucket.clone(), n: 1 },
+                Op::Count { metric: "attachments.bytes.day", bucket, n: a.size },
+            ]
+        })
+        .collect()
+}

@@ -1,0 +1,342 @@
+//! Attachments: pre-signed uploads and downloads, the upload report that has the indexer verify
+//! the bytes, who may see an attachment, and which attachments a message may carry.
+use std::{collections::HashSet, time::Duration};
+
+use confab_objects::{PresignedRequest, UploadTerms};
+use confab_readmodels::{AttachmentRow, AttachmentStatus, UserRow, upload_key};
+use confab_schemas::{
+    AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
+    Event,
+};
+use uuid::Uuid;
+
+use crate::{Caller, ChatError, KeyScope, UseCases, conversation_id, time::now_ms};
+
+/// Most attachments one message may carry.
+pub(crate) const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
+const MAX_FILE_NAME_CHARS: usize = 255;
+const MAX_CONTENT_TYPE_BYTES: usize = 255;
+
+/// What a deployment allows of attachments.
+#[derive(Debug, Clone, Copy)]
+pub struct AttachmentLimits {
+    pub max_bytes: u64,
+    pub upload_ttl: Duration,
+    pub download_ttl: Duration,
+}
+
+/// An attachment to upload, declared before its bytes.
+#[derive(Debug, Clone)]
+pub struct AttachmentRequest {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// A username: the attachment belongs to the caller's conversation with them.
+    pub recipient: Option<String>,
+    /// Or a group the caller is a member of.
+    pub group_id: Option<String>,
+}
+
+/// Where and until when to upload an attachment's bytes.
+#[derive(Debug, Clone)]
+pub struct UploadTicket {
+    pub attachment_id: String,
+    pub upload: PresignedRequest,
+    pub expires_at_ms: i64,
+}
+
+/// A download URL for an available attachment, and the attachment.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub row: AttachmentRow,
+    pub url: PresignedRequest,
+    pub expires_at_ms: i64,
+}
+
+/// Whose conversation an attachment belongs to, and under which key its name is sealed.
+enum Owner {
+    Direct { conversation_id: String, recipient: UserRow },
+    Group { group_id: String },
+}
+
+impl Owner {
+    fn conversation_id(&self) -> &str {
+        match self {
+            Owner::Direct { conversation_id, .. } => conversation_id,
+            Owner::Group { group_id } => group_id,
+        }
+    }
+
+    fn scope(&self) -> KeyScope<'_> {
+        match self {
+            Owner::Direct { conversation_id, .. } => KeyScope::Conversation(conversation_id),
+            Owner::Group { group_id } => KeyScope::Group(group_id),
+        }
+    }
+}
+
+/// The key an attachment's file name is sealed under.
+pub fn scope_of(row: &AttachmentRow) -> KeyScope<'_> {
+    if row.is_group() { KeyScope::Group(&row.conversation_id) } else { KeyScope::Conversation(&row.conversation_id) }
+}
+
+fn validate_file_name(raw: &str) -> Result<(), ChatError> {
+    let chars = raw.chars().count();
+    if raw.trim().is_empty()
+        || chars > MAX_FILE_NAME_CHARS
+        || raw.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+    {
+        return Err(ChatError::invalid(
+            "invalid_file_name",
+            "fileName must be 1-255 characters without path separators or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// `type/subtype`, optionally with parameters, in printable ASCII.
+fn validate_content_type(raw: &str) -> Result<(), ChatError> {
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    let essence = raw.split(';').next().unwrap_or_default();
+    let valid = raw.len() <= MAX_CONTENT_TYPE_BYTES
+        && raw.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && essence.split_once('/').is_some_and(|(t, s)| token(t) && token(s));
+    if !valid {
+        return Err(ChatError::invalid("invalid_content_type", "contentType must be a MIME type like image/png"));
+    }
+    Ok(())
+}
+
+fn parse_sha256(raw: &str) -> Result<String, ChatError> {
+    if raw.len() != 64 || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ChatError::invalid("invalid_sha256", "sha256 must be 64 hex digits"));
+    }
+    Ok(raw.to_ascii_lowercase())
+}
+
+fn attachment_not_found() -> ChatError {
+    ChatError::not_found("attachment_not_found", "no attachment with that id")
+}
+
+/// An attachment id from a path; anything but a UUID names none.
+fn parse_attachment_id(raw: &str) -> Result<String, ChatError> {
+    Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| attachment_not_found())
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A verdict as an answer: available passes, anything else is the client's to fix.
+fn require_available(row: AttachmentRow) -> Result<AttachmentRow, ChatError> {
+    match row.status {
+        AttachmentStatus::Available => Ok(row),
+        AttachmentStatus::Pending => Err(ChatError::invalid(
+            "attachment_not_uploaded",
+            format!("attachment {} has not been uploaded (or not verified yet)", row.attachment_id),
+        )),
+        AttachmentStatus::Rejected => Err(ChatError::invalid(
+            "attachment_rejected",
+            format!(
+                "attachment {} was rejected: {}",
+                row.attachment_id,
+                row.reason.as_deref().unwrap_or("it does not match its declaration")
+            ),
+        )),
+    }
+}
+
+impl UseCases {
+    /// The conversation or group a request names, once the caller may write to it.
+    async fn owner(&self, caller: &Caller, request: &AttachmentRequest) -> Result<Owner, ChatError> {
+        match (&request.recipient, &request.group_id) {
+            (Some(recipient), None) => {
+                let recipient = self.user_named(recipient).await.map_err(ChatError::as_recipient)?;
+                let conversation_id = conversation_id(&caller.sub, &recipient.user_id).to_string();
+                Ok(Owner::Direct { conversation_id, recipient })
+            }
+            (None, Some(group_id)) => {
+                let (group, _) = self.membership(group_id, &caller.sub).await?;
+                Ok(Owner::Group { group_id: group.group_id })
+            }
+            _ => Err(ChatError::invalid("invalid_target", "give exactly one of recipient and groupId")),
+        }
+    }
+
+    /// Declares an attachment and signs the URL its bytes are uploaded to.
+    pub async fn request_attachment(
+        &self,
+        caller: &Caller,
+        request: AttachmentRequest,
+    ) -> Result<UploadTicket, ChatError> {
+        validate_file_name(&request.file_name)?;
+        validate_content_type(&request.content_type)?;
+        let sha256 = parse_sha256(&request.sha256)?;
+        let limits = self.limits.attachments;
+        if request.size == 0 || request.size > limits.max_bytes {
+            return Err(ChatError::invalid(
+                "invalid_size",
+                format!("size must be from 1 to {} bytes", limits.max_bytes),
+            ));
+        }
+        let owner = self.owner(caller, &request).await?;
+        let attachment_id = Uuid::now_v7().to_string();
+        let object_key = upload_key(&attachment_id);
+        let terms = UploadTerms {
+            key: &object_key,
+            size: request.size,
+            content_type: &request.content_type,
+            expires_in: limits.upload_ttl,
+        };
+        let upload = self.objects.presign_put(&terms).await?;
+        let occurred_at = now_ms();
+        let expires_at = occurred_at.saturating_add(millis(limits.upload_ttl));
+        let sealed_name = self
+            .keyring
+            .seal(owner.scope(), request.file_name.as_bytes(), attachment_id.as_bytes())
+            .map_err(ChatError::internal)?;
+        let (kind, recipient_id) = match &owner {
+            Owner::Direct { recipient, .. } => ("direct", Some(recipient.user_id.clone())),
+            Owner::Group { .. } => ("group", None),
+        };
+        let event = Event::AttachmentRequested(AttachmentRequested {
+            event_id: Uuid::now_v7().to_string(),
+            occurred_at,
+            actor_id: caller.sub.clone(),
+            payload: AttachmentRequestedPayload {
+                attachment_id: attachment_id.clone(),
+                uploader_id: caller.sub.clone(),
+                uploader_username: caller.name.clone(),
+                kind: kind.to_owned(),
+                conversation_id: owner.conversation_id().to_owned(),
+                recipient_id,
+                file_name: sealed_name,
+                content_type: request.content_type.clone(),
+                size: i64::try_from(request.size).map_err(ChatError::internal)?,
+                sha256,
+                object_key,
+                expires_at,
+            },
+        });
+        let position = self.publisher.publish(&event, occurred_at).await?;
+        self.read_your_write(&position).await;
+        Ok(UploadTicket { attachment_id, upload, expires_at_ms: expires_at })
+    }
+
+    /// The attachment, if the caller may see it: not found unknown, forbidden for anyone
+    /// outside its conversation or group.
+    pub async fn visible_attachment(&self, caller: &Caller, raw_id: &str) -> Result<AttachmentRow, ChatError> {
+        let id = parse_attachment_id(raw_id)?;
+        let row = self.read().attachments.attachment(&id).await?.ok_or_else(attachment_not_found)?;
+        if row.is_group() {
+            let _ = self.membership(&row.conversation_id, &caller.sub).await?;
+        } else if caller.sub != row.uploader_id && row.recipient_id.as_deref() != Some(caller.sub.as_str()) {
+            return Err(ChatError::forbidden("not_a_participant", "this attachment belongs to another conversation"));
+        }
+        Ok(row)
+    }
+
+    /// Appends an upload report for a pending attachment and waits for the indexer's verdict;
+    /// the row as it then stands.
+    async fn report_upload(&self, caller: &Caller, row: AttachmentRow) -> Result<AttachmentRow, ChatError> {
+        if row.status != AttachmentStatus::Pending {
+            return Ok(row);
+        }
+        let occurred_at = now_ms();
+        let event = Event::AttachmentUploaded(AttachmentUploaded {
+            event_id: Uuid::now_v7().to_string(),
+            occurred_at,
+            actor_id: caller.sub.clone(),
+            payload: AttachmentUploadedPayload { attachment_id: row.attachment_id.clone() },
+        });
+        let position = self.publisher.publish(&event, occurred_at).await?;
+        self.read_your_write(&position).await;
+        Ok(self.read().attachments.attachment(&row.attachment_id).await?.unwrap_or(row))
+    }
+
+    /// The uploader reports the bytes uploaded; answers the verified attachment.
+    pub async fn complete_upload(&self, caller: &Caller, raw_id: &str) -> Result<AttachmentRow, ChatError> {
+        let row = self.visible_attachment(caller, raw_id).await?;
+        if row.uploader_id != caller.sub {
+            return Err(ChatError::forbidden("not_the_uploader", "only the uploader reports an upload complete"));
+        }
+        require_available(self.report_upload(caller, row).await?)
+    }
+
+    /// A short-lived download URL for an available attachment the caller may see.
+    pub async fn download(&self, caller: &Caller, raw_id: &str) -> Result<Download, ChatError> {
+        let row = self.visible_attachment(caller, raw_id).await?;
+        if row.status != AttachmentStatus::Available {
+            return Err(ChatError::conflict(
+                "attachment_not_available",
+                format!("attachment is {}, not available", row.status.as_str()),
+            ));
+        }
+        let ttl = self.limits.attachments.download_ttl;
+        let url = self.objects.presign_get(&row.stored_key(), ttl).await?;
+        Ok(Download { row, url, expires_at_ms: now_ms().saturating_add(millis(ttl)) })
+    }
+
+    /// The attachments a message to `conversation_id` (a direct conversation or a group)
+    /// carries: each must belong to it and be verified, which a pending one is asked to be first.
+    pub(crate) async fn attach(
+        &self,
+        caller: &Caller,
+        conversation_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<AttachmentRef>, ChatError> {
+        let mut seen = HashSet::new();
+        let mut refs = Vec::new();
+        for raw in ids {
+            let invalid = || {
+                ChatError::invalid("invalid_attachment", format!("{raw:?} is not an attachment of this conversation"))
+            };
+            let id = Uuid::parse_str(raw).map_err(|_| invalid())?.to_string();
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let row = self.read().attachments.attachment(&id).await?.ok_or_else(invalid)?;
+            if row.conversation_id != conversation_id {
+                return Err(invalid());
+            }
+            let row = require_available(self.report_upload(caller, row).await?)?;
+            refs.push(AttachmentRef {
+                attachment_id: row.attachment_id,
+                file_name: row.file_name,
+                content_type: row.content_type,
+                size: i64::try_from(row.size).map_err(ChatError::internal)?,
+                sha256: row.declared_sha256,
+            });
+        }
+        Ok(refs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(result: Result<(), ChatError>) -> &'static str {
+        result.err().map_or("ok", |e| e.code())
+    }
+
+    #[test]
+    fn declarations_are_checked() {
+        assert_eq!(code(validate_file_name("boulder.jpg")), "ok");
+        for bad in ["", "  ", "a/b", "a\\b", "a\nb"] {
+            assert_eq!(code(validate_file_name(bad)), "invalid_file_name", "{bad:?}");
+        }
+        assert_eq!(code(validate_file_name(&"é".repeat(255))), "ok", "255 characters, not bytes");
+        assert_eq!(code(validate_content_type("image/png")), "ok");
+        assert_eq!(code(validate_content_type("text/plain; charset=utf-8")), "ok");
+        for bad in ["image", "/png", "image/", "image/p\u{e9}ng", "a b/c"] {
+            assert_eq!(code(validate_content_type(bad)), "invalid_content_type", "{bad:?}");
+        }
+        let digest = "AB".repeat(32);
+        assert_eq!(parse_sha256(&digest).ok(), Some("ab".repeat(32)));
+        assert_eq!(parse_sha256("abc").err().map(|e| e.code()), Some("invalid_sha256"));
+        assert_eq!(parse_attachment_id("x").err().map(|e| e.code()), Some("attachment_not_found"));
+    }
+}

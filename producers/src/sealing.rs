@@ -1,0 +1,167 @@
+//! AES-256-GCM sealing under keys derived (HKDF-SHA256) from a master keyring. Every sealed value
+//! names the master key it was made with, so a new key can become current while old ciphertexts
+//! stay readable.
+//!
+//! Sealed form: `v1.<keyId>.<base64url(nonce || ciphertext || tag)>`.
+use std::collections::HashMap;
+
+use aes_gcm::{
+    Aes256Gcm, KeyInit,
+    aead::{Aead, AeadCore, OsRng, Payload, rand_core::RngCore},
+};
+use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use thiserror::Error;
+
+const NONCE_LEN: usize = 12;
+
+#[derive(Debug, Error)]
+pub enum CryptoError {
+    #[error("invalid master key list: {0}")]
+    BadKeyring(String),
+    #[error("ciphertext is malformed, was tampered with, or belongs to someone else")]
+    Unreadable,
+    #[error("ciphertext was sealed with key {0}, which is not in the keyring")]
+    UnknownKey(String),
+}
+
+/// Whose key seals a value.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyScope<'a> {
+    /// Message content: both participants of a conversation may read it.
+    Conversation(&'a str),
+    /// Group message content: every member may read it.
+    Group(&'a str),
+    /// `/encrypt` and `/decrypt`: one user's own key.
+    User(&'a str),
+}
+
+impl KeyScope<'_> {
+    fn info(&self) -> String {
+        match self {
+            KeyScope::Conversation(id) => format!("confab/conversation/{id}"),
+            KeyScope::Group(id) => format!("confab/group/{id}"),
+            KeyScope::User(id) => format!("confab/user/{id}"),
+        }
+    }
+}
+
+pub struct Keyring {
+    current: String,
+    keys: HashMap<String, [u8; 32]>,
+}
+
+fn valid_key_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl Keyring {
+    /// Parses `id:base64key[,id:base64key...]`; the first key is the current one.
+    pub fn parse(spec: &str) -> Result<Self, CryptoError> {
+        let mut keys = HashMap::new();
+        let mut current = None;
+        for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, encoded) =
+                entry.split_once(':').ok_or_else(|| CryptoError::BadKeyring("expected id:base64key".into()))?;
+            if !valid_key_id(id) {
+                return Err(CryptoError::BadKeyring(format!("key id {id:?} must be 1-32 of [A-Za-z0-9_-]")));
+            }
+            let bytes = STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| CryptoError::BadKeyring(format!("key {id} is not base64")))?;
+            let key: [u8; 32] =
+                bytes.try_into().map_err(|_| CryptoError::BadKeyring(format!("key {id} must be 32 bytes")))?;
+            if keys.insert(id.to_owned(), key).is_some() {
+                return Err(CryptoError::BadKeyring(format!("key id {id} appears twice")));
+            }
+            let _ = current.get_or_insert_with(|| id.to_owned());
+        }
+        let current = current.ok_or_else(|| CryptoError::BadKeyring("no keys".into()))?;
+        Ok(Self { current, keys })
+    }
+
+    /// A new single-key keyring spec, for a fresh data directory.
+    pub fn generate_spec() -> String {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        format!("k1:{}", STANDARD.encode(key))
+    }
+
+    /// Every master key's HKDF derivation for `purpose`, by key id, and the current key's id:
+    /// keys for what is sealed outside this module (attachment files, signed URLs).
+    pub fn derive_all(&self, purpose: &str) -> Result<(String, HashMap<String, [u8; 32]>), CryptoError> {
+        let mut derived = HashMap::new();
+        for (id, master) in &self.keys {
+            let mut key = [0u8; 32];
+            Hkdf::<Sha256>::new(None, master)
+                .expand(purpose.as_bytes(), &mut key)
+                .map_err(|_| CryptoError::Unreadable)?;
+            let _ = derived.insert(id.clone(), key);
+        }
+        Ok((self.current.clone(), derived))
+    }
+
+    fn cipher(&self, key_id: &str, scope: KeyScope<'_>) -> Result<Aes256Gcm, CryptoError> {
+        let master = self.keys.get(key_id).ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
+        let mut derived = [0u8; 32];
+        Hkdf::<Sha256>::new(None, master)
+            .expand(scope.info().as_bytes(), &mut derived)
+            .map_err(|_| CryptoError::Unreadable)?;
+        Aes256Gcm::new_from_slice(&derived).map_err(|_| CryptoError::Unreadable)
+    }
+
+    /// Seals `plaintext` under the current key; `aad` binds it to its context (e.g. message id).
+    pub fn seal(&self, scope: KeyScope<'_>, plaintext: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+        let cipher = self.cipher(&self.current, scope)?;
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let sealed = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Unreadable)?;
+        let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
+        body.extend_from_slice(&nonce);
+        body.extend_from_slice(&sealed);
+        Ok(format!("v1.{}.{}", self.current, URL_SAFE_NO_PAD.encode(body)))
+    }
+
+    pub fn open(&self, scope: KeyScope<'_>, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut parts = sealed.splitn(3, '.');
+        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CryptoError::Unreadable);
+        };
+        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Unreadable)?;
+        if body.len() < NONCE_LEN + 16 {
+            return Err(CryptoError::Unreadable);
+        }
+        let (nonce, ciphertext) = body.split_at(NONCE_LEN);
+        let cipher = self.cipher(key_id, scope)?;
+        cipher.decrypt(nonce.into(), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Unreadable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn seals_open_only_in_their_scope_and_keys_rotate() {
+        let old = Keyring::parse(&Keyring::generate_spec()).unwrap();
+        let sealed = old.seal(KeyScope::User("u1"), b"hi", b"u1").unwrap();
+        assert_eq!(old.open(KeyScope::User("u1"), &sealed, b"u1").unwrap(), b"hi");
+        assert!(old.open(KeyScope::User("u2"), &sealed, b"u1").is_err());
+        assert!(old.open(KeyScope::Conversation("u1"), &sealed, b"u1").is_err());
+        assert!(old.open(KeyScope::User("u1"), &sealed, b"other aad").is_err());
+
+        let new_key = Keyring::generate_spec().replace("k1:", "k2:");
+        let old_key = Keyring::generate_spec();
+        assert!(Keyring::parse(&format!("{new_key},{old_key}")).is_ok());
+        let rotated = Keyring::parse(&format!("{new_key},{}", spec_of(&old))).unwrap();
+        assert_eq!(rotated.open(KeyScope::User("u1"), &sealed, b"u1").unwrap(), b"hi");
+        assert!(rotated.seal(KeyScope::User("u1"), b"x", b"").unwrap().starts_with("v1.k2."));
+        assert!(Keyring::parse("k1:short").is_err());
+        assert!(Keyring::parse("").is_err());
+    }
+
+    fn spec_of(keyring: &Keyring) -> String {
+        format!("k1:{}", STANDARD.encode(keyring.keys["k1"]))
+    }
+}

@@ -1,0 +1,49 @@
+//! What every use case can reach. One per process, shared by every request.
+use std::sync::Arc;
+
+use confab_eventlog::Position;
+use confab_objects::ObjectStore;
+use confab_readmodels::{LiveReadModels, ReadModels};
+
+use crate::{AttachmentLimits, EventPublisher, Keyring, Projected, TokenKeys};
+
+/// The limits a deployment sets.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most members a group may have, its creator included.
+    pub group_member_limit: usize,
+    pub attachments: AttachmentLimits,
+}
+
+pub struct UseCases {
+    pub publisher: EventPublisher,
+    /// The live generation of read models: every use case takes one snapshot and reads it.
+    pub read_models: LiveReadModels,
+    /// Seals message content and attachment names.
+    pub keyring: Arc<Keyring>,
+    pub tokens: Arc<TokenKeys>,
+    /// Where attachment bytes live; use cases only sign URLs for them.
+    pub objects: Arc<dyn ObjectStore>,
+    pub projected: Arc<dyn Projected>,
+    pub limits: Limits,
+}
+
+impl UseCases {
+    /// The read models this call reads throughout.
+    pub(crate) fn read(&self) -> Arc<ReadModels> {
+        self.read_models.now()
+    }
+
+    /// Waits until the write at `position` is readable; the write is durable either way, so a
+    /// slow projection only delays visibility.
+    pub(crate) async fn read_your_write(&self, position: &Position) {
+        if !self.projected.wait(position).await {
+            tracing::warn!(
+                topic = %position.topic,
+                partition = position.partition,
+                offset = position.offset,
+                "projection did not catch up in time; answering without read-your-writes"
+            );
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Accounts: registering (one winner per username, whatever the concurrency) and logging in.
+use confab_eventlog::{Claim, ClaimedAppend};
+use confab_readmodels::UserRow;
+use confab_schemas::{Event, UserRegistered, UserRegisteredPayload};
+use uuid::Uuid;
+
+use crate::{ChatError, UseCases, password, time::now_ms};
+
+/// Claim scope that keeps usernames unique.
+const USERNAME_CLAIM: &str = "username";
+
+/// A token and how long it lasts.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub token: String,
+    pub expires_in_secs: i64,
+}
+
+/// Lowercases and checks a username against the rules.
+pub fn normalize_username(raw: &str) -> Result<String, ChatError> {
+    let username = raw.to_lowercase();
+    let valid_chars = username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    if !(3..=32).contains(&username.len()) || !valid_chars {
+        return Err(ChatError::invalid(
+            "invalid_username",
+            "username must be 3-32 characters of a-z, 0-9, '_', '.', '-'",
+        ));
+    }
+    Ok(username)
+}
+
+fn check_password(password: &str) -> Result<(), ChatError> {
+    if !(8..=1024).contains(&password.chars().count()) {
+        return Err(ChatError::invalid("invalid_password", "password must be 8-1024 characters"));
+    }
+    Ok(())
+}
+
+fn username_taken() -> ChatError {
+    ChatError::conflict("username_taken", "username is already taken")
+}
+
+impl UseCases {
+    /// Registers `username`; answers the new user's id and the normalized name.
+    pub async fn register(&self, username: &str, password: String) -> Result<(Uuid, String), ChatError> {
+        let username = normalize_username(username)?;
+        check_password(&password)?;
+        // Cheap early answer; the claim below is what actually decides.
+        if self.read().users.user_by_name(&username).await?.is_some() {
+            return Err(username_taken());
+        }
+        let password_hash = password::hash(password).await?;
+        let user_id = Uuid::now_v7();
+        let occurred_at = now_ms();
+        let event = Event::UserRegistered(UserRegistered {
+            event_id: Uuid::now_v7().to_string(),
+            occurred_at,
+            actor_id: user_id.to_string(),
+            payload: UserRegisteredPayload { user_id: user_id.to_string(), username: username.clone(), password_hash },
+        });
+        let claim =
+            Claim { scope: USERNAME_CLAIM.into(), key: username.clone(), value: user_id.to_string().into_bytes() };
+        match self.publisher.publish_claimed(claim, &event, occurred_at).await? {
+            ClaimedAppend::Appended(position) => {
+                self.read_your_write(&position).await;
+                Ok((user_id, username))
+            }
+            ClaimedAppend::Taken { .. } => Err(username_taken()),
+        }
+    }
+
+    /// A token for `username` if `password` is theirs. An unknown username costs the same time
+    /// as a wrong password.
+    pub async fn login(&self, username: &str, password: String) -> Result<Login, ChatError> {
+        let user = self.read().users.user_by_name(&username.to_lowercase()).await?;
+        let verified = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let Some(user) = user.filter(|_| verified) else {
+            return Err(ChatError::BadCredentials);
+        };
+        let token = self.tokens.issue(&user.user_id, &user.username).map_err(ChatError::internal)?;
+        Ok(Login { token, expires_in_secs: self.tokens.ttl_secs })
+    }
+
+    /// The user a request names; [`ChatError::UserNotFound`] when there is none.
+    pub async fn user_named(&self, raw: &str) -> Result<UserRow, ChatError> {
+        let user = match normalize_username(raw.trim()) {
+            Ok(name) => self.read().users.user_by_name(&name).await?,
+            Err(_) => None,
+        };
+        user.ok_or_else(|| ChatError::UserNotFound(raw.to_owned()))
+    }
+}

@@ -1,0 +1,234 @@
+//! The use cases' rules, without HTTP: who may change a group, what a send must look like, and
+//! that a refused command appends nothing. Real embedded log and read models in a temp dir.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_trait::async_trait;
+use confab_eventlog::{EventLog, Position, embedded::EmbeddedLog};
+use confab_objects::embedded::{AtRestKeys, EmbeddedObjects};
+use confab_producers::{
+    AttachmentLimits, AttachmentRequest, Caller, ChatError, DirectSend, EventPublisher, Keyring, Kind, Limits,
+    MessageCommand, NewGroup, Projected, TokenKeys, UseCases, topic_specs,
+};
+use confab_readmodels::{
+    GroupChange, GroupRole, GroupRow, LiveReadModels, MemberRow, ReadModels, ReadModelsConfig, UserRow,
+};
+use confab_schemas::Codec;
+
+/// Nothing projects in these tests: the read models are written by hand.
+struct NotProjected;
+
+#[async_trait]
+impl Projected for NotProjected {
+    async fn wait(&self, _: &Position) -> bool {
+        true
+    }
+}
+
+struct World {
+    use_cases: UseCases,
+    log: Arc<dyn EventLog>,
+    read_models: ReadModels,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(EmbeddedLog::open(&dir.path().join("log.redb")).unwrap());
+    log.ensure_topics(&topic_specs(2)).await.unwrap();
+    let config = ReadModelsConfig::Embedded { dir: dir.path().to_owned(), generation: None };
+    let read_models = ReadModels::open(&config).await.unwrap();
+    let keys = AtRestKeys { current: "k1".into(), keys: HashMap::from([("k1".to_owned(), [7; 32])]) };
+    let objects = EmbeddedObjects::open(&dir.path().join("objects"), keys, [9; 32]).unwrap();
+    objects.set_public_url("http://127.0.0.1:1");
+    let use_cases = UseCases {
+        publisher: EventPublisher::new(Arc::clone(&log), Arc::new(Codec::new().unwrap())),
+        read_models: LiveReadModels::new(read_models.clone()),
+        keyring: Arc::new(Keyring::parse(&Keyring::generate_spec()).unwrap()),
+        tokens: Arc::new(TokenKeys::new(b"secret", 60)),
+        objects: Arc::new(objects),
+        projected: Arc::new(NotProjected),
+        limits: Limits {
+            group_member_limit: 3,
+            attachments: AttachmentLimits {
+                max_bytes: 1000,
+                upload_ttl: std::time::Duration::from_secs(60),
+                download_ttl: std::time::Duration::from_secs(60),
+            },
+        },
+    };
+    World { use_cases, log, read_models, _dir: dir }
+}
+
+/// The user id of the test user `name` (events carry UUIDs).
+fn uid(name: &str) -> String {
+    let n = name.bytes().next().map_or(0, u128::from);
+    uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n).to_string()
+}
+
+fn caller(name: &str) -> Caller {
+    Caller { sub: uid(name), name: format!("name-{name}"), iat: 0, exp: i64::MAX }
+}
+
+const GROUP: &str = "0190f0c4-1b2c-7d3e-8f40-5a6b7c8d9e0f";
+
+/// A group where `a` is the admin and `b` a member; users `a`, `b`, `c` exist.
+async fn with_group(world: &World) {
+    let users: Vec<UserRow> = ["a", "b", "c"]
+        .iter()
+        .map(|id| UserRow {
+            user_id: uid(id),
+            username: format!("name-{id}"),
+            password_hash: String::new(),
+            registered_at_ms: 0,
+        })
+        .collect();
+    world.read_models.users.put_users(&users).await.unwrap();
+    let member = |user: &str, role, index| MemberRow {
+        group_id: GROUP.into(),
+        user_id: uid(user),
+        username: format!("name-{user}"),
+        role,
+        joined_at_ms: 0,
+        seniority: MemberRow::seniority(0, index),
+        history_after: None,
+    };
+    let group = GroupRow {
+        group_id: GROUP.into(),
+        name: "climbing".into(),
+        owner_id: uid("a"),
+        owner_username: "name-a".into(),
+        created_at_ms: 0,
+        next_offset: 1,
+    };
+    let change = GroupChange {
+        group,
+        put_members: vec![member("a", GroupRole::Admin, 0), member("b", GroupRole::Member, 1)],
+        remove_members: Vec::new(),
+    };
+    world.read_models.groups.apply_group_change(&change).await.unwrap();
+}
+
+/// Everything appended to the log so far.
+async fn appended(world: &World) -> u64 {
+    let mut total = 0;
+    for spec in topic_specs(2) {
+        total += world.log.end_offsets(&spec.name).await.unwrap().iter().sum::<u64>();
+    }
+    total
+}
+
+fn refusal(result: Result<impl std::fmt::Debug, ChatError>) -> (Kind, &'static str) {
+    let error = result.expect_err("refused");
+    (error.kind(), error.code())
+}
+
+#[tokio::test]
+async fn only_admins_change_a_group_and_members_may_leave() {
+    let world = world().await;
+    with_group(&world).await;
+    let cases = &world.use_cases;
+    let (a, b, c) = (caller("a"), caller("b"), caller("c"));
+    assert_eq!(refusal(cases.rename_group(&b, GROUP, "x").await), (Kind::Forbidden, "not_an_admin"));
+    assert_eq!(refusal(cases.add_member(&b, GROUP, "name-c").await), (Kind::Forbidden, "not_an_admin"));
+    assert_eq!(refusal(cases.add_member(&c, GROUP, "name-c").await), (Kind::Forbidden, "not_a_member"));
+    assert_eq!(refusal(cases.remove_member(&b, GROUP, "name-a").await), (Kind::Forbidden, "not_an_admin"));
+    assert_eq!(refusal(cases.set_role(&a, GROUP, "name-a", "member").await), (Kind::Conflict, "last_admin"));
+    assert_eq!(refusal(cases.set_role(&a, GROUP, "name-c", "admin").await), (Kind::NotFound, "member_not_found"));
+    assert_eq!(refusal(cases.set_role(&a, GROUP, "name-b", "owner").await), (Kind::Invalid, "invalid_role"));
+    assert_eq!(refusal(cases.rename_group(&a, "not-a-group", "x").await), (Kind::NotFound, "group_not_found"));
+    assert_eq!(refusal(cases.add_member(&a, GROUP, "nobody").await), (Kind::NotFound, "user_not_found"));
+    assert_eq!(appended(&world).await, 0, "a refusal appends nothing");
+
+    cases.remove_member(&b, GROUP, "name-b").await.unwrap();
+    let _ = cases.rename_group(&a, GROUP, " bouldering ").await.unwrap();
+    assert_eq!(appended(&world).await, 2, "leaving and renaming are one event each");
+    // The read models are written by hand here, so adding an existing member stays a no-op.
+    assert_eq!(cases.add_member(&a, GROUP, "name-b").await.unwrap(), GROUP);
+    assert_eq!(appended(&world).await, 2);
+}
+
+#[tokio::test]
+async fn groups_are_bounded_and_need_existing_members() {
+    let world = world().await;
+    with_group(&world).await;
+    let a = caller("a");
+    let too_many = NewGroup { name: "big".into(), members: vec!["x".into(), "y".into(), "z".into()] };
+    assert_eq!(refusal(world.use_cases.create_group(&a, too_many).await), (Kind::Invalid, "too_many_members"));
+    let unknown = NewGroup { name: "g".into(), members: vec!["name-b".into(), "ghost".into()] };
+    assert_eq!(refusal(world.use_cases.create_group(&a, unknown).await), (Kind::NotFound, "users_not_found"));
+    let created = world.use_cases.create_group(&a, NewGroup { name: "g".into(), members: vec!["name-b".into()] });
+    let change = created.await.unwrap();
+    let roles: Vec<_> = change.put_members.iter().map(|m| (m.user_id.clone(), m.role)).collect();
+    assert_eq!(roles, [(uid("a"), GroupRole::Admin), (uid("b"), GroupRole::Member)]);
+    assert_eq!(appended(&world).await, 1);
+}
+
+#[tokio::test]
+async fn sends_are_checked_before_anything_is_appended() {
+    let world = world().await;
+    with_group(&world).await;
+    let (a, c) = (caller("a"), caller("c"));
+    let text = |t: &str| MessageCommand { message: Some(t.into()), ..MessageCommand::default() };
+    let to = |recipient: &str, message| DirectSend { recipient: recipient.into(), message };
+    assert_eq!(
+        refusal(world.use_cases.send_direct(&a, to("ghost", text("hi"))).await),
+        (Kind::NotFound, "recipient_not_found")
+    );
+    assert_eq!(
+        refusal(world.use_cases.send_direct(&a, to("name-b", text(" "))).await),
+        (Kind::Invalid, "empty_message")
+    );
+    let foreign = MessageCommand { attachments: vec!["not-an-id".into()], ..text("hi") };
+    assert_eq!(
+        refusal(world.use_cases.send_direct(&a, to("name-b", foreign)).await),
+        (Kind::Invalid, "invalid_attachment")
+    );
+    assert_eq!(refusal(world.use_cases.send_group(&c, GROUP, text("hi")).await), (Kind::Forbidden, "not_a_member"));
+    assert_eq!(appended(&world).await, 0);
+
+    // The same client message id answers the first send, and appends once.
+    let keyed = MessageCommand { client_message_id: Some("k1".into()), ..text("hi") };
+    let first = world.use_cases.send_direct(&a, to("name-b", keyed.clone())).await.unwrap();
+    let again = world.use_cases.send_direct(&a, to("name-b", keyed.clone())).await.unwrap();
+    assert_eq!(first.message_id, again.message_id);
+    assert_eq!(
+        refusal(world.use_cases.send_direct(&a, to("name-c", keyed)).await),
+        (Kind::Conflict, "client_message_id_reused")
+    );
+    assert_eq!(appended(&world).await, 1);
+}
+
+#[tokio::test]
+async fn attachments_are_declared_within_the_limits_to_a_place_the_caller_may_write() {
+    let world = world().await;
+    with_group(&world).await;
+    let (a, c) = (caller("a"), caller("c"));
+    let request = |size, group_id: Option<&str>, recipient: Option<&str>| AttachmentRequest {
+        file_name: "boulder.jpg".into(),
+        content_type: "image/jpeg".into(),
+        size,
+        sha256: "ab".repeat(32),
+        recipient: recipient.map(str::to_owned),
+        group_id: group_id.map(str::to_owned),
+    };
+    let cases = &world.use_cases;
+    assert_eq!(
+        refusal(cases.request_attachment(&a, request(1001, Some(GROUP), None)).await),
+        (Kind::Invalid, "invalid_size")
+    );
+    assert_eq!(refusal(cases.request_attachment(&a, request(10, None, None)).await), (Kind::Invalid, "invalid_target"));
+    assert_eq!(
+        refusal(cases.request_attachment(&c, request(10, Some(GROUP), None)).await),
+        (Kind::Forbidden, "not_a_member")
+    );
+    assert_eq!(
+        refusal(cases.request_attachment(&a, request(10, None, Some("ghost"))).await),
+        (Kind::NotFound, "recipient_not_found")
+    );
+    assert_eq!(appended(&world).await, 0);
+    let ticket = cases.request_attachment(&a, request(10, None, Some("name-b"))).await.unwrap();
+    assert!(ticket.upload.url.contains(&ticket.attachment_id));
+    assert_eq!(appended(&world).await, 1);
+}

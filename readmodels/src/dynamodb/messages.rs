@@ -1,0 +1,102 @@
+//! Direct and group messages, and each user's conversation list, on DynamoDB.
+use async_trait::async_trait;
+
+use super::*;
+use crate::{ConversationRow, GroupMessageRow, MessageRow, MessageStore, StoreError};
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    /// Every table the messages projection writes must be there and ACTIVE: one that is not is
+    /// an outage to wait out, not a reason to dead-letter the event that touched it.
+    async fn ping(&self) -> Result<(), StoreError> {
+        let t = &self.tables;
+        self.all_active(&[&t.messages, &t.conversations, &t.group_messages, &t.groups, &t.receipts]).await
+    }
+
+    async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
+        let puts: Vec<PutItemFluentBuilder> = messages
+            .iter()
+            .flat_map(|message| {
+                let stored = self
+                    .client
+                    .put_item()
+                    .table_name(&self.tables.messages)
+                    .set_item(Some(message_item(message)))
+                    .condition_expression("attribute_not_exists(message_id)");
+                // Written even when the message exists: a crash may have come between the puts.
+                let conversations = message.conversation_rows().into_iter().map(|row| {
+                    self.client
+                        .put_item()
+                        .table_name(&self.tables.conversations)
+                        .set_item(Some(conversation_item(&row)))
+                        .condition_expression("attribute_not_exists(user_id) OR last_message_id < :m")
+                        .expression_attribute_values(":m", s(&row.last_message.message_id))
+                });
+                std::iter::once(stored).chain(conversations).collect::<Vec<_>>()
+            })
+            .collect();
+        run_concurrently(puts).await
+    }
+
+    async fn history(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let items = self.newest_first(&self.tables.messages, conversation_id, "message_id", before, limit).await?;
+        items.iter().map(message_from_item).collect()
+    }
+
+    async fn history_by_seq(
+        &self,
+        conversation_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let (table, key) = (&self.tables.messages, ("conversation_id", conversation_id));
+        let items = self.seq_range(table, Some(tables::BY_SEQ), key, after, before, limit).await?;
+        items.iter().map(message_from_item).collect()
+    }
+
+    async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
+        let key = [("conversation_id", conversation_id), ("message_id", message_id)];
+        self.get_item(&self.tables.messages, &key).await?.as_ref().map(message_from_item).transpose()
+    }
+
+    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.conversations)
+            .index_name(tables::BY_ACTIVITY)
+            .key_condition_expression("user_id = :u")
+            .expression_attribute_values(":u", s(user_id))
+            .scan_index_forward(false)
+            .limit(limit.min(1000) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        page.items().iter().map(conversation_from_item).collect()
+    }
+
+    async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
+        DynamoStore::put_group_messages(self, messages).await
+    }
+
+    async fn group_history(
+        &self,
+        group_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<GroupMessageRow>, StoreError> {
+        DynamoStore::group_history(self, group_id, after, before, limit).await
+    }
+
+    async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        DynamoStore::group_message(self, group_id, message_id).await
+    }
+}

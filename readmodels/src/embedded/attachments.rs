@@ -1,0 +1,98 @@
+//! The attachment index in the embedded store.
+use async_trait::async_trait;
+use redb::{ReadableTable, TableDefinition};
+
+use super::{AFTER_ALL_IDS, EmbeddedStore, from_json, to_json};
+use crate::{AttachmentRow, AttachmentStatus, AttachmentStore, StoreError, error::storage_error};
+
+/// attachment id -> AttachmentRow.
+pub(super) const ATTACHMENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("attachments");
+/// (conversation or group id, attachment id): available attachments, by id (UUID v7: by time).
+pub(super) const CONVERSATION_ATTACHMENTS: TableDefinition<'_, (&str, &str), ()> =
+    TableDefinition::new("conversation_attachments");
+
+#[async_trait]
+impl AttachmentStore for EmbeddedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.check().await
+    }
+
+    async fn put_requested(&self, row: &AttachmentRow) -> Result<(), StoreError> {
+        let row = row.clone();
+        self.write(move |txn| {
+            let mut table = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
+            if table.get(row.attachment_id.as_str()).map_err(storage_error)?.is_none() {
+                let _ = table.insert(row.attachment_id.as_str(), to_json(&row)?.as_slice()).map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn attachment(&self, attachment_id: &str) -> Result<Option<AttachmentRow>, StoreError> {
+        let attachment_id = attachment_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let table = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
+            let row = table.get(attachment_id.as_str()).map_err(storage_error)?;
+            row.map(|v| from_json("attachments", v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn settle(&self, row: &AttachmentRow) -> Result<(), StoreError> {
+        let row = row.clone();
+        self.write(move |txn| {
+            let mut table = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
+            let stored: Option<AttachmentRow> = table
+                .get(row.attachment_id.as_str())
+                .map_err(storage_error)?
+                .map(|v| from_json("attachments", v.value()))
+                .transpose()?;
+            let Some(mut stored) = stored else { return Ok(()) };
+            if stored.status != AttachmentStatus::Pending {
+                return Ok(());
+            }
+            stored.status = row.status;
+            stored.reason = row.reason.clone();
+            stored.settled_at_ms = row.settled_at_ms;
+            let _ = table.insert(row.attachment_id.as_str(), to_json(&stored)?.as_slice()).map_err(storage_error)?;
+            if stored.status == AttachmentStatus::Available {
+                let mut listed = txn.open_table(CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
+                let _ = listed
+                    .insert((stored.conversation_id.as_str(), stored.attachment_id.as_str()), ())
+                    .map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn conversation_attachments(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AttachmentRow>, StoreError> {
+        let conversation_id = conversation_id.to_owned();
+        let before = before.unwrap_or(AFTER_ALL_IDS).to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let listed = txn.open_table(CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
+            let rows = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
+            let range = listed
+                .range((conversation_id.as_str(), "")..(conversation_id.as_str(), before.as_str()))
+                .map_err(storage_error)?;
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (key, _) = entry.map_err(storage_error)?;
+                let (_, attachment_id) = key.value();
+                if let Some(row) = rows.get(attachment_id).map_err(storage_error)? {
+                    out.push(from_json("attachments", row.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

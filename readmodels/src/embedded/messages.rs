@@ -1,0 +1,170 @@
+//! Direct and group messages, and each user's conversation list, in the embedded store.
+use async_trait::async_trait;
+use redb::ReadableTable;
+
+use super::*;
+use crate::{ConversationRow, GroupMessageRow, MessageRow, MessageStore, StoreError, UserStore, error::storage_error};
+
+#[async_trait]
+impl MessageStore for EmbeddedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        UserStore::ping(self).await
+    }
+
+    async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
+        let messages = messages.to_vec();
+        self.write(move |txn| {
+            let mut stored = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let mut seqs = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
+            let mut conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
+            let mut activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
+            for message in &messages {
+                let key = (message.conversation_id.as_str(), message.message_id.as_str());
+                if stored.get(key).map_err(storage_error)?.is_some() {
+                    continue;
+                }
+                let _ = stored.insert(key, to_json(message)?.as_slice()).map_err(storage_error)?;
+                let _ = seqs
+                    .insert((message.conversation_id.as_str(), message.seq), message.message_id.as_str())
+                    .map_err(storage_error)?;
+                for row in message.conversation_rows() {
+                    let key = (row.user_id.as_str(), row.conversation_id.as_str());
+                    let previous: Option<ConversationRow> = conversations
+                        .get(key)
+                        .map_err(storage_error)?
+                        .map(|v| from_json("conversations", v.value()))
+                        .transpose()?;
+                    if let Some(previous) = &previous {
+                        if previous.last_message.message_id >= message.message_id {
+                            continue;
+                        }
+                        let _ = activity
+                            .remove((
+                                row.user_id.as_str(),
+                                previous.last_message.message_id.as_str(),
+                                row.conversation_id.as_str(),
+                            ))
+                            .map_err(storage_error)?;
+                    }
+                    let _ = activity
+                        .insert((row.user_id.as_str(), message.message_id.as_str(), row.conversation_id.as_str()), ())
+                        .map_err(storage_error)?;
+                    let _ = conversations.insert(key, to_json(&row)?.as_slice()).map_err(storage_error)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let conversation_id = conversation_id.to_owned();
+        let before = before.unwrap_or(AFTER_ALL_IDS).to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let range = messages
+                .range((conversation_id.as_str(), "")..(conversation_id.as_str(), before.as_str()))
+                .map_err(storage_error)?;
+            range
+                .rev()
+                .take(limit)
+                .map(|entry| {
+                    let (_, v) = entry.map_err(storage_error)?;
+                    from_json("messages", v.value())
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn history_by_seq(
+        &self,
+        conversation_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let low = after.map_or(0, |a| a.saturating_add(1));
+        let high = before.unwrap_or(u64::MAX);
+        if low >= high {
+            return Ok(Vec::new());
+        }
+        let conversation_id = conversation_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let seqs = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
+            let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let range =
+                seqs.range((conversation_id.as_str(), low)..(conversation_id.as_str(), high)).map_err(storage_error)?;
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (_, id) = entry.map_err(storage_error)?;
+                if let Some(row) = messages.get((conversation_id.as_str(), id.value())).map_err(storage_error)? {
+                    out.push(from_json("messages", row.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
+        let (conversation_id, message_id) = (conversation_id.to_owned(), message_id.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let row = messages.get((conversation_id.as_str(), message_id.as_str())).map_err(storage_error)?;
+            row.map(|v| from_json("messages", v.value())).transpose()
+        })
+        .await
+    }
+
+    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
+        let user_id = user_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
+            let conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
+            let range = activity
+                .range((user_id.as_str(), "", "")..(user_id.as_str(), AFTER_ALL_IDS, ""))
+                .map_err(storage_error)?;
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (key, _) = entry.map_err(storage_error)?;
+                let (_, _, conversation_id) = key.value();
+                if let Some(row) = conversations.get((user_id.as_str(), conversation_id)).map_err(storage_error)? {
+                    out.push(from_json("conversations", row.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
+        let messages = messages.to_vec();
+        self.write(move |txn| groups::put_group_messages(txn, &messages)).await
+    }
+
+    async fn group_history(
+        &self,
+        group_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<GroupMessageRow>, StoreError> {
+        let group_id = group_id.to_owned();
+        self.blocking(move |db| groups::group_history(db, &group_id, after, before, limit)).await
+    }
+
+    async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        let (group_id, message_id) = (group_id.to_owned(), message_id.to_owned());
+        self.blocking(move |db| groups::group_message(db, &group_id, &message_id)).await
+    }
+}

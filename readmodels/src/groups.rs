@@ -1,0 +1,135 @@
+//! The groups read model: groups, their members, and each user's groups.
+use async_trait::async_trait;
+use confab_schemas::GroupCreated;
+use serde::{Deserialize, Serialize};
+
+use crate::{GroupMessageRow, StoreError};
+
+/// What a member may do in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupRole {
+    Admin,
+    Member,
+}
+
+impl GroupRole {
+    /// The role an event names; anything but `admin` is a plain member, the safe reading.
+    pub fn from_event(role: &str) -> Self {
+        if role == "admin" { GroupRole::Admin } else { GroupRole::Member }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupRole::Admin => "admin",
+            GroupRole::Member => "member",
+        }
+    }
+}
+
+/// A group's own attributes. `next_offset` is the offset after the last `confab.groups` event
+/// applied to it: events below it are never applied again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRow {
+    pub group_id: String,
+    pub name: String,
+    pub owner_id: String,
+    pub owner_username: String,
+    pub created_at_ms: i64,
+    pub next_offset: u64,
+}
+
+/// One member of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub group_id: String,
+    pub user_id: String,
+    pub username: String,
+    pub role: GroupRole,
+    pub joined_at_ms: i64,
+    /// Sorts members by how long they have stood: the offset of the event that added them, then
+    /// their place in it.
+    pub seniority: String,
+    /// The member sees only the group's messages after this one; none = the whole history.
+    pub history_after: Option<String>,
+}
+
+impl MemberRow {
+    pub fn seniority(offset: u64, index: usize) -> String {
+        format!("{offset:020}.{index:06}")
+    }
+}
+
+/// What one `confab.groups` event does to a group, written as one unit: member puts first, then
+/// removals, then the group row with its new `next_offset`, so an event interrupted half way is
+/// applied again in full and ends the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupChange {
+    pub group: GroupRow,
+    pub put_members: Vec<MemberRow>,
+    /// User ids.
+    pub remove_members: Vec<String>,
+}
+
+impl GroupChange {
+    /// What a creation at `offset` makes: fixed by the event alone, so the API can answer with it
+    /// without waiting for a read.
+    pub fn created(e: &GroupCreated, offset: u64) -> GroupChange {
+        let p = &e.payload;
+        let mut members: Vec<MemberRow> = Vec::with_capacity(p.members.len());
+        for (index, m) in p.members.iter().enumerate() {
+            if members.iter().any(|seen| seen.user_id == m.user_id) {
+                continue;
+            }
+            let role = if m.user_id == e.actor_id { GroupRole::Admin } else { GroupRole::from_event(&m.role) };
+            members.push(MemberRow {
+                group_id: p.group_id.clone(),
+                user_id: m.user_id.clone(),
+                username: m.username.clone(),
+                role,
+                joined_at_ms: e.occurred_at,
+                seniority: MemberRow::seniority(offset, index),
+                history_after: None,
+            });
+        }
+        let owner_username =
+            members.iter().find(|m| m.user_id == e.actor_id).map(|m| m.username.clone()).unwrap_or_default();
+        let group = GroupRow {
+            group_id: p.group_id.clone(),
+            name: p.name.clone(),
+            owner_id: e.actor_id.clone(),
+            owner_username,
+            created_at_ms: e.occurred_at,
+            next_offset: offset + 1,
+        };
+        GroupChange { group, put_members: members, remove_members: Vec::new() }
+    }
+}
+
+/// One of a user's groups, as their group list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub group: GroupRow,
+    pub membership: MemberRow,
+    pub last_message: Option<GroupMessageRow>,
+}
+
+/// Groups and their members, and each user's groups.
+#[async_trait]
+pub trait GroupStore: Send + Sync + 'static {
+    /// Answers once the store can serve reads.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn group(&self, group_id: &str) -> Result<Option<GroupRow>, StoreError>;
+
+    async fn member(&self, group_id: &str, user_id: &str) -> Result<Option<MemberRow>, StoreError>;
+
+    /// Every member, longest-standing first.
+    async fn members(&self, group_id: &str) -> Result<Vec<MemberRow>, StoreError>;
+
+    /// Writes what one event did; see [`GroupChange`] for the order that makes it safe to redo.
+    async fn apply_group_change(&self, change: &GroupChange) -> Result<(), StoreError>;
+
+    /// Every group the user is a member of, with its last message; unordered.
+    async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupSummary>, StoreError>;
+}

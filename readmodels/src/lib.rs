@@ -1,0 +1,30 @@
+//! The read models: every port the projections write and the API queries (users, messages,
+//! receipts, groups, attachments, analytics state, checkpoints), their embedded (redb) and
+//! DynamoDB adapters side by side, the generations of read models and the live one, and the
+//! choice of adapter by configuration.
+
+pub mod analytics;
+mod attachments;
+mod checkpoints;
+pub mod dynamodb;
+pub mod embedded;
+mod error;
+mod generation;
+mod groups;
+mod live;
+mod messages;
+mod receipts;
+mod select;
+mod users;
+
+pub use analytics::AnalyticsStore;
+pub use attachments::{AttachmentRow, AttachmentStatus, AttachmentStore, stored_key, upload_key, uploaded_attachment};
+pub use checkpoints::CheckpointStore;
+pub use error::StoreError;
+pub use generation::projection_group;
+pub use groups::{GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow};
+pub use live::LiveReadModels;
+pub use messages::{ConversationRow, GroupMessageRow, MessageRow, MessageStore};
+pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};
+pub use select::{Adapter, ReadModels, ReadModelsConfig};
+pub use users::{UserRow, UserStore};

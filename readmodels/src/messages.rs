@@ -1,0 +1,132 @@
+//! The messages read model: one-on-one and group messages, and each user's conversation list.
+use async_trait::async_trait;
+use confab_schemas::AttachmentRef;
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+
+/// A stored message; `content` is sealed exactly as it was on the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRow {
+    pub message_id: String,
+    pub conversation_id: String,
+    /// Its offset in its `confab.messages` partition, which the whole conversation shares: where
+    /// a live-delivery cursor points. Zero in rows written before it was kept.
+    #[serde(default)]
+    pub seq: u64,
+    pub sender_id: String,
+    pub sender_username: String,
+    pub recipient_id: String,
+    pub recipient_username: String,
+    pub content: String,
+    pub sent_at_ms: i64,
+    pub client_message_id: Option<String>,
+    /// As the message event carries them (file names sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// A group message; `seq` is its offset in its `confab.messages` partition, which all of the
+/// group's messages share, so it orders the group exactly as the log does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMessageRow {
+    pub group_id: String,
+    pub seq: u64,
+    pub message_id: String,
+    pub sender_id: String,
+    pub sender_username: String,
+    pub content: String,
+    pub sent_at_ms: i64,
+    pub client_message_id: Option<String>,
+    /// As the message event carries them (file names sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// One user's view of a conversation: who the peer is and the newest message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRow {
+    pub user_id: String,
+    pub conversation_id: String,
+    pub peer_id: String,
+    pub peer_username: String,
+    pub last_message: MessageRow,
+}
+
+impl MessageRow {
+    /// The conversation rows this message makes current: one per participant, one for a
+    /// note-to-self.
+    pub fn conversation_rows(&self) -> Vec<ConversationRow> {
+        let mut rows = vec![ConversationRow {
+            user_id: self.sender_id.clone(),
+            conversation_id: self.conversation_id.clone(),
+            peer_id: self.recipient_id.clone(),
+            peer_username: self.recipient_username.clone(),
+            last_message: self.clone(),
+        }];
+        if self.recipient_id != self.sender_id {
+            rows.push(ConversationRow {
+                user_id: self.recipient_id.clone(),
+                conversation_id: self.conversation_id.clone(),
+                peer_id: self.sender_id.clone(),
+                peer_username: self.sender_username.clone(),
+                last_message: self.clone(),
+            });
+        }
+        rows
+    }
+}
+
+/// One-on-one and group messages, and each user's conversation list.
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Answers once the store can serve reads.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Inserts messages not yet present and moves each participant's conversation to its newest
+    /// message; re-applying a message changes nothing.
+    async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError>;
+
+    /// Up to `limit` messages of a conversation older than `before` (a message id), newest first.
+    async fn history(
+        &self,
+        conversation_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError>;
+
+    /// Up to `limit` messages of a conversation with `after < seq < before`, newest first.
+    async fn history_by_seq(
+        &self,
+        conversation_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRow>, StoreError>;
+
+    /// One direct message by id.
+    async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError>;
+
+    /// Up to `limit` of a user's conversations, newest activity first.
+    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError>;
+
+    /// Inserts group messages not yet present and moves each group's last message forward.
+    async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError>;
+
+    /// Up to `limit` messages of a group with `after < seq < before`, newest first.
+    async fn group_history(
+        &self,
+        group_id: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<GroupMessageRow>, StoreError>;
+
+    /// One group message by id.
+    async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError>;
+
+    /// The group's newest message.
+    async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
+        Ok(self.group_history(group_id, None, None, 1).await?.pop())
+    }
+}

@@ -1,0 +1,111 @@
+//! The read-model adapter a deployment runs on, chosen by configuration, and one generation of
+//! read models behind every port.
+use std::{path::PathBuf, sync::Arc};
+
+use serde_json::Value;
+
+use crate::{
+    AttachmentStore, CheckpointStore, GroupStore, MessageStore, ReceiptStore, StoreError, UserStore,
+    dynamodb::{DynamoConfig, DynamoStore},
+    embedded::{EmbeddedStore, generations},
+    error::storage_error,
+};
+
+/// Where the read models live.
+#[derive(Debug, Clone)]
+pub enum ReadModelsConfig {
+    /// redb files in `dir`, one per generation; `generation` None = the live one.
+    Embedded { dir: PathBuf, generation: Option<u32> },
+    /// DynamoDB tables, one set per generation.
+    Dynamodb(DynamoConfig),
+}
+
+/// The adapter behind the ports, for what only it can do (dump, generations).
+#[derive(Clone)]
+pub enum Adapter {
+    Embedded(EmbeddedStore),
+    Dynamo(DynamoStore),
+}
+
+/// One generation of read models, every port of it. Cheap to clone.
+#[derive(Clone)]
+pub struct ReadModels {
+    pub users: Arc<dyn UserStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub receipts: Arc<dyn ReceiptStore>,
+    pub groups: Arc<dyn GroupStore>,
+    pub attachments: Arc<dyn AttachmentStore>,
+    /// Where projections publish progress for other processes; the embedded backend is one
+    /// process, so it has none.
+    pub checkpoints: Option<Arc<dyn CheckpointStore>>,
+    generation: u32,
+    adapter: Adapter,
+}
+
+impl ReadModels {
+    /// The embedded store of `generation`.
+    pub fn embedded(store: EmbeddedStore, generation: u32) -> Self {
+        Self::of(&store, None, generation, Adapter::Embedded(store.clone()))
+    }
+
+    /// The DynamoDB tables the store was connected to.
+    pub fn dynamo(store: DynamoStore) -> Self {
+        let checkpoints: Arc<dyn CheckpointStore> = Arc::new(store.clone());
+        Self::of(&store, Some(checkpoints), store.generation(), Adapter::Dynamo(store.clone()))
+    }
+
+    /// Every port served by one adapter's store.
+    fn of<S>(store: &S, checkpoints: Option<Arc<dyn CheckpointStore>>, generation: u32, adapter: Adapter) -> Self
+    where
+        S: UserStore + MessageStore + ReceiptStore + GroupStore + AttachmentStore + Clone,
+    {
+        Self {
+            users: Arc::new(store.clone()),
+            messages: Arc::new(store.clone()),
+            receipts: Arc::new(store.clone()),
+            groups: Arc::new(store.clone()),
+            attachments: Arc::new(store.clone()),
+            checkpoints,
+            generation,
+            adapter,
+        }
+    }
+
+    /// Opens (creating what is missing) the read models `config` names.
+    pub async fn open(config: &ReadModelsConfig) -> Result<Self, StoreError> {
+        match config {
+            ReadModelsConfig::Embedded { dir, generation } => {
+                let dir = dir.clone();
+                let generation = match generation {
+                    Some(generation) => *generation,
+                    None => generations::current(&dir)?,
+                };
+                let path = dir.join(generations::store_file(generation));
+                let store =
+                    tokio::task::spawn_blocking(move || EmbeddedStore::open(&path)).await.map_err(storage_error)??;
+                Ok(Self::embedded(store, generation))
+            }
+            ReadModelsConfig::Dynamodb(config) => Ok(Self::dynamo(DynamoStore::connect(config).await?)),
+        }
+    }
+
+    /// Which generation these are (0 until a blue/green replay made another live).
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    pub fn adapter(&self) -> &Adapter {
+        &self.adapter
+    }
+
+    /// Every table, every row, in key order: what "identical tables" means.
+    pub async fn dump(&self) -> Result<Value, StoreError> {
+        match &self.adapter {
+            Adapter::Embedded(store) => {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.dump()).await.map_err(storage_error)?
+            }
+            Adapter::Dynamo(store) => store.dump().await,
+        }
+    }
+}

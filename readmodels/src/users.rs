@@ -1,0 +1,25 @@
+//! The users read model: accounts, by username and by id.
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+
+/// An account as login needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub user_id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub registered_at_ms: i64,
+}
+
+/// Accounts, by username and by id.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Answers once the store can serve reads: what readiness means for it.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Inserts users not yet present; a user already present is left unchanged.
+    async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError>;
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError>;
+}

@@ -1,0 +1,284 @@
+//! The conformance suite of the read-model ports: one generic body per port, run on the redb
+//! adapter always and on the DynamoDB adapter when `CONFAB_TEST_DYNAMODB` points at a server
+//! (`scripts/test` starts dynalite and requires it). Both adapters must answer the same.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use confab_readmodels::{
+    AttachmentRow, AttachmentStatus, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow, MessageRow,
+    ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, UserRow, dynamodb::DynamoConfig,
+};
+use uuid::Uuid;
+
+/// Each test's own read models: a fresh redb file, or fresh DynamoDB tables.
+enum Adapter {
+    Embedded,
+    Dynamodb,
+}
+
+/// The read models of `adapter` for one test, or None (skipped) when DynamoDB is not configured.
+async fn open(adapter: Adapter, test: &str) -> Option<(ReadModels, Option<tempfile::TempDir>)> {
+    match adapter {
+        Adapter::Embedded => {
+            let dir = tempfile::tempdir().unwrap();
+            let config = ReadModelsConfig::Embedded { dir: dir.path().to_owned(), generation: None };
+            Some((ReadModels::open(&config).await.unwrap(), Some(dir)))
+        }
+        Adapter::Dynamodb => {
+            let Ok(endpoint) = std::env::var("CONFAB_TEST_DYNAMODB") else {
+                let required = std::env::var("CONFAB_TEST_REQUIRE_EXTERNAL").as_deref() == Ok("1");
+                assert!(!required, "CONFAB_TEST_DYNAMODB is not set");
+                eprintln!("SKIPPED {test} on dynamodb: CONFAB_TEST_DYNAMODB is not set");
+                return None;
+            };
+            let namespace = format!("{test}{}.", std::process::id());
+            let config = DynamoConfig { endpoint: Some(endpoint), namespace, generation: None, fresh: true };
+            Some((ReadModels::open(&ReadModelsConfig::Dynamodb(config)).await.unwrap(), None))
+        }
+    }
+}
+
+/// A test body run on both adapters.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test]
+            async fn $name() {
+                let (read_models, _dir) = super::open(super::Adapter::Embedded, stringify!($name)).await.unwrap();
+                super::$name(&read_models).await;
+            })*
+        }
+        mod dynamodb {
+            $(#[tokio::test]
+            async fn $name() {
+                if let Some((read_models, _)) = super::open(super::Adapter::Dynamodb, stringify!($name)).await {
+                    super::$name(&read_models).await;
+                }
+            })*
+        }
+    };
+}
+
+conformance!(users, direct_messages, group_messages, receipts, groups, attachments);
+
+fn user(id: &str, name: &str) -> UserRow {
+    UserRow { user_id: id.into(), username: name.into(), password_hash: format!("hash-{id}"), registered_at_ms: 1 }
+}
+
+fn message(conversation: &str, seq: u64, from: &str, to: &str, at: i64) -> MessageRow {
+    MessageRow {
+        message_id: Uuid::now_v7().to_string(),
+        conversation_id: conversation.into(),
+        seq,
+        sender_id: from.into(),
+        sender_username: from.into(),
+        recipient_id: to.into(),
+        recipient_username: to.into(),
+        content: format!("sealed {seq}"),
+        sent_at_ms: at,
+        client_message_id: None,
+        attachments: Vec::new(),
+    }
+}
+
+async fn users(read_models: &ReadModels) {
+    let users = &read_models.users;
+    users.ping().await.unwrap();
+    users.put_users(&[user("u1", "alice"), user("u2", "bob")]).await.unwrap();
+    // Inserted once: a second row for a taken name or id changes nothing.
+    users.put_users(&[user("u1", "alice"), user("u3", "alice")]).await.unwrap();
+    assert_eq!(users.user_by_name("alice").await.unwrap(), Some(user("u1", "alice")));
+    assert_eq!(users.user_by_id("u2").await.unwrap(), Some(user("u2", "bob")));
+    assert_eq!(users.user_by_name("carol").await.unwrap(), None);
+    assert_eq!(users.user_by_id("u9").await.unwrap(), None);
+}
+
+async fn direct_messages(read_models: &ReadModels) {
+    let messages = &read_models.messages;
+    messages.ping().await.unwrap();
+    let (c, note) = (Uuid::now_v7().to_string(), Uuid::now_v7().to_string());
+    let sent: Vec<MessageRow> = (1..=5).map(|seq| message(&c, seq * 10, "a", "b", seq as i64)).collect();
+    messages.put_messages(&sent[..3]).await.unwrap();
+    messages.put_messages(&sent).await.unwrap();
+    messages.put_messages(&sent[1..2]).await.unwrap();
+    let ids = |rows: Vec<MessageRow>| rows.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+    let newest_first: Vec<String> = sent.iter().rev().map(|m| m.message_id.clone()).collect();
+    assert_eq!(ids(messages.history(&c, None, 10).await.unwrap()), newest_first, "each message once");
+    assert_eq!(ids(messages.history(&c, None, 2).await.unwrap()), newest_first[..2]);
+    assert_eq!(ids(messages.history(&c, Some(&sent[2].message_id), 10).await.unwrap()), newest_first[3..]);
+    assert_eq!(ids(messages.history_by_seq(&c, Some(10), Some(50), 10).await.unwrap()), newest_first[1..4]);
+    assert_eq!(messages.message(&c, &sent[0].message_id).await.unwrap(), Some(sent[0].clone()));
+    assert_eq!(messages.message(&c, &Uuid::now_v7().to_string()).await.unwrap(), None);
+    // Each participant's conversation list shows the newest message; a note to self is one row.
+    messages.put_messages(&[message(&note, 7, "a", "a", 9)]).await.unwrap();
+    let of_a = messages.conversations("a", 10).await.unwrap();
+    assert_eq!(of_a.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), [note.as_str(), c.as_str()]);
+    assert_eq!(of_a[1].last_message, sent[4]);
+    assert_eq!(of_a[1].peer_id, "b");
+    let of_b = messages.conversations("b", 10).await.unwrap();
+    assert_eq!(of_b.len(), 1);
+    assert_eq!((of_b[0].peer_id.as_str(), &of_b[0].last_message), ("a", &sent[4]));
+    assert_eq!(messages.conversations("a", 1).await.unwrap().len(), 1);
+}
+
+fn group_message(group: &str, seq: u64) -> GroupMessageRow {
+    GroupMessageRow {
+        group_id: group.into(),
+        seq,
+        message_id: Uuid::now_v7().to_string(),
+        sender_id: "a".into(),
+        sender_username: "alice".into(),
+        content: format!("sealed {seq}"),
+        sent_at_ms: seq as i64,
+        client_message_id: Some(format!("client-{seq}")),
+        attachments: Vec::new(),
+    }
+}
+
+async fn group_messages(read_models: &ReadModels) {
+    let messages = &read_models.messages;
+    let group = Uuid::now_v7().to_string();
+    assert_eq!(messages.last_group_message(&group).await.unwrap(), None);
+    let sent: Vec<GroupMessageRow> = (1..=4).map(|seq| group_message(&group, seq)).collect();
+    messages.put_group_messages(&sent).await.unwrap();
+    messages.put_group_messages(&sent[..2]).await.unwrap();
+    let seqs = |rows: Vec<GroupMessageRow>| rows.into_iter().map(|m| m.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(messages.group_history(&group, None, None, 10).await.unwrap()), [4, 3, 2, 1]);
+    assert_eq!(seqs(messages.group_history(&group, Some(1), Some(4), 10).await.unwrap()), [3, 2]);
+    assert_eq!(seqs(messages.group_history(&group, None, None, 1).await.unwrap()), [4]);
+    assert_eq!(messages.group_message(&group, &sent[1].message_id).await.unwrap(), Some(sent[1].clone()));
+    assert_eq!(messages.last_group_message(&group).await.unwrap(), Some(sent[3].clone()));
+}
+
+async fn receipts(read_models: &ReadModels) {
+    let receipts = &read_models.receipts;
+    let c = Uuid::now_v7().to_string();
+    let advance =
+        |user: &str, status, seq| ReceiptAdvance { conversation_id: c.clone(), user_id: user.into(), status, seq };
+    receipts.advance_receipts(&[advance("b", ReceiptStatus::Delivered, 5)]).await.unwrap();
+    // Lower watermarks change nothing; a read implies delivery.
+    receipts
+        .advance_receipts(&[advance("b", ReceiptStatus::Delivered, 3), advance("b", ReceiptStatus::Read, 4)])
+        .await
+        .unwrap();
+    receipts.advance_receipts(&[advance("c", ReceiptStatus::Read, 9)]).await.unwrap();
+    receipts.advance_receipts(&[advance("c", ReceiptStatus::Read, 9)]).await.unwrap();
+    let mut rows = receipts.receipts(&c).await.unwrap();
+    rows.sort_by(|x, y| x.user_id.cmp(&y.user_id));
+    let marks: Vec<_> = rows.iter().map(|r| (r.user_id.as_str(), r.delivered_seq, r.read_seq)).collect();
+    assert_eq!(marks, [("b", Some(5), Some(4)), ("c", Some(9), Some(9))]);
+    assert_eq!(rows[0].status_of(4), Some(ReceiptStatus::Read));
+    assert_eq!(rows[0].status_of(5), Some(ReceiptStatus::Delivered));
+    assert_eq!(rows[0].status_of(6), None);
+    assert!(receipts.receipts(&Uuid::now_v7().to_string()).await.unwrap().is_empty());
+}
+
+fn member(group: &str, user: &str, role: GroupRole, offset: u64, index: usize) -> MemberRow {
+    MemberRow {
+        group_id: group.into(),
+        user_id: user.into(),
+        username: format!("name-{user}"),
+        role,
+        joined_at_ms: offset as i64,
+        seniority: MemberRow::seniority(offset, index),
+        history_after: None,
+    }
+}
+
+async fn groups(read_models: &ReadModels) {
+    let groups = &read_models.groups;
+    groups.ping().await.unwrap();
+    let g = Uuid::now_v7().to_string();
+    let row = |name: &str, next_offset| GroupRow {
+        group_id: g.clone(),
+        name: name.into(),
+        owner_id: "a".into(),
+        owner_username: "name-a".into(),
+        created_at_ms: 1,
+        next_offset,
+    };
+    let created = GroupChange {
+        group: row("climbing", 1),
+        put_members: vec![member(&g, "a", GroupRole::Admin, 0, 0), member(&g, "b", GroupRole::Member, 0, 1)],
+        remove_members: Vec::new(),
+    };
+    groups.apply_group_change(&created).await.unwrap();
+    groups.apply_group_change(&created).await.unwrap();
+    let added = GroupChange {
+        group: row("climbing", 2),
+        put_members: vec![member(&g, "c", GroupRole::Member, 1, 0)],
+        remove_members: vec!["b".into()],
+    };
+    groups.apply_group_change(&added).await.unwrap();
+    assert_eq!(groups.group(&g).await.unwrap(), Some(row("climbing", 2)));
+    let members: Vec<_> = groups.members(&g).await.unwrap().into_iter().map(|m| m.user_id).collect();
+    assert_eq!(members, ["a", "c"], "longest-standing first, the removed one gone");
+    assert_eq!(groups.member(&g, "a").await.unwrap().map(|m| m.role), Some(GroupRole::Admin));
+    assert_eq!(groups.member(&g, "b").await.unwrap(), None);
+    let of_c = groups.groups_of("c").await.unwrap();
+    assert_eq!(of_c.len(), 1);
+    assert_eq!((of_c[0].group.group_id.as_str(), of_c[0].membership.user_id.as_str()), (g.as_str(), "c"));
+    assert!(groups.groups_of("b").await.unwrap().is_empty());
+    assert_eq!(groups.group(&Uuid::now_v7().to_string()).await.unwrap(), None);
+}
+
+fn attachment(conversation: &str, created_at_ms: i64) -> AttachmentRow {
+    let attachment_id = Uuid::now_v7().to_string();
+    AttachmentRow {
+        upload_key: confab_readmodels::upload_key(&attachment_id),
+        attachment_id,
+        kind: "direct".into(),
+        conversation_id: conversation.into(),
+        recipient_id: Some("b".into()),
+        uploader_id: "a".into(),
+        uploader_username: "alice".into(),
+        file_name: "sealed".into(),
+        content_type: "image/png".into(),
+        size: 3,
+        declared_sha256: "ab".repeat(32),
+        status: AttachmentStatus::Pending,
+        reason: None,
+        created_at_ms,
+        expires_at_ms: created_at_ms + 1000,
+        settled_at_ms: None,
+    }
+}
+
+async fn attachments(read_models: &ReadModels) {
+    let attachments = &read_models.attachments;
+    attachments.ping().await.unwrap();
+    let c = Uuid::now_v7().to_string();
+    let rows: Vec<AttachmentRow> = (1..=3).map(|at| attachment(&c, at)).collect();
+    for row in &rows {
+        attachments.put_requested(row).await.unwrap();
+        attachments.put_requested(row).await.unwrap();
+    }
+    assert_eq!(attachments.attachment(&rows[0].attachment_id).await.unwrap(), Some(rows[0].clone()));
+    assert!(attachments.conversation_attachments(&c, None, 10).await.unwrap().is_empty(), "none available yet");
+    let settled = |row: &AttachmentRow, status| AttachmentRow { status, settled_at_ms: Some(7), ..row.clone() };
+    for row in &rows {
+        attachments.settle(&settled(row, AttachmentStatus::Available)).await.unwrap();
+    }
+    // The first verdict stands.
+    attachments.settle(&settled(&rows[0], AttachmentStatus::Rejected)).await.unwrap();
+    let stored = attachments.attachment(&rows[0].attachment_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AttachmentStatus::Available);
+    let listed = |page: Vec<AttachmentRow>| page.into_iter().map(|a| a.attachment_id).collect::<Vec<_>>();
+    let newest_first: Vec<String> = rows.iter().rev().map(|a| a.attachment_id.clone()).collect();
+    assert_eq!(listed(attachments.conversation_attachments(&c, None, 10).await.unwrap()), newest_first);
+    let before = Some(rows[2].attachment_id.as_str());
+    assert_eq!(listed(attachments.conversation_attachments(&c, before, 1).await.unwrap()), newest_first[1..2]);
+}
+
+/// Checkpoints exist only where projections run in other processes than the API: DynamoDB.
+#[tokio::test]
+async fn dynamodb_checkpoints_only_rise() {
+    let Some((read_models, _)) = open(Adapter::Dynamodb, "checkpoints").await else { return };
+    let checkpoints = read_models.checkpoints.as_ref().expect("dynamodb keeps checkpoints");
+    let offsets = |next: u64| vec![("confab.messages".to_owned(), 0, next), ("confab.messages".to_owned(), 1, 2)];
+    checkpoints.save_checkpoint("messages", &offsets(5)).await.unwrap();
+    checkpoints.save_checkpoint("messages", &offsets(3)).await.unwrap();
+    let saved = checkpoints.checkpoint("messages").await.unwrap();
+    assert_eq!(saved.get(&("confab.messages".to_owned(), 0)), Some(&5));
+    assert_eq!(saved.get(&("confab.messages".to_owned(), 1)), Some(&2));
+    assert!(checkpoints.checkpoint("users").await.unwrap().is_empty());
+}
