@@ -79,7 +79,11 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<R
 impl Dependencies {
     pub(crate) async fn check(&self) -> (StatusCode, Json<ReadinessReport>) {
         let log = Check::from(self.log.end_offsets(Topic::Users.name()).await.map(drop));
-        let store = Check::from(self.store.ping().await);
+        // The live generation's store when the process follows one, so a switch moves the check too.
+        let store = match &self.read_models {
+            Some(live) => Check::from(live.now().users.ping().await),
+            None => Check::from(self.store.ping().await),
+        };
         let mut projections = BTreeMap::new();
         for handle in &self.projections {
             let mut check = Check::from(handle.check().await);

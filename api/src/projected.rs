@@ -6,22 +6,29 @@ use async_trait::async_trait;
 use confab_consumers::{ProjectionHandle, catalog};
 use confab_eventlog::Position;
 use confab_producers::Projected;
+use confab_schemas::Topic;
 
 pub struct ProjectionWaits {
-    handles: Vec<ProjectionHandle>,
+    /// Each projection with the topics it reads, looked up in the catalog once.
+    handles: Vec<(&'static [Topic], ProjectionHandle)>,
     /// How long a write waits before answering anyway.
     timeout: Duration,
 }
 
 impl ProjectionWaits {
     pub fn new(handles: Vec<ProjectionHandle>, timeout: Duration) -> Self {
+        let handles = handles
+            .into_iter()
+            .filter_map(|handle| Some((catalog::projection(handle.name())?.topics, handle)))
+            .collect();
         Self { handles, timeout }
     }
 
     fn reading(&self, topic: &str) -> impl Iterator<Item = &ProjectionHandle> {
-        self.handles.iter().filter(move |handle| {
-            catalog::projection(handle.name()).is_some_and(|spec| spec.topics.iter().any(|t| t.name() == topic))
-        })
+        self.handles
+            .iter()
+            .filter(move |(topics, _)| topics.iter().any(|t| t.name() == topic))
+            .map(|(_, handle)| handle)
     }
 }
 
