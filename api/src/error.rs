@@ -1,7 +1,7 @@
 //! Every error the API answers with: `{"error": {"code": "<snake_case>", "message": "..."}}`.
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use confab_eventlog::LogError;
@@ -29,11 +29,13 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds, for `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
     }
 
     pub(crate) fn code(&self) -> &'static str {
@@ -72,6 +74,16 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// More requests than the server takes at once; the client should come back shortly.
+    pub(crate) fn overloaded() -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "the server is busy; try again shortly").retry_after(1)
+    }
+
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// A server fault: logged in full (with its chain), answered without details.
     pub(crate) fn internal(error: impl std::error::Error + 'static) -> Self {
         tracing::error!(error = &error as &dyn std::error::Error, "internal error");
@@ -82,7 +94,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            let _ = response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -94,6 +110,8 @@ impl From<ChatError> for ApiError {
             Kind::Forbidden => StatusCode::FORBIDDEN,
             Kind::NotFound => StatusCode::NOT_FOUND,
             Kind::Conflict => StatusCode::CONFLICT,
+            Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Unavailable => {
                 // The whole chain: which dependency, and what it said.
                 tracing::warn!(error = &e as &dyn std::error::Error, "dependency unavailable");
@@ -108,7 +126,8 @@ impl From<ChatError> for ApiError {
             }
             Kind::Internal => return Self::internal(e),
         };
-        Self::new(status, e.code(), e.to_string())
+        let retry_after = e.retry_after();
+        Self { status, code: e.code(), message: e.to_string(), retry_after }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Extractors whose rejections are JSON errors like every other answer.
 use axum::{
-    extract::{FromRequest, FromRequestParts, Query, Request, rejection::JsonRejection},
+    extract::{FromRequest, FromRequestParts, Path, Query, Request, rejection::JsonRejection},
     http::{HeaderMap, StatusCode, request::Parts},
 };
 use serde::de::DeserializeOwned;
@@ -33,6 +33,10 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("invalid_json", "request body is not valid json"),
         JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_body", e.body_text()),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::payload_too_large(),
+        // The body stopped arriving (too slow, or cut off).
+        JsonRejection::BytesRejection(_) => {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the request body did not arrive in time")
+        }
         other => ApiError::bad_request("invalid_body", other.body_text()),
     }
 }
@@ -48,6 +52,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .await
             .map(|Query(value)| Self(value))
             .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
+    }
+}
+
+/// Path parameters; one that is not valid percent-encoded UTF-8 (`/groups/%FF`) is a 400 like
+/// any other malformed request.
+pub(crate) struct PathParams<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| Self(value))
+            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))
     }
 }
 

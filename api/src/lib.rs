@@ -2,9 +2,11 @@
 //! (`confab-producers`) or query the read models (`confab-readmodels`), shape the answer. No
 //! handler holds a rule of the chat.
 
+mod client_addr;
 mod error;
 mod extract;
 pub mod health;
+mod http_limits;
 pub mod live;
 mod openapi;
 mod paging;
@@ -13,7 +15,9 @@ mod routes;
 mod state;
 mod views;
 
+pub use client_addr::TrustedProxies;
 pub use error::ApiError;
+pub use http_limits::HttpLimits;
 pub use projected::ProjectionWaits;
 pub use routes::router;
 pub use state::AppState;

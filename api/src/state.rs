@@ -6,6 +6,7 @@ use confab_producers::{Keyring, TokenKeys, UseCases};
 use confab_readmodels::{AnalyticsStore, LiveReadModels};
 
 use crate::{
+    HttpLimits, TrustedProxies,
     health::Dependencies,
     live::{Hub, LiveSettings},
 };
@@ -24,10 +25,14 @@ pub struct AppState {
     /// This process's WebSocket connections, fed by its notifier.
     pub hub: Arc<Hub>,
     pub live: LiveSettings,
+    /// What one HTTP request may cost.
+    pub http: HttpLimits,
     /// The analytics consumer's numbers.
     pub analytics: Arc<dyn AnalyticsStore>,
     /// Usernames (lowercase) with the admin role.
     pub admins: HashSet<String>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// The embedded object store, whose URLs this process serves; None on S3.
     pub embedded_objects: Option<EmbeddedObjects>,
 }

@@ -10,7 +10,7 @@ use confab_schemas::{
 };
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, KeyScope, UseCases, conversation_id, time::now_ms};
+use crate::{Caller, ChatError, KeyScope, UseCases, conversation_id, rate_limits::UserAction, time::now_ms};
 
 /// Most attachments one message may carry.
 pub(crate) const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
@@ -171,6 +171,7 @@ impl UseCases {
         caller: &Caller,
         request: AttachmentRequest,
     ) -> Result<UploadTicket, ChatError> {
+        self.rate_limits.user(UserAction::Attachment, &caller.sub)?;
         validate_file_name(&request.file_name)?;
         validate_content_type(&request.content_type)?;
         let sha256 = parse_sha256(&request.sha256)?;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::{
     Caller, ChatError, KeyScope, MessageCommand, UseCases,
     messaging::Published,
+    rate_limits::UserAction,
     time::{now_ms, rfc3339},
 };
 
@@ -51,6 +52,7 @@ struct FirstSend {
 impl UseCases {
     /// Sends a direct message; readable by the sender once this answers.
     pub async fn send_direct(&self, caller: &Caller, command: DirectSend) -> Result<DirectSent, ChatError> {
+        self.rate_limits.user(UserAction::Send, &caller.sub)?;
         let text = command.message.validated_text()?;
         let recipient = self
             .read()

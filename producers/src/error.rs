@@ -2,7 +2,14 @@ use confab_eventlog::{Cause, LogError};
 use confab_objects::ObjectError;
 use confab_readmodels::StoreError;
 use confab_schemas::SchemaError;
+use std::time::Duration;
+
 use thiserror::Error;
+
+/// Rounded up, and at least one: `Retry-After: 0` would invite an immediate retry.
+fn retry_after_secs(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(u64::MAX).max(1)
+}
 
 /// Why an event could not be appended.
 #[derive(Debug, Error)]
@@ -26,6 +33,10 @@ pub enum Kind {
     NotFound,
     /// It clashes with what is already there.
     Conflict,
+    /// The caller did this too often; it may try again after [`ChatError::retry_after`].
+    RateLimited,
+    /// The server is at a bound it keeps (password hashing); try again shortly.
+    Overloaded,
     /// A dependency (log, store, object storage) did not answer; the request may be retried.
     Unavailable,
     /// A fault of the server.
@@ -42,6 +53,10 @@ pub enum ChatError {
     UserNotFound(String),
     #[error("invalid username or password")]
     BadCredentials,
+    #[error("too many requests; try again in {} s", retry_after_secs(*.retry_after))]
+    RateLimited { retry_after: Duration },
+    #[error("the server is busy; try again shortly")]
+    Overloaded,
     #[error("event log unavailable: {0}")]
     Log(#[source] LogError),
     #[error("read-model store unavailable: {0}")]
@@ -79,6 +94,8 @@ impl ChatError {
             Self::Refused { kind, .. } => *kind,
             Self::UserNotFound(_) => Kind::NotFound,
             Self::BadCredentials => Kind::Unauthenticated,
+            Self::RateLimited { .. } => Kind::RateLimited,
+            Self::Overloaded => Kind::Overloaded,
             Self::Log(LogError::Unavailable(_) | LogError::Closed) | Self::Store(StoreError::Storage(_)) => {
                 Kind::Unavailable
             }
@@ -93,8 +110,19 @@ impl ChatError {
             Self::Refused { code, .. } => code,
             Self::UserNotFound(_) => "user_not_found",
             Self::BadCredentials => "unauthorized",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Overloaded => "overloaded",
             Self::Log(_) | Self::Store(_) | Self::Objects(_) => "unavailable",
             Self::Internal(_) => "internal",
+        }
+    }
+
+    /// Whole seconds until a refused request may be tried again, for `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after } => Some(retry_after_secs(*retry_after)),
+            Self::Overloaded => Some(1),
+            _ => None,
         }
     }
 

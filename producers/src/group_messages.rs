@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::{
     Caller, ChatError, KeyScope, MessageCommand, UseCases,
     messaging::Published,
+    rate_limits::UserAction,
     time::{now_ms, rfc3339},
 };
 
@@ -32,6 +33,7 @@ impl UseCases {
         raw_group_id: &str,
         command: MessageCommand,
     ) -> Result<GroupSent, ChatError> {
+        self.rate_limits.user(UserAction::Send, &caller.sub)?;
         let text = command.validated_text()?;
         let (group, _) = self.membership(raw_group_id, &caller.sub).await?;
         let group_id = group.group_id;

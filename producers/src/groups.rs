@@ -12,7 +12,7 @@ use confab_schemas::{
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, UseCases, time::now_ms};
+use crate::{Caller, ChatError, UseCases, rate_limits::UserAction, time::now_ms};
 
 /// Lookups of one request in flight at once.
 const LOOKUP_CONCURRENCY: usize = 16;
@@ -81,6 +81,7 @@ impl UseCases {
 
     /// Creates a group with the caller as its admin; answers what it is made of.
     pub async fn create_group(&self, caller: &Caller, command: NewGroup) -> Result<GroupChange, ChatError> {
+        self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let name = group_name(&command.name)?;
         let limit = self.limits.group_member_limit;
         let mut seen = HashSet::from([caller.name.clone()]);
@@ -125,6 +126,7 @@ impl UseCases {
 
     /// Renames a group (admins only); answers its id.
     pub async fn rename_group(&self, caller: &Caller, raw_group_id: &str, name: &str) -> Result<String, ChatError> {
+        self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let name = group_name(name)?;
         let (group, _) = self.admin(raw_group_id, &caller.sub).await?;
         let occurred_at = now_ms();
@@ -142,6 +144,7 @@ impl UseCases {
     /// Adds `username` (admins only; adding a member twice changes nothing); answers the group's
     /// id. The new member's history starts after the group's newest message.
     pub async fn add_member(&self, caller: &Caller, raw_group_id: &str, username: &str) -> Result<String, ChatError> {
+        self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let (group, _) = self.admin(raw_group_id, &caller.sub).await?;
         let group_id = group.group_id;
         let user = self.user_named(username).await?;
@@ -173,6 +176,7 @@ impl UseCases {
 
     /// Removes `username`: anyone may leave, admins may remove others.
     pub async fn remove_member(&self, caller: &Caller, raw_group_id: &str, username: &str) -> Result<(), ChatError> {
+        self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let (group, me) = self.membership(raw_group_id, &caller.sub).await?;
         let user = self.user_named(username).await?;
         if user.user_id != caller.sub && me.role != GroupRole::Admin {
@@ -206,6 +210,7 @@ impl UseCases {
         username: &str,
         role: &str,
     ) -> Result<String, ChatError> {
+        self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let role = parse_role(role)?;
         let (group, _) = self.admin(raw_group_id, &caller.sub).await?;
         let group_id = group.group_id;

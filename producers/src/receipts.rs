@@ -10,7 +10,7 @@ use confab_schemas::{
 };
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, UseCases, conversation_id, time::now_ms};
+use crate::{Caller, ChatError, UseCases, conversation_id, rate_limits::UserAction, time::now_ms, typing::names_group};
 
 const RECEIPT_CLAIM: &str = "receipt";
 
@@ -100,6 +100,7 @@ impl UseCases {
 
     /// The caller read their conversation with `peer` (a username) up to `message_id`.
     pub async fn read_direct(&self, reader: &Caller, peer: &str, message_id: &str) -> Result<ReadReceipt, ChatError> {
+        self.rate_limits.user(UserAction::Receipt, &reader.sub)?;
         let peer = self.user_named(peer).await?;
         let conversation_id = conversation_id(&reader.sub, &peer.user_id).to_string();
         let message_id = Uuid::parse_str(message_id).map_err(|_| message_not_found())?.to_string();
@@ -119,6 +120,7 @@ impl UseCases {
         group_id: &str,
         message_id: &str,
     ) -> Result<ReadReceipt, ChatError> {
+        self.rate_limits.user(UserAction::Receipt, &reader.sub)?;
         let (group, _) = self.membership(group_id, &reader.sub).await?;
         let message_id = Uuid::parse_str(message_id).map_err(|_| message_not_found())?.to_string();
         let _ =
@@ -126,9 +128,9 @@ impl UseCases {
         self.read_up_to(&reader.sub, Conversation::Group { group_id: group.group_id }, message_id).await
     }
 
-    /// A read naming `to`: a group id (36 characters, longer than any username) or a username.
+    /// A read naming `to`: a group id or a username.
     pub async fn read_either(&self, reader: &Caller, to: &str, message_id: &str) -> Result<ReadReceipt, ChatError> {
-        if Uuid::parse_str(to).is_ok() {
+        if names_group(to) {
             self.read_group(reader, to, message_id).await
         } else {
             self.read_direct(reader, to, message_id).await

@@ -5,7 +5,7 @@ use confab_eventlog::Position;
 use confab_objects::ObjectStore;
 use confab_readmodels::{LiveReadModels, ReadModels};
 
-use crate::{AttachmentLimits, EventPublisher, Keyring, Projected, TokenKeys};
+use crate::{AttachmentLimits, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits, TokenKeys};
 
 /// The limits a deployment sets.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +26,9 @@ pub struct UseCases {
     pub objects: Arc<dyn ObjectStore>,
     pub projected: Arc<dyn Projected>,
     pub limits: Limits,
+    /// How often each caller may do each thing.
+    pub rate_limits: RateLimits,
+    pub passwords: PasswordHasher,
 }
 
 impl UseCases {

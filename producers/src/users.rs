@@ -4,7 +4,9 @@ use confab_readmodels::UserRow;
 use confab_schemas::{Event, UserRegistered, UserRegisteredPayload};
 use uuid::Uuid;
 
-use crate::{ChatError, UseCases, password, time::now_ms};
+use std::net::IpAddr;
+
+use crate::{ChatError, UseCases, time::now_ms};
 
 /// Claim scope that keeps usernames unique.
 const USERNAME_CLAIM: &str = "username";
@@ -42,14 +44,15 @@ fn username_taken() -> ChatError {
 
 impl UseCases {
     /// Registers `username`; answers the new user's id and the normalized name.
-    pub async fn register(&self, username: &str, password: String) -> Result<(Uuid, String), ChatError> {
+    pub async fn register(&self, username: &str, password: String, from: IpAddr) -> Result<(Uuid, String), ChatError> {
         let username = normalize_username(username)?;
         check_password(&password)?;
+        self.rate_limits.register(from)?;
         // Cheap early answer; the claim below is what actually decides.
         if self.read().users.user_by_name(&username).await?.is_some() {
             return Err(username_taken());
         }
-        let password_hash = password::hash(password).await?;
+        let password_hash = self.passwords.hash(password).await?;
         let user_id = Uuid::now_v7();
         let occurred_at = now_ms();
         let event = Event::UserRegistered(UserRegistered {
@@ -70,13 +73,21 @@ impl UseCases {
     }
 
     /// A token for `username` if `password` is theirs. An unknown username costs the same time
-    /// as a wrong password.
-    pub async fn login(&self, username: &str, password: String) -> Result<Login, ChatError> {
-        let user = self.read().users.user_by_name(&username.to_lowercase()).await?;
-        let verified = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    /// as a wrong password, and counts against its name the same way.
+    pub async fn login(&self, username: &str, password: String, from: IpAddr) -> Result<Login, ChatError> {
+        let account = username.to_lowercase();
+        // Longer than any username: never stored, so never worth a hash or a tracked failure.
+        if account.len() > 64 {
+            return Err(ChatError::BadCredentials);
+        }
+        self.rate_limits.login_attempt(from, &account)?;
+        let user = self.read().users.user_by_name(&account).await?;
+        let verified = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| verified) else {
+            self.rate_limits.login_failed(&account);
             return Err(ChatError::BadCredentials);
         };
+        self.rate_limits.login_succeeded(&account);
         let token = self.tokens.issue(&user.user_id, &user.username).map_err(ChatError::internal)?;
         Ok(Login { token, expires_in_secs: self.tokens.ttl_secs })
     }

@@ -9,7 +9,7 @@ use confab_eventlog::{EventLog, Position, embedded::EmbeddedLog};
 use confab_objects::embedded::{AtRestKeys, EmbeddedObjects};
 use confab_producers::{
     AttachmentLimits, AttachmentRequest, Caller, ChatError, DirectSend, EventPublisher, Keyring, Kind, Limits,
-    MessageCommand, NewGroup, Projected, TokenKeys, UseCases, topic_specs,
+    MessageCommand, NewGroup, PasswordHasher, Projected, RateLimits, RateSpecs, TokenKeys, UseCases, topic_specs,
 };
 use confab_readmodels::{
     GroupChange, GroupRole, GroupRow, LiveReadModels, MemberRow, ReadModels, ReadModelsConfig, UserRow,
@@ -57,6 +57,8 @@ async fn world() -> World {
                 download_ttl: std::time::Duration::from_secs(60),
             },
         },
+        rate_limits: RateLimits::new(&RateSpecs::OFF),
+        passwords: PasswordHasher::new(1, 4).unwrap(),
     };
     World { use_cases, log, read_models, _dir: dir }
 }

@@ -72,7 +72,9 @@ impl Deployment {
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .env("CONFAB_DATA_DIR", &self.data_dir)
             .env("CONFAB_JWT_SECRET", TEST_JWT_SECRET)
-            .env("CONFAB_MASTER_KEYS", TEST_MASTER_KEYS);
+            .env("CONFAB_MASTER_KEYS", TEST_MASTER_KEYS)
+            // Tests register and send far faster than a person; the abuse tests turn limits on.
+            .env("CONFAB_RATE_LIMITS", "off");
         if let Some(external) = self.backend.external() {
             let _ = command
                 .env("CONFAB_LOG", format!("kafka://{}", external.kafka))

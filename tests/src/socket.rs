@@ -56,6 +56,12 @@ impl Socket {
         Self::handshaken(stream).await
     }
 
+    /// Connects with a request the test builds and does not wait for `ready`.
+    pub async fn open_unready(request: tungstenite::handshake::client::Request) -> Result<Self, WsError> {
+        let (stream, _response) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Self { stream, cursor: String::new(), missed: Vec::new() })
+    }
+
     /// Reads up to `ready`, keeping what came before it as `missed`.
     async fn handshaken(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Result<Self, WsError> {
         let mut socket = Self { stream, cursor: String::new(), missed: Vec::new() };
@@ -140,6 +146,11 @@ impl Socket {
                 Some(Err(_)) | None => return (frames, None),
             }
         }
+    }
+
+    /// Sends one text message as it is, JSON or not.
+    pub async fn send_text(&mut self, text: String) {
+        self.stream.send(Message::Text(text.into())).await.unwrap();
     }
 
     pub async fn close(mut self) {

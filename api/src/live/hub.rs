@@ -25,6 +25,8 @@ use crate::live::{
 pub struct Hub {
     keyring: Arc<Keyring>,
     queue_capacity: usize,
+    /// Connections one user may have open at once; a new one closes the oldest.
+    max_per_user: usize,
     state: Mutex<HubState>,
 }
 
@@ -44,6 +46,7 @@ struct Connection {
     floor: Vec<u64>,
     queue: mpsc::Sender<Outbound>,
     overflowed: Arc<AtomicBool>,
+    replaced: Arc<AtomicBool>,
 }
 
 /// A connection's end of the hub.
@@ -52,13 +55,15 @@ pub(crate) struct Attachment {
     pub(crate) frames: mpsc::Receiver<Outbound>,
     /// Set when the hub dropped the connection because its queue was full.
     pub(crate) overflowed: Arc<AtomicBool>,
+    /// Set when the hub dropped the connection for a newer one of the same user.
+    pub(crate) replaced: Arc<AtomicBool>,
     /// The notifier's progress at attach time: everything below it comes from the read models.
     pub(crate) live_from: Vec<u64>,
 }
 
 impl Hub {
-    pub fn new(keyring: Arc<Keyring>, queue_capacity: usize) -> Self {
-        Self { keyring, queue_capacity, state: Mutex::default() }
+    pub fn new(keyring: Arc<Keyring>, queue_capacity: usize, max_per_user: usize) -> Self {
+        Self { keyring, queue_capacity, max_per_user: max_per_user.max(1), state: Mutex::default() }
     }
 
     fn state(&self) -> MutexGuard<'_, HubState> {
@@ -76,14 +81,23 @@ impl Hub {
     pub(crate) fn attach(&self, user: &str, since: Option<&Cursor>) -> Option<Attachment> {
         let (queue, frames) = mpsc::channel(self.queue_capacity);
         let overflowed = Arc::new(AtomicBool::new(false));
+        let replaced = Arc::new(AtomicBool::new(false));
         let mut state = self.state();
         let live_from = state.progress.clone()?;
         let floor = since.map_or_else(|| live_from.clone(), |since| since.max(&live_from).0);
         state.next_id += 1;
         let id = state.next_id;
-        let connection = Connection { id, floor, queue, overflowed: Arc::clone(&overflowed) };
-        state.connections.entry(user.to_owned()).or_default().push(connection);
-        Some(Attachment { id, frames, overflowed, live_from })
+        let connection =
+            Connection { id, floor, queue, overflowed: Arc::clone(&overflowed), replaced: Arc::clone(&replaced) };
+        let connections = state.connections.entry(user.to_owned()).or_default();
+        // The newest device wins: the oldest connection is most likely one whose network died.
+        while connections.len() >= self.max_per_user {
+            let oldest = connections.remove(0);
+            oldest.replaced.store(true, Ordering::Release);
+            tracing::info!(user, connection = oldest.id, "too many connections; closing the oldest");
+        }
+        connections.push(connection);
+        Some(Attachment { id, frames, overflowed, replaced, live_from })
     }
 
     pub(crate) fn detach(&self, user: &str, id: u64) {

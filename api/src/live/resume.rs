@@ -1,5 +1,7 @@
 //! What a reconnecting client missed, from the read models: every message for the user from its
-//! cursor up to where live delivery took over, in each conversation's log order.
+//! cursor up to where live delivery took over, in each conversation's log order. At most a
+//! bounded number: a client further behind pages the history instead, so a made-up old cursor
+//! costs no more than that.
 use std::collections::BTreeMap;
 
 use confab_eventlog::{Position, partition_for_key};
@@ -27,13 +29,15 @@ struct Missed {
     frame: Rendered,
 }
 
-/// The frames, each with its cursor, for everything in `[since, until)` addressed to `user`.
+/// The frames, each with its cursor, for everything in `[since, until)` addressed to `user`;
+/// None when that is more than `max` messages.
 pub(crate) async fn missed(
     state: &AppState,
     user: &str,
     since: &Cursor,
     until: &[u64],
-) -> Result<Vec<Outbound>, ApiError> {
+    max: usize,
+) -> Result<Option<Vec<Outbound>>, ApiError> {
     wait_until_projected(state, until, &since.0).await?;
     let partitions = until.len() as u32;
     let window = |key: &str| {
@@ -48,13 +52,17 @@ pub(crate) async fn missed(
             continue;
         }
         let conversation_id = &conversation.conversation_id;
-        let rows = all_between(
+        let Some(rows) = all_between(
             from.checked_sub(1),
             to,
+            max - missed.len(),
             |row: &MessageRow| row.seq,
             |after, before| read.messages.history_by_seq(conversation_id, after, before, PAGE),
         )
-        .await?;
+        .await?
+        else {
+            return Ok(None);
+        };
         for row in rows {
             let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
             missed.push(Missed {
@@ -77,13 +85,17 @@ pub(crate) async fn missed(
             None => None,
         };
         let after = from.checked_sub(1).max(joined_after);
-        let rows = all_between(
+        let Some(rows) = all_between(
             after,
             to,
+            max - missed.len(),
             |row: &GroupMessageRow| row.seq,
             |after, before| read.messages.group_history(group_id, after, before, PAGE),
         )
-        .await?;
+        .await?
+        else {
+            return Ok(None);
+        };
         for row in rows {
             let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
             missed.push(Missed {
@@ -94,16 +106,18 @@ pub(crate) async fn missed(
             });
         }
     }
-    Ok(in_order(missed, since))
+    Ok(Some(in_order(missed, since)))
 }
 
-/// Every row with `after < seq < to`, page by page (a store call returns newest first).
+/// Every row with `after < seq < to`, page by page (a store call returns newest first); None
+/// as soon as there are more than `limit`.
 async fn all_between<R, Page>(
     after: Option<u64>,
     to: u64,
+    limit: usize,
     seq: impl Fn(&R) -> u64,
     mut page: impl FnMut(Option<u64>, Option<u64>) -> Page,
-) -> Result<Vec<R>, StoreError>
+) -> Result<Option<Vec<R>>, StoreError>
 where
     Page: Future<Output = Result<Vec<R>, StoreError>>,
 {
@@ -111,8 +125,11 @@ where
     let mut before = Some(to);
     loop {
         let newest_first = page(after, before).await?;
-        let Some(oldest) = newest_first.last().map(&seq) else { return Ok(rows) };
+        let Some(oldest) = newest_first.last().map(&seq) else { return Ok(Some(rows)) };
         rows.extend(newest_first);
+        if rows.len() > limit {
+            return Ok(None);
+        }
         before = Some(oldest);
     }
 }

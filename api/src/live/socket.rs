@@ -17,6 +17,7 @@ use axum::{
 };
 use confab_producers::{Caller, Conversation};
 use confab_readmodels::ReceiptStatus;
+use confab_schemas::Topic;
 use serde::Deserialize;
 
 use crate::{
@@ -32,8 +33,22 @@ use crate::{
 
 /// Close code telling a client it fell too far behind: reconnect with `since` = its last cursor.
 pub(crate) const CLOSE_RESUME: u16 = 4001;
+/// Close code for a connection closed because its user opened one too many.
+pub(crate) const CLOSE_REPLACED: u16 = 4002;
+/// Close code for a connection whose token expired: reconnect with a fresh one.
+pub(crate) const CLOSE_TOKEN_EXPIRED: u16 = 4003;
+/// Close code for a `since` too far back to resume from: page the history over HTTP, then
+/// connect without `since`.
+pub(crate) const CLOSE_RESUME_TOO_FAR: u16 = 4004;
 /// Close code for "try again shortly" (RFC 6455's 1013).
 const CLOSE_TRY_AGAIN: u16 = 1013;
+/// Close code for a message larger than the server takes (RFC 6455's 1009).
+const CLOSE_TOO_BIG: u16 = 1009;
+/// Largest message (and frame) a client may send; every client frame is a small JSON object.
+pub(crate) const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
+/// Delivery receipts from acks go out at most this often per connection, newest per
+/// conversation, however often the client acks.
+const ACK_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 /// Messages remembered per connection so that acks name them; older acks are ignored.
 const REMEMBERED_MESSAGES: usize = 4096;
 /// Most ids one ack may carry.
@@ -47,11 +62,14 @@ pub(crate) struct ConnectQuery {
     since: Option<String>,
 }
 
-/// How long live delivery waits on a client.
+/// How live delivery treats clients.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveSettings {
     /// Pings go out this often; a connection silent for two of these is dropped.
     pub ping_interval: Duration,
+    /// Most messages sent to a resuming client before `ready`; further behind, it is closed
+    /// with 4004 and pages the history instead.
+    pub max_resume_messages: usize,
 }
 
 /// The token from the `Authorization` header, the `token` query parameter, or the
@@ -98,10 +116,14 @@ pub(crate) async fn connect(
     let (token, via_protocol) = token(&headers, query.token.as_deref())?;
     let caller = state.tokens.verify(token).map_err(|e| ApiError::unauthorized(e.to_string()))?;
     let partitions = state.hub.partitions().ok_or_else(|| ApiError::unavailable("live delivery is starting"))?;
-    let since = query.since.as_deref().map(|raw| Cursor::parse(raw, partitions)).transpose()?;
+    let since = match query.since.as_deref() {
+        Some(raw) => Some(within_log(&state, Cursor::parse(raw, partitions)?).await?),
+        None => None,
+    };
     let upgrade = upgrade.map_err(|_| {
         ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", "GET /ws is a websocket endpoint")
     })?;
+    let upgrade = upgrade.max_message_size(MAX_CLIENT_MESSAGE_BYTES).max_frame_size(MAX_CLIENT_MESSAGE_BYTES);
     let upgrade = if via_protocol { upgrade.protocols(["bearer"]) } else { upgrade };
     Ok(upgrade.on_upgrade(move |socket| async move {
         let Some(attachment) = state.hub.attach(&caller.sub, since.as_ref()) else { return };
@@ -111,6 +133,19 @@ pub(crate) async fn connect(
         connection.serve(attachment, since).await;
         state.hub.detach(&user, id);
     }))
+}
+
+/// A cursor names offsets the log has reached; one past its end was made up, and would hide
+/// every message below it.
+async fn within_log(state: &AppState, since: Cursor) -> Result<Cursor, ApiError> {
+    let ends = state.dependencies.log.end_offsets(Topic::Messages.name()).await.map_err(|e| {
+        tracing::warn!(error = &e as &dyn std::error::Error, "cannot read the log's end to check a cursor");
+        ApiError::unavailable("event log unavailable")
+    })?;
+    if since.0.len() != ends.len() || since.0.iter().zip(&ends).any(|(offset, end)| offset > end) {
+        return Err(ApiError::bad_request("invalid_cursor", "since is past the end of the log"));
+    }
+    Ok(since)
 }
 
 /// What the client sends.
@@ -135,6 +170,10 @@ struct Connection {
     sent: HashMap<String, Arc<SentMessage>>,
     order: VecDeque<String>,
     typing: typing::RateLimit,
+    /// Acked messages not yet recorded as delivered: the newest per conversation.
+    acked: HashMap<Conversation, Arc<SentMessage>>,
+    /// The delivery receipts being recorded; one batch at a time.
+    recording: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Why a connection ends.
@@ -153,6 +192,8 @@ impl Connection {
             sent: HashMap::new(),
             order: VecDeque::new(),
             typing: typing::RateLimit::default(),
+            acked: HashMap::new(),
+            recording: None,
         }
     }
 
@@ -165,14 +206,33 @@ impl Connection {
             let frame = CloseFrame { code, reason: reason.into() };
             let _ = self.send_raw(Message::Close(Some(frame))).await;
         }
+        // What the client acked is recorded even though it left.
+        if let Some(recording) = self.recording.take() {
+            let _ = recording.await;
+        }
+        self.record_acked();
     }
 
     async fn run(&mut self, attachment: &mut Attachment, since: Option<Cursor>) -> Result<(), End> {
         let live_from = Cursor(attachment.live_from.clone());
         let ready_at = match &since {
             Some(since) => {
-                let missed = match resume::missed(&self.state, &self.caller.sub, since, &live_from.0).await {
-                    Ok(missed) => missed,
+                let missed = resume::missed(
+                    &self.state,
+                    &self.caller.sub,
+                    since,
+                    &live_from.0,
+                    self.state.live.max_resume_messages,
+                )
+                .await;
+                let missed = match missed {
+                    Ok(Some(missed)) => missed,
+                    Ok(None) => {
+                        let _ = self
+                            .send_text(frames::error("resume_too_far", "too much was missed: page the history"))
+                            .await;
+                        return Err(End::Close(CLOSE_RESUME_TOO_FAR, "page the history, then connect without since"));
+                    }
                     Err(error) => {
                         tracing::warn!(user = %self.caller.sub, ?error, "cannot resume a connection");
                         let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
@@ -190,6 +250,9 @@ impl Connection {
         let ping_interval = self.state.live.ping_interval;
         let mut ping = tokio::time::interval(ping_interval);
         let mut last_heard = Instant::now();
+        let mut flush_acks = tokio::time::interval(ACK_FLUSH_INTERVAL);
+        let expires = tokio::time::sleep(until_expiry(self.caller.exp));
+        tokio::pin!(expires);
         loop {
             tokio::select! {
                 frame = attachment.frames.recv() => match frame {
@@ -197,8 +260,13 @@ impl Connection {
                     None if attachment.overflowed.load(Ordering::Acquire) => {
                         return Err(End::Close(CLOSE_RESUME, "too far behind: reconnect with since"));
                     }
+                    None if attachment.replaced.load(Ordering::Acquire) => {
+                        return Err(End::Close(CLOSE_REPLACED, "too many connections: this, the oldest, is closed"));
+                    }
                     None => return Err(End::Close(1001, "server going away")),
                 },
+                () = &mut expires => return Err(End::Close(CLOSE_TOKEN_EXPIRED, "token expired")),
+                _ = flush_acks.tick() => self.record_acked(),
                 inbound = self.socket.recv() => {
                     last_heard = Instant::now();
                     match inbound {
@@ -207,6 +275,9 @@ impl Connection {
                             self.send_text(frames::error("invalid_frame", "frames are json text")).await?;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Err(error)) if too_big(&error) => {
+                            return Err(End::Close(CLOSE_TOO_BIG, "message too big"));
+                        }
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return Ok(()),
                     }
                 }
@@ -281,24 +352,33 @@ impl Connection {
         }
     }
 
-    /// The newest acked message of each conversation becomes a delivered receipt, appended in
-    /// the background so the connection keeps reading. Ids it never sent, or sent long ago, and
-    /// the user's own messages are ignored.
-    fn on_ack(&self, message_ids: &[String]) {
-        let mut newest: HashMap<&Conversation, &Arc<SentMessage>> = HashMap::new();
+    /// The newest acked message of each conversation becomes a delivered receipt. Ids it never
+    /// sent, or sent long ago, and the user's own messages are ignored.
+    fn on_ack(&mut self, message_ids: &[String]) {
         for id in message_ids.iter().take(MAX_ACK_IDS) {
             let Some(message) = self.sent.get(id) else { continue };
             if message.sender_id == self.caller.sub {
                 continue;
             }
-            let entry = newest.entry(&message.conversation).or_insert(message);
-            if message.seq > entry.seq {
-                *entry = message;
+            match self.acked.get(&message.conversation) {
+                Some(newer) if newer.seq >= message.seq => {}
+                _ => {
+                    let _ = self.acked.insert(message.conversation.clone(), Arc::clone(message));
+                }
             }
         }
-        for message in newest.into_values() {
-            let (state, reader, message) = (self.state.clone(), self.caller.sub.clone(), Arc::clone(message));
-            drop(tokio::spawn(async move {
+    }
+
+    /// Records the acked messages in the background, so the connection keeps reading; while a
+    /// batch is still being recorded, the next one waits.
+    fn record_acked(&mut self) {
+        if self.acked.is_empty() || self.recording.as_ref().is_some_and(|r| !r.is_finished()) {
+            return;
+        }
+        let batch: Vec<Arc<SentMessage>> = self.acked.drain().map(|(_, message)| message).collect();
+        let (state, reader) = (self.state.clone(), self.caller.sub.clone());
+        self.recording = Some(tokio::spawn(async move {
+            for message in batch {
                 let published = state
                     .use_cases
                     .record_receipt(&reader, &message.conversation, &message.message_id, ReceiptStatus::Delivered)
@@ -306,7 +386,25 @@ impl Connection {
                 if let Err(error) = published {
                     tracing::warn!(?error, reader, message_id = message.message_id, "cannot record a delivery");
                 }
-            }));
-        }
+            }
+        }));
     }
+}
+
+/// How long until a token that expires at `exp` (seconds since the epoch) does.
+fn until_expiry(exp: i64) -> Duration {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Duration::from_secs(u64::try_from(exp).unwrap_or(0)).saturating_sub(now)
+}
+
+/// Whether a read failed because the client sent more than [`MAX_CLIENT_MESSAGE_BYTES`].
+fn too_big(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }

@@ -2,11 +2,7 @@
 //! the bytes, and each conversation's and group's "media and files".
 use std::collections::BTreeMap;
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use confab_producers::{self as producers, Keyring, rfc3339, scope_of};
 use confab_readmodels::AttachmentRow;
 use serde::{Deserialize, Serialize};
@@ -15,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
-    extract::{AuthUser, JsonBody, QueryParams},
+    extract::{AuthUser, JsonBody, PathParams, QueryParams},
     paging::{parse_cursor, parse_limit},
     views::attachments::file_name,
 };
@@ -169,7 +165,7 @@ pub(crate) async fn request(
 pub(crate) async fn complete(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(attachment_id): Path<String>,
+    PathParams(attachment_id): PathParams<String>,
 ) -> Result<Json<AttachmentView>, ApiError> {
     let row = state.use_cases.complete_upload(&caller, &attachment_id).await?;
     Ok(Json(AttachmentView::new(&state.keyring, row)?))
@@ -191,7 +187,7 @@ pub(crate) async fn complete(
 pub(crate) async fn download(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(attachment_id): Path<String>,
+    PathParams(attachment_id): PathParams<String>,
 ) -> Result<Json<DownloadTicket>, ApiError> {
     let producers::Download { row, url, expires_at_ms } = state.use_cases.download(&caller, &attachment_id).await?;
     Ok(Json(DownloadTicket {
@@ -297,7 +293,7 @@ pub(crate) async fn direct_attachments(
 pub(crate) async fn group_attachments(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(group_id): Path<String>,
+    PathParams(group_id): PathParams<String>,
     QueryParams(query): QueryParams<GroupAttachmentsQuery>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
     let (group, me) = state.use_cases.membership(&group_id, &caller.sub).await?;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{ApiError, AppState, error::ErrorBody, extract::JsonBody};
+use crate::{ApiError, AppState, client_addr::ClientAddr, error::ErrorBody, extract::JsonBody};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Credentials {
@@ -40,14 +40,16 @@ pub(crate) struct LoginResponse {
         (status = 201, description = "account created", body = RegisteredUser),
         (status = 400, description = "invalid username or password", body = ErrorBody),
         (status = 409, description = "username taken", body = ErrorBody),
-        (status = 503, description = "event log unavailable", body = ErrorBody),
+        (status = 429, description = "too many registrations from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "event log unavailable, or too many passwords being hashed; see Retry-After", body = ErrorBody),
     )
 )]
 pub(crate) async fn register(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<RegisteredUser>), ApiError> {
-    let (user_id, username) = state.use_cases.register(&body.username, body.password).await?;
+    let (user_id, username) = state.use_cases.register(&body.username, body.password, from).await?;
     Ok((StatusCode::CREATED, Json(RegisteredUser { user_id, username })))
 }
 
@@ -58,12 +60,15 @@ pub(crate) async fn register(
         (status = 200, description = "a bearer token", body = LoginResponse),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "wrong username or password", body = ErrorBody),
+        (status = 429, description = "too many attempts from this address or failures for this account; see Retry-After", body = ErrorBody),
+        (status = 503, description = "too many passwords being checked at once; see Retry-After", body = ErrorBody),
     )
 )]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let login = state.use_cases.login(&body.username, body.password).await?;
+    let login = state.use_cases.login(&body.username, body.password, from).await?;
     Ok(Json(LoginResponse { token: login.token, token_type: "Bearer", expires_in: login.expires_in_secs }))
 }

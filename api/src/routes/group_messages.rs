@@ -1,10 +1,7 @@
 //! `POST /groups/{groupId}/send` and `GET /groups/{groupId}/messages`.
 use std::collections::HashMap;
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use confab_producers::{GroupSent, MessageCommand};
 use confab_readmodels::{GroupMessageRow, ReadModels, ReceiptRow, ReceiptStatus};
 use serde::{Deserialize, Serialize};
@@ -14,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
-    extract::{AuthUser, JsonBody, QueryParams},
+    extract::{AuthUser, JsonBody, PathParams, QueryParams},
     paging::{oldest_first_page, parse_cursor, parse_limit},
     views::messages::GroupMessageView,
 };
@@ -59,7 +56,7 @@ pub(crate) struct GroupSendResponse {
 pub(crate) async fn send(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(group_id): Path<String>,
+    PathParams(group_id): PathParams<String>,
     JsonBody(body): JsonBody<GroupSendRequest>,
 ) -> Result<Json<GroupSendResponse>, ApiError> {
     let message = MessageCommand {
@@ -110,7 +107,7 @@ pub(crate) struct GroupHistoryPage {
 pub(crate) async fn messages(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(group_id): Path<String>,
+    PathParams(group_id): PathParams<String>,
     QueryParams(query): QueryParams<GroupMessagesQuery>,
 ) -> Result<Json<GroupHistoryPage>, ApiError> {
     let limit = parse_limit(query.limit.as_deref())?;

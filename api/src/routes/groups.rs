@@ -1,9 +1,5 @@
 //! Group chat: creating, listing, reading and renaming groups (`/groups`, `/groups/{groupId}`).
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use confab_producers::{NewGroup, rfc3339};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +7,7 @@ use utoipa::ToSchema;
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
-    extract::{AuthUser, JsonBody},
+    extract::{AuthUser, JsonBody, PathParams},
     views::{groups::GroupView, messages::GroupMessageView},
 };
 
@@ -59,7 +55,7 @@ pub(crate) async fn create(
 pub(crate) async fn get(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(group_id): Path<String>,
+    PathParams(group_id): PathParams<String>,
 ) -> Result<Json<GroupView>, ApiError> {
     let (group, _) = state.use_cases.membership(&group_id, &caller.sub).await?;
     Ok(Json(GroupView::current(&state.read_models.now(), &group.group_id).await?))
@@ -138,7 +134,7 @@ pub(crate) struct RenameRequest {
 pub(crate) async fn rename(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(group_id): Path<String>,
+    PathParams(group_id): PathParams<String>,
     JsonBody(body): JsonBody<RenameRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
     let group_id = state.use_cases.rename_group(&caller, &group_id, &body.name).await?;

@@ -1,16 +1,12 @@
 //! Group members: adding, removing and promoting them (`/groups/{groupId}/...`).
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
-    extract::{AuthUser, JsonBody},
+    extract::{AuthUser, JsonBody, PathParams},
     views::groups::GroupView,
 };
 
@@ -38,7 +34,7 @@ pub(crate) struct AddMemberRequest {
 pub(crate) async fn add_member(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(group_id): Path<String>,
+    PathParams(group_id): PathParams<String>,
     JsonBody(body): JsonBody<AddMemberRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
     let group_id = state.use_cases.add_member(&caller, &group_id, &body.member).await?;
@@ -63,7 +59,7 @@ pub(crate) async fn add_member(
 pub(crate) async fn remove_member(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path((group_id, username)): Path<(String, String)>,
+    PathParams((group_id, username)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.use_cases.remove_member(&caller, &group_id, &username).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -96,7 +92,7 @@ pub(crate) struct RoleRequest {
 pub(crate) async fn set_role(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path((group_id, username)): Path<(String, String)>,
+    PathParams((group_id, username)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
     let group_id = state.use_cases.set_role(&caller, &group_id, &username, &body.role).await?;

@@ -11,7 +11,9 @@ pub(crate) mod members;
 pub(crate) mod objects;
 pub(crate) mod receipts;
 
-use std::any::Any;
+use std::{any::Any, time::Duration};
+
+use futures::StreamExt;
 
 use axum::{
     Router,
@@ -21,22 +23,39 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{delete, get, post, put},
 };
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    trace::{DefaultOnFailure, TraceLayer},
+};
+use tracing::Level;
 
-use crate::{ApiError, AppState, health, openapi};
+use crate::{
+    ApiError, AppState, health,
+    http_limits::{bounded, with_deadline},
+    openapi,
+};
 
 /// Largest request body accepted; a message itself may be at most 64 KiB, and JSON escaping can
 /// grow it several times.
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Most of an oversized body read and thrown away before answering 413, so a client that writes
+/// its whole body reads the answer instead of a reset connection (nginx's lingering close).
+const DRAIN_BYTES: usize = 8 * MAX_BODY_BYTES;
+/// How long that drain may take.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+/// A pause this long ends the drain.
+const DRAIN_PAUSE: Duration = Duration::from_millis(500);
+
 /// Every endpoint of the API.
 pub fn router(state: AppState) -> Router {
+    let limits = state.http;
     // Attachment bytes stream through the embedded store's URLs, beside the JSON API's body
     // limits; their size is what the URL was signed for.
     let objects = Router::new()
         .route("/objects/{*key}", put(objects::upload).get(objects::download))
         .layer(DefaultBodyLimit::disable());
-    Router::new()
+    let api = Router::new()
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/chat/send", post(chat::send))
@@ -66,11 +85,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(refuse_declared_oversize))
+        .layer(middleware::from_fn(refuse_declared_oversize));
+    let routes = with_deadline(api, limits.request_timeout)
         .merge(objects)
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        // 5xx answers are logged where they arise (faults at error, overload and outages at
+        // warn); the trace adds the request, not a second alarm.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        .with_state(state);
+    bounded(routes, limits)
 }
 
 /// Refuses a body whose declared length is over the limit before reading any of it; bodies
@@ -81,7 +104,21 @@ async fn refuse_declared_oversize(request: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+    if let Some(length) = declared.filter(|length| *length > MAX_BODY_BYTES) {
+        if length <= DRAIN_BYTES {
+            let mut body = request.into_body().into_data_stream();
+            let drained = async {
+                let mut read = 0;
+                // A client that pauses is not sending its body; answer it.
+                while let Ok(Some(Ok(chunk))) = tokio::time::timeout(DRAIN_PAUSE, body.next()).await {
+                    read += chunk.len();
+                    if read > DRAIN_BYTES {
+                        return;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
+        }
         return ApiError::payload_too_large().into_response();
     }
     next.run(request).await

@@ -3,7 +3,7 @@
 //! no token, and nothing a URL was not signed for.
 use axum::{
     body::Body,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -13,7 +13,10 @@ use confab_objects::{
 };
 use confab_readmodels::{AttachmentStatus, uploaded_attachment};
 
-use crate::{ApiError, AppState, extract::QueryParams};
+use crate::{
+    ApiError, AppState,
+    extract::{PathParams, QueryParams},
+};
 
 fn embedded(state: &AppState) -> Result<&EmbeddedObjects, ApiError> {
     state.embedded_objects.as_ref().ok_or_else(|| ApiError::not_found("not_found", "no such endpoint"))
@@ -45,7 +48,7 @@ fn store_error(e: ObjectError) -> ApiError {
 
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    PathParams(key): PathParams<String>,
     QueryParams(query): QueryParams<SignedQuery>,
     headers: HeaderMap,
     body: Body,
@@ -89,7 +92,7 @@ async fn refuse_settled(state: &AppState, key: &str) -> Result<(), ApiError> {
 
 pub(crate) async fn download(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    PathParams(key): PathParams<String>,
     QueryParams(query): QueryParams<SignedQuery>,
 ) -> Result<Response, ApiError> {
     let objects = embedded(&state)?;

@@ -1,16 +1,13 @@
 //! `POST /chat/read` and `POST /groups/{groupId}/read`: read receipts over REST, the same as a
 //! `read` frame over WebSocket.
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
-    extract::{AuthUser, JsonBody},
+    extract::{AuthUser, JsonBody, PathParams},
 };
 
 /// What a read answers with.
@@ -81,7 +78,7 @@ pub(crate) async fn read_direct(
 pub(crate) async fn read_group(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    Path(group_id): Path<String>,
+    PathParams(group_id): PathParams<String>,
     JsonBody(body): JsonBody<ReadGroupRequest>,
 ) -> Result<Json<ReadReceipt>, ApiError> {
     Ok(Json(state.use_cases.read_group(&caller, &group_id, &body.up_to_message_id).await?.into()))

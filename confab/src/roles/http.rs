@@ -14,13 +14,15 @@ use confab_consumers::{
     ProjectionHandle,
     notifier::{NotificationSink, Notifier},
 };
-use confab_producers::{AttachmentLimits, EventPublisher, Keyring, Limits, TokenKeys, UseCases};
+use confab_producers::{
+    AttachmentLimits, EventPublisher, Keyring, Limits, PasswordHasher, RateLimits, TokenKeys, UseCases,
+};
 use confab_readmodels::LiveReadModels;
 use confab_schemas::Codec;
 use rand::RngCore;
 use tokio_util::sync::CancellationToken;
 
-use super::{bind, signal};
+use super::{bind, limits::LimitArgs, signal};
 use crate::{
     args::BackendArgs, backend::Backend, backend::keyring_spec, scratch::sweep_scratch, secrets::load_or_create,
 };
@@ -68,7 +70,12 @@ pub(crate) struct ServeArgs {
     /// Seconds between WebSocket pings; a connection silent for two is dropped.
     #[arg(long, env = "CONFAB_WS_PING_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) ws_ping_secs: u64,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
 }
+
+/// How often the rate limiters forget clients that are back to a full allowance.
+const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
 
 fn random_secret() -> String {
     let mut bytes = [0u8; 32];
@@ -105,7 +112,7 @@ pub(crate) async fn run_http(
     };
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs));
-    let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames));
+    let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames, args.limits.ws_max_per_user));
     let notifier = Notifier::new(Arc::clone(&backend.log), Arc::clone(&codec), live.clone());
     let shutdown = CancellationToken::new();
     let notifier = notifier
@@ -129,15 +136,24 @@ pub(crate) async fn run_http(
         objects: Arc::clone(&backend.objects.store),
         projected: Arc::new(waits),
         limits,
+        rate_limits: RateLimits::new(&args.limits.rate_specs()),
+        passwords: PasswordHasher::new(args.limits.password_hash_threads(), args.limits.password_hash_queue)
+            .context("cannot start the password hashing threads")?,
     };
+    let use_cases = Arc::new(use_cases);
     let state = AppState {
-        use_cases: Arc::new(use_cases),
+        use_cases: Arc::clone(&use_cases),
         read_models: live,
         tokens,
         keyring,
         dependencies,
         hub,
-        live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs) },
+        live: LiveSettings {
+            ping_interval: Duration::from_secs(args.ws_ping_secs),
+            max_resume_messages: args.limits.ws_max_resume_messages,
+        },
+        http: args.limits.http(),
+        trusted_proxies: args.limits.trusted_proxies(),
         analytics: Arc::clone(&backend.analytics),
         admins: args.admins.iter().map(|name| name.trim().to_lowercase()).collect(),
         embedded_objects: backend.objects.embedded.clone(),
@@ -152,11 +168,24 @@ pub(crate) async fn run_http(
     }
     let sweeper =
         backend.objects.embedded.clone().map(|objects| tokio::spawn(sweep_scratch(objects, shutdown.clone())));
-    let served = axum::serve(listener, confab_api::router(state)).with_graceful_shutdown(signal()).await;
+    let forgetting = tokio::spawn(forget_idle_clients(use_cases, shutdown.clone()));
+    let app = confab_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(signal()).await;
     shutdown.cancel();
+    forgetting.await?;
     notifier.await?;
     if let Some(sweeper) = sweeper {
         sweeper.await?;
     }
     Ok(served?)
+}
+
+async fn forget_idle_clients(use_cases: Arc<UseCases>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => use_cases.rate_limits.forget_idle(),
+            () = shutdown.cancelled() => return,
+        }
+    }
 }

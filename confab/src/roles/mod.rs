@@ -4,6 +4,7 @@ pub(crate) mod analytics;
 pub(crate) mod api;
 pub(crate) mod consume;
 pub(crate) mod http;
+pub(crate) mod limits;
 pub(crate) mod serve;
 
 use std::{net::SocketAddr, sync::Arc};

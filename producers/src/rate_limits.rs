@@ -1,0 +1,283 @@
+//! How often one user, one client address or one account may do something: GCRA limiters
+//! (governor), one per action, each keyed by who does it. They live in this process's memory, so
+//! with several API processes every limit is per process.
+use std::{
+    fmt,
+    net::IpAddr,
+    num::NonZeroU32,
+    str::FromStr,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
+
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock, QuantaInstant, Reference},
+    middleware::StateInformationMiddleware,
+    nanos::Nanos,
+    state::{InMemoryState, NotKeyed},
+};
+
+use crate::ChatError;
+
+/// `BURST/WINDOW`: at most `BURST` at once, refilled evenly over `WINDOW` (`10/15m` = ten, then
+/// one more every 90 seconds); or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSpec(Option<(NonZeroU32, Duration)>);
+
+impl RateSpec {
+    pub const OFF: Self = Self(None);
+
+    fn quota(self) -> Option<Quota> {
+        let (burst, window) = self.0?;
+        Quota::with_period(window / burst.get()).map(|quota| quota.allow_burst(burst))
+    }
+}
+
+impl FromStr for RateSpec {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let raw = raw.trim();
+        if raw == "off" {
+            return Ok(Self::OFF);
+        }
+        let invalid = || format!("{raw:?} is not BURST/WINDOW (like 10/15m or 20/1s) or off");
+        let (burst, window) = raw.split_once('/').ok_or_else(invalid)?;
+        let burst: NonZeroU32 = burst.trim().parse().map_err(|_| invalid())?;
+        let window = window.trim();
+        let unit_at = window.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+        let (count, unit) = window.split_at(unit_at);
+        let count: u64 = count.parse().map_err(|_| invalid())?;
+        let seconds = match unit {
+            "s" => count,
+            "m" => count * 60,
+            "h" => count * 3600,
+            "d" => count * 86_400,
+            _ => return Err(invalid()),
+        };
+        if seconds == 0 {
+            return Err(invalid());
+        }
+        Ok(Self(Some((burst, Duration::from_secs(seconds)))))
+    }
+}
+
+impl fmt::Display for RateSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("off"),
+            Some((burst, window)) => write!(f, "{burst}/{}s", window.as_secs()),
+        }
+    }
+}
+
+/// The limits of a deployment, one per thing a client can make the server do.
+#[derive(Debug, Clone, Copy)]
+pub struct RateSpecs {
+    /// Failed logins per account; a success resets it.
+    pub login_failures_per_account: RateSpec,
+    /// Login attempts per client address.
+    pub login_per_address: RateSpec,
+    /// Registrations per client address.
+    pub register_per_address: RateSpec,
+    /// Direct and group messages per user.
+    pub send_per_user: RateSpec,
+    /// Group creations, renames, member and role changes per user.
+    pub group_changes_per_user: RateSpec,
+    /// Attachment upload requests per user.
+    pub attachments_per_user: RateSpec,
+    /// Read receipts per user.
+    pub receipts_per_user: RateSpec,
+    /// Typing signals per user.
+    pub typing_per_user: RateSpec,
+}
+
+impl RateSpecs {
+    pub const OFF: Self = Self {
+        login_failures_per_account: RateSpec::OFF,
+        login_per_address: RateSpec::OFF,
+        register_per_address: RateSpec::OFF,
+        send_per_user: RateSpec::OFF,
+        group_changes_per_user: RateSpec::OFF,
+        attachments_per_user: RateSpec::OFF,
+        receipts_per_user: RateSpec::OFF,
+        typing_per_user: RateSpec::OFF,
+    };
+}
+
+/// Something a user does that is limited per user.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum UserAction {
+    Send,
+    GroupChange,
+    Attachment,
+    Receipt,
+    Typing,
+}
+
+type Keyed<K> = DefaultKeyedRateLimiter<K>;
+
+/// Accounts whose failures are tracked at once; past it new ones are not tracked (the
+/// per-address limit still holds), so a flood of made-up names cannot grow memory without end.
+const MAX_TRACKED_ACCOUNTS: usize = 100_000;
+
+pub struct RateLimits {
+    clock: DefaultClock,
+    login_failures: Option<AccountFailures>,
+    login_per_address: Option<Keyed<IpAddr>>,
+    register_per_address: Option<Keyed<IpAddr>>,
+    send: Option<Keyed<String>>,
+    group_changes: Option<Keyed<String>>,
+    attachments: Option<Keyed<String>>,
+    receipts: Option<Keyed<String>>,
+    typing: Option<Keyed<String>>,
+}
+
+fn keyed<K: std::hash::Hash + Eq + Clone>(spec: RateSpec) -> Option<Keyed<K>> {
+    spec.quota().map(RateLimiter::keyed)
+}
+
+impl RateLimits {
+    pub fn new(specs: &RateSpecs) -> Self {
+        Self {
+            clock: DefaultClock::default(),
+            login_failures: specs.login_failures_per_account.quota().map(AccountFailures::new),
+            login_per_address: keyed(specs.login_per_address),
+            register_per_address: keyed(specs.register_per_address),
+            send: keyed(specs.send_per_user),
+            group_changes: keyed(specs.group_changes_per_user),
+            attachments: keyed(specs.attachments_per_user),
+            receipts: keyed(specs.receipts_per_user),
+            typing: keyed(specs.typing_per_user),
+        }
+    }
+
+    fn refused(&self, not_until: &governor::NotUntil<QuantaInstant>) -> ChatError {
+        ChatError::RateLimited { retry_after: not_until.wait_time_from(self.clock.now()) }
+    }
+
+    fn check<K: std::hash::Hash + Eq + Clone>(&self, limiter: Option<&Keyed<K>>, key: &K) -> Result<(), ChatError> {
+        match limiter.map(|limiter| limiter.check_key(key)) {
+            Some(Err(not_until)) => Err(self.refused(&not_until)),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn user(&self, action: UserAction, user_id: &str) -> Result<(), ChatError> {
+        let limiter = match action {
+            UserAction::Send => &self.send,
+            UserAction::GroupChange => &self.group_changes,
+            UserAction::Attachment => &self.attachments,
+            UserAction::Receipt => &self.receipts,
+            UserAction::Typing => &self.typing,
+        };
+        self.check(limiter.as_ref(), &user_id.to_owned())
+    }
+
+    pub(crate) fn register(&self, from: IpAddr) -> Result<(), ChatError> {
+        self.check(self.register_per_address.as_ref(), &from)
+    }
+
+    /// Before checking a password: refused while the address or the account is over its limit.
+    pub(crate) fn login_attempt(&self, from: IpAddr, account: &str) -> Result<(), ChatError> {
+        self.check(self.login_per_address.as_ref(), &from)?;
+        match &self.login_failures {
+            Some(failures) => failures.locked(account, &self.clock),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn login_failed(&self, account: &str) {
+        if let Some(failures) = &self.login_failures {
+            failures.failed(account, &self.clock);
+        }
+    }
+
+    pub(crate) fn login_succeeded(&self, account: &str) {
+        if let Some(failures) = &self.login_failures {
+            failures.forget(account);
+        }
+    }
+
+    /// Forgets keys that are back to a full allowance; run now and then so memory follows the
+    /// clients that are active, not every client ever seen.
+    pub fn forget_idle(&self) {
+        for limiter in
+            [&self.send, &self.group_changes, &self.attachments, &self.receipts, &self.typing].into_iter().flatten()
+        {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        for limiter in [&self.login_per_address, &self.register_per_address].into_iter().flatten() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        if let Some(failures) = &self.login_failures {
+            failures.forget_idle(&self.clock);
+        }
+    }
+}
+
+/// Failed logins by account. A keyed limiter cannot forget one key, and a success must reset
+/// the account, so each account has its own limiter, dropped on success.
+struct AccountFailures {
+    quota: Quota,
+    accounts: Mutex<std::collections::HashMap<String, Account>>,
+}
+
+struct Account {
+    limiter: RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>,
+    locked_until: Option<QuantaInstant>,
+    last_failure: QuantaInstant,
+}
+
+impl AccountFailures {
+    fn new(quota: Quota) -> Self {
+        Self { quota, accounts: Mutex::default() }
+    }
+
+    fn accounts(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Account>> {
+        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn locked(&self, account: &str, clock: &DefaultClock) -> Result<(), ChatError> {
+        let now = clock.now();
+        match self.accounts().get(account).and_then(|a| a.locked_until) {
+            Some(until) if until > now => Err(ChatError::RateLimited { retry_after: until.duration_since(now).into() }),
+            _ => Ok(()),
+        }
+    }
+
+    fn failed(&self, account: &str, clock: &DefaultClock) {
+        let now = clock.now();
+        let mut accounts = self.accounts();
+        if !accounts.contains_key(account) && accounts.len() >= MAX_TRACKED_ACCOUNTS {
+            tracing::warn!("too many accounts with failed logins to track another");
+            return;
+        }
+        let entry = accounts.entry(account.to_owned()).or_insert_with(|| Account {
+            limiter: RateLimiter::direct(self.quota).with_middleware::<StateInformationMiddleware>(),
+            locked_until: None,
+            last_failure: now,
+        });
+        entry.last_failure = now;
+        // The failure that spends the last of the allowance locks the account until the next
+        // attempt would be allowed, so the limit is exact: BURST failures, then one per refill.
+        entry.locked_until = match entry.limiter.check() {
+            Ok(state) if state.remaining_burst_capacity() > 0 => None,
+            Ok(_) => Some(now + Nanos::from(self.quota.replenish_interval())),
+            Err(not_until) => Some(not_until.earliest_possible()),
+        };
+    }
+
+    fn forget(&self, account: &str) {
+        let _ = self.accounts().remove(account);
+    }
+
+    fn forget_idle(&self, clock: &DefaultClock) {
+        let now = clock.now();
+        let full_after = self.quota.burst_size_replenished_in();
+        self.accounts().retain(|_, a| now.duration_since(a.last_failure) < full_after.into());
+    }
+}

@@ -1,0 +1,393 @@
+//! What a hostile or careless client can make the server spend is bounded, and every refusal is
+//! a clear 4xx (429 with `Retry-After` for rate limits): login floods, guessing, sends, sockets,
+//! frames, cursors, slow and oversized bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use confab_e2e::{Backend, Client, Deployment, Socket, TEST_JWT_SECRET, backend_tests};
+use jsonwebtoken::{EncodingKey, Header};
+use reqwest::{Method, StatusCode, header};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A deployment with the rate limits on (the harness turns them off for every other test).
+fn limited(backend: Backend, limits: &[(&str, &str)]) -> Deployment {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_RATE_LIMITS", "on");
+    for (key, value) in limits {
+        let _ = deployment.env(key, value);
+    }
+    deployment
+}
+
+/// `Retry-After` of a raw answer, in seconds.
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers().get(header::RETRY_AFTER).expect("a Retry-After header").to_str().unwrap().parse().unwrap()
+}
+
+async fn login_raw(client: &Client, username: &str, password: &str, from: Option<&str>) -> reqwest::Response {
+    let mut request =
+        client.request(Method::POST, "/auth/login").json(&json!({ "username": username, "password": password }));
+    if let Some(from) = from {
+        request = request.header("x-forwarded-for", from);
+    }
+    request.send().await.unwrap()
+}
+
+async fn guessing_a_password_locks_the_account_and_a_success_resets_the_count(backend: Backend) {
+    let deployment = limited(backend, &[("CONFAB_RATE_LOGIN_FAILURES", "3/15m")]);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let _alice = client.user("alice").await;
+    let _bob = client.user("bob").await;
+
+    for _ in 0..3 {
+        assert_eq!(client.login("alice", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked: even the right password waits, and says how long.
+    let locked = login_raw(&client, "alice", "alice-password", None).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&locked);
+    assert!((1..=300).contains(&wait), "Retry-After {wait}");
+    let body: serde_json::Value = locked.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Another account is not affected; names are case-insensitive, so the lock is too.
+    assert_eq!(client.login("bob", "bob-password").await.status, StatusCode::OK);
+    assert_eq!(client.login("ALICE", "alice-password").await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Unknown names are counted like known ones: guessing which exist gains nothing.
+    for _ in 0..3 {
+        assert_eq!(client.login("nobody", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(client.login("nobody", "wrong-password").await.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // A success resets the count.
+    for _ in 0..2 {
+        assert_eq!(client.login("bob", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(client.login("bob", "bob-password").await.status, StatusCode::OK);
+    for _ in 0..2 {
+        assert_eq!(client.login("bob", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(client.login("bob", "bob-password").await.status, StatusCode::OK);
+}
+
+async fn logins_and_registrations_are_limited_per_client_address(backend: Backend) {
+    let deployment = limited(
+        backend,
+        &[
+            ("CONFAB_RATE_LOGIN_PER_ADDRESS", "4/1h"),
+            ("CONFAB_RATE_REGISTER_PER_ADDRESS", "3/1h"),
+            ("CONFAB_TRUSTED_PROXIES", "127.0.0.0/8"),
+        ],
+    );
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    for name in ["ann", "ben", "cat"] {
+        assert_eq!(client.register(name, "long-password").await.status, StatusCode::CREATED);
+    }
+    let refused = client.register("dan", "long-password").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.error_code(), "rate_limited");
+    // Behind a trusted proxy, the client is the address the proxy names.
+    let proxied = client
+        .request(Method::POST, "/auth/register")
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&json!({ "username": "dan", "password": "long-password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), StatusCode::CREATED);
+
+    for _ in 0..4 {
+        assert_eq!(login_raw(&client, "ann", "long-password", None).await.status(), StatusCode::OK);
+    }
+    let limited = login_raw(&client, "ann", "long-password", None).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&limited) >= 1);
+    assert_eq!(login_raw(&client, "ann", "long-password", Some("198.51.100.8")).await.status(), StatusCode::OK);
+}
+
+async fn a_login_flood_is_refused_fast_and_bounded_while_others_keep_chatting(backend: Backend) {
+    // Every flood request names its own address, as a botnet would: the per-address limit does
+    // not help, so what bounds the flood is the password-hashing queue.
+    let deployment =
+        limited(backend, &[("CONFAB_TRUSTED_PROXIES", "127.0.0.0/8"), ("CONFAB_PASSWORD_HASH_QUEUE", "16")]);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    let bob = client.user("bob").await;
+    let group = client.group(&alice, "flooded", &["bob"]).await;
+    let before = server.peak_rss_kib().unwrap();
+
+    let flood: Vec<_> = (0..500)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let from = format!("10.{}.{}.{}", i / 65536 % 256, i / 256 % 256, i % 256);
+                login_raw(&client, &format!("guess{i}"), "wrong-password", Some(&from)).await.status()
+            })
+        })
+        .collect();
+    // While it lasts, a logged-in user still reads and writes.
+    let groups = client.get("/groups", Some(&bob.token)).await;
+    assert_eq!(groups.status, StatusCode::OK, "{}", groups.body);
+    let sent = client.send(&alice, "bob", "still here").await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let in_group = client.group_send(&bob, &group, "me too").await;
+    assert_eq!(in_group.status, StatusCode::OK, "{}", in_group.body);
+
+    let (mut unauthorized, mut overloaded) = (0, 0);
+    for attempt in flood {
+        match attempt.await.unwrap() {
+            StatusCode::UNAUTHORIZED => unauthorized += 1,
+            StatusCode::SERVICE_UNAVAILABLE => overloaded += 1,
+            other => panic!("a flood request got {other}"),
+        }
+    }
+    assert_eq!(unauthorized + overloaded, 500);
+    assert!(overloaded > 0, "500 hashes at once should not all have been queued");
+    // A hash needs 19 MiB: the flood costs a few hashing threads' worth, not five hundred.
+    let peak = server.peak_rss_kib().unwrap();
+    eprintln!(
+        "peak RSS {} MiB before a 500-login flood, {} MiB after ({unauthorized} checked, {overloaded} refused)",
+        before / 1024,
+        peak / 1024
+    );
+    assert!(peak - before < 128 * 1024, "peak RSS grew from {before} KiB to {peak} KiB");
+}
+
+async fn each_user_has_a_send_and_group_change_allowance(backend: Backend) {
+    let deployment = limited(backend, &[("CONFAB_RATE_SEND", "3/1h"), ("CONFAB_RATE_GROUP_CHANGES", "2/1h")]);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    for i in 0..3 {
+        assert_eq!(client.send(&alice, "bob", &format!("m{i}")).await.status, StatusCode::OK);
+    }
+    let refused = client
+        .request(Method::POST, "/chat/send")
+        .bearer_auth(&alice.token)
+        .json(&json!({ "recipient": "bob", "message": "one too many" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&refused) > 60);
+    // Group messages share the allowance; bob has his own.
+    assert_eq!(client.send(&bob, "alice", "mine").await.status, StatusCode::OK);
+    let group = client.group(&bob, "g", &["alice"]).await;
+    let in_group = client.group_send(&alice, &group, "refused too").await;
+    assert_eq!(in_group.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(in_group.error_code(), "rate_limited");
+    // Nothing refused reached the history.
+    assert_eq!(client.full_history(&bob, "alice").await.len(), 4);
+
+    // bob created the group (one change); one more, then refused.
+    assert_eq!(
+        client.patch(&format!("/groups/{group}"), Some(&bob.token), json!({ "name": "h" })).await.status,
+        StatusCode::OK
+    );
+    let third = client.patch(&format!("/groups/{group}"), Some(&bob.token), json!({ "name": "i" })).await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A token for `user` that expires `in_secs` from now, signed as the server signs.
+fn token_expiring(user_id: &str, username: &str, in_secs: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = json!({ "sub": user_id, "name": username, "iat": now, "exp": now + in_secs });
+    jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes())).unwrap()
+}
+
+async fn sockets_are_bounded_in_size_number_and_lifetime(backend: Backend) {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_WS_MAX_PER_USER", "2");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+
+    // A frame over 64 KiB closes the socket with 1009.
+    let mut socket = Socket::connect(&server.base_url, &alice.token, None).await;
+    socket.send_text(format!("{{\"type\":\"typing\",\"to\":\"{}\"}}", "x".repeat(70 * 1024))).await;
+    let (_, close) = socket.until_closed().await;
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(1009));
+
+    // A third socket of one user closes the oldest with 4002.
+    let mut first = Socket::connect(&server.base_url, &alice.token, None).await;
+    let mut second = Socket::connect(&server.base_url, &alice.token, None).await;
+    let _third = Socket::connect(&server.base_url, &alice.token, None).await;
+    let (_, close) = first.until_closed().await;
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(4002));
+    let sent = client.send(&alice, "alice", "note to self").await;
+    assert_eq!(second.next_of("message").await["messageId"], sent.body["messageId"]);
+
+    // A socket lives no longer than its token: closed with 4003 when it expires.
+    let short = token_expiring(&alice.id, "alice", 2);
+    let mut expiring = Socket::connect(&server.base_url, &short, None).await;
+    let (_, close) = expiring.until_closed().await;
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(4003));
+}
+
+/// `cursor` with every offset replaced by `offset`.
+fn cursor_at(cursor: &str, offset: u64) -> String {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).unwrap()).unwrap();
+    let partitions = text.trim_start_matches("v1:").split('.').count();
+    let offsets: Vec<String> = (0..partitions).map(|_| offset.to_string()).collect();
+    URL_SAFE_NO_PAD.encode(format!("v1:{}", offsets.join(".")))
+}
+
+async fn resuming_is_bounded_and_cursors_must_come_from_the_log(backend: Backend) {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_WS_MAX_RESUME_MESSAGES", "5");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let socket = Socket::connect(&server.base_url, &bob.token, None).await;
+    let ready = socket.cursor.clone();
+    socket.close().await;
+
+    // Made up, past the log's end: refused before upgrading.
+    let beyond = Socket::open({
+        let mut request = Socket::request(&server.base_url, &format!("?since={}", cursor_at(&ready, 1_000_000_000)));
+        let _ = request.headers_mut().insert("authorization", format!("Bearer {}", bob.token).parse().unwrap());
+        request
+    })
+    .await;
+    match beyond {
+        Err(confab_e2e::WsError::Http(response)) => assert_eq!(response.status(), 400),
+        Err(other) => panic!("expected a 400, got {other}"),
+        Ok(_) => panic!("a cursor past the log's end was accepted"),
+    }
+
+    for i in 0..3 {
+        assert_eq!(client.send(&alice, "bob", &format!("m{i}")).await.status, StatusCode::OK);
+    }
+    let within = Socket::connect(&server.base_url, &bob.token, Some(&ready)).await;
+    assert_eq!(within.missed.len(), 3);
+    for i in 3..10 {
+        assert_eq!(client.send(&alice, "bob", &format!("m{i}")).await.status, StatusCode::OK);
+    }
+    // The all-zero cursor asks for everything: more than the bound, so the client is told to
+    // page the history instead.
+    let mut from_zero = Socket::open_unready({
+        let mut request = Socket::request(&server.base_url, &format!("?since={}", cursor_at(&ready, 0)));
+        let _ = request.headers_mut().insert("authorization", format!("Bearer {}", bob.token).parse().unwrap());
+        request
+    })
+    .await
+    .unwrap();
+    let (frames, close) = from_zero.until_closed().await;
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["code"], "resume_too_far");
+    assert_eq!(close.map(|c| u16::from(c.code)), Some(4004));
+}
+
+async fn slow_oversized_and_malformed_requests_get_json_refusals(backend: Backend) {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_HTTP_BODY_IDLE_TIMEOUT_SECS", "1");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+
+    let bad_path = client.get("/groups/%FF", Some(&alice.token)).await;
+    assert_eq!(bad_path.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_path.error_code(), "invalid_path");
+
+    // A body that stops arriving is cut off.
+    let address = server.base_url.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"user"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_response(&mut slow).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+
+    // A client that writes its whole over-limit body still reads the 413.
+    let mut big = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let body = vec![b' '; 2 * 1024 * 1024];
+    let head = format!(
+        "POST /chat/send HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        alice.token,
+        body.len()
+    );
+    big.write_all(head.as_bytes()).await.unwrap();
+    big.write_all(&body).await.unwrap();
+    let answer = read_response(&mut big).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+}
+
+/// One whole HTTP/1.1 response (head and `Content-Length` body) from a raw connection.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+    let read = async {
+        let mut response = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut chunk).await.expect("read response");
+            response.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&response).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    return text;
+                }
+            }
+            assert!(n > 0, "connection closed before a whole response: {text}");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read).await.expect("no whole response in time")
+}
+
+async fn past_the_in_flight_limit_requests_are_shed_with_503(backend: Backend) {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_HTTP_MAX_IN_FLIGHT", "1").env("CONFAB_HTTP_BODY_IDLE_TIMEOUT_SECS", "600");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    // One request holds the only slot: its body never finishes.
+    let address = server.base_url.trim_start_matches("http://").to_owned();
+    let mut holder = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    holder.write_all(head.as_bytes()).await.unwrap();
+    let shed = async {
+        loop {
+            let response = client.request(Method::GET, "/healthz").send().await.unwrap();
+            if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                return response;
+            }
+            assert_eq!(response.status(), StatusCode::OK);
+            tokio::task::yield_now().await;
+        }
+    };
+    let shed = tokio::time::timeout(Duration::from_secs(30), shed).await.expect("nothing was shed");
+    assert_eq!(retry_after(&shed), 1);
+    let body: serde_json::Value = shed.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "overloaded");
+    // The slot frees when the holder goes.
+    drop(holder);
+    let freed = async {
+        while client.request(Method::GET, "/healthz").send().await.unwrap().status() != StatusCode::OK {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), freed).await.expect("the slot never freed");
+}
+
+backend_tests!(
+    guessing_a_password_locks_the_account_and_a_success_resets_the_count,
+    logins_and_registrations_are_limited_per_client_address,
+    a_login_flood_is_refused_fast_and_bounded_while_others_keep_chatting,
+    each_user_has_a_send_and_group_change_allowance,
+    sockets_are_bounded_in_size_number_and_lifetime,
+    resuming_is_bounded_and_cursors_must_come_from_the_log,
+    slow_oversized_and_malformed_requests_get_json_refusals,
+    past_the_in_flight_limit_requests_are_shed_with_503,
+);
