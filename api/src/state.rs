@@ -29,7 +29,7 @@ pub struct AppState {
     pub http: HttpLimits,
     /// The analytics consumer's numbers.
     pub analytics: Arc<dyn AnalyticsStore>,
-    /// Usernames (lowercase) with the admin role.
+    /// User ids with the admin role.
     pub admins: HashSet<String>,
     /// Whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,

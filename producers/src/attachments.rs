@@ -10,7 +10,9 @@ use confab_schemas::{
 };
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, KeyScope, UseCases, conversation_id, rate_limits::UserAction, time::now_ms};
+use crate::{
+    Caller, ChatError, KeyScope, UseCases, conversation_id, rate_limits::UserAction, text::unsafe_in_name, time::now_ms,
+};
 
 /// Most attachments one message may carry.
 pub(crate) const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
@@ -86,11 +88,12 @@ fn validate_file_name(raw: &str) -> Result<(), ChatError> {
     let chars = raw.chars().count();
     if raw.trim().is_empty()
         || chars > MAX_FILE_NAME_CHARS
-        || raw.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+        || unsafe_in_name(raw)
+        || raw.chars().any(|c| c == '/' || c == '\\')
     {
         return Err(ChatError::invalid(
             "invalid_file_name",
-            "fileName must be 1-255 characters without path separators or control characters",
+            "fileName must be 1-255 characters without path separators, control characters or bidirectional overrides",
         ));
     }
     Ok(())

@@ -12,7 +12,7 @@ use confab_schemas::{
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, UseCases, rate_limits::UserAction, time::now_ms};
+use crate::{Caller, ChatError, UseCases, rate_limits::UserAction, text::unsafe_in_name, time::now_ms};
 
 /// Lookups of one request in flight at once.
 const LOOKUP_CONCURRENCY: usize = 16;
@@ -36,8 +36,11 @@ fn parse_group_id(raw: &str) -> Result<String, ChatError> {
 /// A group name: 1-100 characters once trimmed.
 fn group_name(raw: &str) -> Result<String, ChatError> {
     let name = raw.trim();
-    if !(1..=100).contains(&name.chars().count()) {
-        return Err(ChatError::invalid("invalid_group_name", "name must be 1-100 characters"));
+    if !(1..=100).contains(&name.chars().count()) || unsafe_in_name(name) {
+        return Err(ChatError::invalid(
+            "invalid_group_name",
+            "name must be 1-100 characters, without control characters or bidirectional overrides",
+        ));
     }
     Ok(name.to_owned())
 }

@@ -16,6 +16,7 @@ mod publisher;
 mod rate_limits;
 mod receipts;
 mod sealing;
+mod text;
 mod time;
 mod tokens;
 mod typing;

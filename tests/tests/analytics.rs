@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use confab_e2e::{Backend, Client, Deployment, User, backend_tests};
+use confab_e2e::{Backend, Client, Confab, Deployment, User, backend_tests};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -72,11 +72,8 @@ async fn summary_when(client: &Client, admin: &User, query: &str, done: impl Fn(
 
 async fn analytics_count_a_scripted_history_for_admins(backend: Backend) {
     let mut deployment = Deployment::new(backend);
-    let _ = deployment.env("CONFAB_ADMINS", "Alice");
-    let mut server = deployment.serve();
-    let client = Client::new(&server.base_url);
     let day = today();
-    let (alice, bob) = scripted_history(&client).await;
+    let (mut server, client, (alice, bob)) = history_then_admin(&mut deployment, "Alice,mallory").await;
     let query = format!("?from={day}&to={}", today());
     let summary = summary_when(&client, &alice, &query, |s| matches_script(s, 6)).await;
     if today() == day {
@@ -105,6 +102,26 @@ async fn analytics_count_a_scripted_history_for_admins(backend: Backend) {
     let output = deployment.run(&["analytics", "report", "--from", &day, "--to", summary["to"].as_str().unwrap()]);
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report, summary);
+
+    // An admin name nobody had registered when the process started grants nothing.
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let mallory = client.user("mallory").await;
+    let refused = client.get("/analytics/summary", Some(&mallory.token)).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::FORBIDDEN, "not_an_admin"));
+    assert_eq!(client.get("/analytics/summary", Some(&alice.token)).await.status, StatusCode::OK);
+}
+
+/// The scripted history on a server without admins, then that server replaced by one whose
+/// `--admins` is `admins`: a name is an admin only if its account exists when the process starts.
+async fn history_then_admin(deployment: &mut Deployment, admins: &str) -> (Confab, Client, (User, User)) {
+    let mut first = deployment.serve();
+    let users = scripted_history(&Client::new(&first.base_url)).await;
+    first.stop();
+    let _ = deployment.env("CONFAB_ADMINS", admins);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    (server, client, users)
 }
 
 /// `events tail` output: (topic/partition) -> the end offset, for knowing when a consumer has
@@ -142,10 +159,7 @@ async fn analytics_caught_up(base_url: &str, ends: &HashMap<String, u64>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn analytics_replayed_from_offset_zero_reach_the_same_numbers() {
     let mut deployment = Deployment::new(Backend::Embedded);
-    let _ = deployment.env("CONFAB_ADMINS", "alice");
-    let mut server = deployment.serve();
-    let client = Client::new(&server.base_url);
-    let (alice, _) = scripted_history(&client).await;
+    let (mut server, client, (alice, _)) = history_then_admin(&mut deployment, "alice").await;
     let before = summary_when(&client, &alice, "", |s| matches_script(s, 6)).await;
     server.stop();
 
@@ -174,13 +188,15 @@ async fn offsets_reset_skips_or_replays_without_double_counting() {
         return;
     };
     let mut deployment = Deployment::new(backend);
-    let _ = deployment.env("CONFAB_ADMINS", "alice");
     let _workers = deployment.consume();
-    let api = deployment.api();
+    let mut first = deployment.api();
     let mut analytics = deployment.analytics();
+    let _ = Client::new(&first.base_url).ready().await;
+    let (alice, _) = scripted_history(&Client::new(&first.base_url)).await;
+    first.stop();
+    let _ = deployment.env("CONFAB_ADMINS", "alice");
+    let api = deployment.api();
     let client = Client::new(&api.base_url);
-    let _ = client.ready().await;
-    let (alice, _) = scripted_history(&client).await;
     let _ = summary_when(&client, &alice, "", |s| matches_script(s, 6)).await;
 
     // Stopped, three messages go by; reset to latest skips them.

@@ -36,7 +36,7 @@ pub(crate) async fn summary_of(
     AuthUser(caller): AuthUser,
     QueryParams(query): QueryParams<SummaryQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.admins.contains(&caller.name) {
+    if !state.admins.contains(&caller.sub) {
         return Err(ApiError::forbidden("not_an_admin", "analytics are for admins (--admins)"));
     }
     let (from, to) =

@@ -1,6 +1,6 @@
 //! The HTTP API of `serve` and `api`: its arguments, and wiring the use cases, the read models
 //! and the WebSocket hub into the router.
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::HashSet, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -51,7 +51,8 @@ pub(crate) struct ServeArgs {
     /// How long an attachment's download URL works.
     #[arg(long, env = "CONFAB_ATTACHMENT_DOWNLOAD_TTL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub(crate) attachment_download_ttl_secs: u64,
-    /// Usernames with the admin role, who may read `/analytics/summary`.
+    /// Users with the admin role, who may read `/analytics/summary`: user ids, or usernames of
+    /// accounts that exist when the process starts (a name registered later grants nothing).
     #[arg(long, env = "CONFAB_ADMINS", value_delimiter = ',')]
     pub(crate) admins: Vec<String>,
     /// Lifetime of issued tokens.
@@ -141,6 +142,7 @@ pub(crate) async fn run_http(
             .context("cannot start the password hashing threads")?,
     };
     let use_cases = Arc::new(use_cases);
+    let admins = admin_ids(&args.admins, &live).await?;
     let state = AppState {
         use_cases: Arc::clone(&use_cases),
         read_models: live,
@@ -155,7 +157,7 @@ pub(crate) async fn run_http(
         http: args.limits.http(),
         trusted_proxies: args.limits.trusted_proxies(),
         analytics: Arc::clone(&backend.analytics),
-        admins: args.admins.iter().map(|name| name.trim().to_lowercase()).collect(),
+        admins,
         embedded_objects: backend.objects.embedded.clone(),
     };
     let listener = bind(args.listen).await?;
@@ -188,4 +190,21 @@ async fn forget_idle_clients(use_cases: Arc<UseCases>, shutdown: CancellationTok
             () = shutdown.cancelled() => return,
         }
     }
+}
+
+/// The user ids the `--admins` entries name. A username counts only if its account exists now:
+/// otherwise whoever registered it first would be an admin.
+async fn admin_ids(entries: &[String], live: &LiveReadModels) -> anyhow::Result<HashSet<String>> {
+    let mut ids = HashSet::new();
+    for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        if let Ok(id) = uuid::Uuid::parse_str(entry) {
+            let _ = ids.insert(id.to_string());
+            continue;
+        }
+        match live.now().users.user_by_name(&entry.to_lowercase()).await.context("cannot look up the admins")? {
+            Some(user) => drop(ids.insert(user.user_id)),
+            None => tracing::warn!(admin = entry, "no such user: this --admins entry grants nothing"),
+        }
+    }
+    Ok(ids)
 }
