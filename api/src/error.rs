@@ -118,6 +118,9 @@ impl From<ChatError> for ApiError {
                 let message = match &e {
                     ChatError::Log(LogError::Closed) => "server is shutting down".to_owned(),
                     ChatError::Log(LogError::Unavailable(reason)) => format!("event log unavailable: {reason}"),
+                    ChatError::Log(LogError::Ambiguous(_)) => {
+                        "event log did not confirm the write in time; retry with the same clientMessageId".to_owned()
+                    }
                     ChatError::Store(_) => "read-model store unavailable".to_owned(),
                     ChatError::Objects(_) => "object storage unavailable".to_owned(),
                     other => other.to_string(),

@@ -2,7 +2,11 @@
 use axum::Json;
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    openapi::{
+        ContentBuilder, Ref, RefOr, ResponseBuilder,
+        path::Operation,
+        security::{Http, HttpAuthScheme, SecurityScheme},
+    },
 };
 
 use crate::{
@@ -27,7 +31,7 @@ use crate::{
         health::healthz, health::readyz,
     ),
     components(schemas(crate::error::ErrorBody)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonRefusals),
     tags(
         (name = "auth", description = "accounts and tokens"),
         (name = "chat", description = "one-on-one messages"),
@@ -51,6 +55,49 @@ impl Modify for BearerAuth {
             .components
             .get_or_insert_with(Default::default)
             .add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+/// The refusals any operation can answer with, whatever it does: the bounds and limits that
+/// stand before every handler. Added where an operation does not describe them itself.
+struct CommonRefusals;
+
+impl CommonRefusals {
+    fn add(operation: &mut Operation) {
+        let with_body = operation.request_body.is_some();
+        let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+        let mut refusals = vec![
+            ("400", "malformed path, query or body parameters"),
+            ("429", "too many requests from this user or address; see Retry-After"),
+            ("503", "overloaded (see Retry-After) or a dependency unavailable"),
+        ];
+        if with_body {
+            refusals.extend([
+                ("408", "the request body did not arrive in time"),
+                ("413", "body larger than the server accepts"),
+                ("415", "the body is not application/json"),
+            ]);
+        }
+        if secured {
+            refusals.push(("401", "missing, invalid or expired token"));
+        }
+        for (status, description) in refusals {
+            let error = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            let response = ResponseBuilder::new().description(description).content("application/json", error).build();
+            let _ = operation.responses.responses.entry(status.to_owned()).or_insert(RefOr::T(response));
+        }
+    }
+}
+
+impl Modify for CommonRefusals {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                Self::add(operation);
+            }
+        }
     }
 }
 

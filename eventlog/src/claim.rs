@@ -17,8 +17,10 @@ pub struct Claim {
 pub enum ClaimedAppend {
     /// The claim was free: it is now held and the record is durable at this position.
     Appended(Position),
-    /// Somebody holds the claim already; nothing was appended. Carries the holder's value.
-    Taken { value: Vec<u8> },
+    /// Somebody holds the claim already; nothing new was appended. Carries the holder's value,
+    /// and, when this call finished the holder's append (its claimer died, or its append timed
+    /// out ambiguously), where that record now is.
+    Taken { value: Vec<u8>, finished: Option<Position> },
 }
 
 /// The record a claim was taken for, kept until it is known to be on the log.
@@ -55,6 +57,10 @@ pub trait ClaimStore: Send + Sync + 'static {
 
     /// The append failed: free the claim for the next attempt.
     async fn release(&self, scope: &str, key: &str) -> Result<(), LogError>;
+
+    /// The append may or may not be on the log: keep the claim and its pending record, and let
+    /// the next attempt finish it at once (as it finishes an orphan's).
+    async fn abandon(&self, scope: &str, key: &str) -> Result<(), LogError>;
 
     async fn get(&self, scope: &str, key: &str) -> Result<Option<HeldClaim>, LogError>;
 }

@@ -20,6 +20,10 @@ pub enum LogError {
     Storage(#[source] Cause),
     #[error("log is unavailable: {0}")]
     Unavailable(#[source] Cause),
+    /// The append failed in a way that leaves it unknown whether the log has the record (a
+    /// produce that timed out after it was sent).
+    #[error("the log may or may not have the record: {0}")]
+    Ambiguous(#[source] Cause),
     #[error("log was shut down")]
     Closed,
 }

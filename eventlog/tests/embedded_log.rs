@@ -97,7 +97,7 @@ async fn concurrent_claims_on_one_key_append_exactly_once() {
     for t in tasks {
         match t.await.unwrap() {
             ClaimedAppend::Appended(_) => winners.push(()),
-            ClaimedAppend::Taken { value } => {
+            ClaimedAppend::Taken { value, .. } => {
                 let _ = holders.insert(value);
             }
         }

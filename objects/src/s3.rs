@@ -181,6 +181,8 @@ impl ObjectStore for S3Objects {
             .get_object()
             .bucket(&self.bucket)
             .key(checked(key)?)
+            // User content on the bucket's origin is downloaded, never rendered there.
+            .response_content_disposition("attachment")
             .presigned(presigning(expires_in)?)
             .await
             .map_err(sdk_error)?;

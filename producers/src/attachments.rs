@@ -25,6 +25,10 @@ pub struct AttachmentLimits {
     pub max_bytes: u64,
     pub upload_ttl: Duration,
     pub download_ttl: Duration,
+    /// Uploads one user may have requested and not finished (nor let expire).
+    pub max_pending: usize,
+    /// Bytes those may add up to.
+    pub max_pending_bytes: u64,
 }
 
 /// An attachment to upload, declared before its bytes.
@@ -186,6 +190,7 @@ impl UseCases {
             ));
         }
         let owner = self.owner(caller, &request).await?;
+        self.within_upload_quota(caller, request.size).await?;
         let attachment_id = Uuid::now_v7().to_string();
         let object_key = upload_key(&attachment_id);
         let terms = UploadTerms {
@@ -229,13 +234,51 @@ impl UseCases {
         Ok(UploadTicket { attachment_id, upload, expires_at_ms: expires_at })
     }
 
+    /// Refuses an upload of `size` bytes that would take the caller's unfinished uploads past
+    /// their number or bytes. Checked against the index, so requests in flight at once can pass
+    /// it by their number.
+    async fn within_upload_quota(&self, caller: &Caller, size: u64) -> Result<(), ChatError> {
+        let limits = self.limits.attachments;
+        let now = now_ms();
+        let pending = self.read().attachments.pending_uploads(&caller.sub, limits.max_pending + 1).await?;
+        let unfinished: Vec<&AttachmentRow> =
+            pending.iter().filter(|row| row.status == AttachmentStatus::Pending && row.expires_at_ms > now).collect();
+        // They free up as they expire; the oldest first.
+        let retry_after = unfinished
+            .iter()
+            .map(|row| row.expires_at_ms)
+            .min()
+            .map_or(limits.upload_ttl, |at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0)));
+        if unfinished.len() >= limits.max_pending {
+            return Err(ChatError::OverQuota {
+                code: "too_many_pending_uploads",
+                message: format!("at most {} uploads may be unfinished at once: finish one first", limits.max_pending),
+                retry_after,
+            });
+        }
+        let bytes: u64 = unfinished.iter().map(|row| row.size).sum();
+        if bytes.saturating_add(size) > limits.max_pending_bytes {
+            return Err(ChatError::OverQuota {
+                code: "pending_upload_bytes",
+                message: format!("unfinished uploads may hold at most {} bytes", limits.max_pending_bytes),
+                retry_after,
+            });
+        }
+        Ok(())
+    }
+
     /// The attachment, if the caller may see it: not found unknown, forbidden for anyone
     /// outside its conversation or group.
     pub async fn visible_attachment(&self, caller: &Caller, raw_id: &str) -> Result<AttachmentRow, ChatError> {
         let id = parse_attachment_id(raw_id)?;
         let row = self.read().attachments.attachment(&id).await?.ok_or_else(attachment_not_found)?;
         if row.is_group() {
-            let _ = self.membership(&row.conversation_id, &caller.sub).await?;
+            let (group, me) = self.membership(&row.conversation_id, &caller.sub).await?;
+            // A member added later sees what was uploaded since, as with messages.
+            let joined_later = me.joined_at_ms > group.created_at_ms;
+            if joined_later && row.created_at_ms < me.joined_at_ms && row.uploader_id != caller.sub {
+                return Err(ChatError::forbidden("before_joining", "this attachment was shared before you joined"));
+            }
         } else if caller.sub != row.uploader_id && row.recipient_id.as_deref() != Some(caller.sub.as_str()) {
             return Err(ChatError::forbidden("not_a_participant", "this attachment belongs to another conversation"));
         }

@@ -54,12 +54,7 @@ impl UseCases {
     pub async fn send_direct(&self, caller: &Caller, command: DirectSend) -> Result<DirectSent, ChatError> {
         self.rate_limits.user(UserAction::Send, &caller.sub)?;
         let text = command.message.validated_text()?;
-        let recipient = self
-            .read()
-            .users
-            .user_by_name(&command.recipient.to_lowercase())
-            .await?
-            .ok_or_else(|| ChatError::not_found("recipient_not_found", "no user with that username"))?;
+        let recipient = self.user_named(&command.recipient).await.map_err(ChatError::as_recipient)?;
         let conversation_id = conversation_id(&caller.sub, &recipient.user_id);
         let attachments = self.attach(caller, &conversation_id.to_string(), &command.message.attachments).await?;
         let message_id = Uuid::now_v7();

@@ -57,6 +57,9 @@ pub enum ChatError {
     RateLimited { retry_after: Duration },
     #[error("the server is busy; try again shortly")]
     Overloaded,
+    /// Over a quota that frees up with time.
+    #[error("{message}")]
+    OverQuota { code: &'static str, message: String, retry_after: Duration },
     #[error("event log unavailable: {0}")]
     Log(#[source] LogError),
     #[error("read-model store unavailable: {0}")]
@@ -94,11 +97,10 @@ impl ChatError {
             Self::Refused { kind, .. } => *kind,
             Self::UserNotFound(_) => Kind::NotFound,
             Self::BadCredentials => Kind::Unauthenticated,
-            Self::RateLimited { .. } => Kind::RateLimited,
+            Self::RateLimited { .. } | Self::OverQuota { .. } => Kind::RateLimited,
             Self::Overloaded => Kind::Overloaded,
-            Self::Log(LogError::Unavailable(_) | LogError::Closed) | Self::Store(StoreError::Storage(_)) => {
-                Kind::Unavailable
-            }
+            Self::Log(LogError::Unavailable(_) | LogError::Ambiguous(_) | LogError::Closed)
+            | Self::Store(StoreError::Storage(_)) => Kind::Unavailable,
             Self::Objects(_) => Kind::Unavailable,
             Self::Log(_) | Self::Store(StoreError::Corrupt { .. }) | Self::Internal(_) => Kind::Internal,
         }
@@ -111,6 +113,7 @@ impl ChatError {
             Self::UserNotFound(_) => "user_not_found",
             Self::BadCredentials => "unauthorized",
             Self::RateLimited { .. } => "rate_limited",
+            Self::OverQuota { code, .. } => code,
             Self::Overloaded => "overloaded",
             Self::Log(_) | Self::Store(_) | Self::Objects(_) => "unavailable",
             Self::Internal(_) => "internal",
@@ -120,7 +123,9 @@ impl ChatError {
     /// Whole seconds until a refused request may be tried again, for `Retry-After`.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Self::RateLimited { retry_after } => Some(retry_after_secs(*retry_after)),
+            Self::RateLimited { retry_after } | Self::OverQuota { retry_after, .. } => {
+                Some(retry_after_secs(*retry_after))
+            }
             Self::Overloaded => Some(1),
             _ => None,
         }

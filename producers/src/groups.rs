@@ -12,7 +12,9 @@ use confab_schemas::{
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, UseCases, rate_limits::UserAction, text::unsafe_in_name, time::now_ms};
+use crate::{
+    Caller, ChatError, UseCases, normalize_username, rate_limits::UserAction, text::unsafe_in_name, time::now_ms,
+};
 
 /// Lookups of one request in flight at once.
 const LOOKUP_CONCURRENCY: usize = 16;
@@ -99,7 +101,8 @@ impl UseCases {
         let read = self.read();
         let lookups = wanted.iter().cloned().map(|name| {
             let users = Arc::clone(&read.users);
-            async move { users.user_by_name(&name).await }
+            // A name no account can have is not looked up (some stores refuse such keys).
+            async move { if normalize_username(&name).is_ok() { users.user_by_name(&name).await } else { Ok(None) } }
         });
         let found: Vec<_> = stream::iter(lookups).buffered(LOOKUP_CONCURRENCY).try_collect().await?;
         let unknown: Vec<&str> =

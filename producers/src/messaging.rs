@@ -71,7 +71,13 @@ impl UseCases {
         };
         Ok(match self.publisher.publish_claimed(claim, event, occurred_at).await? {
             ClaimedAppend::Appended(position) => Published::Appended(position),
-            ClaimedAppend::Taken { value } => Published::Retried(value),
+            ClaimedAppend::Taken { value, finished } => {
+                // This retry finished the first send's append: readable before it answers.
+                if let Some(position) = finished {
+                    self.read_your_write(&position).await;
+                }
+                Published::Retried(value)
+            }
         })
     }
 }

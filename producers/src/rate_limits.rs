@@ -181,11 +181,16 @@ impl RateLimits {
 
     /// Before checking a password: refused while the address or the account is over its limit.
     pub(crate) fn login_attempt(&self, from: IpAddr, account: &str) -> Result<(), ChatError> {
-        self.check(self.login_per_address.as_ref(), &from)?;
+        self.login_from(from)?;
         match &self.login_failures {
             Some(failures) => failures.locked(account, &self.clock),
             None => Ok(()),
         }
+    }
+
+    /// A login attempt from `from`, for no account in particular.
+    pub(crate) fn login_from(&self, from: IpAddr) -> Result<(), ChatError> {
+        self.check(self.login_per_address.as_ref(), &from)
     }
 
     pub(crate) fn login_failed(&self, account: &str) {

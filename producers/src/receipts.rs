@@ -121,10 +121,17 @@ impl UseCases {
         message_id: &str,
     ) -> Result<ReadReceipt, ChatError> {
         self.rate_limits.user(UserAction::Receipt, &reader.sub)?;
-        let (group, _) = self.membership(group_id, &reader.sub).await?;
+        let (group, me) = self.membership(group_id, &reader.sub).await?;
         let message_id = Uuid::parse_str(message_id).map_err(|_| message_not_found())?.to_string();
-        let _ =
-            self.read().messages.group_message(&group.group_id, &message_id).await?.ok_or_else(message_not_found)?;
+        let read = self.read();
+        let row = read.messages.group_message(&group.group_id, &message_id).await?.ok_or_else(message_not_found)?;
+        // A member added later sees, and so reads, only what came after they joined.
+        if let Some(joined_after) = &me.history_after
+            && let Some(last_before) = read.messages.group_message(&group.group_id, joined_after).await?
+            && row.seq <= last_before.seq
+        {
+            return Err(message_not_found());
+        }
         self.read_up_to(&reader.sub, Conversation::Group { group_id: group.group_id }, message_id).await
     }
 

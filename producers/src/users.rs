@@ -48,11 +48,11 @@ impl UseCases {
         let username = normalize_username(username)?;
         check_password(&password)?;
         self.rate_limits.register(from)?;
-        // Cheap early answer; the claim below is what actually decides.
-        if self.read().users.user_by_name(&username).await?.is_some() {
-            return Err(username_taken());
+        // Early answer; the claim below is what actually decides.
+        if let Some(existing) = self.read().users.user_by_name(&username).await? {
+            return self.registered_before(existing, password, from).await;
         }
-        let password_hash = self.passwords.hash(password).await?;
+        let password_hash = self.passwords.hash(password.clone()).await?;
         let user_id = Uuid::now_v7();
         let occurred_at = now_ms();
         let event = Event::UserRegistered(UserRegistered {
@@ -68,18 +68,47 @@ impl UseCases {
                 self.read_your_write(&position).await;
                 Ok((user_id, username))
             }
-            ClaimedAppend::Taken { .. } => Err(username_taken()),
+            ClaimedAppend::Taken { finished, .. } => {
+                if let Some(position) = finished {
+                    self.read_your_write(&position).await;
+                }
+                match self.read().users.user_by_name(&username).await? {
+                    Some(existing) => self.registered_before(existing, password, from).await,
+                    None => Err(username_taken()),
+                }
+            }
+        }
+    }
+
+    /// A registration of a name that is taken: the same registration again (a retry whose answer
+    /// was lost, or whose first append timed out) when the password is the account's, which is
+    /// answered as the first was; otherwise taken. A password that does not match counts as a
+    /// failed login for the account, so this is no way around the login limits.
+    async fn registered_before(
+        &self,
+        existing: UserRow,
+        password: String,
+        from: IpAddr,
+    ) -> Result<(Uuid, String), ChatError> {
+        self.rate_limits.login_attempt(from, &existing.username)?;
+        let user_id = Uuid::parse_str(&existing.user_id).map_err(ChatError::internal)?;
+        if self.passwords.verify(password, Some(existing.password_hash)).await? {
+            Ok((user_id, existing.username))
+        } else {
+            self.rate_limits.login_failed(&existing.username);
+            Err(username_taken())
         }
     }
 
     /// A token for `username` if `password` is theirs. An unknown username costs the same time
     /// as a wrong password, and counts against its name the same way.
     pub async fn login(&self, username: &str, password: String, from: IpAddr) -> Result<Login, ChatError> {
-        let account = username.to_lowercase();
-        // Longer than any username: never stored, so never worth a hash or a tracked failure.
-        if account.len() > 64 {
+        // A name no account can have (empty, too long, other characters) is never looked up:
+        // it is not worth a hash or a tracked failure, and some stores refuse such keys.
+        let Ok(account) = normalize_username(username) else {
+            self.rate_limits.login_from(from)?;
             return Err(ChatError::BadCredentials);
-        }
+        };
         self.rate_limits.login_attempt(from, &account)?;
         let user = self.read().users.user_by_name(&account).await?;
         let verified = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;

@@ -55,6 +55,8 @@ async fn world() -> World {
                 max_bytes: 1000,
                 upload_ttl: std::time::Duration::from_secs(60),
                 download_ttl: std::time::Duration::from_secs(60),
+                max_pending: 20,
+                max_pending_bytes: 1 << 30,
             },
         },
         rate_limits: RateLimits::new(&RateSpecs::OFF),

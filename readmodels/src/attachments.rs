@@ -109,6 +109,10 @@ pub trait AttachmentStore: Send + Sync + 'static {
     /// completes the listing.
     async fn settle(&self, row: &AttachmentRow) -> Result<(), StoreError>;
 
+    /// Up to `limit` of the attachments `uploader_id` requested that are still pending, newest
+    /// first (expired ones included: the caller knows the clock).
+    async fn pending_uploads(&self, uploader_id: &str, limit: usize) -> Result<Vec<AttachmentRow>, StoreError>;
+
     /// Up to `limit` available attachments of a conversation or group with ids below `before`,
     /// newest first.
     async fn conversation_attachments(

@@ -254,6 +254,11 @@ async fn attachments(read_models: &ReadModels) {
     }
     assert_eq!(attachments.attachment(&rows[0].attachment_id).await.unwrap(), Some(rows[0].clone()));
     assert!(attachments.conversation_attachments(&c, None, 10).await.unwrap().is_empty(), "none available yet");
+    let ids = |page: Vec<AttachmentRow>| page.into_iter().map(|a| a.attachment_id).collect::<Vec<_>>();
+    let pending_newest_first: Vec<String> = rows.iter().rev().map(|a| a.attachment_id.clone()).collect();
+    assert_eq!(ids(attachments.pending_uploads("a", 10).await.unwrap()), pending_newest_first);
+    assert_eq!(ids(attachments.pending_uploads("a", 2).await.unwrap()), pending_newest_first[..2]);
+    assert!(attachments.pending_uploads("b", 10).await.unwrap().is_empty(), "pending by uploader");
     let settled = |row: &AttachmentRow, status| AttachmentRow { status, settled_at_ms: Some(7), ..row.clone() };
     for row in &rows {
         attachments.settle(&settled(row, AttachmentStatus::Available)).await.unwrap();
@@ -262,6 +267,7 @@ async fn attachments(read_models: &ReadModels) {
     attachments.settle(&settled(&rows[0], AttachmentStatus::Rejected)).await.unwrap();
     let stored = attachments.attachment(&rows[0].attachment_id).await.unwrap().unwrap();
     assert_eq!(stored.status, AttachmentStatus::Available);
+    assert!(attachments.pending_uploads("a", 10).await.unwrap().is_empty(), "settled ones leave the index");
     let listed = |page: Vec<AttachmentRow>| page.into_iter().map(|a| a.attachment_id).collect::<Vec<_>>();
     let newest_first: Vec<String> = rows.iter().rev().map(|a| a.attachment_id.clone()).collect();
     assert_eq!(listed(attachments.conversation_attachments(&c, None, 10).await.unwrap()), newest_first);

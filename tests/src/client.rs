@@ -279,6 +279,9 @@ impl Client {
         assert_eq!(ticket.status, StatusCode::OK, "{}", ticket.body);
         let response = self.http.get(ticket.body["downloadUrl"].as_str().unwrap()).send().await.expect("download");
         assert_eq!(response.status(), StatusCode::OK);
+        // Never rendered in place (no stored XSS on the store's origin).
+        let disposition = response.headers().get("content-disposition").and_then(|v| v.to_str().ok());
+        assert!(disposition.is_some_and(|d| d.starts_with("attachment")), "content-disposition {disposition:?}");
         response.bytes().await.expect("download body").to_vec()
     }
 

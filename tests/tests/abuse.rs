@@ -381,7 +381,104 @@ async fn past_the_in_flight_limit_requests_are_shed_with_503(backend: Backend) {
     tokio::time::timeout(Duration::from_secs(30), freed).await.expect("the slot never freed");
 }
 
+async fn a_late_joiner_reaches_nothing_from_before_joining(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, carol) = (client.user("alice").await, client.user("carol").await);
+    let group = client.group(&alice, "founders", &[]).await;
+    let early_file = client.attachment(&alice, json!({ "groupId": group }), b"before carol").await;
+    let early = client.group_send(&alice, &group, "before carol").await.body["messageId"].clone();
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+
+    let file = client.get(&format!("/attachments/{early_file}"), Some(&carol.token)).await;
+    assert_eq!((file.status, file.error_code()), (StatusCode::FORBIDDEN, "before_joining"));
+    let read =
+        client.post(&format!("/groups/{group}/read"), Some(&carol.token), json!({ "upToMessageId": early })).await;
+    assert_eq!((read.status, read.error_code()), (StatusCode::NOT_FOUND, "message_not_found"));
+
+    let later = client.group_send(&alice, &group, "after carol").await.body["messageId"].clone();
+    let read =
+        client.post(&format!("/groups/{group}/read"), Some(&carol.token), json!({ "upToMessageId": later })).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let late_file = client.attachment(&alice, json!({ "groupId": group }), b"after carol").await;
+    assert_eq!(client.download(&carol, &late_file).await, b"after carol");
+}
+
+async fn names_a_store_cannot_keep_or_a_screen_would_misrender_are_refused(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    // Empty and impossible names are 4xx on every store (DynamoDB refuses empty keys).
+    for name in ["", " ", &"x".repeat(3000)] {
+        assert_eq!(client.login(name, "long-password").await.status, StatusCode::UNAUTHORIZED, "{name:?}");
+        let sent = client.send(&alice, name, "hi").await;
+        assert_eq!((sent.status, sent.error_code()), (StatusCode::NOT_FOUND, "recipient_not_found"));
+    }
+    let group = client.create_group(&alice, "ok", &["", "bob"]).await;
+    assert_eq!(group.status, StatusCode::NOT_FOUND, "{}", group.body);
+    // Bidirectional overrides would show `exe.png` as `gnp.exe`.
+    let group = client.create_group(&alice, "evil\u{202e}gpj.exe", &[]).await;
+    assert_eq!((group.status, group.error_code()), (StatusCode::BAD_REQUEST, "invalid_group_name"));
+    let mut upload = json!({
+        "fileName": "invoice\u{202e}fdp.exe", "contentType": "application/pdf", "size": 3,
+        "sha256": "0".repeat(64), "recipient": "alice",
+    });
+    let file = client.post("/attachments", Some(&alice.token), upload.clone()).await;
+    assert_eq!((file.status, file.error_code()), (StatusCode::BAD_REQUEST, "invalid_file_name"));
+    upload["fileName"] = json!("invoice.pdf");
+    assert_eq!(client.post("/attachments", Some(&alice.token), upload).await.status, StatusCode::CREATED);
+}
+
+async fn usernames_of_32_hex_digits_are_usernames_on_every_frame(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let hexname = "0123456789abcdef0123456789abcdef";
+    let (alice, hex) = (client.user("alice").await, client.user(hexname).await);
+    let mut hex_phone = Socket::connect(&server.base_url, &hex.token, None).await;
+    let mut alice_phone = Socket::connect(&server.base_url, &alice.token, None).await;
+    alice_phone.send(json!({ "type": "typing", "to": hexname })).await;
+    let typing = hex_phone.next_of("typing").await;
+    assert_eq!(typing["username"], "alice");
+    let sent = client.send(&hex, "alice", "from a hex name").await;
+    let id = sent.body["messageId"].clone();
+    alice_phone.send(json!({ "type": "read", "to": hexname, "upToMessageId": id })).await;
+    let receipt = hex_phone.next_of("receipt").await;
+    assert_eq!((receipt["status"].as_str(), receipt["upToMessageId"].clone()), (Some("read"), id));
+}
+
+async fn unfinished_uploads_are_bounded_per_user(backend: Backend) {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_ATTACHMENT_MAX_PENDING", "2").env("CONFAB_ATTACHMENT_MAX_PENDING_BYTES", "100");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let to_bob = json!({ "recipient": "bob" });
+    let first = client.request_upload(&alice, to_bob.clone(), &[1; 60], &[1; 60]).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let too_big = client.request_upload(&alice, to_bob.clone(), &[2; 50], &[2; 50]).await;
+    assert_eq!((too_big.status, too_big.error_code()), (StatusCode::TOO_MANY_REQUESTS, "pending_upload_bytes"));
+    let second = client.request_upload(&alice, to_bob.clone(), &[3; 10], &[3; 10]).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let third = client.request_upload(&alice, to_bob.clone(), &[4; 10], &[4; 10]).await;
+    assert_eq!((third.status, third.error_code()), (StatusCode::TOO_MANY_REQUESTS, "too_many_pending_uploads"));
+    // Another user has their own quota; a finished upload frees its place.
+    let _ = client.attachment(&bob, json!({ "recipient": "alice" }), &[5; 10]).await;
+    assert!(client.upload(&second.body, vec![3; 10]).await.status().is_success());
+    let id = second.body["attachmentId"].as_str().unwrap();
+    let done = client.post(&format!("/attachments/{id}/complete"), Some(&alice.token), json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let fourth = client.request_upload(&alice, to_bob, &[4; 10], &[4; 10]).await;
+    assert_eq!(fourth.status, StatusCode::CREATED, "{}", fourth.body);
+}
+
 backend_tests!(
+    unfinished_uploads_are_bounded_per_user,
+    a_late_joiner_reaches_nothing_from_before_joining,
+    names_a_store_cannot_keep_or_a_screen_would_misrender_are_refused,
+    usernames_of_32_hex_digits_are_usernames_on_every_frame,
     guessing_a_password_locks_the_account_and_a_success_resets_the_count,
     logins_and_registrations_are_limited_per_client_address,
     a_login_flood_is_refused_fast_and_bounded_while_others_keep_chatting,

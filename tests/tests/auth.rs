@@ -36,6 +36,10 @@ async fn register_validates_normalizes_and_refuses_taken_names(backend: Backend)
     let taken = client.register("ALICE_1.X-y", "another-password").await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
     assert_eq!(taken.error_code(), "username_taken");
+    // The same registration again (a retry whose answer was lost) is answered as the first was.
+    let again = client.register("alice_1.x-y", "password123").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.body, created.body);
 
     let missing = client.post("/auth/register", None, json!({ "username": "carol" })).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);

@@ -117,22 +117,28 @@ async fn two_api_processes_and_one_worker_share_one_log_and_one_store() {
     };
     assert!(tokio::time::timeout(Duration::from_secs(20), group_hops).await.is_ok(), "group writes waited out");
 
-    // Usernames are unique across processes.
+    // Usernames are unique across processes: of twelve registrations at once, one account. The
+    // same password again is the same registration (a retry), answered with that account; any
+    // other is refused.
     let attempts: Vec<_> = (0..12)
         .map(|i| {
             let client = if i % 2 == 0 { one.clone() } else { two.clone() };
-            tokio::spawn(async move { client.register("contested", "password123").await.status })
+            let password = if i % 3 == 0 { "password123" } else { "another-password" };
+            tokio::spawn(async move { (password, client.register("contested", password).await) })
         })
         .collect();
-    let mut created = 0;
+    let mut accounts = std::collections::HashMap::new();
     for attempt in attempts {
-        match attempt.await.unwrap() {
-            StatusCode::CREATED => created += 1,
-            StatusCode::CONFLICT => {}
+        let (password, reply) = attempt.await.unwrap();
+        match reply.status {
+            StatusCode::CREATED => {
+                let _ = accounts.entry(reply.body["userId"].as_str().unwrap().to_owned()).or_insert(password);
+            }
+            StatusCode::CONFLICT => assert_eq!(reply.error_code(), "username_taken"),
             other => panic!("unexpected {other}"),
         }
     }
-    assert_eq!(created, 1);
+    assert_eq!(accounts.len(), 1, "{accounts:?}");
 
     // So is a client's idempotency key.
     let first_send = one.send_idempotent(&alice, "bob", "exactly once", "k-1").await;
@@ -306,6 +312,13 @@ impl Broker {
         }
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the broker: what it was sent meanwhile it still
+    /// handles once thawed, after the producer has given up waiting.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running broker").id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -349,8 +362,24 @@ async fn with_the_broker_down_sends_fail_fast_with_503_and_work_again_when_it_is
     // timeout scan, with room for a loaded machine.
     assert!(started.elapsed() < Duration::from_secs(6), "503 took {:?}", started.elapsed());
     assert_eq!(client.get("/readyz", None).await.status, StatusCode::SERVICE_UNAVAILABLE);
+    // A produce that timed out may have reached a broker: its claim is kept, so a retry with the
+    // same key finishes that very record instead of appending another.
+    let keyed = client.send_idempotent(&alice, "bob", "keyed while down", "down-1").await;
+    assert_eq!(keyed.status, StatusCode::SERVICE_UNAVAILABLE, "{}", keyed.body);
+    let registered = client.register("carol", "carol-password").await;
+    assert_eq!(registered.status, StatusCode::SERVICE_UNAVAILABLE, "{}", registered.body);
 
     broker.resume();
+    let mut keyed_id = None;
+    eventually("the keyed retry is answered", async || {
+        let reply = client.send_idempotent(&alice, "bob", "keyed while down", "down-1").await;
+        keyed_id = (reply.status == StatusCode::OK).then(|| reply.body["messageId"].as_str().unwrap().to_owned());
+        keyed_id.is_some()
+    })
+    .await;
+    // And a registration retried is the registration, not a clash with itself.
+    let again = client.register("carol", "carol-password").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     let mut after = None;
     eventually("a send succeeds again", async || {
         let reply = client.send(&alice, "bob", "after").await;
@@ -371,6 +400,44 @@ async fn with_the_broker_down_sends_fail_fast_with_503_and_work_again_when_it_is
     .await;
     let ids: Vec<_> = history.iter().filter_map(|m| m["messageId"].as_str()).collect();
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "duplicates in the history");
+    let keyed: Vec<_> = history.iter().filter(|m| m["clientMessageId"] == "down-1").collect();
+    assert_eq!(keyed.len(), 1, "{keyed:?}");
+    assert_eq!(keyed[0]["messageId"].as_str(), keyed_id.as_deref());
+}
+
+/// A produce that times out while the broker holds the request (librdkafka's "possibly
+/// persisted") answers 503; the broker then writes the record. A retry with the same key finishes
+/// that claim's own record (the same message id) instead of appending a second message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_produce_that_timed_out_is_finished_by_its_retry_never_doubled() {
+    let Some(backend) = Backend::kafka_dynamodb("a_produce_that_timed_out") else { return };
+    let Some(tansu) = backend.external().and_then(|e| e.tansu_bin.clone()) else {
+        panic!("CONFAB_TEST_TANSU_BIN is needed to freeze a broker");
+    };
+    let broker = Broker::start(&tansu);
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.use_kafka(&broker.address());
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    let bob = client.user("bob").await;
+
+    broker.signal("-STOP");
+    let first = client.send_idempotent(&alice, "bob", "sent into a frozen broker", "frozen-1").await;
+    broker.signal("-CONT");
+    assert_eq!(first.status, StatusCode::SERVICE_UNAVAILABLE, "{}", first.body);
+
+    let mut retried = None;
+    eventually("the retry is answered", async || {
+        let reply = client.send_idempotent(&alice, "bob", "sent into a frozen broker", "frozen-1").await;
+        retried = (reply.status == StatusCode::OK).then_some(reply.body);
+        retried.is_some()
+    })
+    .await;
+    let history = client.full_history(&bob, "alice").await;
+    let sent: Vec<_> = history.iter().filter(|m| m["clientMessageId"] == "frozen-1").collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["messageId"], retried.unwrap()["messageId"]);
 }
 
 /// A claim left pending by an API process that died between the claim and the produce, as it

@@ -19,15 +19,22 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AttachmentRequest {
-    /// 1-255 characters, no path separators or control characters; stored sealed.
-    #[schema(example = "boulder.jpg")]
+    /// 1-255 characters, no path separators, control characters or bidirectional overrides;
+    /// stored sealed.
+    #[schema(example = "boulder.jpg", min_length = 1, max_length = 255)]
     file_name: String,
     /// The MIME type the upload must declare, e.g. `image/jpeg`.
-    #[schema(example = "image/jpeg")]
+    #[schema(
+        example = "image/jpeg",
+        max_length = 255,
+        pattern = "^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+( *;[ -~]*)?$"
+    )]
     content_type: String,
     /// Exact length in bytes, 1 to the server's limit.
+    #[schema(minimum = 1)]
     size: u64,
     /// SHA-256 of the bytes, 64 hex digits; the indexer rejects an upload that differs.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$", min_length = 64, max_length = 64)]
     sha256: String,
     /// A username: the attachment belongs to your conversation with them.
     recipient: Option<String>,
@@ -207,8 +214,10 @@ pub(crate) struct DirectAttachmentsQuery {
     /// The peer's username.
     recipient: String,
     /// 1-200, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     before: Option<String>,
 }
 
@@ -216,8 +225,10 @@ pub(crate) struct DirectAttachmentsQuery {
 #[into_params(parameter_in = Query)]
 pub(crate) struct GroupAttachmentsQuery {
     /// 1-200, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     before: Option<String>,
 }
 

@@ -9,10 +9,10 @@ use crate::{ApiError, AppState, client_addr::ClientAddr, error::ErrorBody, extra
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Credentials {
     /// 3-32 characters of `a-z 0-9 _ . -`; letters are lowercased.
-    #[schema(example = "alice")]
+    #[schema(example = "alice", min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
     username: String,
     /// 8-1024 characters.
-    #[schema(example = "correct horse battery")]
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 1024)]
     password: String,
 }
 

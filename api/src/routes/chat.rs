@@ -45,8 +45,10 @@ pub(crate) struct MessagesQuery {
     /// The peer's username; without it, the caller's conversations are listed.
     recipient: Option<String>,
     /// 1-200, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     before: Option<String>,
 }
 

@@ -78,8 +78,10 @@ impl From<GroupSent> for GroupSendResponse {
 #[into_params(parameter_in = Query)]
 pub(crate) struct GroupMessagesQuery {
     /// 1-200, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
+    #[param(value_type = Option<uuid::Uuid>)]
     before: Option<String>,
 }
 

@@ -48,6 +48,12 @@ pub(crate) struct ServeArgs {
     /// How long an attachment's upload URL works.
     #[arg(long, env = "CONFAB_ATTACHMENT_UPLOAD_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub(crate) attachment_upload_ttl_secs: u64,
+    /// Uploads one user may have requested and not finished (nor let expire).
+    #[arg(long, env = "CONFAB_ATTACHMENT_MAX_PENDING", default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
+    pub(crate) attachment_max_pending: usize,
+    /// Bytes those may add up to.
+    #[arg(long, env = "CONFAB_ATTACHMENT_MAX_PENDING_BYTES", default_value_t = 1024 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) attachment_max_pending_bytes: u64,
     /// How long an attachment's download URL works.
     #[arg(long, env = "CONFAB_ATTACHMENT_DOWNLOAD_TTL_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=604_800))]
     pub(crate) attachment_download_ttl_secs: u64,
@@ -127,6 +133,8 @@ pub(crate) async fn run_http(
             max_bytes: args.attachment_max_bytes,
             upload_ttl: Duration::from_secs(args.attachment_upload_ttl_secs),
             download_ttl: Duration::from_secs(args.attachment_download_ttl_secs),
+            max_pending: args.attachment_max_pending,
+            max_pending_bytes: args.attachment_max_pending_bytes,
         },
     };
     let use_cases = UseCases {

@@ -249,7 +249,7 @@ impl Writer {
             let mut claims = txn.open_table(CLAIMS).map_err(storage_error)?;
             let key = (claim.scope.as_str(), claim.key.as_str());
             if let Some(held) = claims.get(key).map_err(storage_error)? {
-                return Ok(ClaimedAppend::Taken { value: held.value().to_vec() });
+                return Ok(ClaimedAppend::Taken { value: held.value().to_vec(), finished: None });
             }
             let _ = claims.insert(key, claim.value.as_slice()).map_err(storage_error)?;
         }

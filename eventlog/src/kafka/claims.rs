@@ -19,6 +19,14 @@ pub(crate) async fn append_claimed(
                 }
                 Ok(ClaimedAppend::Appended(position))
             }
+            // Perhaps on the log: freeing the claim would let a retry append a second record
+            // under another id. The retry finishes this one instead.
+            Err(append_error @ LogError::Ambiguous(_)) => {
+                if let Err(error) = log.claims.abandon(&claim.scope, &claim.key).await {
+                    tracing::warn!(scope = %claim.scope, key = %claim.key, %error, "cannot mark a claim abandoned");
+                }
+                Err(append_error)
+            }
             Err(append_error) => {
                 if let Err(error) = log.claims.release(&claim.scope, &claim.key).await {
                     tracing::warn!(scope = %claim.scope, key = %claim.key, %error, "cannot release claim");
@@ -27,15 +35,17 @@ pub(crate) async fn append_claimed(
             }
         },
         Some(held) => {
+            let mut finished = None;
             if let Some(orphan) =
                 held.pending.filter(|_| now_ms - held.claimed_at_ms > log.orphan_after().as_millis() as i64)
             {
-                // Its claimer died between claim and append: finish the append for it.
+                // Its claimer died between claim and append, or its append timed out: finish it
+                // (a record appended twice is one record to consumers, which deduplicate).
                 tracing::warn!(scope = %claim.scope, key = %claim.key, "finishing an orphaned claimed append");
-                let _ = log.append(&orphan.topic, orphan.record).await?;
+                finished = Some(log.append(&orphan.topic, orphan.record).await?);
                 log.claims.settle(&claim.scope, &claim.key).await?;
             }
-            Ok(ClaimedAppend::Taken { value: held.value })
+            Ok(ClaimedAppend::Taken { value: held.value, finished })
         }
     }
 }

@@ -150,6 +150,10 @@ impl EventLog for KafkaLog {
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition), _)) => {
                 Err(LogError::UnknownTopic(topic.to_owned()))
             }
+            // librdkafka's "possibly persisted": the request may have reached the broker.
+            Err((e @ KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut), _)) => {
+                Err(LogError::Ambiguous(crate::cause(e)))
+            }
             Err((e, _)) => Err(unavailable(e)),
         }
     }

@@ -6,6 +6,7 @@ use super::{
     DynamoStore, already_applied,
     groups::already_updated,
     items::{Item, get_n, get_opt_s, get_s, n, s},
+    sdk_error,
 };
 use crate::{AttachmentRow, AttachmentStatus, AttachmentStore, StoreError};
 
@@ -64,10 +65,26 @@ fn attachment_from_item(item: &Item) -> Result<AttachmentRow, StoreError> {
 #[async_trait]
 impl AttachmentStore for DynamoStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.all_active(&[&self.tables.attachments, &self.tables.conversation_attachments]).await
+        self.all_active(&[
+            &self.tables.attachments,
+            &self.tables.conversation_attachments,
+            &self.tables.pending_uploads,
+        ])
+        .await
     }
 
     async fn put_requested(&self, row: &AttachmentRow) -> Result<(), StoreError> {
+        // The index first: an entry without its row is skipped by the query, a row without its
+        // entry would escape the quota.
+        already_applied(
+            self.client
+                .put_item()
+                .table_name(&self.tables.pending_uploads)
+                .item("uploader_id", s(&row.uploader_id))
+                .item("attachment_id", s(&row.attachment_id))
+                .send()
+                .await,
+        )?;
         already_applied(
             self.client
                 .put_item()
@@ -108,6 +125,17 @@ impl AttachmentStore for DynamoStore {
         let Some(stored) = AttachmentStore::attachment(self, &row.attachment_id).await? else {
             return Ok(());
         };
+        if stored.status != AttachmentStatus::Pending {
+            let _ = self
+                .client
+                .delete_item()
+                .table_name(&self.tables.pending_uploads)
+                .key("uploader_id", s(&stored.uploader_id))
+                .key("attachment_id", s(&stored.attachment_id))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
         if stored.status == AttachmentStatus::Available {
             already_applied(
                 self.client
@@ -119,6 +147,29 @@ impl AttachmentStore for DynamoStore {
             )?;
         }
         Ok(())
+    }
+
+    async fn pending_uploads(&self, uploader_id: &str, limit: usize) -> Result<Vec<AttachmentRow>, StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.tables.pending_uploads)
+            .key_condition_expression("uploader_id = :u")
+            .expression_attribute_values(":u", s(uploader_id))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut rows = Vec::new();
+        for entry in page.items() {
+            let attachment_id = get_s(entry, "attachment_id")?;
+            if let Some(row) = AttachmentStore::attachment(self, &attachment_id).await? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 
     async fn conversation_attachments(

@@ -91,6 +91,21 @@ impl ClaimStore for DynamoStore {
             .map_err(|e| log_error(super::sdk_error(e)))
     }
 
+    async fn abandon(&self, scope: &str, key: &str) -> Result<(), LogError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.claims)
+            .key("scope", s(scope))
+            .key("claim_key", s(key))
+            .update_expression("SET claimed_at_ms = :orphaned")
+            .expression_attribute_values(":orphaned", n(0))
+            .condition_expression("attribute_exists(pending_record)")
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| log_error(super::sdk_error(e)))
+    }
+
     async fn get(&self, scope: &str, key: &str) -> Result<Option<HeldClaim>, LogError> {
         let item = self
             .client

@@ -32,6 +32,7 @@ pub struct TableNames {
     pub receipts: String,
     pub attachments: String,
     pub conversation_attachments: String,
+    pub pending_uploads: String,
     pub claims: String,
     pub checkpoints: String,
     /// The analytics consumer's own state, not a read model.
@@ -64,6 +65,7 @@ impl TableNames {
             receipts: name("receipts"),
             attachments: name("attachments"),
             conversation_attachments: name("conversation_attachments"),
+            pending_uploads: name("pending_uploads"),
             claims: shared("claims"),
             checkpoints: name("checkpoints"),
             analytics: shared("analytics"),
@@ -80,7 +82,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 11] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 12] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -93,6 +95,7 @@ impl TableNames {
             ("receipts", &self.receipts),
             ("attachments", &self.attachments),
             ("conversation_attachments", &self.conversation_attachments),
+            ("pending_uploads", &self.pending_uploads),
         ]
     }
 }
@@ -150,6 +153,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             range: Some("attachment_id"),
             local_index: None,
         },
+        Spec { name: &tables.pending_uploads, hash: "uploader_id", range: Some("attachment_id"), local_index: None },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
         Spec { name: &tables.analytics, hash: "metric", range: Some("bucket"), local_index: None },
         Spec { name: &tables.analytics_members, hash: "set_key", range: Some("member"), local_index: None },

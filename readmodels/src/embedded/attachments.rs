@@ -10,6 +10,8 @@ pub(super) const ATTACHMENTS: TableDefinition<'_, &str, &[u8]> = TableDefinition
 /// (conversation or group id, attachment id): available attachments, by id (UUID v7: by time).
 pub(super) const CONVERSATION_ATTACHMENTS: TableDefinition<'_, (&str, &str), ()> =
     TableDefinition::new("conversation_attachments");
+/// (uploader id, attachment id): attachments requested and not settled yet, by id.
+pub(super) const PENDING_UPLOADS: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pending_uploads");
 
 #[async_trait]
 impl AttachmentStore for EmbeddedStore {
@@ -23,6 +25,10 @@ impl AttachmentStore for EmbeddedStore {
             let mut table = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
             if table.get(row.attachment_id.as_str()).map_err(storage_error)?.is_none() {
                 let _ = table.insert(row.attachment_id.as_str(), to_json(&row)?.as_slice()).map_err(storage_error)?;
+                let mut pending = txn.open_table(PENDING_UPLOADS).map_err(storage_error)?;
+                let _ = pending
+                    .insert((row.uploader_id.as_str(), row.attachment_id.as_str()), ())
+                    .map_err(storage_error)?;
             }
             Ok(())
         })
@@ -57,6 +63,9 @@ impl AttachmentStore for EmbeddedStore {
             stored.reason = row.reason.clone();
             stored.settled_at_ms = row.settled_at_ms;
             let _ = table.insert(row.attachment_id.as_str(), to_json(&stored)?.as_slice()).map_err(storage_error)?;
+            let mut pending = txn.open_table(PENDING_UPLOADS).map_err(storage_error)?;
+            let _ =
+                pending.remove((stored.uploader_id.as_str(), stored.attachment_id.as_str())).map_err(storage_error)?;
             if stored.status == AttachmentStatus::Available {
                 let mut listed = txn.open_table(CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
                 let _ = listed
@@ -64,6 +73,28 @@ impl AttachmentStore for EmbeddedStore {
                     .map_err(storage_error)?;
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn pending_uploads(&self, uploader_id: &str, limit: usize) -> Result<Vec<AttachmentRow>, StoreError> {
+        let uploader_id = uploader_id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let pending = txn.open_table(PENDING_UPLOADS).map_err(storage_error)?;
+            let rows = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
+            let range = pending
+                .range((uploader_id.as_str(), "")..(uploader_id.as_str(), AFTER_ALL_IDS))
+                .map_err(storage_error)?;
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (key, _) = entry.map_err(storage_error)?;
+                let (_, attachment_id) = key.value();
+                if let Some(row) = rows.get(attachment_id).map_err(storage_error)? {
+                    out.push(from_json("attachments", row.value())?);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -85,6 +85,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
+            let _ = txn.open_table(attachments::PENDING_UPLOADS).map_err(storage_error)?;
         }
         txn.commit().map_err(storage_error)?;
         Ok(Self { db: Arc::new(db) })
@@ -152,6 +153,8 @@ impl EmbeddedStore {
             "conversation_attachments".into(),
             dump_table(&txn, attachments::CONVERSATION_ATTACHMENTS, |k, ()| Ok(json!(k)))?,
         );
+        let _ =
+            out.insert("pending_uploads".into(), dump_table(&txn, attachments::PENDING_UPLOADS, |k, ()| Ok(json!(k)))?);
         Ok(Value::Object(out))
     }
 
