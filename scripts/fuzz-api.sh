@@ -5,8 +5,11 @@
 #
 # Checks left out: positive_data_acceptance (it expects every schema-valid request to succeed;
 # the API's rules, such as "a group id that exists", are not in the schema, so refusals like 404
-# are correct answers) and the GET /ws upgrade (a WebSocket, tested by the suite).
+# are correct answers) and the GET /ws upgrade (a WebSocket, tested by the suite). One worker:
+# with two, hypothesis' lambda introspection (not thread-safe) now and then fails the run with
+# "AST constructor recursion depth mismatch", a fault of the fuzzer, not of the API.
 
+CONFAB_CACHE="${CONFAB_CACHE:-$HOME/.cache/confab}"
 SCHEMATHESIS_VERSION=4.32.5
 FUZZ_MIN_CASES="${FUZZ_MIN_CASES:-1000}"
 
@@ -29,7 +32,7 @@ fuzz_api() {
     # Rate limits off: the fuzzer is one client sending thousands of requests; they are tested
     # by the suite. Every other bound stays.
     env CONFAB_DATA_DIR="$dir/data" CONFAB_RATE_LIMITS=off RUST_LOG=warn "$@" \
-        "$CARGO_TARGET_DIR/debug/confab" serve --listen 127.0.0.1:0 > "$log" 2>&1 &
+        "${CARGO_TARGET_DIR:-target}/debug/confab" serve --listen 127.0.0.1:0 > "$log" 2>&1 &
     pid=$!
     url=""
     for _ in $(seq 1 600); do
@@ -53,7 +56,7 @@ fuzz_api() {
     echo "fuzzing $name at $url"
     "$SCHEMATHESIS" run "$url/openapi.json" --header "Authorization: Bearer $token" \
         --checks all --exclude-checks positive_data_acceptance --exclude-path /ws \
-        --max-examples 60 --seed 20261202 --workers 2 --request-timeout 30 \
+        --max-examples 60 --seed 20261202 --workers 1 --request-timeout 30 \
         --no-color --suppress-health-check all > "$dir/schemathesis.log" 2>&1 || status=$?
     kill -TERM "$pid"; wait "$pid" || true
     cases="$(sed -n 's/^ *\([0-9][0-9]*\) generated.*/\1/p' "$dir/schemathesis.log" | tail -n 1)"

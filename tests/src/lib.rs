@@ -9,7 +9,7 @@ mod process;
 mod socket;
 
 pub use backend::{Backend, External};
-pub use client::{Client, Reply, User};
+pub use client::{Client, Reply, User, read_response};
 pub use deployment::{Deployment, TEST_JWT_SECRET, TEST_MASTER_KEYS};
 pub use process::{Confab, confab_bin};
 pub use socket::{Socket, WsError};

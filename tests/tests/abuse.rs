@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use confab_e2e::{Backend, Client, Deployment, Socket, TEST_JWT_SECRET, backend_tests};
+use confab_e2e::{Backend, Client, Deployment, Socket, TEST_JWT_SECRET, backend_tests, read_response};
 use jsonwebtoken::{EncodingKey, Header};
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 /// A deployment with the rate limits on (the harness turns them off for every other test).
 fn limited(backend: Backend, limits: &[(&str, &str)]) -> Deployment {
@@ -318,31 +318,6 @@ async fn slow_oversized_and_malformed_requests_get_json_refusals(backend: Backen
     let answer = read_response(&mut big).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("payload_too_large"), "{answer}");
-}
-
-/// One whole HTTP/1.1 response (head and `Content-Length` body) from a raw connection.
-async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
-    let read = async {
-        let mut response = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = stream.read(&mut chunk).await.expect("read response");
-            response.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&response).into_owned();
-            if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                let length = head
-                    .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(0);
-                if body.len() >= length {
-                    return text;
-                }
-            }
-            assert!(n > 0, "connection closed before a whole response: {text}");
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), read).await.expect("no whole response in time")
 }
 
 async fn past_the_in_flight_limit_requests_are_shed_with_503(backend: Backend) {

@@ -109,13 +109,11 @@ impl AttachmentIndexer {
     }
 
     /// Once settled, the verified copy is all that is kept: the upload would hold every
-    /// attachment's bytes twice; and of a rejected one nothing is kept, since nobody can ever
-    /// download it. Only after the verdict is stored, so a crash in between leaves bytes to
-    /// discard on redelivery, never a verdict without its bytes.
+    /// attachment's bytes twice. (A rejected one's copy stays too: it is what a replay checks
+    /// to reach the same verdict; the verdict is not on the log.) Only after the verdict is
+    /// stored, so a crash in between leaves an upload to discard on redelivery, never a verdict
+    /// without its bytes.
     async fn discard_upload(&self, row: &AttachmentRow) -> Result<(), StoreError> {
-        if row.status == AttachmentStatus::Rejected {
-            self.objects.delete(&row.stored_key()).await.map_err(object_error)?;
-        }
         if uploaded_attachment(&row.upload_key) != Some(row.attachment_id.as_str()) {
             tracing::warn!(attachment_id = %row.attachment_id, key = %row.upload_key, "not an upload key; kept");
             return Ok(());

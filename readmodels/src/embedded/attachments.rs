@@ -79,24 +79,7 @@ impl AttachmentStore for EmbeddedStore {
 
     async fn pending_uploads(&self, uploader_id: &str, limit: usize) -> Result<Vec<AttachmentRow>, StoreError> {
         let uploader_id = uploader_id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(storage_error)?;
-            let pending = txn.open_table(PENDING_UPLOADS).map_err(storage_error)?;
-            let rows = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
-            let range = pending
-                .range((uploader_id.as_str(), "")..(uploader_id.as_str(), AFTER_ALL_IDS))
-                .map_err(storage_error)?;
-            let mut out = Vec::new();
-            for entry in range.rev().take(limit) {
-                let (key, _) = entry.map_err(storage_error)?;
-                let (_, attachment_id) = key.value();
-                if let Some(row) = rows.get(attachment_id).map_err(storage_error)? {
-                    out.push(from_json("attachments", row.value())?);
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.blocking(move |db| newest_listed(db, PENDING_UPLOADS, &uploader_id, AFTER_ALL_IDS, limit)).await
     }
 
     async fn conversation_attachments(
@@ -107,23 +90,30 @@ impl AttachmentStore for EmbeddedStore {
     ) -> Result<Vec<AttachmentRow>, StoreError> {
         let conversation_id = conversation_id.to_owned();
         let before = before.unwrap_or(AFTER_ALL_IDS).to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(storage_error)?;
-            let listed = txn.open_table(CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
-            let rows = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
-            let range = listed
-                .range((conversation_id.as_str(), "")..(conversation_id.as_str(), before.as_str()))
-                .map_err(storage_error)?;
-            let mut out = Vec::new();
-            for entry in range.rev().take(limit) {
-                let (key, _) = entry.map_err(storage_error)?;
-                let (_, attachment_id) = key.value();
-                if let Some(row) = rows.get(attachment_id).map_err(storage_error)? {
-                    out.push(from_json("attachments", row.value())?);
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.blocking(move |db| newest_listed(db, CONVERSATION_ATTACHMENTS, &conversation_id, &before, limit)).await
     }
+}
+
+/// Up to `limit` attachments a listing (`(owner, attachment id)` keys) holds under `owner`, with
+/// ids below `before`, newest first.
+fn newest_listed(
+    db: &redb::Database,
+    listing: TableDefinition<'_, (&str, &str), ()>,
+    owner: &str,
+    before: &str,
+    limit: usize,
+) -> Result<Vec<AttachmentRow>, StoreError> {
+    let txn = db.begin_read().map_err(storage_error)?;
+    let listed = txn.open_table(listing).map_err(storage_error)?;
+    let rows = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
+    let range = listed.range((owner, "")..(owner, before)).map_err(storage_error)?;
+    let mut out = Vec::new();
+    for entry in range.rev().take(limit) {
+        let (key, _) = entry.map_err(storage_error)?;
+        let (_, attachment_id) = key.value();
+        if let Some(row) = rows.get(attachment_id).map_err(storage_error)? {
+            out.push(from_json("attachments", row.value())?);
+        }
+    }
+    Ok(out)
 }
