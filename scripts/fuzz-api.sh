@@ -17,7 +17,7 @@ install_schemathesis() {
     local venv="$CONFAB_CACHE/venv"
     if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
         echo "installing schemathesis $SCHEMATHESIS_VERSION into $venv (once)"
-        python3 -m venv "$venv"
+        python3 -m venv "$venv" || { echo "python3 -m venv failed: install python3-venv (Debian)"; return 1; }
         "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
     fi
     SCHEMATHESIS="$venv/bin/schemathesis"

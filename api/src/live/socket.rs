@@ -44,8 +44,12 @@ pub(crate) const CLOSE_RESUME_TOO_FAR: u16 = 4004;
 const CLOSE_TRY_AGAIN: u16 = 1013;
 /// Close code for a message larger than the server takes (RFC 6455's 1009).
 const CLOSE_TOO_BIG: u16 = 1009;
-/// Largest message (and frame) a client may send; every client frame is a small JSON object.
+/// Largest message a client may send; every client frame is a small JSON object.
 pub(crate) const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
+/// What the WebSocket layer reads of one message or frame at most. Between the two limits a
+/// message is read whole and refused with 1009, a clean close; past this one the connection
+/// is cut mid-message, and unread bytes can turn the close into a reset the client never reads.
+const MAX_WIRE_MESSAGE_BYTES: usize = 1024 * 1024;
 /// Delivery receipts from acks go out at most this often per connection, newest per
 /// conversation, however often the client acks.
 const ACK_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
@@ -123,7 +127,7 @@ pub(crate) async fn connect(
     let upgrade = upgrade.map_err(|_| {
         ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", "GET /ws is a websocket endpoint")
     })?;
-    let upgrade = upgrade.max_message_size(MAX_CLIENT_MESSAGE_BYTES).max_frame_size(MAX_CLIENT_MESSAGE_BYTES);
+    let upgrade = upgrade.max_message_size(MAX_WIRE_MESSAGE_BYTES).max_frame_size(MAX_WIRE_MESSAGE_BYTES);
     let upgrade = if via_protocol { upgrade.protocols(["bearer"]) } else { upgrade };
     Ok(upgrade.on_upgrade(move |socket| async move {
         let Some(attachment) = state.hub.attach(&caller.sub, since.as_ref()) else { return };
@@ -270,6 +274,9 @@ impl Connection {
                 inbound = self.socket.recv() => {
                     last_heard = Instant::now();
                     match inbound {
+                        Some(Ok(message)) if too_long(&message) => {
+                            return Err(End::Close(CLOSE_TOO_BIG, "message too big"));
+                        }
                         Some(Ok(Message::Text(text))) => self.on_frame(text.as_str()).await?,
                         Some(Ok(Message::Binary(_))) => {
                             self.send_text(frames::error("invalid_frame", "frames are json text")).await?;
@@ -397,7 +404,16 @@ fn until_expiry(exp: i64) -> Duration {
     Duration::from_secs(u64::try_from(exp).unwrap_or(0)).saturating_sub(now)
 }
 
-/// Whether a read failed because the client sent more than [`MAX_CLIENT_MESSAGE_BYTES`].
+/// Whether a client message is over [`MAX_CLIENT_MESSAGE_BYTES`].
+fn too_long(message: &Message) -> bool {
+    match message {
+        Message::Text(text) => text.len() > MAX_CLIENT_MESSAGE_BYTES,
+        Message::Binary(bytes) => bytes.len() > MAX_CLIENT_MESSAGE_BYTES,
+        _ => false,
+    }
+}
+
+/// Whether a read failed because the client sent more than [`MAX_WIRE_MESSAGE_BYTES`].
 fn too_big(error: &axum::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
