@@ -3,7 +3,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use confab_objects::{PresignedRequest, UploadTerms};
-use confab_readmodels::{AttachmentRow, AttachmentStatus, UserRow, upload_key};
+use confab_readmodels::{AttachmentRow, AttachmentStatus, GroupRow, MemberRow, UserRow, upload_key};
 use confab_schemas::{
     AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
     Event,
@@ -81,6 +81,13 @@ impl Owner {
             Owner::Group { group_id } => KeyScope::Group(group_id),
         }
     }
+}
+
+/// Whether `me`, a member of `group`, sees its attachment `row`: members from the start see
+/// everything; one added later, what was uploaded since (as with messages), and their own.
+pub fn member_sees(group: &GroupRow, me: &MemberRow, row: &AttachmentRow) -> bool {
+    let joined_later = me.joined_at_ms > group.created_at_ms;
+    !joined_later || row.created_at_ms >= me.joined_at_ms || row.uploader_id == me.user_id
 }
 
 /// The key an attachment's file name is sealed under.
@@ -274,9 +281,7 @@ impl UseCases {
         let row = self.read().attachments.attachment(&id).await?.ok_or_else(attachment_not_found)?;
         if row.is_group() {
             let (group, me) = self.membership(&row.conversation_id, &caller.sub).await?;
-            // A member added later sees what was uploaded since, as with messages.
-            let joined_later = me.joined_at_ms > group.created_at_ms;
-            if joined_later && row.created_at_ms < me.joined_at_ms && row.uploader_id != caller.sub {
+            if !member_sees(&group, &me, &row) {
                 return Err(ChatError::forbidden("before_joining", "this attachment was shared before you joined"));
             }
         } else if caller.sub != row.uploader_id && row.recipient_id.as_deref() != Some(caller.sub.as_str()) {

@@ -23,7 +23,7 @@ mod typing;
 mod use_cases;
 mod users;
 
-pub use attachments::{AttachmentLimits, AttachmentRequest, Download, UploadTicket, scope_of};
+pub use attachments::{AttachmentLimits, AttachmentRequest, Download, UploadTicket, member_sees, scope_of};
 pub use direct::{DirectSend, DirectSent, conversation_id};
 pub use error::{ChatError, Kind, PublishError};
 pub use group_messages::GroupSent;

@@ -172,7 +172,10 @@ impl RateLimits {
             UserAction::Receipt => &self.receipts,
             UserAction::Typing => &self.typing,
         };
-        self.check(limiter.as_ref(), &user_id.to_owned())
+        match limiter {
+            Some(limiter) => self.check(Some(limiter), &user_id.to_owned()),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn register(&self, from: IpAddr) -> Result<(), ChatError> {

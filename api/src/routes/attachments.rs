@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use axum::{Json, extract::State, http::StatusCode};
-use confab_producers::{self as producers, Keyring, rfc3339, scope_of};
-use confab_readmodels::AttachmentRow;
+use confab_producers::{self as producers, Keyring, member_sees, rfc3339, scope_of};
+use confab_readmodels::{AttachmentRow, GroupRow, MemberRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -232,15 +232,14 @@ pub(crate) struct GroupAttachmentsQuery {
     before: Option<String>,
 }
 
-/// A page of a conversation's (or group's) available attachments, newest first. `since` (a
-/// member who joined a group late: when, and who) hides what was uploaded before they joined,
-/// as their history does, but for their own uploads.
+/// A page of a conversation's (or group's) available attachments, newest first; in a group,
+/// only those the member sees (`member_sees`).
 async fn page(
     state: &AppState,
     conversation_id: &str,
     limit: Option<&str>,
     before: Option<&str>,
-    since: Option<(i64, &str)>,
+    member: Option<(&GroupRow, &MemberRow)>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
     let limit = parse_limit(limit)?;
     let before = parse_cursor(before)?;
@@ -251,8 +250,8 @@ async fn page(
         .conversation_attachments(conversation_id, before.as_deref(), limit + 1)
         .await?;
     let fetched = rows.len();
-    if let Some((joined_at, caller)) = since {
-        rows.retain(|row| row.created_at_ms >= joined_at || row.uploader_id == caller);
+    if let Some((group, me)) = member {
+        rows.retain(|row| member_sees(group, me, row));
     }
     // Ids are UUID v7: what a late joiner may not see is older than everything they may, so a
     // page that lost rows to it is the last one.
@@ -308,7 +307,5 @@ pub(crate) async fn group_attachments(
     QueryParams(query): QueryParams<GroupAttachmentsQuery>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
     let (group, me) = state.use_cases.membership(&group_id, &caller.sub).await?;
-    // Members from the start see everything; one added later, what came since.
-    let since = (me.joined_at_ms > group.created_at_ms).then_some((me.joined_at_ms, caller.sub.as_str()));
-    page(&state, &group.group_id, query.limit.as_deref(), query.before.as_deref(), since).await
+    page(&state, &group.group_id, query.limit.as_deref(), query.before.as_deref(), Some((&group, &me))).await
 }
