@@ -44,11 +44,17 @@ impl Log {
     }
 
     fn add(&mut self, actor: &str, user: &str) -> &mut Self {
+        self.add_within(actor, user, None)
+    }
+
+    /// An addition written with a member limit (version 2 of the schema).
+    fn add_within(&mut self, actor: &str, user: &str, member_limit: Option<i32>) -> &mut Self {
         let payload = GroupMemberAddedPayload {
             group_id: GROUP.into(),
             user_id: user.into(),
             username: format!("name-{user}"),
             history_after_message_id: None,
+            member_limit,
         };
         self.push(Event::GroupMemberAdded(GroupMemberAdded {
             event_id: "e".into(),
@@ -168,4 +174,26 @@ async fn redelivering_any_suffix_of_the_log_changes_nothing() {
         GroupsProjection::new(Arc::new(store.clone())).apply(&log.0[start..]).await.unwrap();
         assert_eq!(store.dump().unwrap(), once.dump().unwrap(), "redelivery from offset {start}");
     }
+}
+
+#[tokio::test]
+async fn the_member_limit_is_enforced_in_log_order() {
+    let mut log = Log::default();
+    // Two admins add at once to a group one place short of its limit of 4: the first in the log
+    // takes the place; the second is refused for good, even after someone leaves.
+    log.create("a", &["a", "b", "c"])
+        .role("a", "b", "admin")
+        .add_within("a", "d", Some(4))
+        .add_within("b", "e", Some(4))
+        .remove("c", "c");
+    let (_dir, store) = project(&log).await;
+    let members: Vec<String> = roles(&store).await.into_iter().map(|(user, _)| user).collect();
+    assert_eq!(members, ["a", "b", "d"]);
+    GroupsProjection::new(Arc::new(store.clone())).apply(&log.0[3..]).await.unwrap();
+    assert!(store.member(GROUP, "e").await.unwrap().is_none(), "redelivery keeps the refusal");
+    // With a place free, the next addition fits; an addition without a limit (version 1) always does.
+    log.add_within("a", "e", Some(4)).add("a", "f");
+    GroupsProjection::new(Arc::new(store.clone())).apply(&log.0[5..]).await.unwrap();
+    let members: Vec<String> = roles(&store).await.into_iter().map(|(user, _)| user).collect();
+    assert_eq!(members, ["a", "b", "d", "e", "f"]);
 }

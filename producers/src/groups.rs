@@ -56,6 +56,10 @@ fn parse_role(raw: &str) -> Result<GroupRole, ChatError> {
     }
 }
 
+fn group_full(limit: usize) -> ChatError {
+    ChatError::conflict("group_full", format!("a group may have at most {limit} members"))
+}
+
 fn member_not_found(username: &str) -> ChatError {
     ChatError::not_found("member_not_found", format!("{username} is not a member"))
 }
@@ -160,7 +164,7 @@ impl UseCases {
         }
         let limit = self.limits.group_member_limit;
         if read.groups.members(&group_id).await?.len() >= limit {
-            return Err(ChatError::conflict("group_full", format!("a group may have at most {limit} members")));
+            return Err(group_full(limit));
         }
         let history_after = read.messages.last_group_message(&group_id).await?.map(|m| m.message_id);
         let occurred_at = now_ms();
@@ -170,13 +174,21 @@ impl UseCases {
             actor_id: caller.sub.clone(),
             payload: GroupMemberAddedPayload {
                 group_id: group_id.clone(),
-                user_id: user.user_id,
+                user_id: user.user_id.clone(),
                 username: user.username,
                 history_after_message_id: history_after,
+                member_limit: i32::try_from(limit).ok(),
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;
-        self.read_your_write(&position).await;
+        // The projection has the last word, in log order: another admin's addition at the same
+        // time may have taken the last place.
+        if self.caught_up(&position).await && read.groups.member(&group_id, &user.user_id).await?.is_none() {
+            if read.groups.members(&group_id).await?.len() >= limit {
+                return Err(group_full(limit));
+            }
+            let _ = self.admin(&group_id, &caller.sub).await?;
+        }
         Ok(group_id)
     }
 

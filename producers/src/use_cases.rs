@@ -40,7 +40,14 @@ impl UseCases {
     /// Waits until the write at `position` is readable; the write is durable either way, so a
     /// slow projection only delays visibility.
     pub(crate) async fn read_your_write(&self, position: &Position) {
-        if !self.projected.wait(position).await {
+        let _ = self.caught_up(position).await;
+    }
+
+    /// As [`UseCases::read_your_write`]; true if the projections applied the write in time, so
+    /// what they decided of it can be read.
+    pub(crate) async fn caught_up(&self, position: &Position) -> bool {
+        let projected = self.projected.wait(position).await;
+        if !projected {
             tracing::warn!(
                 topic = %position.topic,
                 partition = position.partition,
@@ -48,5 +55,6 @@ impl UseCases {
                 "projection did not catch up in time; answering without read-your-writes"
             );
         }
+        projected
     }
 }

@@ -219,6 +219,7 @@ fn group_events_round_trip_through_the_codec() {
             user_id: "0190f5a2-7c1e-7000-8000-0000000000dd".into(),
             username: "dave".into(),
             history_after_message_id: Some("0190f5a2-7c1e-7000-8000-000000000002".into()),
+            member_limit: Some(1024),
         },
     });
     for event in [created, added] {

@@ -376,6 +376,34 @@ async fn two_admins_changing_members_at_once_lose_no_update(backend: Backend) {
     assert_eq!(members, expected);
 }
 
+/// Two admins filling the last place at once: one addition is taken and the other is refused
+/// with 409, whichever reached the log second, and the group never passes its limit.
+async fn the_last_place_goes_to_one_of_two_admins_adding_at_once(backend: Backend) {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_GROUP_MEMBER_LIMIT", "3");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    let bob = client.user("bob").await;
+    let names: Vec<String> = (0..6).map(|i| format!("joiner{i}")).collect();
+    client.register_many(&names).await;
+    for pair in names.chunks(2) {
+        let group = client.group(&alice, "one place left", &["bob"]).await;
+        assert_eq!(client.set_role(&alice, &group, "bob", "admin").await.status, StatusCode::OK);
+        let (first, second) =
+            tokio::join!(client.add_member(&alice, &group, &pair[0]), client.add_member(&bob, &group, &pair[1]));
+        let mut statuses = [first.status, second.status];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{} / {}", first.body, second.body);
+        let refused = if first.status == StatusCode::CONFLICT { &first } else { &second };
+        assert_eq!(refused.error_code(), "group_full");
+        let view = client.get(&format!("/groups/{group}"), Some(&alice.token)).await;
+        let members: Vec<String> = member_names(&view.body).into_iter().map(|(name, _)| name).collect();
+        let taken = if first.status == StatusCode::OK { &pair[0] } else { &pair[1] };
+        assert_eq!(members, ["alice", "bob", taken.as_str()]);
+    }
+}
+
 async fn a_thousand_member_group_is_created_and_messaged(backend: Backend) {
     let mut deployment = Deployment::new(backend);
     // Projecting a thousand members into the test DynamoDB (one Node.js process) takes seconds on
@@ -415,5 +443,6 @@ backend_tests!(
     the_last_admin_leaving_promotes_the_longest_standing_member,
     adding_twice_is_one_member_and_the_group_list_follows_activity,
     two_admins_changing_members_at_once_lose_no_update,
+    the_last_place_goes_to_one_of_two_admins_adding_at_once,
     a_thousand_member_group_is_created_and_messaged,
 );

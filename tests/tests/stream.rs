@@ -50,9 +50,9 @@ fn old_record(codec: &Codec, path: &str, event_type: &'static str, key: &str, ev
     }
 }
 
-/// Appends `record` to the deployment's `confab.messages` from outside Confab: with a Kafka
-/// producer (Java's partitioner, as the contract says), or into the stopped embedded log.
-async fn append_from_outside(deployment: &Deployment, record: Record) {
+/// Appends `record` to the deployment's `topic` from outside Confab: with a Kafka producer (Java's
+/// partitioner, as the contract says), or into the stopped embedded log.
+async fn append_from_outside(deployment: &Deployment, topic: &str, record: Record) {
     match deployment.backend.external() {
         Some(external) => {
             let producer: FutureProducer = ClientConfig::new()
@@ -64,7 +64,7 @@ async fn append_from_outside(deployment: &Deployment, record: Record) {
             for h in &record.headers {
                 headers = headers.insert(KafkaHeader { key: &h.name, value: Some(&h.value) });
             }
-            let topic = format!("{}confab.messages", deployment.namespace);
+            let topic = format!("{}{topic}", deployment.namespace);
             let delivered = producer
                 .send(
                     FutureRecord::to(&topic)
@@ -79,7 +79,7 @@ async fn append_from_outside(deployment: &Deployment, record: Record) {
         }
         None => {
             let log = EmbeddedLog::open(&deployment.data_dir().join("log.redb")).unwrap();
-            let _ = log.append("confab.messages", record).await.unwrap();
+            let _ = log.append(topic, record).await.unwrap();
         }
     }
 }
@@ -134,7 +134,7 @@ async fn records_written_with_older_schema_versions_decode_and_project(backend: 
         old_record(&codec, "GroupMessageSent/v1.avsc", "io.confab.events.GroupMessageSent", &group, &group_v1),
     ];
     for record in records {
-        append_from_outside(&deployment, record).await;
+        append_from_outside(&deployment, "confab.messages", record).await;
     }
     if deployment.is_embedded() {
         server.start_again();
@@ -338,8 +338,68 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
     assert_eq!(seen, all, "the history has every event type");
 }
 
+/// Two additions to a group one place short of its limit, written at once (by two API processes,
+/// say): the first in the log takes the place, the second is refused, as the schema's doc says.
+async fn an_addition_past_its_member_limit_is_refused_in_log_order(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    let (carol, dave) = (client.user("carol").await, client.user("dave").await);
+    let _bob = client.user("bob").await;
+    let group = client.group(&alice, "three at most", &["bob"]).await;
+    if deployment.is_embedded() {
+        server.stop();
+    }
+    let codec = Codec::new().unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let added = |n: u32, user: &confab_e2e::User| {
+        json!({
+            "eventId": id(0x300 + n), "occurredAt": now + i64::from(n), "actorId": alice.id,
+            "payload": {
+                "groupId": group, "userId": user.id, "username": user.username,
+                "historyAfterMessageId": null, "memberLimit": 3,
+            }
+        })
+    };
+    // A rename after them shows when the projection has passed both.
+    let renamed = json!({
+        "eventId": id(0x303), "occurredAt": now + 3, "actorId": alice.id,
+        "payload": { "groupId": group, "name": "decided" },
+    });
+    let added_type = "io.confab.events.GroupMemberAdded";
+    let records = [
+        old_record(&codec, "GroupMemberAdded/v2.avsc", added_type, &group, &added(1, &carol)),
+        old_record(&codec, "GroupMemberAdded/v2.avsc", added_type, &group, &added(2, &dave)),
+        old_record(&codec, "GroupRenamed/v1.avsc", "io.confab.events.GroupRenamed", &group, &renamed),
+    ];
+    for record in records {
+        append_from_outside(&deployment, "confab.groups", record).await;
+    }
+    if deployment.is_embedded() {
+        server.start_again();
+    }
+    let client = Client::new(&server.base_url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let view = loop {
+        let view = client.get(&format!("/groups/{group}"), Some(&alice.token)).await;
+        if view.body["name"] == "decided" || std::time::Instant::now() > deadline {
+            break view;
+        }
+        // A poll interval: the loop ends on the condition.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(view.body["name"], "decided", "{}", view.body);
+    let members: Vec<&str> =
+        view.body["members"].as_array().unwrap().iter().map(|m| m["username"].as_str().unwrap()).collect();
+    assert_eq!(members, ["alice", "bob", "carol"]);
+    let denied = client.group_send(&dave, &group, "let me in").await;
+    assert_eq!(denied.status, reqwest::StatusCode::FORBIDDEN);
+}
+
 backend_tests!(
     records_written_with_older_schema_versions_decode_and_project,
+    an_addition_past_its_member_limit_is_refused_in_log_order,
     tail_prints_the_stream_sealed_or_opened,
     every_topics_records_decode_with_nothing_but_the_schema_files,
 );

@@ -76,6 +76,13 @@ impl GroupsProjection {
         Ok(self.store.member(group_id, user_id).await?.is_some_and(|m| m.role == GroupRole::Admin))
     }
 
+    /// Whether one more member fits under `limit` (none: no limit, as version 1 records say).
+    async fn has_room(&self, group_id: &str, limit: Option<i32>) -> Result<bool, StoreError> {
+        let Some(limit) = limit else { return Ok(true) };
+        let members = self.store.members(group_id).await?.len();
+        Ok(usize::try_from(limit).is_ok_and(|limit| members < limit))
+    }
+
     async fn created(&self, e: &GroupCreated, offset: u64) -> Result<Option<GroupChange>, StoreError> {
         if self.store.group(&e.payload.group_id).await?.is_some() {
             return Ok(None);
@@ -89,7 +96,9 @@ impl GroupsProjection {
             return Ok(None);
         };
         let mut change = nothing(group, offset);
-        if self.is_admin(&p.group_id, &e.actor_id).await? && self.store.member(&p.group_id, &p.user_id).await?.is_none()
+        if self.is_admin(&p.group_id, &e.actor_id).await?
+            && self.store.member(&p.group_id, &p.user_id).await?.is_none()
+            && self.has_room(&p.group_id, p.member_limit).await?
         {
             change.put_members.push(MemberRow {
                 group_id: p.group_id.clone(),

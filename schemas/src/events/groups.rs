@@ -50,6 +50,10 @@ pub struct GroupMemberAddedPayload {
     #[serde(default)]
     #[avro(rename = "historyAfterMessageId")]
     pub history_after_message_id: Option<String>,
+    /// The most members the group may have for this addition to take effect; none on version 1.
+    #[serde(default)]
+    #[avro(rename = "memberLimit")]
+    pub member_limit: Option<i32>,
 }
 
 envelope!(
