@@ -66,6 +66,7 @@ impl Notifier {
         tracing::info!(start = ?starts, "notifier started");
         Ok(tokio::spawn(async move {
             let mut backoff = Backoff::default();
+            let mut removed = RemovedSenders::default();
             loop {
                 let polled = tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -98,6 +99,9 @@ impl Notifier {
                             continue;
                         }
                     };
+                    if !removed.follow(&event) {
+                        continue; // a message the projection does not store either
+                    }
                     let Some(audience) = self.audience(&event, &mut members, &shutdown).await else {
                         return; // shut down while the store was out
                     };
@@ -145,7 +149,10 @@ impl Notifier {
                 all.push(e.payload.user_id.clone());
                 all
             }
-            Event::UserRegistered(_) | Event::AttachmentRequested(_) | Event::AttachmentUploaded(_) => Vec::new(),
+            Event::UserRegistered(_)
+            | Event::AttachmentRequested(_)
+            | Event::AttachmentUploaded(_)
+            | Event::GroupMembershipMarked(_) => Vec::new(),
         };
         audience.sort();
         audience.dedup();
@@ -154,6 +161,34 @@ impl Notifier {
 
     async fn members(&self, group_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(self.read_models.now().groups.members(group_id).await?.into_iter().map(|m| m.user_id).collect())
+    }
+}
+
+/// Most removed senders remembered; past it, a removed member's late message may still be
+/// pushed live (the read models never hold it).
+const MAX_REMOVED_SENDERS: usize = 100_000;
+
+/// The (group, user) pairs whose removal was marked in the group's message order since the
+/// notifier started: their messages after the mark are not part of the group.
+#[derive(Default)]
+struct RemovedSenders(std::collections::HashSet<(String, String)>);
+
+impl RemovedSenders {
+    /// Takes in `event`; false for a group message from a removed sender.
+    fn follow(&mut self, event: &Event) -> bool {
+        match event {
+            Event::GroupMembershipMarked(e) => {
+                let key = (e.payload.group_id.clone(), e.payload.user_id.clone());
+                if e.payload.member {
+                    let _ = self.0.remove(&key);
+                } else if self.0.len() < MAX_REMOVED_SENDERS {
+                    let _ = self.0.insert(key);
+                }
+                true
+            }
+            Event::GroupMessageSent(e) => !self.0.contains(&(e.payload.group_id.clone(), e.payload.sender_id.clone())),
+            _ => true,
+        }
     }
 }
 

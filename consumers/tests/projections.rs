@@ -102,3 +102,69 @@ async fn history_pages_newest_first_and_conversations_by_activity() {
     assert_eq!(store.user_by_id("uc").await.unwrap().unwrap().username, "carol");
     assert!(store.user_by_name("dave").await.unwrap().is_none());
 }
+
+fn group_message(n: u32, sender: &str) -> Event {
+    Event::GroupMessageSent(confab_schemas::GroupMessageSent {
+        event_id: format!("e-g{n}"),
+        occurred_at: i64::from(n),
+        actor_id: sender.into(),
+        payload: confab_schemas::GroupMessageSentPayload {
+            message_id: format!("0190{n:04}-0000-7000-8000-000000000001"),
+            group_id: "g".into(),
+            sender_id: sender.into(),
+            sender_username: sender.into(),
+            content: format!("sealed-{n}"),
+            client_message_id: None,
+            attachments: Vec::new(),
+        },
+    })
+}
+
+fn mark(user: &str, member: bool) -> Event {
+    Event::GroupMembershipMarked(confab_schemas::GroupMembershipMarked {
+        event_id: format!("e-mark-{user}-{member}"),
+        occurred_at: 1,
+        actor_id: "admin".into(),
+        payload: confab_schemas::GroupMembershipMarkedPayload {
+            group_id: "g".into(),
+            user_id: user.into(),
+            member,
+            change_event_id: "e-change".into(),
+        },
+    })
+}
+
+#[tokio::test]
+async fn a_removed_members_message_after_the_mark_is_not_stored_however_the_log_is_delivered() {
+    // b sends, is removed, sends twice more through a process that had not heard (one of them
+    // after a's message), is added back and sends again.
+    let log = logged(vec![
+        group_message(0, "b"),
+        mark("b", false),
+        group_message(2, "b"),
+        group_message(3, "a"),
+        group_message(4, "b"),
+        mark("b", true),
+        group_message(6, "b"),
+    ]);
+    let stored = |store: EmbeddedStore| async move {
+        let rows = store.group_history("g", None, None, 100).await.unwrap();
+        rows.into_iter().rev().map(|m| m.content).collect::<Vec<_>>()
+    };
+    let expected = ["sealed-0", "sealed-3", "sealed-6"];
+    // At once, one event at a time, and redelivered from every offset after a first pass.
+    let dir = tempfile::tempdir().unwrap();
+    let once = EmbeddedStore::open(&dir.path().join("once.redb")).unwrap();
+    MessagesProjection::new(Arc::new(once.clone()), Arc::new(once.clone())).apply(&log).await.unwrap();
+    assert_eq!(stored(once).await, expected);
+    let single = EmbeddedStore::open(&dir.path().join("single.redb")).unwrap();
+    let projection = MessagesProjection::new(Arc::new(single.clone()), Arc::new(single.clone()));
+    for event in log.chunks(1) {
+        projection.apply(event).await.unwrap();
+    }
+    assert_eq!(stored(single.clone()).await, expected);
+    for start in 0..log.len() {
+        projection.apply(&log[start..]).await.unwrap();
+        assert_eq!(stored(single.clone()).await, expected, "redelivery from offset {start}");
+    }
+}

@@ -63,7 +63,16 @@ impl UseCases {
         let claim = client_message_id.as_deref().map(|id| (GROUP_MESSAGE_CLAIM, caller.sub.as_str(), id));
         match self.publish_once(claim, &sent, &event, occurred_at).await? {
             Published::Appended(position) => {
-                self.read_your_write(&position).await;
+                // The projection drops a message its sender sent after being removed (the check
+                // above read a membership that was behind): it was not sent.
+                if self.caught_up(&position).await
+                    && self.read().messages.group_message(&group_id, &message_id.to_string()).await?.is_none()
+                {
+                    return Err(ChatError::forbidden(
+                        "not_a_member",
+                        "you were removed from this group before your message reached it",
+                    ));
+                }
                 Ok(sent)
             }
             Published::Retried(value) => retried_send(&value, &group_id),

@@ -6,8 +6,8 @@ use std::{collections::HashSet, sync::Arc};
 use confab_readmodels::{GroupChange, GroupRole, GroupRow, MemberRow};
 use confab_schemas::{
     Event, GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload,
-    GroupMemberRemoved, GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload, GroupRenamed,
-    GroupRenamedPayload,
+    GroupMemberRemoved, GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload,
+    GroupMembershipMarked, GroupMembershipMarkedPayload, GroupRenamed, GroupRenamedPayload,
 };
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
@@ -168,8 +168,9 @@ impl UseCases {
         }
         let history_after = read.messages.last_group_message(&group_id).await?.map(|m| m.message_id);
         let occurred_at = now_ms();
+        let event_id = Uuid::now_v7().to_string();
         let event = Event::GroupMemberAdded(GroupMemberAdded {
-            event_id: Uuid::now_v7().to_string(),
+            event_id: event_id.clone(),
             occurred_at,
             actor_id: caller.sub.clone(),
             payload: GroupMemberAddedPayload {
@@ -183,12 +184,17 @@ impl UseCases {
         let position = self.publisher.publish(&event, occurred_at).await?;
         // The projection has the last word, in log order: another admin's addition at the same
         // time may have taken the last place.
-        if self.caught_up(&position).await && read.groups.member(&group_id, &user.user_id).await?.is_none() {
+        if !self.caught_up(&position).await {
+            return Ok(group_id);
+        }
+        if read.groups.member(&group_id, &user.user_id).await?.is_none() {
             if read.groups.members(&group_id).await?.len() >= limit {
                 return Err(group_full(limit));
             }
             let _ = self.admin(&group_id, &caller.sub).await?;
+            return Ok(group_id);
         }
+        self.mark_membership(caller, &group_id, &user.user_id, true, event_id).await;
         Ok(group_id)
     }
 
@@ -204,19 +210,46 @@ impl UseCases {
             return Err(member_not_found(&user.username));
         };
         let occurred_at = now_ms();
+        let event_id = Uuid::now_v7().to_string();
         let event = Event::GroupMemberRemoved(GroupMemberRemoved {
-            event_id: Uuid::now_v7().to_string(),
+            event_id: event_id.clone(),
             occurred_at,
             actor_id: caller.sub.clone(),
             payload: GroupMemberRemovedPayload {
-                group_id: group.group_id,
-                user_id: member.user_id,
+                group_id: group.group_id.clone(),
+                user_id: member.user_id.clone(),
                 username: member.username,
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;
-        self.read_your_write(&position).await;
+        if self.caught_up(&position).await
+            && self.read().groups.member(&group.group_id, &member.user_id).await?.is_none()
+        {
+            self.mark_membership(caller, &group.group_id, &member.user_id, false, event_id).await;
+        }
         Ok(())
+    }
+
+    /// Marks a membership change that took effect in the group's message order
+    /// (`GroupMembershipMarked` on `confab.messages`), so the projection can tell a message a
+    /// removed member sent through a process that had not heard of it yet. The change stands
+    /// either way, so a mark that cannot be written is logged, not answered as a failure.
+    async fn mark_membership(&self, caller: &Caller, group_id: &str, user_id: &str, member: bool, change: String) {
+        let occurred_at = now_ms();
+        let mark = Event::GroupMembershipMarked(GroupMembershipMarked {
+            event_id: Uuid::now_v7().to_string(),
+            occurred_at,
+            actor_id: caller.sub.clone(),
+            payload: GroupMembershipMarkedPayload {
+                group_id: group_id.to_owned(),
+                user_id: user_id.to_owned(),
+                member,
+                change_event_id: change,
+            },
+        });
+        if let Err(error) = self.publisher.publish(&mark, occurred_at).await {
+            tracing::warn!(%error, group_id, user_id, "membership change not marked in the group's message order");
+        }
     }
 
     /// Gives `username` the role `role` (admins only; a group keeps at least one admin);

@@ -24,7 +24,7 @@ pub use error::StoreError;
 pub use generation::projection_group;
 pub use groups::{GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow};
 pub use live::LiveReadModels;
-pub use messages::{ConversationRow, GroupMessageRow, MessageRow, MessageStore};
+pub use messages::{ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};
 pub use select::{Adapter, ReadModels, ReadModelsConfig};
 pub use users::{UserRow, UserStore};

@@ -43,6 +43,26 @@ pub struct GroupMessageRow {
     pub attachments: Vec<AttachmentRef>,
 }
 
+/// Where one member stands at one point of a group's message order: a `GroupMembershipMarked`
+/// at `seq` of the group's partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipMark {
+    pub group_id: String,
+    pub user_id: String,
+    pub seq: u64,
+    /// False from here on: the user had left or been removed.
+    pub member: bool,
+}
+
+impl MembershipMark {
+    /// Whether a message from the user at `seq` is outside the group: the newest of `marks`
+    /// (one user's, in one group) before it says they were not a member. No mark: a member, as
+    /// the API checked.
+    pub fn excludes(marks: &[MembershipMark], seq: u64) -> bool {
+        marks.iter().filter(|m| m.seq < seq).max_by_key(|m| m.seq).is_some_and(|m| !m.member)
+    }
+}
+
 /// One user's view of a conversation: who the peer is and the newest message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationRow {
@@ -124,6 +144,12 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// One group message by id.
     async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError>;
+
+    /// Records membership marks; recording one again changes nothing.
+    async fn put_membership_marks(&self, marks: &[MembershipMark]) -> Result<(), StoreError>;
+
+    /// One user's membership marks in one group, oldest first.
+    async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError>;
 
     /// The group's newest message.
     async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {

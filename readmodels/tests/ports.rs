@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use confab_readmodels::{
-    AttachmentRow, AttachmentStatus, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow, MessageRow,
-    ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, UserRow, dynamodb::DynamoConfig,
+    AttachmentRow, AttachmentStatus, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow, MembershipMark,
+    MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, UserRow, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -58,7 +58,7 @@ macro_rules! conformance {
     };
 }
 
-conformance!(users, direct_messages, group_messages, receipts, groups, attachments);
+conformance!(users, direct_messages, group_messages, membership_marks, receipts, groups, attachments);
 
 fn user(id: &str, name: &str) -> UserRow {
     UserRow { user_id: id.into(), username: name.into(), password_hash: format!("hash-{id}"), registered_at_ms: 1 }
@@ -147,6 +147,28 @@ async fn group_messages(read_models: &ReadModels) {
     assert_eq!(seqs(messages.group_history(&group, None, None, 1).await.unwrap()), [4]);
     assert_eq!(messages.group_message(&group, &sent[1].message_id).await.unwrap(), Some(sent[1].clone()));
     assert_eq!(messages.last_group_message(&group).await.unwrap(), Some(sent[3].clone()));
+}
+
+async fn membership_marks(read_models: &ReadModels) {
+    let messages = &read_models.messages;
+    let group = Uuid::now_v7().to_string();
+    let mark = |user: &str, seq: u64, member: bool| MembershipMark {
+        group_id: group.clone(),
+        user_id: user.into(),
+        seq,
+        member,
+    };
+    assert!(messages.membership_marks(&group, "a").await.unwrap().is_empty());
+    let marks = [mark("a", 12, true), mark("a", 7, false), mark("b", 9, false)];
+    messages.put_membership_marks(&marks).await.unwrap();
+    messages.put_membership_marks(&marks[..1]).await.unwrap();
+    let of_a = messages.membership_marks(&group, "a").await.unwrap();
+    assert_eq!(of_a, [mark("a", 7, false), mark("a", 12, true)], "oldest first, each once");
+    assert_eq!(messages.membership_marks(&group, "b").await.unwrap(), [mark("b", 9, false)]);
+    assert!(messages.membership_marks(&Uuid::now_v7().to_string(), "a").await.unwrap().is_empty(), "by group");
+    // Before the removal, between it and the return, after the return.
+    let excluded: Vec<bool> = [3, 8, 12, 13].into_iter().map(|seq| MembershipMark::excludes(&of_a, seq)).collect();
+    assert_eq!(excluded, [false, true, true, false]);
 }
 
 async fn receipts(read_models: &ReadModels) {

@@ -22,6 +22,7 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
         ("io.confab.events.GroupMemberRemoved", GroupMemberRemoved::get_schema()),
         ("io.confab.events.GroupRenamed", GroupRenamed::get_schema()),
         ("io.confab.events.GroupMemberRoleChanged", GroupMemberRoleChanged::get_schema()),
+        ("io.confab.events.GroupMembershipMarked", confab_schemas::GroupMembershipMarked::get_schema()),
         ("io.confab.events.AttachmentRequested", confab_schemas::AttachmentRequested::get_schema()),
         ("io.confab.events.AttachmentUploaded", confab_schemas::AttachmentUploaded::get_schema()),
     ] {

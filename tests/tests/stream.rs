@@ -397,8 +397,56 @@ async fn an_addition_past_its_member_limit_is_refused_in_log_order(backend: Back
     assert_eq!(denied.status, reqwest::StatusCode::FORBIDDEN);
 }
 
+/// A removed member's message that reaches the log after the removal's mark (sent through an API
+/// process whose groups read model was behind, written here from outside) is not part of the
+/// group: history never shows it, and what the group says next does.
+async fn a_message_from_a_removed_member_after_the_mark_is_not_stored(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let group = client.group(&alice, "moderated", &["bob"]).await;
+    assert_eq!(client.group_send(&bob, &group, "before").await.status, reqwest::StatusCode::OK);
+    let removed = client.delete(&format!("/groups/{group}/members/bob"), Some(&alice.token)).await;
+    assert_eq!(removed.status, reqwest::StatusCode::NO_CONTENT);
+    if deployment.is_embedded() {
+        server.stop();
+    }
+    let marks: Vec<Value> = deployment
+        .events("confab.messages")
+        .into_iter()
+        .filter(|e| e["type"] == "io.confab.events.GroupMembershipMarked")
+        .collect();
+    assert_eq!(marks.len(), 1, "the removal is marked in the group's message order");
+    assert_eq!(marks[0]["event"]["payload"]["userId"], bob.id.as_str());
+    assert_eq!(marks[0]["event"]["payload"]["member"], false);
+    let codec = Codec::new().unwrap();
+    let message_id = uuid::Uuid::now_v7().to_string();
+    let late = json!({
+        "eventId": id(0x400), "occurredAt": chrono::Utc::now().timestamp_millis(), "actorId": bob.id,
+        "payload": {
+            "messageId": message_id, "groupId": group, "senderId": bob.id, "senderUsername": "bob",
+            "content": seal(&format!("group/{group}"), "too late", &message_id), "clientMessageId": null,
+            "attachments": [],
+        }
+    });
+    let record = old_record(&codec, "GroupMessageSent/v2.avsc", "io.confab.events.GroupMessageSent", &group, &late);
+    append_from_outside(&deployment, "confab.messages", record).await;
+    if deployment.is_embedded() {
+        server.start_again();
+    }
+    let client = Client::new(&server.base_url);
+    // alice's message comes after bob's in the group's order, and her send waits until it is
+    // projected: by then bob's was decided.
+    assert_eq!(client.group_send(&alice, &group, "after").await.status, reqwest::StatusCode::OK);
+    assert_eq!(client.group_contents(&alice, &group).await, ["before", "after"]);
+    let denied = client.group_send(&bob, &group, "again").await;
+    assert_eq!((denied.status, denied.error_code()), (reqwest::StatusCode::FORBIDDEN, "not_a_member"));
+}
+
 backend_tests!(
     records_written_with_older_schema_versions_decode_and_project,
+    a_message_from_a_removed_member_after_the_mark_is_not_stored,
     an_addition_past_its_member_limit_is_refused_in_log_order,
     tail_prints_the_stream_sealed_or_opened,
     every_topics_records_decode_with_nothing_but_the_schema_files,

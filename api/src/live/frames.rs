@@ -126,7 +126,10 @@ pub(crate) fn render(keyring: &Keyring, notification: &Notification) -> Result<O
         Event::DirectMessagesRead(e) => Some(receipt("read", "direct", &e.payload, event)?),
         Event::GroupMessagesDelivered(e) => Some(receipt("delivered", "group", &e.payload, event)?),
         Event::GroupMessagesRead(e) => Some(receipt("read", "group", &e.payload, event)?),
-        Event::UserRegistered(_) | Event::AttachmentRequested(_) | Event::AttachmentUploaded(_) => None,
+        Event::UserRegistered(_)
+        | Event::AttachmentRequested(_)
+        | Event::AttachmentUploaded(_)
+        | Event::GroupMembershipMarked(_) => None,
     };
     Ok(rendered)
 }

@@ -1,11 +1,12 @@
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use confab_schemas::{Event, Topic};
+use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
 use confab_readmodels::{
-    GroupMessageRow, MessageRow, MessageStore, ReceiptAdvance,
+    GroupMessageRow, MembershipMark, MessageRow, MessageStore, ReceiptAdvance,
     ReceiptStatus::{Delivered, Read},
     ReceiptStore, StoreError,
 };
@@ -47,12 +48,18 @@ impl Projection for MessagesProjection {
 
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let messages: Vec<MessageRow> = events.iter().filter_map(direct_message_row).collect();
-        let group_messages: Vec<GroupMessageRow> = events.iter().filter_map(group_message_row).collect();
+        let marks: Vec<MembershipMark> = events.iter().filter_map(membership_mark).collect();
+        let group_messages = self.from_members(events.iter().filter_map(group_message_row).collect(), &marks).await?;
         if !messages.is_empty() {
             self.store.put_messages(&messages).await?;
         }
         if !group_messages.is_empty() {
             self.store.put_group_messages(&group_messages).await?;
+        }
+        // Each decision reads only the marks before its message, so the order of these writes
+        // does not matter to a redelivery.
+        if !marks.is_empty() {
+            self.store.put_membership_marks(&marks).await?;
         }
         let mut advances = Vec::new();
         for logged in events {
@@ -85,6 +92,17 @@ pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
     })
 }
 
+/// The mark a `GroupMembershipMarked` event becomes.
+pub(crate) fn membership_mark(logged: &LoggedEvent) -> Option<MembershipMark> {
+    let Event::GroupMembershipMarked(e) = &logged.event else { return None };
+    Some(MembershipMark {
+        group_id: e.payload.group_id.clone(),
+        user_id: e.payload.user_id.clone(),
+        seq: logged.position.offset,
+        member: e.payload.member,
+    })
+}
+
 /// The row a group message event becomes.
 pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
     let Event::GroupMessageSent(e) = &logged.event else { return None };
@@ -101,7 +119,52 @@ pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
     })
 }
 
+/// Senders' membership marks looked up at once.
+const MARK_LOOKUPS: usize = 16;
+
 impl MessagesProjection {
+    /// The group messages whose senders were members at their point of the group's order, by the
+    /// marks stored and those of this batch; the others were sent by someone already removed.
+    async fn from_members(
+        &self,
+        rows: Vec<GroupMessageRow>,
+        batch_marks: &[MembershipMark],
+    ) -> Result<Vec<GroupMessageRow>, StoreError> {
+        let mut senders: Vec<(String, String)> =
+            rows.iter().map(|m| (m.group_id.clone(), m.sender_id.clone())).collect();
+        senders.sort();
+        senders.dedup();
+        let store = &self.store;
+        let mut marks: HashMap<(String, String), Vec<MembershipMark>> = stream::iter(senders)
+            .map(|(group, sender)| async move {
+                let marks = store.membership_marks(&group, &sender).await?;
+                Ok::<_, StoreError>(((group, sender), marks))
+            })
+            .buffer_unordered(MARK_LOOKUPS)
+            .try_collect()
+            .await?;
+        for mark in batch_marks {
+            if let Some(known) = marks.get_mut(&(mark.group_id.clone(), mark.user_id.clone())) {
+                known.push(mark.clone());
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .filter(|row| {
+                let key = (row.group_id.clone(), row.sender_id.clone());
+                let excluded = marks.get(&key).is_some_and(|marks| MembershipMark::excludes(marks, row.seq));
+                if excluded {
+                    tracing::info!(
+                        group_id = row.group_id,
+                        message_id = row.message_id,
+                        "group message from a sender no longer a member at that point of the log; not stored"
+                    );
+                }
+                !excluded
+            })
+            .collect())
+    }
+
     /// A receipt event as a watermark: its message's seq. The message comes first in the same
     /// partition, so it is stored by now; a receipt naming no message of its conversation (the
     /// API never appends one) is skipped.

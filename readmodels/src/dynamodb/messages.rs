@@ -1,8 +1,11 @@
 //! Direct and group messages, and each user's conversation list, on DynamoDB.
 use async_trait::async_trait;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::*;
-use crate::{ConversationRow, GroupMessageRow, MessageRow, MessageStore, StoreError};
+use crate::dynamodb::items::seq_key;
+use crate::{ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError};
 
 #[async_trait]
 impl MessageStore for DynamoStore {
@@ -10,7 +13,15 @@ impl MessageStore for DynamoStore {
     /// an outage to wait out, not a reason to dead-letter the event that touched it.
     async fn ping(&self) -> Result<(), StoreError> {
         let t = &self.tables;
-        self.all_active(&[&t.messages, &t.conversations, &t.group_messages, &t.groups, &t.receipts]).await
+        self.all_active(&[
+            &t.messages,
+            &t.conversations,
+            &t.group_messages,
+            &t.membership_marks,
+            &t.groups,
+            &t.receipts,
+        ])
+        .await
     }
 
     async fn put_messages(&self, messages: &[MessageRow]) -> Result<(), StoreError> {
@@ -99,4 +110,59 @@ impl MessageStore for DynamoStore {
     async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
         DynamoStore::group_message(self, group_id, message_id).await
     }
+
+    async fn put_membership_marks(&self, marks: &[MembershipMark]) -> Result<(), StoreError> {
+        let puts = marks
+            .iter()
+            .map(|mark| {
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.membership_marks)
+                    .item("group_user", s(&group_user(&mark.group_id, &mark.user_id)))
+                    .item("seq", s(&seq_key(mark.seq)))
+                    .item("group_id", s(&mark.group_id))
+                    .item("user_id", s(&mark.user_id))
+                    .item("member", AttributeValue::Bool(mark.member))
+            })
+            .collect();
+        run_concurrently(puts).await
+    }
+
+    async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
+        let mut marks = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.membership_marks)
+                .key_condition_expression("group_user = :k")
+                .expression_attribute_values(":k", s(&group_user(group_id, user_id)))
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in page.items() {
+                let seq = get_s(item, "seq")?
+                    .parse()
+                    .map_err(|_| StoreError::corrupt("membership_marks", "seq is not a number"))?;
+                let member = item
+                    .get("member")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .ok_or_else(|| StoreError::corrupt("membership_marks", "member is not a boolean"))?;
+                marks.push(MembershipMark { group_id: group_id.to_owned(), user_id: user_id.to_owned(), seq, member });
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(marks);
+            }
+        }
+    }
+}
+
+/// The hash key of one user's marks in one group (ids hold no `/`).
+fn group_user(group_id: &str, user_id: &str) -> String {
+    format!("{group_id}/{user_id}")
 }

@@ -29,6 +29,7 @@ pub struct TableNames {
     pub group_members: String,
     pub user_groups: String,
     pub group_messages: String,
+    pub membership_marks: String,
     pub receipts: String,
     pub attachments: String,
     pub conversation_attachments: String,
@@ -62,6 +63,7 @@ impl TableNames {
             group_members: name("group_members"),
             user_groups: name("user_groups"),
             group_messages: name("group_messages"),
+            membership_marks: name("membership_marks"),
             receipts: name("receipts"),
             attachments: name("attachments"),
             conversation_attachments: name("conversation_attachments"),
@@ -82,7 +84,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 12] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 13] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -92,6 +94,7 @@ impl TableNames {
             ("group_members", &self.group_members),
             ("user_groups", &self.user_groups),
             ("group_messages", &self.group_messages),
+            ("membership_marks", &self.membership_marks),
             ("receipts", &self.receipts),
             ("attachments", &self.attachments),
             ("conversation_attachments", &self.conversation_attachments),
@@ -145,6 +148,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             range: Some("seq"),
             local_index: Some((BY_MESSAGE_ID, "message_id")),
         },
+        Spec { name: &tables.membership_marks, hash: "group_user", range: Some("seq"), local_index: None },
         Spec { name: &tables.receipts, hash: "conversation_id", range: Some("user_id"), local_index: None },
         Spec { name: &tables.attachments, hash: "attachment_id", range: None, local_index: None },
         Spec {

@@ -3,7 +3,10 @@ use async_trait::async_trait;
 use redb::ReadableTable;
 
 use super::*;
-use crate::{ConversationRow, GroupMessageRow, MessageRow, MessageStore, StoreError, UserStore, error::storage_error};
+use crate::{
+    ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError, UserStore,
+    error::storage_error,
+};
 
 #[async_trait]
 impl MessageStore for EmbeddedStore {
@@ -166,5 +169,40 @@ impl MessageStore for EmbeddedStore {
     async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
         let (group_id, message_id) = (group_id.to_owned(), message_id.to_owned());
         self.blocking(move |db| groups::group_message(db, &group_id, &message_id)).await
+    }
+
+    async fn put_membership_marks(&self, marks: &[MembershipMark]) -> Result<(), StoreError> {
+        let marks = marks.to_vec();
+        self.write(move |txn| {
+            let mut table = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
+            for mark in &marks {
+                let key = (mark.group_id.as_str(), mark.user_id.as_str(), mark.seq);
+                let _ = table.insert(key, mark.member).map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
+        let (group_id, user_id) = (group_id.to_owned(), user_id.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let table = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
+            let range = (group_id.as_str(), user_id.as_str(), 0)..=(group_id.as_str(), user_id.as_str(), u64::MAX);
+            let mut marks = Vec::new();
+            for entry in table.range(range).map_err(storage_error)? {
+                let (key, member) = entry.map_err(storage_error)?;
+                let (_, _, seq) = key.value();
+                marks.push(MembershipMark {
+                    group_id: group_id.clone(),
+                    user_id: user_id.clone(),
+                    seq,
+                    member: member.value(),
+                });
+            }
+            Ok(marks)
+        })
+        .await
     }
 }

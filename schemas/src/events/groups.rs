@@ -128,3 +128,24 @@ pub struct GroupMessageSentPayload {
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
 }
+
+envelope!(
+    /// A membership change of `confab.groups`, marked in the group's message order once it took
+    /// effect: messages from a removed member after it are not part of the group.
+    GroupMembershipMarked(GroupMembershipMarkedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMembershipMarkedPayload {
+    #[avro(rename = "groupId")]
+    pub group_id: String,
+    #[avro(rename = "userId")]
+    pub user_id: String,
+    /// False: the user left or was removed; true: the user was added.
+    pub member: bool,
+    /// The `GroupMemberRemoved` or `GroupMemberAdded` this marks.
+    #[avro(rename = "changeEventId")]
+    pub change_event_id: String,
+}

@@ -13,8 +13,8 @@ pub use attachments::{
 pub use direct::{DirectMessageSent, DirectMessageSentPayload};
 pub use groups::{
     GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload, GroupMemberRemoved,
-    GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload, GroupMessageSent,
-    GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
+    GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload, GroupMembershipMarked,
+    GroupMembershipMarkedPayload, GroupMessageSent, GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
 };
 pub use receipts::{
     DirectMessagesDelivered, DirectMessagesRead, DirectReceiptPayload, GroupMessagesDelivered, GroupMessagesRead,
@@ -112,6 +112,7 @@ events! {
     DirectMessagesRead => Topic::Messages, |e| &e.payload.conversation_id;
     GroupMessagesDelivered => Topic::Messages, |e| &e.payload.group_id;
     GroupMessagesRead => Topic::Messages, |e| &e.payload.group_id;
+    GroupMembershipMarked => Topic::Messages, |e| &e.payload.group_id;
     GroupCreated => Topic::Groups, |e| &e.payload.group_id;
     GroupMemberAdded => Topic::Groups, |e| &e.payload.group_id;
     GroupMemberRemoved => Topic::Groups, |e| &e.payload.group_id;
