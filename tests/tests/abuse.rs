@@ -326,6 +326,42 @@ async fn slow_oversized_and_malformed_requests_get_json_refusals(backend: Backen
     let answer = read_response(&mut big).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("payload_too_large"), "{answer}");
+
+    // Most of 8 MiB sent in chunks, with no length declared: more than the socket buffers hold.
+    let body = vec![b' '; 7 * 1024 * 1024];
+    let mut chunked = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /chat/send HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        alice.token
+    );
+    chunked.write_all(head.as_bytes()).await.unwrap();
+    for piece in body.chunks(64 * 1024) {
+        chunked.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await.unwrap();
+        chunked.write_all(piece).await.unwrap();
+        chunked.write_all(b"\r\n").await.unwrap();
+    }
+    chunked.write_all(b"0\r\n\r\n").await.unwrap();
+    let answer = read_response(&mut chunked).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+
+    // A small chunked body is held whole and handed on: it is answered as any other.
+    let mut small = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let message = format!("{{\"recipient\":\"alice\",\"message\":\"{}\"}}", "x".repeat(100));
+    let head = format!(
+        "POST /chat/send HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        alice.token
+    );
+    small.write_all(head.as_bytes()).await.unwrap();
+    for piece in message.as_bytes().chunks(10) {
+        small.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await.unwrap();
+        small.write_all(piece).await.unwrap();
+        small.write_all(b"\r\n").await.unwrap();
+    }
+    small.write_all(b"0\r\n\r\n").await.unwrap();
+    let answer = read_response(&mut small).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("messageId"), "{answer}");
 }
 
 async fn past_the_in_flight_limit_requests_are_shed_with_503(backend: Backend) {

@@ -85,7 +85,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(refuse_declared_oversize));
+        .layer(middleware::from_fn(refuse_oversize));
     let routes = with_deadline(api, limits.request_timeout)
         .merge(objects)
         .layer(CatchPanicLayer::custom(panic_response))
@@ -96,32 +96,63 @@ pub fn router(state: AppState) -> Router {
     bounded(routes, limits)
 }
 
-/// Refuses a body whose declared length is over the limit before reading any of it; bodies
-/// without a length are cut off by `DefaultBodyLimit` as they stream in.
-async fn refuse_declared_oversize(request: Request, next: Next) -> Response {
+/// Refuses a body over the limit, and reads up to `DRAIN_BYTES` of it first so the client reads
+/// the 413: at once when its declared length says so, or once that many bytes of a chunked body
+/// have arrived (such a body is held here, at most the limit, and handed on whole).
+async fn refuse_oversize(request: Request, next: Next) -> Response {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if let Some(length) = declared.filter(|length| *length > MAX_BODY_BYTES) {
-        if length <= DRAIN_BYTES {
-            let mut body = request.into_body().into_data_stream();
-            let drained = async {
-                let mut read = 0;
-                // A client that pauses is not sending its body; answer it.
-                while let Ok(Some(Ok(chunk))) = tokio::time::timeout(DRAIN_PAUSE, body.next()).await {
-                    read += chunk.len();
-                    if read > DRAIN_BYTES {
-                        return;
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
+    if let Some(length) = declared {
+        if length > MAX_BODY_BYTES {
+            if length <= DRAIN_BYTES {
+                drain(request.into_body().into_data_stream(), 0).await;
+            }
+            return ApiError::payload_too_large().into_response();
         }
-        return ApiError::payload_too_large().into_response();
+        return next.run(request).await;
     }
-    next.run(request).await
+    if !request.headers().contains_key(header::TRANSFER_ENCODING) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let mut stream = body.into_data_stream();
+    let mut held = Vec::new();
+    let mut failed = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => held.extend_from_slice(&chunk),
+            Err(error) => {
+                failed = Some(error);
+                break;
+            }
+        }
+        if held.len() > MAX_BODY_BYTES {
+            drain(stream, held.len()).await;
+            return ApiError::payload_too_large().into_response();
+        }
+    }
+    // What was read, then the error that ended it, if any: the handler's extractor answers it.
+    let whole = futures::stream::once(async move { Ok::<_, axum::Error>(axum::body::Bytes::from(held)) })
+        .chain(futures::stream::iter(failed.map(Err)));
+    next.run(Request::from_parts(parts, axum::body::Body::from_stream(whole))).await
+}
+
+/// Reads and drops what is left of a refused body, up to `DRAIN_BYTES` in all (`read` so far),
+/// for at most `DRAIN_TIME`, stopping at a pause.
+async fn drain(mut body: axum::body::BodyDataStream, mut read: usize) {
+    let drained = async {
+        // A client that pauses is not sending its body; answer it.
+        while let Ok(Some(Ok(chunk))) = tokio::time::timeout(DRAIN_PAUSE, body.next()).await {
+            read += chunk.len();
+            if read > DRAIN_BYTES {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drained).await;
 }
 
 async fn not_found() -> ApiError {
