@@ -49,7 +49,7 @@ impl Projection for MessagesProjection {
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let messages: Vec<MessageRow> = events.iter().filter_map(direct_message_row).collect();
         let marks: Vec<MembershipMark> = events.iter().filter_map(membership_mark).collect();
-        let group_messages = self.from_members(events.iter().filter_map(group_message_row).collect(), &marks).await?;
+        let group_messages = self.sent_by_members(events.iter().filter_map(group_message_row).collect(), &marks).await?;
         if !messages.is_empty() {
             self.store.put_messages(&messages).await?;
         }
@@ -125,7 +125,7 @@ const MARK_LOOKUPS: usize = 16;
 impl MessagesProjection {
     /// The group messages whose senders were members at their point of the group's order, by the
     /// marks stored and those of this batch; the others were sent by someone already removed.
-    async fn from_members(
+    async fn sent_by_members(
         &self,
         rows: Vec<GroupMessageRow>,
         batch_marks: &[MembershipMark],
