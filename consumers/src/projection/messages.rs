@@ -49,7 +49,8 @@ impl Projection for MessagesProjection {
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let messages: Vec<MessageRow> = events.iter().filter_map(direct_message_row).collect();
         let marks: Vec<MembershipMark> = events.iter().filter_map(membership_mark).collect();
-        let group_messages = self.sent_by_members(events.iter().filter_map(group_message_row).collect(), &marks).await?;
+        let group_messages =
+            self.sent_by_members(events.iter().filter_map(group_message_row).collect(), &marks).await?;
         if !messages.is_empty() {
             self.store.put_messages(&messages).await?;
         }
