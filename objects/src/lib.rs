@@ -63,6 +63,12 @@ pub trait ObjectStore: Send + Sync + 'static {
 
     /// Removes `key`; removing an object that is not there is not an error.
     async fn delete(&self, key: &str) -> Result<(), ObjectError>;
+
+    /// Stores `bytes` whole as `key`, replacing it: the small objects Confab writes itself.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError>;
+
+    /// A small object's bytes, read whole; `None` when there is no such object.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError>;
 }
 
 /// Keys are `[a-z0-9-]` segments joined by `/`: safe as S3 keys, URL paths and file paths.

@@ -7,7 +7,7 @@ use aws_config::{BehaviorVersion, meta::region::RegionProviderChain, timeout::Ti
 use aws_sdk_s3::{
     Client,
     error::DisplayErrorContext,
-    operation::{create_bucket::CreateBucketError, head_object::HeadObjectError},
+    operation::{create_bucket::CreateBucketError, get_object::GetObjectError, head_object::HeadObjectError},
     presigning::PresigningConfig,
     types::{
         BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
@@ -228,5 +228,30 @@ impl ObjectStore for S3Objects {
     async fn delete(&self, key: &str) -> Result<(), ObjectError> {
         let _ = self.client.delete_object().bucket(&self.bucket).key(checked(key)?).send().await.map_err(sdk_error)?;
         Ok(())
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError> {
+        let _ = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(checked(key)?)
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError> {
+        let object = match self.client.get_object().bucket(&self.bucket).key(checked(key)?).send().await {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(GetObjectError::is_no_such_key) => return Ok(None),
+            Err(e) => return Err(sdk_error(e)),
+        };
+        let bytes = object.body.collect().await.map_err(unavailable)?;
+        Ok(Some(bytes.into_bytes().to_vec()))
     }
 }

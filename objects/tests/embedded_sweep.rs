@@ -33,3 +33,17 @@ async fn the_sweep_removes_stale_uploads_and_partials_and_keeps_verified_objects
     assert!(objects.head("attachments/a2").await.unwrap().is_some(), "verified objects stay");
     assert_eq!(objects.sweep("uploads/", Duration::ZERO).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn small_objects_are_put_and_got_whole_and_sealed() {
+    let root = tempfile::tempdir().unwrap();
+    let keys = AtRestKeys { current: "k1".into(), keys: HashMap::from([("k1".to_owned(), [7; 32])]) };
+    let objects = EmbeddedObjects::open(root.path(), keys, [9; 32]).unwrap();
+    assert_eq!(objects.get("rejected/a1").await.unwrap(), None);
+    objects.put("rejected/a1", b"sha256 differs".to_vec(), "text/plain").await.unwrap();
+    objects.put("rejected/a1", b"size differs".to_vec(), "text/plain").await.unwrap();
+    assert_eq!(objects.get("rejected/a1").await.unwrap().as_deref(), Some(b"size differs".as_slice()), "replaced");
+    let on_disk = std::fs::read(root.path().join("rejected/a1")).unwrap();
+    assert!(!on_disk.windows(12).any(|w| w == b"size differs"), "sealed at rest");
+    assert!(objects.get("../a1").await.is_err(), "keys are checked");
+}

@@ -89,3 +89,15 @@ async fn presigned_urls_allow_exactly_what_was_signed() {
     store.delete("uploads/a1").await.unwrap();
     assert!(store.head("attachments/a1").await.unwrap().is_some(), "the copy stays");
 }
+
+#[tokio::test]
+async fn small_objects_are_put_and_got_whole() {
+    let Some(store) = store().await else { return };
+    assert_eq!(store.get("rejected/a1").await.unwrap(), None);
+    store.put("rejected/a1", b"sha256 differs".to_vec(), "text/plain").await.unwrap();
+    store.put("rejected/a1", b"size differs".to_vec(), "text/plain").await.unwrap();
+    assert_eq!(store.get("rejected/a1").await.unwrap().as_deref(), Some(b"size differs".as_slice()), "replaced");
+    assert_eq!(store.head("rejected/a1").await.unwrap().map(|m| m.size), Some(12));
+    store.delete("rejected/a1").await.unwrap();
+    assert_eq!(store.get("rejected/a1").await.unwrap(), None);
+}

@@ -81,6 +81,12 @@ pub fn stored_key(attachment_id: &str) -> String {
     format!("attachments/{attachment_id}")
 }
 
+/// Where a rejected attachment's verdict is kept once its bytes are deleted: what a replay reads
+/// to reach the same verdict without them.
+pub fn rejected_key(attachment_id: &str) -> String {
+    format!("rejected/{attachment_id}")
+}
+
 /// The key an upload of `attachment_id` is signed for.
 pub fn upload_key(attachment_id: &str) -> String {
     format!("{UPLOADS}{attachment_id}")

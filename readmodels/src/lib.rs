@@ -18,7 +18,9 @@ mod select;
 mod users;
 
 pub use analytics::AnalyticsStore;
-pub use attachments::{AttachmentRow, AttachmentStatus, AttachmentStore, stored_key, upload_key, uploaded_attachment};
+pub use attachments::{
+    AttachmentRow, AttachmentStatus, AttachmentStore, rejected_key, stored_key, upload_key, uploaded_attachment,
+};
 pub use checkpoints::CheckpointStore;
 pub use error::StoreError;
 pub use generation::projection_group;

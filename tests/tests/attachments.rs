@@ -262,6 +262,8 @@ async fn verified_bytes_are_kept_once_and_the_upload_is_spent(backend: Backend) 
     let complete = client.post(&format!("/attachments/{id}/complete"), Some(&alice.token), json!({})).await;
     assert_eq!(complete.error_code(), "attachment_rejected");
     assert!(!deployment.object_file(&format!("uploads/{id}")).unwrap().exists());
+    assert!(!deployment.object_file(&format!("attachments/{id}")).unwrap().exists(), "its bytes are deleted");
+    assert!(deployment.object_file(&format!("rejected/{id}")).unwrap().exists(), "its verdict stays");
 }
 
 async fn requests_and_sends_are_validated(backend: Backend) {

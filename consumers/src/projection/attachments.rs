@@ -5,7 +5,9 @@ use confab_objects::{ObjectError, ObjectStore};
 use confab_schemas::{AttachmentRequested, Event, Topic};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
-use confab_readmodels::{AttachmentRow, AttachmentStatus, AttachmentStore, StoreError, uploaded_attachment};
+use confab_readmodels::{
+    AttachmentRow, AttachmentStatus, AttachmentStore, StoreError, rejected_key, uploaded_attachment,
+};
 
 /// The attachment indexer: `confab.attachments` into the attachment index.
 pub const ATTACHMENTS: ProjectionSpec = ProjectionSpec {
@@ -18,7 +20,8 @@ pub const ATTACHMENTS: ProjectionSpec = ProjectionSpec {
 
 /// The attachment indexer: `confab.attachments` -> the attachment index. On each reported upload
 /// it checks the object itself (present, size, type, SHA-256) and settles the attachment
-/// available or rejected, once.
+/// available or rejected, once. A rejected one's bytes are deleted; its verdict is kept in their
+/// place (`rejected/<id>`), so a replay reaches the same verdict without them.
 pub struct AttachmentIndexer {
     store: Arc<dyn AttachmentStore>,
     objects: Arc<dyn ObjectStore>,
@@ -90,7 +93,7 @@ impl AttachmentIndexer {
         if row.status != AttachmentStatus::Pending {
             // Settled before; settling again only completes what a crash may have cut off.
             self.store.settle(&row).await?;
-            return self.discard_upload(&row).await;
+            return self.discard(&row).await;
         }
         let Some(verdict) = self.check(&row).await? else {
             tracing::info!(attachment_id, "upload reported but no object yet; stays pending");
@@ -105,14 +108,23 @@ impl AttachmentIndexer {
         };
         let settled = AttachmentRow { status, reason, settled_at_ms: Some(reported_at_ms), ..row };
         self.store.settle(&settled).await?;
-        self.discard_upload(&settled).await
+        self.discard(&settled).await
     }
 
-    /// Once settled, the verified copy is all that is kept: the upload would hold every
-    /// attachment's bytes twice. (A rejected one's copy stays too: it is what a replay checks
-    /// to reach the same verdict; the verdict is not on the log.) Only after the verdict is
-    /// stored, so a crash in between leaves an upload to discard on redelivery, never a verdict
-    /// without its bytes.
+    /// Once settled, the upload goes (the verified copy would hold every attachment's bytes
+    /// twice), and so does a rejected one's copy, after its verdict is written in its place. Only
+    /// after the verdict is stored, and each step safe to redo, so a crash in between leaves
+    /// work for the redelivery, never bytes without a verdict or a verdict without its evidence.
+    async fn discard(&self, row: &AttachmentRow) -> Result<(), StoreError> {
+        if row.status == AttachmentStatus::Rejected {
+            let reason = row.reason.clone().unwrap_or_default().into_bytes();
+            let verdict = rejected_key(&row.attachment_id);
+            self.objects.put(&verdict, reason, "text/plain; charset=utf-8").await.map_err(object_error)?;
+            self.objects.delete(&row.stored_key()).await.map_err(object_error)?;
+        }
+        self.discard_upload(row).await
+    }
+
     async fn discard_upload(&self, row: &AttachmentRow) -> Result<(), StoreError> {
         if uploaded_attachment(&row.upload_key) != Some(row.attachment_id.as_str()) {
             tracing::warn!(attachment_id = %row.attachment_id, key = %row.upload_key, "not an upload key; kept");
@@ -122,13 +134,17 @@ impl AttachmentIndexer {
     }
 
     /// Copies the upload to where verified bytes live (once: a copy that exists is what gets
-    /// checked, so a replay checks the same bytes), then compares it with the declaration.
-    /// `None` when nothing was uploaded yet.
+    /// checked, so a replay checks the same bytes), then compares it with the declaration; a
+    /// verdict kept in place of deleted bytes answers for them. `None` when nothing was uploaded
+    /// yet.
     async fn check(&self, row: &AttachmentRow) -> Result<Option<Result<(), String>>, StoreError> {
         let stored = row.stored_key();
         let meta = match self.objects.head(&stored).await.map_err(object_error)? {
             Some(meta) => meta,
             None => {
+                if let Some(reason) = self.objects.get(&rejected_key(&row.attachment_id)).await.map_err(object_error)? {
+                    return Ok(Some(Err(String::from_utf8_lossy(&reason).into_owned())));
+                }
                 if self.objects.head(&row.upload_key).await.map_err(object_error)?.is_none() {
                     return Ok(None);
                 }

@@ -276,4 +276,24 @@ impl ObjectStore for EmbeddedObjects {
             _ => Ok(()),
         }
     }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError> {
+        let size = bytes.len() as u64;
+        let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(bytes))]);
+        self.write(key, size, content_type, body).await.map_err(|e| match e {
+            UploadError::Store(e) => e,
+            other => unavailable(other.to_string()),
+        })
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ObjectError> {
+        let Some((_, chunks)) = self.read(key).await? else { return Ok(None) };
+        let mut chunks = std::pin::pin!(chunks);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| ObjectError::Corrupt { key: key.to_owned(), reason: e.to_string() })?;
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Some(bytes))
+    }
 }
