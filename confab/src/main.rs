@@ -12,6 +12,11 @@ mod workers;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+/// A server's allocator: it returns freed memory to the system and keeps per-thread caches small,
+/// where glibc's arenas kept every large buffer a thread ever freed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use crate::{
     commands::{
         dump_tables::DumpTablesArgs, events_tail::EventsArgs, generations::GenerationsArgs, offsets::OffsetsArgs,

@@ -79,6 +79,9 @@ impl Workers {
                 if let Some(checkpoints) = &read_models.checkpoints {
                     runner = runner.with_checkpoints(Arc::clone(checkpoints));
                 }
+                if let Some(flush) = &read_models.flush {
+                    runner = runner.with_flush(Arc::clone(flush));
+                }
                 tokio::spawn(runner.run(stop.clone()))
             })
             .collect();

@@ -1,8 +1,12 @@
 //! Drives one projection: poll the log, decode, apply, then commit. Offsets are committed only
 //! after the read-model write succeeded, so a crash replays (idempotently) instead of losing.
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position, ReadStart};
+use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position, ReadStart, Subscription};
 use confab_schemas::{Codec, Topic, dead_letter};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -11,7 +15,7 @@ use crate::{
     Backoff, ProjectionHandle, ProjectionStatus,
     projection::{LoggedEvent, Projection, group_name},
 };
-use confab_readmodels::{CheckpointStore, StoreError};
+use confab_readmodels::{CheckpointStore, Flush, StoreError};
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
@@ -19,12 +23,18 @@ const POLL_TIMEOUT: Duration = Duration::from_millis(500);
 const BATCH_ATTEMPTS: u32 = 3;
 /// Tries of one event, with the store up, before it is dead-lettered.
 const EVENT_ATTEMPTS: u32 = 3;
+/// Longest an applied batch waits for its offsets to be committed, when the store makes writes
+/// durable only at a flush: one fsync per interval instead of one per batch, and at most this
+/// much of the log to replay after a crash.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
 pub struct ProjectionRunner {
     log: Arc<dyn EventLog>,
     codec: Arc<Codec>,
     projection: Arc<dyn Projection>,
     checkpoints: Option<Arc<dyn CheckpointStore>>,
+    /// Set when the store's writes are durable only once flushed: offsets then wait for a flush.
+    flush: Option<Arc<dyn Flush>>,
     /// Shared with the runners that follow this one after a switch of generations.
     status: Arc<watch::Sender<ProjectionStatus>>,
     /// Which generation of read models it writes (0 until a blue/green replay).
@@ -82,7 +92,7 @@ impl ProjectionRunner {
             s.applied.clear();
             s.healthy = false;
         });
-        Self { log, codec, projection, checkpoints: None, status, generation: 0 }
+        Self { log, codec, projection, checkpoints: None, flush: None, status, generation: 0 }
     }
 
     /// Writes the read models of `generation`, under that generation's consumer group.
@@ -94,6 +104,12 @@ impl ProjectionRunner {
     /// Also records progress in `checkpoints`, for API processes that do not run the projection.
     pub fn with_checkpoints(mut self, checkpoints: Arc<dyn CheckpointStore>) -> Self {
         self.checkpoints = Some(checkpoints);
+        self
+    }
+
+    /// Commits offsets only after `flush` made the writes before them durable.
+    pub fn with_flush(mut self, flush: Arc<dyn Flush>) -> Self {
+        self.flush = Some(flush);
         self
     }
 
@@ -116,6 +132,7 @@ impl ProjectionRunner {
         };
         self.status.send_modify(|s| s.healthy = true);
         tracing::info!(projection = name, %group, "projection started");
+        let mut unflushed = Unflushed::default();
         loop {
             let polled = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -133,6 +150,8 @@ impl ProjectionRunner {
                 }
             };
             if records.is_empty() {
+                // Idle: make what was applied durable now rather than at the next batch.
+                self.commit_flushed(subscription.as_mut(), &mut unflushed).await;
                 continue;
             }
             let batch = Batch::decode(&self.codec, records);
@@ -144,13 +163,32 @@ impl ProjectionRunner {
                 break;
             }
             self.advance(&positions);
-            if let Err(error) = subscription.commit(&positions).await {
-                // Not fatal: the batch is applied, and a redelivery after a restart is harmless.
-                tracing::warn!(projection = name, %error, "offset commit failed");
+            if self.flush.is_some() {
+                unflushed.add(&positions);
+                if unflushed.older_than(FLUSH_INTERVAL) {
+                    self.commit_flushed(subscription.as_mut(), &mut unflushed).await;
+                }
+            } else {
+                commit(subscription.as_mut(), name, &positions).await;
             }
             backoff.reset();
         }
+        self.commit_flushed(subscription.as_mut(), &mut unflushed).await;
         tracing::info!(projection = name, "projection stopped");
+    }
+
+    /// Flushes the store, then commits the offsets of what it made durable. A failed flush keeps
+    /// them for the next try: a crash before then replays those batches, which changes nothing.
+    async fn commit_flushed(&self, subscription: &mut dyn Subscription, unflushed: &mut Unflushed) {
+        let Some(flush) = &self.flush else { return };
+        if unflushed.ends.is_empty() {
+            return;
+        }
+        if let Err(error) = flush.flush().await {
+            tracing::warn!(projection = self.projection.name(), %error, "cannot flush the read models, retrying");
+            return;
+        }
+        commit(subscription, self.projection.name(), &unflushed.take()).await;
     }
 
     /// Applies a batch. Undecodable records, and events that fail alone while the store is
@@ -436,4 +474,40 @@ pub enum ReplayError {
     Log(#[from] LogError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Commits a group's offsets; a failure is not fatal: the batch is applied, and a redelivery
+/// after a restart is harmless.
+async fn commit(subscription: &mut dyn Subscription, projection: &str, positions: &[Position]) {
+    if let Err(error) = subscription.commit(positions).await {
+        tracing::warn!(projection, %error, "offset commit failed");
+    }
+}
+
+/// Applied batches whose offsets wait for a flush: the last position of each partition.
+#[derive(Default)]
+struct Unflushed {
+    ends: HashMap<(String, u32), Position>,
+    since: Option<Instant>,
+}
+
+impl Unflushed {
+    fn add(&mut self, positions: &[Position]) {
+        let _ = self.since.get_or_insert_with(Instant::now);
+        for p in positions {
+            let end = self.ends.entry((p.topic.clone(), p.partition)).or_insert_with(|| p.clone());
+            if end.offset < p.offset {
+                *end = p.clone();
+            }
+        }
+    }
+
+    fn older_than(&self, interval: Duration) -> bool {
+        self.since.is_some_and(|since| since.elapsed() >= interval)
+    }
+
+    fn take(&mut self) -> Vec<Position> {
+        self.since = None;
+        self.ends.drain().map(|(_, p)| p).collect()
+    }
 }

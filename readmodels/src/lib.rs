@@ -6,6 +6,7 @@
 pub mod analytics;
 mod attachments;
 mod checkpoints;
+mod durability;
 pub mod dynamodb;
 pub mod embedded;
 mod error;
@@ -22,6 +23,7 @@ pub use attachments::{
     AttachmentRow, AttachmentStatus, AttachmentStore, rejected_key, stored_key, upload_key, uploaded_attachment,
 };
 pub use checkpoints::CheckpointStore;
+pub use durability::Flush;
 pub use error::StoreError;
 pub use generation::projection_group;
 pub use groups::{GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow};

@@ -5,7 +5,7 @@ use std::{path::PathBuf, sync::Arc};
 use serde_json::Value;
 
 use crate::{
-    AttachmentStore, CheckpointStore, GroupStore, MessageStore, ReceiptStore, StoreError, UserStore,
+    AttachmentStore, CheckpointStore, Flush, GroupStore, MessageStore, ReceiptStore, StoreError, UserStore,
     dynamodb::{DynamoConfig, DynamoStore},
     embedded::{EmbeddedStore, generations},
     error::storage_error,
@@ -38,6 +38,9 @@ pub struct ReadModels {
     /// Where projections publish progress for other processes; the embedded backend is one
     /// process, so it has none.
     pub checkpoints: Option<Arc<dyn CheckpointStore>>,
+    /// Present when writes are durable only once flushed (embedded): a projection then commits
+    /// its offsets after a flush. DynamoDB's writes are durable when they return.
+    pub flush: Option<Arc<dyn Flush>>,
     generation: u32,
     adapter: Adapter,
 }
@@ -45,17 +48,24 @@ pub struct ReadModels {
 impl ReadModels {
     /// The embedded store of `generation`.
     pub fn embedded(store: EmbeddedStore, generation: u32) -> Self {
-        Self::of(&store, None, generation, Adapter::Embedded(store.clone()))
+        let flush: Arc<dyn Flush> = Arc::new(store.clone());
+        Self::of(&store, None, Some(flush), generation, Adapter::Embedded(store.clone()))
     }
 
     /// The DynamoDB tables the store was connected to.
     pub fn dynamo(store: DynamoStore) -> Self {
         let checkpoints: Arc<dyn CheckpointStore> = Arc::new(store.clone());
-        Self::of(&store, Some(checkpoints), store.generation(), Adapter::Dynamo(store.clone()))
+        Self::of(&store, Some(checkpoints), None, store.generation(), Adapter::Dynamo(store.clone()))
     }
 
     /// Every port served by one adapter's store.
-    fn of<S>(store: &S, checkpoints: Option<Arc<dyn CheckpointStore>>, generation: u32, adapter: Adapter) -> Self
+    fn of<S>(
+        store: &S,
+        checkpoints: Option<Arc<dyn CheckpointStore>>,
+        flush: Option<Arc<dyn Flush>>,
+        generation: u32,
+        adapter: Adapter,
+    ) -> Self
     where
         S: UserStore + MessageStore + ReceiptStore + GroupStore + AttachmentStore + Clone,
     {
@@ -66,6 +76,7 @@ impl ReadModels {
             groups: Arc::new(store.clone()),
             attachments: Arc::new(store.clone()),
             checkpoints,
+            flush,
             generation,
             adapter,
         }
@@ -96,6 +107,14 @@ impl ReadModels {
 
     pub fn adapter(&self) -> &Adapter {
         &self.adapter
+    }
+
+    /// Makes every write so far durable, where writes are not durable as they return.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        match &self.flush {
+            Some(flush) => flush.flush().await,
+            None => Ok(()),
+        }
     }
 
     /// Every table, every row, in key order: what "identical tables" means.

@@ -50,6 +50,9 @@ pub(crate) const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 /// message is read whole and refused with 1009, a clean close; past this one the connection
 /// is cut mid-message, and unread bytes can turn the close into a reset the client never reads.
 const MAX_WIRE_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Each socket's read buffer, and how much is written at once: sized for chat frames (a few
+/// hundred bytes), not the library's 128 KiB each way, which an idle socket would hold forever.
+const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 /// Delivery receipts from acks go out at most this often per connection, newest per
 /// conversation, however often the client acks.
 const ACK_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
@@ -127,7 +130,11 @@ pub(crate) async fn connect(
     let upgrade = upgrade.map_err(|_| {
         ApiError::new(StatusCode::UPGRADE_REQUIRED, "upgrade_required", "GET /ws is a websocket endpoint")
     })?;
-    let upgrade = upgrade.max_message_size(MAX_WIRE_MESSAGE_BYTES).max_frame_size(MAX_WIRE_MESSAGE_BYTES);
+    let upgrade = upgrade
+        .max_message_size(MAX_WIRE_MESSAGE_BYTES)
+        .max_frame_size(MAX_WIRE_MESSAGE_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES);
     let upgrade = if via_protocol { upgrade.protocols(["bearer"]) } else { upgrade };
     Ok(upgrade.on_upgrade(move |socket| async move {
         let Some(attachment) = state.hub.attach(&caller.sub, since.as_ref()) else { return };

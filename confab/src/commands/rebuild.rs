@@ -58,6 +58,7 @@ impl RebuildArgs {
             let applied = replay(backend.log.as_ref(), &codec, projection.as_ref()).await?;
             tracing::info!(projection = spec.name, applied, "replayed");
         }
+        target.flush().await?;
         Ok(())
     }
 }

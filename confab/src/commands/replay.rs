@@ -74,6 +74,8 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         let projection = (spec.build)(&backend.sinks(&target));
         let (events, ends) = replay_caught_up(&backend, &codec, projection.as_ref()).await?;
         applied += events;
+        // Durable before the new groups' offsets say so (and before an in-place replay ends).
+        target.flush().await?;
         if !args.in_place {
             let offsets: Vec<(String, u32, u64)> = ends.into_iter().map(|((t, p), o)| (t, p, o)).collect();
             backend.log.set_offsets(&group_name(projection.as_ref(), generation), &offsets).await?;

@@ -36,14 +36,12 @@ impl AttachmentStore for EmbeddedStore {
     }
 
     async fn attachment(&self, attachment_id: &str) -> Result<Option<AttachmentRow>, StoreError> {
-        let attachment_id = attachment_id.to_owned();
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let table = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
-            let row = table.get(attachment_id.as_str()).map_err(storage_error)?;
+            let row = table.get(attachment_id).map_err(storage_error)?;
             row.map(|v| from_json("attachments", v.value())).transpose()
         })
-        .await
     }
 
     async fn settle(&self, row: &AttachmentRow) -> Result<(), StoreError> {
@@ -78,8 +76,7 @@ impl AttachmentStore for EmbeddedStore {
     }
 
     async fn pending_uploads(&self, uploader_id: &str, limit: usize) -> Result<Vec<AttachmentRow>, StoreError> {
-        let uploader_id = uploader_id.to_owned();
-        self.blocking(move |db| newest_listed(db, PENDING_UPLOADS, &uploader_id, AFTER_ALL_IDS, limit)).await
+        self.read(|db| newest_listed(db, PENDING_UPLOADS, uploader_id, AFTER_ALL_IDS, limit))
     }
 
     async fn conversation_attachments(
@@ -88,9 +85,8 @@ impl AttachmentStore for EmbeddedStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AttachmentRow>, StoreError> {
-        let conversation_id = conversation_id.to_owned();
-        let before = before.unwrap_or(AFTER_ALL_IDS).to_owned();
-        self.blocking(move |db| newest_listed(db, CONVERSATION_ATTACHMENTS, &conversation_id, &before, limit)).await
+        let before = before.unwrap_or(AFTER_ALL_IDS);
+        self.read(|db| newest_listed(db, CONVERSATION_ATTACHMENTS, conversation_id, before, limit))
     }
 }
 

@@ -132,30 +132,25 @@ impl GroupStore for EmbeddedStore {
     }
 
     async fn group(&self, group_id: &str) -> Result<Option<GroupRow>, StoreError> {
-        let group_id = group_id.to_owned();
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let groups = txn.open_table(GROUPS).map_err(storage_error)?;
-            let row = groups.get(group_id.as_str()).map_err(storage_error)?;
+            let row = groups.get(group_id).map_err(storage_error)?;
             row.map(|v| from_json("groups", v.value())).transpose()
         })
-        .await
     }
 
     async fn member(&self, group_id: &str, user_id: &str) -> Result<Option<MemberRow>, StoreError> {
-        let (group_id, user_id) = (group_id.to_owned(), user_id.to_owned());
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let members = txn.open_table(MEMBERS).map_err(storage_error)?;
-            let row = members.get((group_id.as_str(), user_id.as_str())).map_err(storage_error)?;
+            let row = members.get((group_id, user_id)).map_err(storage_error)?;
             row.map(|v| from_json("group_members", v.value())).transpose()
         })
-        .await
     }
 
     async fn members(&self, group_id: &str) -> Result<Vec<MemberRow>, StoreError> {
-        let group_id = group_id.to_owned();
-        self.blocking(move |db| members(db, &group_id)).await
+        self.read(|db| members(db, group_id))
     }
 
     async fn apply_group_change(&self, change: &GroupChange) -> Result<(), StoreError> {
@@ -164,7 +159,6 @@ impl GroupStore for EmbeddedStore {
     }
 
     async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupSummary>, StoreError> {
-        let user_id = user_id.to_owned();
-        self.blocking(move |db| groups_of(db, &user_id)).await
+        self.read(|db| groups_of(db, user_id))
     }
 }

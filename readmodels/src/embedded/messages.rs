@@ -66,14 +66,11 @@ impl MessageStore for EmbeddedStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<MessageRow>, StoreError> {
-        let conversation_id = conversation_id.to_owned();
-        let before = before.unwrap_or(AFTER_ALL_IDS).to_owned();
-        self.blocking(move |db| {
+        let before = before.unwrap_or(AFTER_ALL_IDS);
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
-            let range = messages
-                .range((conversation_id.as_str(), "")..(conversation_id.as_str(), before.as_str()))
-                .map_err(storage_error)?;
+            let range = messages.range((conversation_id, "")..(conversation_id, before)).map_err(storage_error)?;
             range
                 .rev()
                 .take(limit)
@@ -83,7 +80,6 @@ impl MessageStore for EmbeddedStore {
                 })
                 .collect()
         })
-        .await
     }
 
     async fn history_by_seq(
@@ -98,56 +94,47 @@ impl MessageStore for EmbeddedStore {
         if low >= high {
             return Ok(Vec::new());
         }
-        let conversation_id = conversation_id.to_owned();
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let seqs = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
             let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
-            let range =
-                seqs.range((conversation_id.as_str(), low)..(conversation_id.as_str(), high)).map_err(storage_error)?;
+            let range = seqs.range((conversation_id, low)..(conversation_id, high)).map_err(storage_error)?;
             let mut out = Vec::new();
             for entry in range.rev().take(limit) {
                 let (_, id) = entry.map_err(storage_error)?;
-                if let Some(row) = messages.get((conversation_id.as_str(), id.value())).map_err(storage_error)? {
+                if let Some(row) = messages.get((conversation_id, id.value())).map_err(storage_error)? {
                     out.push(from_json("messages", row.value())?);
                 }
             }
             Ok(out)
         })
-        .await
     }
 
     async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
-        let (conversation_id, message_id) = (conversation_id.to_owned(), message_id.to_owned());
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
-            let row = messages.get((conversation_id.as_str(), message_id.as_str())).map_err(storage_error)?;
+            let row = messages.get((conversation_id, message_id)).map_err(storage_error)?;
             row.map(|v| from_json("messages", v.value())).transpose()
         })
-        .await
     }
 
     async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
-        let user_id = user_id.to_owned();
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
             let conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
-            let range = activity
-                .range((user_id.as_str(), "", "")..(user_id.as_str(), AFTER_ALL_IDS, ""))
-                .map_err(storage_error)?;
+            let range = activity.range((user_id, "", "")..(user_id, AFTER_ALL_IDS, "")).map_err(storage_error)?;
             let mut out = Vec::new();
             for entry in range.rev().take(limit) {
                 let (key, _) = entry.map_err(storage_error)?;
                 let (_, _, conversation_id) = key.value();
-                if let Some(row) = conversations.get((user_id.as_str(), conversation_id)).map_err(storage_error)? {
+                if let Some(row) = conversations.get((user_id, conversation_id)).map_err(storage_error)? {
                     out.push(from_json("conversations", row.value())?);
                 }
             }
             Ok(out)
         })
-        .await
     }
 
     async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
@@ -162,13 +149,11 @@ impl MessageStore for EmbeddedStore {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<GroupMessageRow>, StoreError> {
-        let group_id = group_id.to_owned();
-        self.blocking(move |db| groups::group_history(db, &group_id, after, before, limit)).await
+        self.read(|db| groups::group_history(db, group_id, after, before, limit))
     }
 
     async fn group_message(&self, group_id: &str, message_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {
-        let (group_id, message_id) = (group_id.to_owned(), message_id.to_owned());
-        self.blocking(move |db| groups::group_message(db, &group_id, &message_id)).await
+        self.read(|db| groups::group_message(db, group_id, message_id))
     }
 
     async fn put_membership_marks(&self, marks: &[MembershipMark]) -> Result<(), StoreError> {
@@ -185,24 +170,22 @@ impl MessageStore for EmbeddedStore {
     }
 
     async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
-        let (group_id, user_id) = (group_id.to_owned(), user_id.to_owned());
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let table = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
-            let range = (group_id.as_str(), user_id.as_str(), 0)..=(group_id.as_str(), user_id.as_str(), u64::MAX);
+            let range = (group_id, user_id, 0)..=(group_id, user_id, u64::MAX);
             let mut marks = Vec::new();
             for entry in table.range(range).map_err(storage_error)? {
                 let (key, member) = entry.map_err(storage_error)?;
                 let (_, _, seq) = key.value();
                 marks.push(MembershipMark {
-                    group_id: group_id.clone(),
-                    user_id: user_id.clone(),
+                    group_id: group_id.to_owned(),
+                    user_id: user_id.to_owned(),
                     seq,
                     member: member.value(),
                 });
             }
             Ok(marks)
         })
-        .await
     }
 }

@@ -47,7 +47,6 @@ impl ReceiptStore for EmbeddedStore {
     }
 
     async fn receipts(&self, conversation_id: &str) -> Result<Vec<ReceiptRow>, StoreError> {
-        let conversation_id = conversation_id.to_owned();
-        self.blocking(move |db| of_conversation(db, &conversation_id)).await
+        self.read(|db| of_conversation(db, conversation_id))
     }
 }

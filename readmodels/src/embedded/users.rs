@@ -8,7 +8,7 @@ use crate::{StoreError, UserRow, UserStore, error::storage_error};
 #[async_trait]
 impl UserStore for EmbeddedStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.blocking(|db| db.begin_read().map(drop).map_err(storage_error)).await
+        self.read(|db| db.begin_read().map(drop).map_err(storage_error))
     }
 
     async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError> {
@@ -29,28 +29,24 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        let username = username.to_owned();
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let users = txn.open_table(USERS).map_err(storage_error)?;
-            let row = users.get(username.as_str()).map_err(storage_error)?;
+            let row = users.get(username).map_err(storage_error)?;
             row.map(|v| from_json("users", v.value())).transpose()
         })
-        .await
     }
 
     async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
-        let user_id = user_id.to_owned();
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let ids = txn.open_table(USER_IDS).map_err(storage_error)?;
-            let Some(name) = ids.get(user_id.as_str()).map_err(storage_error)? else {
+            let Some(name) = ids.get(user_id).map_err(storage_error)? else {
                 return Ok(None);
             };
             let users = txn.open_table(USERS).map_err(storage_error)?;
             let row = users.get(name.value()).map_err(storage_error)?;
             row.map(|v| from_json("users", v.value())).transpose()
         })
-        .await
     }
 }

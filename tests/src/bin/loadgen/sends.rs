@@ -1,7 +1,5 @@
-//! `confab-loadgen`: drives a running Confab over HTTP the way chat clients do and reports
-//! throughput and latency. See BENCHMARKS.md for how it is run.
-#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
-
+//! The default mode: `--concurrency` clients send flat out (closed loop) for `--seconds`, each
+//! send a full `/chat/send` or `/groups/{id}/send`; `--baseline` GETs `/healthz` instead.
 use std::{
     sync::{
         Arc,
@@ -10,55 +8,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use clap::Parser;
 use confab_e2e::{Client, User};
 use reqwest::StatusCode;
 
-#[derive(Parser)]
-#[command(about = "load generator for a running confab")]
-struct Args {
-    /// Base URL of the API.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
-    /// Users to register (each sends to the others).
-    #[arg(long, default_value_t = 20)]
-    users: usize,
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
-    /// How long to send, in seconds.
-    #[arg(long, default_value_t = 15)]
-    seconds: u64,
-    /// Message size in bytes.
-    #[arg(long, default_value_t = 100)]
-    bytes: usize,
-    /// Read the history after every N sends (0: never).
-    #[arg(long, default_value_t = 0)]
-    read_every: usize,
-    /// Send to one group of all the users instead of one-on-one.
-    #[arg(long)]
-    group: bool,
-    /// Instead of sending, GET /healthz: the cost of a bare handler through the same client.
-    #[arg(long)]
-    baseline: bool,
-}
+use crate::{Args, latency};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-#[tokio::main]
-async fn main() {
-    let args = Args::parse();
-    let client = Client::new(&args.url);
-    let run = std::process::id();
-    let mut users = Vec::new();
-    for i in 0..args.users {
-        users.push(client.user(&format!("load{run}u{i}")).await);
-    }
+pub async fn run(args: &Args, client: &Client, users: Vec<User>) {
     let group: Option<Arc<str>> = if args.group {
         let others: Vec<&str> = users[1..].iter().map(|u| u.username.as_str()).collect();
         Some(client.group(&users[0], "load", &others).await.into())
@@ -116,19 +71,7 @@ async fn main() {
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    sends.sort();
-    reads.sort();
     println!("sends: {} in {elapsed:.1}s = {:.0}/s, errors {errors}", sends.len(), sends.len() as f64 / elapsed);
-    for (name, lat) in [("send", &sends), ("read", &reads)] {
-        if lat.is_empty() {
-            continue;
-        }
-        println!(
-            "{name} latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-            percentile(lat, 0.50).as_secs_f64() * 1e3,
-            percentile(lat, 0.90).as_secs_f64() * 1e3,
-            percentile(lat, 0.99).as_secs_f64() * 1e3,
-            percentile(lat, 1.0).as_secs_f64() * 1e3,
-        );
-    }
+    latency::print("send", &mut sends);
+    latency::print("read", &mut reads);
 }

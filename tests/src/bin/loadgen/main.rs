@@ -1,0 +1,80 @@
+//! `confab-loadgen`: drives a running Confab the way chat clients do and reports what it cost.
+//! Modes: closed-loop sends (the default, or a bare handler with `--baseline`), idle WebSockets
+//! (`--sockets`), and open-loop live delivery (`--deliver`). See BENCHMARKS.md for how each is run.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod delivery;
+mod latency;
+mod sends;
+mod sockets;
+
+use clap::Parser;
+use confab_e2e::{Client, User};
+use futures::StreamExt;
+
+#[derive(Parser)]
+#[command(about = "load generator for a running confab")]
+pub struct Args {
+    /// Base URL of the API.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Users to register (each sends to the others).
+    #[arg(long, default_value_t = 20)]
+    users: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// How long to send, in seconds.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Message size in bytes.
+    #[arg(long, default_value_t = 100)]
+    bytes: usize,
+    /// Read the history after every N sends (0: never).
+    #[arg(long, default_value_t = 0)]
+    read_every: usize,
+    /// Send to one group of all the users instead of one-on-one.
+    #[arg(long)]
+    group: bool,
+    /// Instead of sending, GET /healthz: the cost of a bare handler through the same client.
+    #[arg(long)]
+    baseline: bool,
+    /// Instead of sending, open this many authenticated WebSockets (spread over the users), hold
+    /// them idle and report what they cost the server (needs --server-pid, and a per-user socket
+    /// cap of at least sockets / users on the server).
+    #[arg(long, default_value_t = 0)]
+    sockets: usize,
+    /// The server process, whose resident memory the socket mode reads.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Instead of sending flat out, give every user a WebSocket and send this many messages a
+    /// second on a fixed schedule (one-on-one, or to the group with --group), reporting the time
+    /// from each message's scheduled send to its frame at every recipient.
+    #[arg(long, default_value_t = 0)]
+    deliver: u32,
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let client = Client::new(&args.url);
+    let users = register(&client, args.users).await;
+    if args.sockets > 0 {
+        let pid = args.server_pid.expect("--sockets needs --server-pid");
+        sockets::hold(&args.url, &users, args.sockets, pid).await;
+    } else if args.deliver > 0 {
+        delivery::run(&args, &client, users).await;
+    } else {
+        sends::run(&args, &client, users).await;
+    }
+}
+
+/// Registers and logs in `count` users of this run, a few at a time.
+async fn register(client: &Client, count: usize) -> Vec<User> {
+    let run = std::process::id();
+    futures::stream::iter(0..count)
+        .map(|i| async move { client.user(&format!("load{run}u{i}")).await })
+        .buffered(8)
+        .collect()
+        .await
+}
