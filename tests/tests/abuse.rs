@@ -271,8 +271,16 @@ async fn resuming_is_bounded_and_cursors_must_come_from_the_log(backend: Backend
     for i in 0..3 {
         assert_eq!(client.send(&alice, "bob", &format!("m{i}")).await.status, StatusCode::OK);
     }
-    let within = Socket::connect(&server.base_url, &bob.token, Some(&ready)).await;
-    assert_eq!(within.missed.len(), 3);
+    // Each send answers once the projection has it; the notifier, which reads the log beside it,
+    // may not have reached the last one yet, and then it comes live after `ready`: what counts
+    // is that all three arrive, in order, once.
+    let mut within = Socket::connect(&server.base_url, &bob.token, Some(&ready)).await;
+    let mut resumed: Vec<_> = within.missed.iter().filter(|f| f["type"] == "message").cloned().collect();
+    assert!(resumed.len() <= 3, "{resumed:?}");
+    let live = within.messages(3 - resumed.len()).await;
+    resumed.extend(live);
+    let contents: Vec<_> = resumed.iter().map(|f| f["content"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(contents, ["m0", "m1", "m2"]);
     for i in 3..10 {
         assert_eq!(client.send(&alice, "bob", &format!("m{i}")).await.status, StatusCode::OK);
     }
