@@ -2,6 +2,7 @@
 //! and what they share: listening, signals, the analytics consumer, health for workers.
 pub(crate) mod analytics;
 pub(crate) mod api;
+pub(crate) mod catch_up;
 pub(crate) mod consume;
 pub(crate) mod http;
 pub(crate) mod limits;

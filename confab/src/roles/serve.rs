@@ -7,6 +7,7 @@ use confab_schemas::Codec;
 use tokio_util::sync::CancellationToken;
 
 use super::{
+    catch_up,
     http::{ServeArgs, run_http},
     start_analytics,
 };
@@ -23,6 +24,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (analytics, analytics_worker) = start_analytics(&backend, &codec, &shutdown);
     let live = LiveReadModels::new(backend.read_models.clone());
     let follower = workers::follow(&args.backend, &live, Some(&workers), &shutdown);
+    catch_up::replayed(backend.log.as_ref(), &projections, backend.generation()).await;
     let result = run_http(&args, backend, live, codec, projections, vec![analytics]).await;
     shutdown.cancel();
     follower.await?;
