@@ -484,10 +484,11 @@ async fn commit(subscription: &mut dyn Subscription, projection: &str, positions
     }
 }
 
-/// Applied batches whose offsets wait for a flush: the last position of each partition.
+/// Applied batches whose offsets wait for a flush: the last position of each partition (a
+/// runner reads a few partitions, so a list searched in place, with no key to allocate per record).
 #[derive(Default)]
 struct Unflushed {
-    ends: HashMap<(String, u32), Position>,
+    ends: Vec<Position>,
     since: Option<Instant>,
 }
 
@@ -495,9 +496,9 @@ impl Unflushed {
     fn add(&mut self, positions: &[Position]) {
         let _ = self.since.get_or_insert_with(Instant::now);
         for p in positions {
-            let end = self.ends.entry((p.topic.clone(), p.partition)).or_insert_with(|| p.clone());
-            if end.offset < p.offset {
-                *end = p.clone();
+            match self.ends.iter_mut().find(|end| end.partition == p.partition && end.topic == p.topic) {
+                Some(end) => end.offset = end.offset.max(p.offset),
+                None => self.ends.push(p.clone()),
             }
         }
     }
@@ -508,6 +509,6 @@ impl Unflushed {
 
     fn take(&mut self) -> Vec<Position> {
         self.since = None;
-        self.ends.drain().map(|(_, p)| p).collect()
+        std::mem::take(&mut self.ends)
     }
 }
