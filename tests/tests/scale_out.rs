@@ -210,11 +210,28 @@ async fn a_worker_killed_mid_stream_resumes_without_losing_or_duplicating() {
 
     let bob = relogin(&client, &bob).await;
     let mut history = Vec::new();
-    eventually("every acknowledged message is projected", async || {
-        history = client.full_history(&bob, "alice").await;
-        history.len() >= acked.len()
+    let projected = tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            history = client.full_history(&bob, "alice").await;
+            if history.len() >= acked.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     })
     .await;
+    if projected.is_err() {
+        // Say which failure it is: messages lost, or a worker that stopped applying.
+        let ids: HashSet<&str> = history.iter().map(|m| m["messageId"].as_str().unwrap()).collect();
+        let missing: Vec<&String> = acked.iter().filter(|id| !ids.contains(id.as_str())).collect();
+        let worker_status = Client::new(&worker.base_url).get("/readyz", None).await.body;
+        panic!(
+            "timed out waiting until every acknowledged message is projected: {} of {} in history, \
+             missing {missing:?}; the worker reports {worker_status}",
+            history.len(),
+            acked.len()
+        );
+    }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for m in &history {
         *seen.entry(m["messageId"].as_str().unwrap()).or_default() += 1;
@@ -377,8 +394,17 @@ async fn with_the_broker_down_sends_fail_fast_with_503_and_work_again_when_it_is
         keyed_id.is_some()
     })
     .await;
-    // And a registration retried is the registration, not a clash with itself.
-    let again = client.register("carol", "carol-password").await;
+    // And a registration retried is the registration, not a clash with itself. A broker that
+    // has just come back may still time a produce out (503, which a client retries).
+    let mut again = None;
+    eventually("a retried registration is answered", async || {
+        let reply = client.register("carol", "carol-password").await;
+        let answered = reply.status != StatusCode::SERVICE_UNAVAILABLE;
+        again = Some(reply);
+        answered
+    })
+    .await;
+    let again = again.unwrap();
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     let mut after = None;
     eventually("a send succeeds again", async || {

@@ -16,16 +16,26 @@ use crate::{
 };
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a member may hold no partition before it rejoins the group once.
+/// How long a member may hold no partition before it first rejoins the group.
 const EMPTY_ASSIGNMENT_REJOIN: Duration = Duration::from_secs(12);
+/// The longest wait between rejoins of a member that keeps getting nothing.
+const EMPTY_ASSIGNMENT_REJOIN_MAX: Duration = Duration::from_secs(300);
 
 /// What the group last gave this member.
 #[derive(Default)]
 struct Assignment {
     partitions: usize,
     since: Option<Instant>,
-    /// Rejoined since it last held a partition, so an idle member rejoins once, not forever.
-    rejoined: bool,
+    /// Rejoins since it last held a partition: each waits twice as long as the one before, so
+    /// a member that is idle by design (more members than partitions) costs the group a
+    /// rebalance only every few minutes.
+    rejoins: u32,
+}
+
+impl Assignment {
+    fn rejoin_after(&self) -> Duration {
+        EMPTY_ASSIGNMENT_REJOIN.saturating_mul(1 << self.rejoins.min(8)).min(EMPTY_ASSIGNMENT_REJOIN_MAX)
+    }
 }
 
 /// Tracks rebalances. Offsets are committed synchronously right after each applied batch, so at
@@ -50,7 +60,7 @@ impl ConsumerContext for GroupContext {
                     assignment.partitions = tpl.count();
                     assignment.since = Some(Instant::now());
                     if tpl.count() > 0 {
-                        assignment.rejoined = false;
+                        assignment.rejoins = 0;
                     }
                 }
             }
@@ -60,16 +70,18 @@ impl ConsumerContext for GroupContext {
 }
 
 impl GroupContext {
-    /// True once per empty spell: a member left without partitions for longer than a session
-    /// timeout. A coordinator that promotes a new leader after a crashed one expires, without
-    /// starting a new generation (tansu 0.6 does), leaves it so for good; rejoining recovers it.
-    /// On Kafka an idle member (more members than partitions) pays one extra rebalance.
+    /// True when a member has held no partition for longer than a session timeout (then twice
+    /// that, and so on). A coordinator that promotes a new leader after a crashed one expires,
+    /// without starting a new generation (tansu 0.6 does), leaves it so for good; rejoining
+    /// recovers it, though on a busy machine the rejoin can race the expiry and need another.
     fn should_rejoin(&self) -> bool {
         let Ok(mut assignment) = self.assignment.lock() else { return false };
-        let stale = assignment.since.is_some_and(|since| since.elapsed() > EMPTY_ASSIGNMENT_REJOIN);
-        if assignment.partitions == 0 && stale && !assignment.rejoined {
-            assignment.rejoined = true;
-            assignment.since = None;
+        let wait = assignment.rejoin_after();
+        let stale = assignment.since.is_some_and(|since| since.elapsed() > wait);
+        if assignment.partitions == 0 && stale {
+            assignment.rejoins += 1;
+            // Counted from now, so a rejoin that never hears an assignment is tried again too.
+            assignment.since = Some(Instant::now());
             return true;
         }
         false
