@@ -50,9 +50,11 @@ pub(crate) const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 /// message is read whole and refused with 1009, a clean close; past this one the connection
 /// is cut mid-message, and unread bytes can turn the close into a reset the client never reads.
 const MAX_WIRE_MESSAGE_BYTES: usize = 1024 * 1024;
-/// Each socket's read buffer, and how much is written at once: sized for chat frames (a few
-/// hundred bytes), not the library's 128 KiB each way, which an idle socket would hold forever.
-const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+/// Each socket's read buffer, held for its whole life: sized for client frames (acks, reads,
+/// typing: tens of bytes), not the library's 128 KiB; a longer frame grows it while it is read.
+const SOCKET_READ_BUFFER_BYTES: usize = 1024;
+/// How much is written at once. Every send flushes, so this only bounds what one write gathers.
+const SOCKET_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// Delivery receipts from acks go out at most this often per connection, newest per
 /// conversation, however often the client acks.
 const ACK_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
@@ -133,8 +135,8 @@ pub(crate) async fn connect(
     let upgrade = upgrade
         .max_message_size(MAX_WIRE_MESSAGE_BYTES)
         .max_frame_size(MAX_WIRE_MESSAGE_BYTES)
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES);
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_WRITE_BUFFER_BYTES);
     let upgrade = if via_protocol { upgrade.protocols(["bearer"]) } else { upgrade };
     Ok(upgrade.on_upgrade(move |socket| async move {
         let Some(attachment) = state.hub.attach(&caller.sub, since.as_ref()) else { return };
@@ -228,13 +230,15 @@ impl Connection {
         let live_from = Cursor(attachment.live_from.clone());
         let ready_at = match &since {
             Some(since) => {
-                let missed = resume::missed(
+                // Boxed, as is every rare and deep await here: an idle connection's task is only
+                // as large as the largest future it could be awaiting.
+                let missed = Box::pin(resume::missed(
                     &self.state,
                     &self.caller.sub,
                     since,
                     &live_from.0,
                     self.state.live.max_resume_messages,
-                )
+                ))
                 .await;
                 let missed = match missed {
                     Ok(Some(missed)) => missed,
@@ -284,7 +288,7 @@ impl Connection {
                         Some(Ok(message)) if too_long(&message) => {
                             return Err(End::Close(CLOSE_TOO_BIG, "message too big"));
                         }
-                        Some(Ok(Message::Text(text))) => self.on_frame(text.as_str()).await?,
+                        Some(Ok(Message::Text(text))) => Box::pin(self.on_frame(text.as_str())).await?,
                         Some(Ok(Message::Binary(_))) => {
                             self.send_text(frames::error("invalid_frame", "frames are json text")).await?;
                         }

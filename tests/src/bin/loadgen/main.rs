@@ -1,10 +1,15 @@
 //! `confab-loadgen`: drives a running Confab the way chat clients do and reports what it cost.
 //! Modes: closed-loop sends (the default, or a bare handler with `--baseline`), idle WebSockets
-//! (`--sockets`), and open-loop live delivery (`--deliver`). See BENCHMARKS.md for how each is run.
+//! (`--sockets`), open-loop live delivery (`--deliver`), and the server's memory through
+//! registrations, sends and a login flood (`--memory`), and history pages of one long
+//! conversation (`--history`). See BENCHMARKS.md for how each is run.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod delivery;
+mod history;
 mod latency;
+mod memory;
+mod rss;
 mod sends;
 mod sockets;
 
@@ -44,7 +49,7 @@ pub struct Args {
     /// cap of at least sockets / users on the server).
     #[arg(long, default_value_t = 0)]
     sockets: usize,
-    /// The server process, whose resident memory the socket mode reads.
+    /// The server process, whose resident memory the socket and memory modes read.
     #[arg(long)]
     server_pid: Option<u32>,
     /// Instead of sending flat out, give every user a WebSocket and send this many messages a
@@ -52,16 +57,36 @@ pub struct Args {
     /// from each message's scheduled send to its frame at every recipient.
     #[arg(long, default_value_t = 0)]
     deliver: u32,
+    /// Instead, follow the server's resident memory (needs --server-pid) while registering
+    /// --users, sending --sends messages from --concurrency clients, then flooding it with
+    /// --flood logins at once.
+    #[arg(long)]
+    memory: bool,
+    /// Instead, fill one conversation with this many messages and time 50-message pages of it.
+    #[arg(long, default_value_t = 0)]
+    history: usize,
+    /// Sends of the memory mode.
+    #[arg(long, default_value_t = 100_000)]
+    sends: usize,
+    /// Logins of the memory mode's flood.
+    #[arg(long, default_value_t = 2_000)]
+    flood: usize,
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
     let client = Client::new(&args.url);
+    if args.memory {
+        memory::run(&args, &client, args.server_pid.expect("--memory needs --server-pid")).await;
+        return;
+    }
     let users = register(&client, args.users).await;
     if args.sockets > 0 {
         let pid = args.server_pid.expect("--sockets needs --server-pid");
         sockets::hold(&args.url, &users, args.sockets, pid).await;
+    } else if args.history > 0 {
+        history::run(&args, &client, &users).await;
     } else if args.deliver > 0 {
         delivery::run(&args, &client, users).await;
     } else {

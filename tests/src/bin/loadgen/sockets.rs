@@ -4,15 +4,7 @@ use std::time::{Duration, Instant};
 use confab_e2e::{Socket, User};
 use futures::StreamExt;
 
-/// A process's resident memory (`VmRSS`), in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server's /proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
+use crate::rss::rss_kib;
 
 /// Opens `count` idle WebSockets, each waiting for `ready`, and prints the server's RSS growth.
 pub async fn hold(url: &str, users: &[User], count: usize, pid: u32) {
