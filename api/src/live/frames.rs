@@ -2,6 +2,7 @@
 //! is rendered (and its content decrypted) once, whoever many devices get it.
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use confab_consumers::{
     notifier::Notification,
     projection::{LoggedEvent, direct_message_row, group_message_row},
@@ -36,10 +37,11 @@ pub(crate) struct Rendered {
     pub(crate) message: Option<Arc<SentMessage>>,
 }
 
-/// One frame on its way to one connection.
+/// One frame on its way to one connection. The text is shared: a group message's frame is one
+/// allocation however many members' queues hold it.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
-    pub(crate) text: String,
+    pub(crate) text: Utf8Bytes,
     pub(crate) message: Option<Arc<SentMessage>>,
 }
 

@@ -10,6 +10,7 @@ use std::{
     },
 };
 
+use axum::extract::ws::Utf8Bytes;
 use confab_consumers::notifier::{Notification, NotificationSink};
 use confab_eventlog::Position;
 use confab_schemas::Topic;
@@ -112,18 +113,21 @@ impl Hub {
 
     /// Best effort, for frames nobody resumes (typing): a full queue just misses it.
     pub(crate) fn signal(&self, users: &[String], text: &str) {
+        let text = Utf8Bytes::from(text);
         let state = self.state();
         for user in users {
             for connection in state.connections.get(user).into_iter().flatten() {
-                let _ = connection.queue.try_send(Outbound { text: text.to_owned(), message: None });
+                let _ = connection.queue.try_send(Outbound { text: text.clone(), message: None });
             }
         }
     }
 }
 
 impl HubState {
-    /// Queues a frame on every connection of `user`; drops those that are full or gone.
-    fn push(&mut self, user: &str, rendered: &frames::Rendered) {
+    /// Queues a frame on every connection of `user`; drops those that are full or gone. `shared`
+    /// is the frame's text for every connection whose cursor is the hub's progress (all but
+    /// those resuming from ahead of it), made once per frame, not once per member.
+    fn push(&mut self, user: &str, rendered: &frames::Rendered, shared: &mut Option<Utf8Bytes>) {
         let Some(progress) = &self.progress else { return };
         let Some(connections) = self.connections.get_mut(user) else { return };
         connections.retain(|connection| {
@@ -133,9 +137,17 @@ impl HubState {
                     if connection.floor.get(p).is_some_and(|floor| message.seq < *floor) {
                         return true; // the client had it before it reconnected
                     }
-                    frames::with_cursor(&rendered.body, &Cursor(connection.floor.clone()).max(progress))
+                    if connection.floor.iter().zip(progress).all(|(floor, reached)| floor <= reached) {
+                        shared
+                            .get_or_insert_with(|| {
+                                frames::with_cursor(&rendered.body, &Cursor(progress.clone())).into()
+                            })
+                            .clone()
+                    } else {
+                        frames::with_cursor(&rendered.body, &Cursor(connection.floor.clone()).max(progress)).into()
+                    }
                 }
-                None => rendered.body.to_string(),
+                None => shared.get_or_insert_with(|| Utf8Bytes::from(&*rendered.body)).clone(),
             };
             match connection.queue.try_send(Outbound { text, message: rendered.message.clone() }) {
                 Ok(()) => true,
@@ -183,8 +195,9 @@ impl NotificationSink for Hub {
         for (notification, frame) in &rendered {
             // A message's own cursor covers it.
             state.advance(&notification.position);
+            let mut shared = None;
             for user in &notification.audience {
-                state.push(user, frame);
+                state.push(user, frame, &mut shared);
             }
         }
         for position in positions {

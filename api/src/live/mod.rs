@@ -4,6 +4,7 @@
 pub(crate) mod cursor;
 pub(crate) mod frames;
 pub(crate) mod hub;
+pub(crate) mod remembered;
 pub(crate) mod resume;
 pub(crate) mod socket;
 pub(crate) mod typing;

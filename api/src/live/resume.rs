@@ -159,7 +159,7 @@ fn in_order(missed: Vec<Missed>, since: &Cursor) -> Vec<Outbound> {
         if let Some(offset) = cursor.0.get_mut(next.partition as usize) {
             *offset = (*offset).max(next.seq + 1);
         }
-        out.push(Outbound { text: frames::with_cursor(&next.frame.body, &cursor), message: next.frame.message });
+        out.push(Outbound { text: frames::with_cursor(&next.frame.body, &cursor).into(), message: next.frame.message });
     }
     out
 }

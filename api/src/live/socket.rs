@@ -2,7 +2,7 @@
 //! (with `since`), then `ready`, then live frames; turn the client's acks, reads and typing into
 //! receipts and typing frames; ping, and drop connections that stop answering.
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     sync::{Arc, atomic::Ordering},
     time::{Duration, Instant},
 };
@@ -10,7 +10,7 @@ use std::{
 use axum::{
     extract::{
         State,
-        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
+        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, rejection::WebSocketUpgradeRejection},
     },
     http::{HeaderMap, StatusCode, header},
     response::Response,
@@ -27,6 +27,7 @@ use crate::{
         cursor::Cursor,
         frames::{self, Outbound, SentMessage},
         hub::Attachment,
+        remembered::Remembered,
         resume, typing,
     },
 };
@@ -179,9 +180,8 @@ struct Connection {
     socket: WebSocket,
     state: AppState,
     caller: Caller,
-    /// Message frames sent, by id, oldest first in `order`.
-    sent: HashMap<String, Arc<SentMessage>>,
-    order: VecDeque<String>,
+    /// The message frames sent, which acks name.
+    sent: Remembered,
     typing: typing::RateLimit,
     /// Acked messages not yet recorded as delivered: the newest per conversation.
     acked: HashMap<Conversation, Arc<SentMessage>>,
@@ -202,8 +202,7 @@ impl Connection {
             socket,
             state,
             caller,
-            sent: HashMap::new(),
-            order: VecDeque::new(),
+            sent: Remembered::new(REMEMBERED_MESSAGES),
             typing: typing::RateLimit::default(),
             acked: HashMap::new(),
             recording: None,
@@ -312,12 +311,12 @@ impl Connection {
 
     async fn send(&mut self, frame: Outbound) -> Result<(), End> {
         if let Some(message) = frame.message {
-            self.remember(message);
+            self.sent.remember(message);
         }
         self.send_text(frame.text).await
     }
 
-    async fn send_text(&mut self, text: String) -> Result<(), End> {
+    async fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), End> {
         self.send_raw(Message::Text(text.into())).await
     }
 
@@ -327,16 +326,6 @@ impl Connection {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) | Err(_) => Err(End::Gone),
         }
-    }
-
-    fn remember(&mut self, message: Arc<SentMessage>) {
-        if self.order.len() == REMEMBERED_MESSAGES
-            && let Some(oldest) = self.order.pop_front()
-        {
-            let _ = self.sent.remove(&oldest);
-        }
-        self.order.push_back(message.message_id.clone());
-        let _ = self.sent.insert(message.message_id.clone(), message);
     }
 
     async fn on_frame(&mut self, text: &str) -> Result<(), End> {

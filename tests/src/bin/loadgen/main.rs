@@ -2,13 +2,15 @@
 //! Modes: closed-loop sends (the default, or a bare handler with `--baseline`), idle WebSockets
 //! (`--sockets`), open-loop live delivery (`--deliver`), and the server's memory through
 //! registrations, sends and a login flood (`--memory`), and history pages of one long
-//! conversation (`--history`). See BENCHMARKS.md for how each is run.
+//! conversation (`--history`); and the raw ceiling of the Kafka and DynamoDB servers under it
+//! (`--raw-kafka`, `--raw-dynamodb`). See BENCHMARKS.md for how each is run.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod delivery;
 mod history;
 mod latency;
 mod memory;
+mod raw;
 mod rss;
 mod sends;
 mod sockets;
@@ -71,11 +73,27 @@ pub struct Args {
     /// Logins of the memory mode's flood.
     #[arg(long, default_value_t = 2_000)]
     flood: usize,
+    /// Instead of Confab, drive this Kafka broker with its own client (produce and consume back):
+    /// the ceiling under Confab's sends on Kafka.
+    #[arg(long)]
+    raw_kafka: Option<String>,
+    /// Instead of Confab, make conditional puts to this DynamoDB endpoint with its own client:
+    /// the ceiling under Confab's projections on DynamoDB.
+    #[arg(long)]
+    raw_dynamodb: Option<String>,
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if let Some(bootstrap) = &args.raw_kafka {
+        raw::kafka(&args, bootstrap).await;
+        return;
+    }
+    if let Some(endpoint) = &args.raw_dynamodb {
+        raw::dynamodb(&args, endpoint).await;
+        return;
+    }
     let client = Client::new(&args.url);
     if args.memory {
         memory::run(&args, &client, args.server_pid.expect("--memory needs --server-pid")).await;
