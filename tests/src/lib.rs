@@ -5,12 +5,14 @@
 mod backend;
 mod client;
 mod deployment;
+mod dynamodb;
 mod process;
 mod socket;
 
 pub use backend::{Backend, External};
 pub use client::{Client, Reply, User, read_response};
 pub use deployment::{Deployment, TEST_JWT_SECRET, TEST_MASTER_KEYS};
+pub use dynamodb::dynamodb_client;
 pub use process::{Confab, confab_bin};
 pub use socket::{Socket, WsError};
 

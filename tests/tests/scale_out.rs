@@ -22,14 +22,22 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 /// Polls `check` until it holds; for state that another process makes true in its own time.
-async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
+async fn eventually<F: AsyncFnMut() -> bool>(what: &str, check: F) {
+    assert!(holds_in_time(check).await, "timed out waiting until {what}");
+}
+
+/// Polls `check` until it holds (true) or the deadline passes (false).
+async fn holds_in_time<F: AsyncFnMut() -> bool>(mut check: F) -> bool {
     // Generous: a crashed member's partitions move after a session timeout plus a rejoin.
     let deadline = Instant::now() + Duration::from_secs(120);
     while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        if Instant::now() >= deadline {
+            return false;
+        }
         // A poll interval, not a guess: the loop ends on the condition, whenever it holds.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    true
 }
 
 /// Registers a user and logs in once the (remote) projection has it; with a short
@@ -210,17 +218,12 @@ async fn a_worker_killed_mid_stream_resumes_without_losing_or_duplicating() {
 
     let bob = relogin(&client, &bob).await;
     let mut history = Vec::new();
-    let projected = tokio::time::timeout(Duration::from_secs(120), async {
-        loop {
-            history = client.full_history(&bob, "alice").await;
-            if history.len() >= acked.len() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    let projected = holds_in_time(async || {
+        history = client.full_history(&bob, "alice").await;
+        history.len() >= acked.len()
     })
     .await;
-    if projected.is_err() {
+    if !projected {
         // Say which failure it is: messages lost, or a worker that stopped applying.
         let ids: HashSet<&str> = history.iter().map(|m| m["messageId"].as_str().unwrap()).collect();
         let missing: Vec<&String> = acked.iter().filter(|id| !ids.contains(id.as_str())).collect();
@@ -469,11 +472,7 @@ async fn a_produce_that_timed_out_is_finished_by_its_retry_never_doubled() {
 /// A claim left pending by an API process that died between the claim and the produce, as it
 /// would sit in the claims table.
 async fn plant_orphaned_claim(deployment: &Deployment, dynamodb: &str, username: &str) -> String {
-    use aws_sdk_dynamodb::{
-        config::{BehaviorVersion, Credentials, Region},
-        primitives::Blob,
-        types::AttributeValue,
-    };
+    use aws_sdk_dynamodb::{primitives::Blob, types::AttributeValue};
     use confab_eventlog::{Header, Record};
     use confab_schemas::{Codec, Event, UserRegistered, UserRegisteredPayload};
 
@@ -500,13 +499,7 @@ async fn plant_orphaned_claim(deployment: &Deployment, dynamodb: &str, username:
         value: encoded.value,
         timestamp_ms: claimed_at,
     };
-    let config = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("confab-test", "confab-test", None, None, "test"))
-        .endpoint_url(dynamodb)
-        .build();
-    let put = aws_sdk_dynamodb::Client::from_conf(config)
+    let put = confab_e2e::dynamodb_client(dynamodb)
         .put_item()
         .table_name(format!("{}confab_claims", deployment.namespace))
         .item("scope", AttributeValue::S("username".into()))

@@ -6,6 +6,7 @@
 //! (`--raw-kafka`, `--raw-dynamodb`). See BENCHMARKS.md for how each is run.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+mod closed_loop;
 mod delivery;
 mod history;
 mod latency;

@@ -13,9 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aws_sdk_dynamodb::{
-    config::{BehaviorVersion, Credentials, Region},
-    types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType},
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use rdkafka::{
     ClientConfig, Message,
@@ -24,13 +23,13 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 
-use crate::{Args, latency};
+use crate::{Args, closed_loop, latency};
 
 /// Partitions of the raw topic: Confab's default per topic.
 const PARTITIONS: i32 = 4;
 
 pub async fn kafka(args: &Args, bootstrap: &str) {
-    let topic = format!("loadgen-raw-{}", std::process::id());
+    let topic: Arc<str> = format!("loadgen-raw-{}", std::process::id()).into();
     let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("admin client");
     let created = admin
         .create_topics(&[NewTopic::new(&topic, PARTITIONS, TopicReplication::Fixed(1))], &AdminOptions::new())
@@ -67,57 +66,31 @@ pub async fn kafka(args: &Args, bootstrap: &str) {
             }
         })
     };
-    let payload = vec![b'x'; args.bytes];
-    let started = Instant::now();
-    let workers: Vec<_> = (0..args.concurrency)
-        .map(|worker| {
-            let (producer, topic, payload, stop) =
-                (producer.clone(), topic.clone(), payload.clone(), Arc::clone(&stop));
-            tokio::spawn(async move {
-                let (mut acked, mut errors) = (Vec::new(), 0u64);
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let key = format!("{worker}-{n}");
-                    let t = Instant::now();
-                    let record = FutureRecord::to(&topic).key(&key).payload(&payload);
-                    match producer.send(record, Duration::from_secs(10)).await {
-                        Ok(_) => acked.push(t.elapsed()),
-                        Err(_) => errors += 1,
-                    }
-                    n += 1;
-                }
-                (acked, errors)
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let payload: Arc<[u8]> = vec![b'x'; args.bytes].into();
+    let produce = move |worker: usize, n: u64| {
+        let (producer, topic, payload) = (producer.clone(), Arc::clone(&topic), Arc::clone(&payload));
+        async move {
+            let key = format!("{worker}-{n}");
+            let record = FutureRecord::to(&topic).key(&key).payload(&payload[..]);
+            producer.send(record, Duration::from_secs(10)).await.is_ok()
+        }
+    };
+    let mut acked = closed_loop::for_seconds(args.concurrency, args.seconds, produce).await;
     stop.store(true, Ordering::Relaxed);
-    let (mut acked, mut errors) = (Vec::new(), 0);
-    for worker in workers {
-        let (a, e) = worker.await.expect("producer task");
-        acked.extend(a);
-        errors += e;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
     let _ = reader.await;
+    let (elapsed, consumed) = (acked.seconds, consumed.load(Ordering::Relaxed));
     println!(
-        "raw kafka: {} produced in {elapsed:.1}s = {:.0}/s, errors {errors}; {} consumed back = {:.0}/s",
-        acked.len(),
-        acked.len() as f64 / elapsed,
-        consumed.load(Ordering::Relaxed),
-        consumed.load(Ordering::Relaxed) as f64 / elapsed
+        "raw kafka: {} produced in {elapsed:.1}s = {:.0}/s, errors {}; {consumed} consumed back = {:.0}/s",
+        acked.latencies.len(),
+        acked.latencies.len() as f64 / elapsed,
+        acked.errors,
+        consumed as f64 / elapsed
     );
-    latency::print("produce", &mut acked);
+    latency::print("produce", &mut acked.latencies);
 }
 
 pub async fn dynamodb(args: &Args, endpoint: &str) {
-    let config = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("loadgen", "loadgen", None, None, "loadgen"))
-        .endpoint_url(endpoint)
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let client = confab_e2e::dynamodb_client(endpoint);
     let table = format!("loadgen_raw_{}", std::process::id());
     let _ = client
         .create_table()
@@ -141,51 +114,34 @@ pub async fn dynamodb(args: &Args, endpoint: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let payload = "x".repeat(args.bytes);
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..args.concurrency)
-        .map(|worker| {
-            let (client, table, payload, stop) = (client.clone(), table.clone(), payload.clone(), Arc::clone(&stop));
-            tokio::spawn(async move {
-                let (mut puts, mut errors) = (Vec::new(), 0u64);
-                let mut n = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    let t = Instant::now();
-                    let put = client
-                        .put_item()
-                        .table_name(&table)
-                        .item("pk", AttributeValue::S(format!("conversation-{}", worker % 200)))
-                        .item("sk", AttributeValue::S(format!("{worker}-{n}")))
-                        .item("content", AttributeValue::S(payload.clone()))
-                        .condition_expression("attribute_not_exists(sk)")
-                        .send()
-                        .await;
-                    match put {
-                        Ok(_) => puts.push(t.elapsed()),
-                        Err(_) => errors += 1,
-                    }
-                    n += 1;
-                }
-                (puts, errors)
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let (mut puts, mut errors) = (Vec::new(), 0);
-    for worker in workers {
-        let (p, e) = worker.await.expect("put task");
-        puts.extend(p);
-        errors += e;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
+    let payload: Arc<str> = "x".repeat(args.bytes).into();
+    let put = {
+        let (client, table) = (client.clone(), table.clone());
+        move |worker: usize, n: u64| {
+            let (client, table, payload) = (client.clone(), table.clone(), Arc::clone(&payload));
+            async move {
+                client
+                    .put_item()
+                    .table_name(table)
+                    .item("pk", AttributeValue::S(format!("conversation-{}", worker % 200)))
+                    .item("sk", AttributeValue::S(format!("{worker}-{n}")))
+                    .item("content", AttributeValue::S(payload.to_string()))
+                    .condition_expression("attribute_not_exists(sk)")
+                    .send()
+                    .await
+                    .is_ok()
+            }
+        }
+    };
+    let mut puts = closed_loop::for_seconds(args.concurrency, args.seconds, put).await;
     println!(
-        "raw dynamodb: {} conditional puts in {elapsed:.1}s = {:.0}/s, errors {errors}",
-        puts.len(),
-        puts.len() as f64 / elapsed
+        "raw dynamodb: {} conditional puts in {:.1}s = {:.0}/s, errors {}",
+        puts.latencies.len(),
+        puts.seconds,
+        puts.latencies.len() as f64 / puts.seconds,
+        puts.errors
     );
-    latency::print("put", &mut puts);
+    latency::print("put", &mut puts.latencies);
     let _ = client.delete_table().table_name(&table).send().await;
 }
 
