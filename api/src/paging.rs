@@ -1,15 +1,7 @@
-//! Paging of history and lists: the `limit` and `before` parameters, and pages oldest first.
+//! Paging of histories: the `before` parameter, and pages oldest first.
 use uuid::Uuid;
 
 use crate::ApiError;
-
-pub(crate) fn parse_limit(raw: Option<&str>) -> Result<usize, ApiError> {
-    let Some(raw) = raw else { return Ok(50) };
-    match raw.parse::<usize>() {
-        Ok(limit) if (1..=200).contains(&limit) => Ok(limit),
-        _ => Err(ApiError::bad_request("invalid_limit", "limit must be an integer from 1 to 200")),
-    }
-}
 
 pub(crate) fn parse_cursor(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     raw.map(|c| {

@@ -93,11 +93,11 @@ async fn history_pages_newest_first_and_conversations_by_activity() {
     let next = store.history("c-ab", Some(&first[1].message_id), 10).await.unwrap();
     assert_eq!(next.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["sealed-2", "sealed-1", "sealed-0"]);
 
-    let alice = store.conversations("ua", 10).await.unwrap();
+    let alice = store.conversations("ua", None, 10).await.unwrap();
     let peers: Vec<_> = alice.iter().map(|c| c.peer_username.as_str()).collect();
     assert_eq!(peers, ["alice", "carol", "bob"]);
     assert_eq!(alice[2].last_message.content, "sealed-4");
-    assert_eq!(store.conversations("ub", 10).await.unwrap().len(), 1);
+    assert_eq!(store.conversations("ub", None, 10).await.unwrap().len(), 1);
     assert_eq!(store.user_by_name("bob").await.unwrap().unwrap().user_id, "ub");
     assert_eq!(store.user_by_id("uc").await.unwrap().unwrap().username, "carol");
     assert!(store.user_by_name("dave").await.unwrap().is_none());

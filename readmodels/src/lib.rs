@@ -28,7 +28,11 @@ pub use error::StoreError;
 pub use generation::projection_group;
 pub use groups::{GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow};
 pub use live::LiveReadModels;
-pub use messages::{ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
+pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};
 pub use select::{Adapter, ReadModels, ReadModelsConfig};
 pub use users::{UserRow, UserStore};
+
+/// The most rows one paged read answers, on every adapter: a caller asking for more gets this
+/// many and asks again from the last.
+pub const MAX_PAGE_ROWS: usize = 1000;

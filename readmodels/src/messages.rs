@@ -73,6 +73,23 @@ pub struct ConversationRow {
     pub last_message: MessageRow,
 }
 
+/// Where a conversation stands in its user's list, newest activity first: its newest message
+/// (ids are UUID v7, so they sort by time), then its id. A page of the list ends at one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityKey {
+    pub last_message_id: String,
+    pub conversation_id: String,
+}
+
+impl ConversationRow {
+    pub fn activity_key(&self) -> ActivityKey {
+        ActivityKey {
+            last_message_id: self.last_message.message_id.clone(),
+            conversation_id: self.conversation_id.clone(),
+        }
+    }
+}
+
 impl MessageRow {
     /// The conversation rows this message makes current: one per participant, one for a
     /// note-to-self.
@@ -127,8 +144,14 @@ pub trait MessageStore: Send + Sync + 'static {
     /// One direct message by id.
     async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError>;
 
-    /// Up to `limit` of a user's conversations, newest activity first.
-    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError>;
+    /// Up to `limit` of a user's conversations, newest activity first; when paging, those after
+    /// `before` (the last of the previous page) in that order.
+    async fn conversations(
+        &self,
+        user_id: &str,
+        before: Option<&ActivityKey>,
+        limit: usize,
+    ) -> Result<Vec<ConversationRow>, StoreError>;
 
     /// Inserts group messages not yet present and moves each group's last message forward.
     async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError>;

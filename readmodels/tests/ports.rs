@@ -58,7 +58,7 @@ macro_rules! conformance {
     };
 }
 
-conformance!(users, direct_messages, group_messages, membership_marks, receipts, groups, attachments);
+conformance!(users, direct_messages, group_messages, whole_pages, membership_marks, receipts, groups, attachments);
 
 fn user(id: &str, name: &str) -> UserRow {
     UserRow { user_id: id.into(), username: name.into(), password_hash: format!("hash-{id}"), registered_at_ms: 1 }
@@ -110,14 +110,18 @@ async fn direct_messages(read_models: &ReadModels) {
     assert_eq!(messages.message(&c, &Uuid::now_v7().to_string()).await.unwrap(), None);
     // Each participant's conversation list shows the newest message; a note to self is one row.
     messages.put_messages(&[message(&note, 7, "a", "a", 9)]).await.unwrap();
-    let of_a = messages.conversations("a", 10).await.unwrap();
+    let of_a = messages.conversations("a", None, 10).await.unwrap();
     assert_eq!(of_a.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), [note.as_str(), c.as_str()]);
     assert_eq!(of_a[1].last_message, sent[4]);
     assert_eq!(of_a[1].peer_id, "b");
-    let of_b = messages.conversations("b", 10).await.unwrap();
+    let of_b = messages.conversations("b", None, 10).await.unwrap();
     assert_eq!(of_b.len(), 1);
     assert_eq!((of_b[0].peer_id.as_str(), &of_b[0].last_message), ("a", &sent[4]));
-    assert_eq!(messages.conversations("a", 1).await.unwrap().len(), 1);
+    let first = messages.conversations("a", None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let rest = messages.conversations("a", Some(&first[0].activity_key()), 10).await.unwrap();
+    assert_eq!(rest.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), [c.as_str()], "the next page");
+    assert!(messages.conversations("a", Some(&rest[0].activity_key()), 10).await.unwrap().is_empty());
 }
 
 fn group_message(group: &str, seq: u64) -> GroupMessageRow {
@@ -147,6 +151,64 @@ async fn group_messages(read_models: &ReadModels) {
     assert_eq!(seqs(messages.group_history(&group, None, None, 1).await.unwrap()), [4]);
     assert_eq!(messages.group_message(&group, &sent[1].message_id).await.unwrap(), Some(sent[1].clone()));
     assert_eq!(messages.last_group_message(&group).await.unwrap(), Some(sent[3].clone()));
+}
+
+/// Pages of large rows are whole: a DynamoDB response holds at most 1 MB, so a page of 50 rows of
+/// 60 KiB spans several, and walking back page by page reaches the first row.
+async fn whole_pages(read_models: &ReadModels) {
+    const ROWS: u64 = 60;
+    const PAGE: usize = 50;
+    let large = |seq: u64| format!("{seq:04}{}", "x".repeat(60 * 1024));
+    let messages = &read_models.messages;
+    let c = Uuid::now_v7().to_string();
+    let sent: Vec<MessageRow> =
+        (1..=ROWS).map(|seq| MessageRow { content: large(seq), ..message(&c, seq, "a", "b", seq as i64) }).collect();
+    for chunk in sent.chunks(10) {
+        messages.put_messages(chunk).await.unwrap();
+    }
+    let mut walked = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = messages.history(&c, before.as_deref(), PAGE).await.unwrap();
+        let expected = PAGE.min(sent.len() - walked.len());
+        assert_eq!(page.len(), expected, "a history page after {} rows is whole", walked.len());
+        walked.extend(page.iter().map(|m| m.seq));
+        match page.last() {
+            Some(oldest) if walked.len() < sent.len() => before = Some(oldest.message_id.clone()),
+            _ => break,
+        }
+    }
+    assert_eq!(walked, (1..=ROWS).rev().collect::<Vec<_>>(), "walking back reaches the first message, once each");
+    let by_seq = messages.history_by_seq(&c, None, None, PAGE).await.unwrap();
+    assert_eq!(by_seq.len(), PAGE, "a page in log order is whole");
+
+    let group = Uuid::now_v7().to_string();
+    let posted: Vec<GroupMessageRow> =
+        (1..=ROWS).map(|seq| GroupMessageRow { content: large(seq), ..group_message(&group, seq) }).collect();
+    for chunk in posted.chunks(10) {
+        messages.put_group_messages(chunk).await.unwrap();
+    }
+    let mut walked = Vec::new();
+    let mut before = None;
+    loop {
+        let page = messages.group_history(&group, None, before, PAGE).await.unwrap();
+        assert_eq!(page.len(), PAGE.min(posted.len() - walked.len()), "a group history page is whole");
+        walked.extend(page.iter().map(|m| m.seq));
+        match page.last() {
+            Some(oldest) if walked.len() < posted.len() => before = Some(oldest.seq),
+            _ => break,
+        }
+    }
+    assert_eq!(walked, (1..=ROWS).rev().collect::<Vec<_>>());
+    // Asked for more than the cap, a page holds the cap: the same on every adapter.
+    let cap = confab_readmodels::MAX_PAGE_ROWS;
+    let many = Uuid::now_v7().to_string();
+    let small: Vec<MessageRow> = (1..=cap as u64 + 1).map(|seq| message(&many, seq, "a", "b", seq as i64)).collect();
+    for chunk in small.chunks(100) {
+        messages.put_messages(chunk).await.unwrap();
+    }
+    assert_eq!(messages.history(&many, None, cap * 2).await.unwrap().len(), cap);
+    assert_eq!(messages.history_by_seq(&many, None, None, cap * 2).await.unwrap().len(), cap);
 }
 
 async fn membership_marks(read_models: &ReadModels) {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use confab_eventlog::{Position, partition_for_key};
-use confab_readmodels::{GroupMessageRow, MessageRow, StoreError};
+use confab_readmodels::{ConversationRow, GroupMessageRow, MessageRow, StoreError};
 use confab_schemas::Topic;
 
 use crate::{
@@ -46,31 +46,42 @@ pub(crate) async fn missed(
     };
     let read = state.read_models.now();
     let mut missed = Vec::new();
-    for conversation in read.messages.conversations(user, MAX_CONVERSATIONS).await? {
-        let (p, from, to) = window(&conversation.conversation_id);
-        if conversation.last_message.seq < from || from >= to {
-            continue;
+    // Page by page, so a user with many conversations costs one page of rows at a time.
+    let (mut looked_at, mut before) = (0, None);
+    while looked_at < MAX_CONVERSATIONS {
+        let page = read.messages.conversations(user, before.as_ref(), PAGE).await?;
+        let end = page.len() < PAGE;
+        looked_at += page.len();
+        before = page.last().map(ConversationRow::activity_key);
+        for conversation in page {
+            let (p, from, to) = window(&conversation.conversation_id);
+            if conversation.last_message.seq < from || from >= to {
+                continue;
+            }
+            let conversation_id = &conversation.conversation_id;
+            let Some(rows) = all_between(
+                from.checked_sub(1),
+                to,
+                max - missed.len(),
+                |row: &MessageRow| row.seq,
+                |after, before| read.messages.history_by_seq(conversation_id, after, before, PAGE),
+            )
+            .await?
+            else {
+                return Ok(None);
+            };
+            for row in rows {
+                let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
+                missed.push(Missed {
+                    partition: p,
+                    seq,
+                    sent_at_ms,
+                    frame: frames::direct_message(&state.keyring, row, p)?,
+                });
+            }
         }
-        let conversation_id = &conversation.conversation_id;
-        let Some(rows) = all_between(
-            from.checked_sub(1),
-            to,
-            max - missed.len(),
-            |row: &MessageRow| row.seq,
-            |after, before| read.messages.history_by_seq(conversation_id, after, before, PAGE),
-        )
-        .await?
-        else {
-            return Ok(None);
-        };
-        for row in rows {
-            let (seq, sent_at_ms) = (row.seq, row.sent_at_ms);
-            missed.push(Missed {
-                partition: p,
-                seq,
-                sent_at_ms,
-                frame: frames::direct_message(&state.keyring, row, p)?,
-            });
+        if end {
+            break;
         }
     }
     for summary in read.groups.groups_of(user).await? {

@@ -12,7 +12,7 @@ use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
-    paging::{parse_cursor, parse_limit},
+    paging::parse_cursor,
     views::attachments::file_name,
 };
 
@@ -241,7 +241,7 @@ async fn page(
     before: Option<&str>,
     member: Option<(&GroupRow, &MemberRow)>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
-    let limit = parse_limit(limit)?;
+    let limit = confab_producers::page_limit(limit)?;
     let before = parse_cursor(before)?;
     let mut rows = state
         .read_models

@@ -1,6 +1,6 @@
 //! `POST /chat/send` and `GET /chat/messages`.
 use axum::{Json, extract::State};
-use confab_producers::{DirectSend, DirectSent, MessageCommand, conversation_id, normalize_username};
+use confab_producers::{DirectSend, DirectSent, MessageCommand, conversation_id, normalize_username, page_limit};
 use confab_readmodels::{ConversationRow, ReceiptStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,7 +10,7 @@ use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
-    paging::{oldest_first_page, parse_cursor, parse_limit},
+    paging::{oldest_first_page, parse_cursor},
     views::messages::MessageView,
 };
 
@@ -47,8 +47,9 @@ pub(crate) struct MessagesQuery {
     /// 1-200, default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    #[param(value_type = Option<uuid::Uuid>)]
+    /// `nextCursor` of the previous page: of the conversation's history with `recipient` (a
+    /// message id), of the conversation list without it (`<messageId>.<conversationId>`).
+    #[param(value_type = Option<String>)]
     before: Option<String>,
 }
 
@@ -77,9 +78,13 @@ pub(crate) struct ConversationView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ConversationList {
     /// Newest activity first.
     conversations: Vec<ConversationView>,
+    /// Fetches the next page of the list (pass it as `before`); absent at its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,12 +144,11 @@ pub(crate) async fn messages(
     AuthUser(caller): AuthUser,
     QueryParams(query): QueryParams<MessagesQuery>,
 ) -> Result<Json<MessagesResponse>, ApiError> {
-    let limit = parse_limit(query.limit.as_deref())?;
-    let before = parse_cursor(query.before.as_deref())?;
-    let read = state.read_models.now();
+    let limit = page_limit(query.limit.as_deref())?;
     let Some(recipient) = query.recipient else {
-        let rows = read.messages.conversations(&caller.sub, limit).await?;
-        let conversations = rows
+        let page = state.use_cases.conversation_list(&caller, query.before.as_deref(), limit).await?;
+        let conversations = page
+            .conversations
             .into_iter()
             .map(|row: ConversationRow| {
                 Ok(ConversationView {
@@ -154,8 +158,11 @@ pub(crate) async fn messages(
                 })
             })
             .collect::<Result<_, ApiError>>()?;
-        return Ok(Json(MessagesResponse::Conversations(ConversationList { conversations })));
+        let list = ConversationList { conversations, next_cursor: page.next_cursor };
+        return Ok(Json(MessagesResponse::Conversations(list)));
     };
+    let before = parse_cursor(query.before.as_deref())?;
+    let read = state.read_models.now();
     let peer = match normalize_username(&recipient) {
         Ok(name) => read.users.user_by_name(&name).await?,
         Err(_) => None,

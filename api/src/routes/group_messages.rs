@@ -12,7 +12,7 @@ use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
-    paging::{oldest_first_page, parse_cursor, parse_limit},
+    paging::{oldest_first_page, parse_cursor},
     views::messages::GroupMessageView,
 };
 
@@ -112,7 +112,7 @@ pub(crate) async fn messages(
     PathParams(group_id): PathParams<String>,
     QueryParams(query): QueryParams<GroupMessagesQuery>,
 ) -> Result<Json<GroupHistoryPage>, ApiError> {
-    let limit = parse_limit(query.limit.as_deref())?;
+    let limit = confab_producers::page_limit(query.limit.as_deref())?;
     let before = parse_cursor(query.before.as_deref())?;
     let (group, me) = state.use_cases.membership(&group_id, &caller.sub).await?;
     let group_id = group.group_id;

@@ -1,13 +1,13 @@
 //! Group chat: creating, listing, reading and renaming groups (`/groups`, `/groups/{groupId}`).
 use axum::{Json, extract::State, http::StatusCode};
-use confab_producers::{NewGroup, rfc3339};
+use confab_producers::{NewGroup, page_limit, rfc3339};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
-    extract::{AuthUser, JsonBody, PathParams},
+    extract::{AuthUser, JsonBody, PathParams, QueryParams},
     views::{groups::GroupView, messages::GroupMessageView},
 };
 
@@ -76,40 +76,57 @@ pub(crate) struct GroupListEntry {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct GroupList {
-    /// Newest activity first: the last message, or joining when there is none.
+    /// Newest activity first: the last message the caller may see, or joining when there is none.
     groups: Vec<GroupListEntry>,
+    /// Fetches the next page of the list (pass it as `before`); absent at its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct GroupListQuery {
+    /// 1-200, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
+    /// `nextCursor` of the previous page (`<milliseconds>.<groupId>`).
+    #[param(value_type = Option<String>)]
+    before: Option<String>,
 }
 
 #[utoipa::path(
     get, path = "/groups", tag = "groups",
+    params(GroupListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "the caller's groups", body = GroupList),
+        (status = 200, description = "a page of the caller's groups", body = GroupList),
+        (status = 400, description = "invalid limit or cursor", body = ErrorBody),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
     )
 )]
 pub(crate) async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
+    QueryParams(query): QueryParams<GroupListQuery>,
 ) -> Result<Json<GroupList>, ApiError> {
-    let mut entries = Vec::new();
-    for summary in state.read_models.now().groups.groups_of(&caller.sub).await? {
-        // The last message moves only forward, so it is visible unless it is the one the member
-        // was added after.
-        let last = summary.last_message.filter(|m| summary.membership.history_after.as_ref() != Some(&m.message_id));
-        let activity = last.as_ref().map_or(summary.membership.joined_at_ms, |m| m.sent_at_ms);
-        let entry = GroupListEntry {
-            group_id: summary.group.group_id,
-            name: summary.group.name,
-            role: summary.membership.role.as_str(),
-            joined_at: rfc3339(summary.membership.joined_at_ms),
-            last_message: last.map(|m| GroupMessageView::new(&state.keyring, m)).transpose()?,
-        };
-        entries.push((activity, entry));
-    }
-    entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.group_id.cmp(&a.1.group_id)));
-    Ok(Json(GroupList { groups: entries.into_iter().map(|(_, entry)| entry).collect() }))
+    let limit = page_limit(query.limit.as_deref())?;
+    let page = state.use_cases.group_list(&caller, query.before.as_deref(), limit).await?;
+    let groups = page
+        .groups
+        .into_iter()
+        .map(|entry| {
+            Ok(GroupListEntry {
+                group_id: entry.group.group_id,
+                name: entry.group.name,
+                role: entry.membership.role.as_str(),
+                joined_at: rfc3339(entry.membership.joined_at_ms),
+                last_message: entry.last_message.map(|m| GroupMessageView::new(&state.keyring, m)).transpose()?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(GroupList { groups, next_cursor: page.next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

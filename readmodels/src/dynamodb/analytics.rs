@@ -180,30 +180,17 @@ impl AnalyticsStore for DynamoStore {
     }
 
     async fn counters(&self, metric: &str, from: &str, to: &str) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.analytics)
-                .key_condition_expression("metric = :m AND #bucket BETWEEN :from AND :to")
-                .expression_attribute_names("#bucket", "bucket")
-                .expression_attribute_values(":m", s(metric))
-                .expression_attribute_values(":from", s(from))
-                .expression_attribute_values(":to", s(to))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items() {
-                out.push((get_s(item, "bucket")?, get_n(item, "value").unwrap_or(0)));
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.analytics)
+            .key_condition_expression("metric = :m AND #bucket BETWEEN :from AND :to")
+            .expression_attribute_names("#bucket", "bucket")
+            .expression_attribute_values(":m", s(metric))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .consistent_read(true);
+        let items = super::query::all(query).await?;
+        items.iter().map(|item| Ok((get_s(item, "bucket")?, get_n(item, "value").unwrap_or(0)))).collect()
     }
 }

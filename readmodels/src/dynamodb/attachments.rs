@@ -6,7 +6,7 @@ use super::{
     DynamoStore, already_applied,
     groups::already_updated,
     items::{Item, get_n, get_opt_s, get_s, n, s},
-    sdk_error,
+    query, sdk_error,
 };
 use crate::{AttachmentRow, AttachmentStatus, AttachmentStore, StoreError};
 
@@ -150,20 +150,17 @@ impl AttachmentStore for DynamoStore {
     }
 
     async fn pending_uploads(&self, uploader_id: &str, limit: usize) -> Result<Vec<AttachmentRow>, StoreError> {
-        let page = self
+        let query = self
             .client
             .query()
             .table_name(&self.tables.pending_uploads)
             .key_condition_expression("uploader_id = :u")
             .expression_attribute_values(":u", s(uploader_id))
             .scan_index_forward(false)
-            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+            .consistent_read(true);
+        let entries = query::up_to(query, limit).await?;
         let mut rows = Vec::new();
-        for entry in page.items() {
+        for entry in &entries {
             let attachment_id = get_s(entry, "attachment_id")?;
             if let Some(row) = AttachmentStore::attachment(self, &attachment_id).await? {
                 rows.push(row);

@@ -27,7 +27,7 @@ impl CheckpointStore for DynamoStore {
     }
 
     async fn checkpoint(&self, projection: &str) -> Result<HashMap<(String, u32), u64>, StoreError> {
-        let page = self
+        let query = self
             .client
             .query()
             .table_name(&self.tables.checkpoints)
@@ -35,12 +35,10 @@ impl CheckpointStore for DynamoStore {
             .key_condition_expression("#projection = :p")
             .expression_attribute_names("#projection", "projection")
             .expression_attribute_values(":p", s(projection))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+            .consistent_read(true);
+        let items = super::query::all(query).await?;
         let mut out = HashMap::new();
-        for item in page.items() {
+        for item in &items {
             let key = get_s(item, "partition_key")?;
             let Some((topic, partition)) = key.rsplit_once('/') else {
                 continue;

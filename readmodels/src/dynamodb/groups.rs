@@ -11,7 +11,7 @@ use super::{
         Item, get_s, group_from_item, group_message_from_item, group_message_item, last_message_from_item,
         member_from_item, member_item, n, s, seq_key,
     },
-    sdk_error, tables,
+    query, sdk_error, tables,
 };
 use crate::{GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, StoreError};
 
@@ -31,27 +31,15 @@ pub(super) async fn all<F: Future<Output = Result<(), StoreError>>>(writes: Vec<
 impl DynamoStore {
     /// Every item of a Query, across pages.
     pub(super) async fn query_all(&self, table: &str, hash: &str, value: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(table)
-                .key_condition_expression("#h = :v")
-                .expression_attribute_names("#h", hash)
-                .expression_attribute_values(":v", s(value))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            items.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(table)
+            .key_condition_expression("#h = :v")
+            .expression_attribute_names("#h", hash)
+            .expression_attribute_values(":v", s(value))
+            .consistent_read(true);
+        query::all(query).await
     }
 
     async fn group_item(&self, group_id: &str) -> Result<Option<Item>, StoreError> {
@@ -125,7 +113,7 @@ impl DynamoStore {
         if before == Some(0) || low > high {
             return Ok(Vec::new());
         }
-        let page = self
+        let query = self
             .client
             .query()
             .table_name(table)
@@ -136,12 +124,8 @@ impl DynamoStore {
             .expression_attribute_values(":low", s(&seq_key(low)))
             .expression_attribute_values(":high", s(&seq_key(high)))
             .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(page.items().to_vec())
+            .consistent_read(true);
+        query::up_to(query, limit).await
     }
 
     pub(super) async fn group_message(

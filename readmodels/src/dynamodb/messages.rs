@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
 use crate::dynamodb::items::seq_key;
-use crate::{ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError};
+use crate::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError};
 
 #[async_trait]
 impl MessageStore for DynamoStore {
@@ -76,21 +76,30 @@ impl MessageStore for DynamoStore {
         self.get_item(&self.tables.messages, &key).await?.as_ref().map(message_from_item).transpose()
     }
 
-    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
-        let page = self
+    async fn conversations(
+        &self,
+        user_id: &str,
+        before: Option<&ActivityKey>,
+        limit: usize,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        let start = before.map(|key| {
+            HashMap::from([
+                ("user_id".to_owned(), s(user_id)),
+                ("conversation_id".to_owned(), s(&key.conversation_id)),
+                ("last_message_id".to_owned(), s(&key.last_message_id)),
+            ])
+        });
+        let query = self
             .client
             .query()
             .table_name(&self.tables.conversations)
             .index_name(tables::BY_ACTIVITY)
             .key_condition_expression("user_id = :u")
             .expression_attribute_values(":u", s(user_id))
+            .set_exclusive_start_key(start)
             .scan_index_forward(false)
-            .limit(limit.min(1000) as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        page.items().iter().map(conversation_from_item).collect()
+            .consistent_read(true);
+        query::up_to(query, limit).await?.iter().map(conversation_from_item).collect()
     }
 
     async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
@@ -129,36 +138,26 @@ impl MessageStore for DynamoStore {
     }
 
     async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.membership_marks)
+            .key_condition_expression("group_user = :k")
+            .expression_attribute_values(":k", s(&group_user(group_id, user_id)))
+            .consistent_read(true);
         let mut marks = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tables.membership_marks)
-                .key_condition_expression("group_user = :k")
-                .expression_attribute_values(":k", s(&group_user(group_id, user_id)))
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            for item in page.items() {
-                let seq = get_s(item, "seq")?
-                    .parse()
-                    .map_err(|_| StoreError::corrupt("membership_marks", "seq is not a number"))?;
-                let member = item
-                    .get("member")
-                    .and_then(|v| v.as_bool().ok())
-                    .copied()
-                    .ok_or_else(|| StoreError::corrupt("membership_marks", "member is not a boolean"))?;
-                marks.push(MembershipMark { group_id: group_id.to_owned(), user_id: user_id.to_owned(), seq, member });
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(marks);
-            }
+        for item in query::all(query).await? {
+            let seq = get_s(&item, "seq")?
+                .parse()
+                .map_err(|_| StoreError::corrupt("membership_marks", "seq is not a number"))?;
+            let member = item
+                .get("member")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .ok_or_else(|| StoreError::corrupt("membership_marks", "member is not a boolean"))?;
+            marks.push(MembershipMark { group_id: group_id.to_owned(), user_id: user_id.to_owned(), seq, member });
         }
+        Ok(marks)
     }
 }
 

@@ -10,6 +10,7 @@ mod generations;
 mod groups;
 mod items;
 mod messages;
+mod query;
 mod receipts;
 mod tables;
 mod users;
@@ -199,7 +200,7 @@ impl DynamoStore {
         let start = before.map(|before| {
             HashMap::from([("conversation_id".to_owned(), s(conversation_id)), (sort.to_owned(), s(before))])
         });
-        let page = self
+        let query = self
             .client
             .query()
             .table_name(table)
@@ -207,12 +208,8 @@ impl DynamoStore {
             .expression_attribute_values(":c", s(conversation_id))
             .set_exclusive_start_key(start)
             .scan_index_forward(false)
-            .limit(limit.min(1000) as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(page.items().to_vec())
+            .consistent_read(true);
+        query::up_to(query, limit).await
     }
 
     /// One item by its key, read consistently.

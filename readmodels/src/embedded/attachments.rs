@@ -104,7 +104,7 @@ fn newest_listed(
     let rows = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
     let range = listed.range((owner, "")..(owner, before)).map_err(storage_error)?;
     let mut out = Vec::new();
-    for entry in range.rev().take(limit) {
+    for entry in range.rev().take(limit.min(crate::MAX_PAGE_ROWS)) {
         let (key, _) = entry.map_err(storage_error)?;
         let (_, attachment_id) = key.value();
         if let Some(row) = rows.get(attachment_id).map_err(storage_error)? {

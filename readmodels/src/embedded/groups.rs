@@ -40,7 +40,7 @@ pub(super) fn group_history(
     let range = messages.range((group_id, low)..(group_id, high)).map_err(storage_error)?;
     range
         .rev()
-        .take(limit)
+        .take(limit.min(crate::MAX_PAGE_ROWS))
         .map(|entry| {
             let (_, v) = entry.map_err(storage_error)?;
             from_json("group_messages", v.value())

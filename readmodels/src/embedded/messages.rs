@@ -4,7 +4,7 @@ use redb::ReadableTable;
 
 use super::*;
 use crate::{
-    ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError, UserStore,
+    ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError, UserStore,
     error::storage_error,
 };
 
@@ -73,7 +73,7 @@ impl MessageStore for EmbeddedStore {
             let range = messages.range((conversation_id, "")..(conversation_id, before)).map_err(storage_error)?;
             range
                 .rev()
-                .take(limit)
+                .take(limit.min(crate::MAX_PAGE_ROWS))
                 .map(|entry| {
                     let (_, v) = entry.map_err(storage_error)?;
                     from_json("messages", v.value())
@@ -100,7 +100,7 @@ impl MessageStore for EmbeddedStore {
             let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
             let range = seqs.range((conversation_id, low)..(conversation_id, high)).map_err(storage_error)?;
             let mut out = Vec::new();
-            for entry in range.rev().take(limit) {
+            for entry in range.rev().take(limit.min(crate::MAX_PAGE_ROWS)) {
                 let (_, id) = entry.map_err(storage_error)?;
                 if let Some(row) = messages.get((conversation_id, id.value())).map_err(storage_error)? {
                     out.push(from_json("messages", row.value())?);
@@ -119,14 +119,22 @@ impl MessageStore for EmbeddedStore {
         })
     }
 
-    async fn conversations(&self, user_id: &str, limit: usize) -> Result<Vec<ConversationRow>, StoreError> {
+    async fn conversations(
+        &self,
+        user_id: &str,
+        before: Option<&ActivityKey>,
+        limit: usize,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        let end = before.map_or((user_id, AFTER_ALL_IDS, ""), |key| {
+            (user_id, key.last_message_id.as_str(), key.conversation_id.as_str())
+        });
         self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
             let activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
             let conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
-            let range = activity.range((user_id, "", "")..(user_id, AFTER_ALL_IDS, "")).map_err(storage_error)?;
+            let range = activity.range((user_id, "", "")..end).map_err(storage_error)?;
             let mut out = Vec::new();
-            for entry in range.rev().take(limit) {
+            for entry in range.rev().take(limit.min(crate::MAX_PAGE_ROWS)) {
                 let (key, _) = entry.map_err(storage_error)?;
                 let (_, _, conversation_id) = key.value();
                 if let Some(row) = conversations.get((user_id, conversation_id)).map_err(storage_error)? {

@@ -1,0 +1,94 @@
+//! The caller's lists, newest activity first, in pages: their conversations and their groups.
+use confab_readmodels::{ConversationRow, GroupMessageRow, GroupRow, GroupSummary, MemberRow};
+
+use crate::{
+    Caller, ChatError, UseCases,
+    queries::paging::{GroupActivity, activity_cursor, group_cursor, parse_activity_cursor, parse_group_cursor},
+};
+
+/// A page of the caller's conversations.
+#[derive(Debug)]
+pub struct ConversationPage {
+    pub conversations: Vec<ConversationRow>,
+    /// Asks for the page after this one; None at the end of the list.
+    pub next_cursor: Option<String>,
+}
+
+/// One of the caller's groups.
+#[derive(Debug)]
+pub struct GroupListEntry {
+    pub group: GroupRow,
+    pub membership: MemberRow,
+    /// The newest message the caller may see, if any.
+    pub last_message: Option<GroupMessageRow>,
+}
+
+/// A page of the caller's groups.
+#[derive(Debug)]
+pub struct GroupPage {
+    pub groups: Vec<GroupListEntry>,
+    /// Asks for the page after this one; None at the end of the list.
+    pub next_cursor: Option<String>,
+}
+
+impl UseCases {
+    /// Up to `limit` of the caller's conversations after `before` (a `next_cursor`).
+    pub async fn conversation_list(
+        &self,
+        caller: &Caller,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<ConversationPage, ChatError> {
+        let before = before.map(parse_activity_cursor).transpose()?;
+        let mut conversations = self.read().messages.conversations(&caller.sub, before.as_ref(), limit + 1).await?;
+        let next_cursor = if conversations.len() > limit {
+            conversations.truncate(limit);
+            conversations.last().map(|row| activity_cursor(&row.activity_key()))
+        } else {
+            None
+        };
+        Ok(ConversationPage { conversations, next_cursor })
+    }
+
+    /// Up to `limit` of the caller's groups after `before` (a `next_cursor`). A user's groups are
+    /// read whole and ordered here: a group's activity depends on what its member may see.
+    pub async fn group_list(
+        &self,
+        caller: &Caller,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<GroupPage, ChatError> {
+        let before = before.map(parse_group_cursor).transpose()?;
+        let mut entries: Vec<(GroupActivity, GroupListEntry)> = self
+            .read()
+            .groups
+            .groups_of(&caller.sub)
+            .await?
+            .into_iter()
+            .map(|summary| {
+                let entry = GroupListEntry::visible_to_member(summary);
+                let at_ms = entry.last_message.as_ref().map_or(entry.membership.joined_at_ms, |m| m.sent_at_ms);
+                (GroupActivity { at_ms, group_id: entry.group.group_id.clone() }, entry)
+            })
+            .filter(|(activity, _)| before.as_ref().is_none_or(|before| activity < before))
+            .collect();
+        entries.sort_by(|a, b| b.0.cmp(&a.0));
+        let next_cursor = if entries.len() > limit {
+            entries.truncate(limit);
+            entries.last().map(|(activity, _)| group_cursor(activity))
+        } else {
+            None
+        };
+        Ok(GroupPage { groups: entries.into_iter().map(|(_, entry)| entry).collect(), next_cursor })
+    }
+}
+
+impl GroupListEntry {
+    fn visible_to_member(summary: GroupSummary) -> Self {
+        // The last message moves only forward, so it is visible unless it is the one the member
+        // was added after.
+        let last_message =
+            summary.last_message.filter(|m| summary.membership.history_after.as_ref() != Some(&m.message_id));
+        Self { group: summary.group, membership: summary.membership, last_message }
+    }
+}

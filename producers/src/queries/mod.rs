@@ -1,0 +1,9 @@
+//! The read side: one function per read, each taking a caller and answering a page or a domain
+//! error. They live beside the use cases because both ask the same rules (membership, who sees
+//! which message, sealing) and a rule has one home; handlers extract, call one of these and shape.
+
+mod lists;
+mod paging;
+
+pub use lists::{ConversationPage, GroupListEntry, GroupPage};
+pub use paging::{DEFAULT_PAGE, MAX_PAGE, page_limit};
