@@ -9,7 +9,6 @@ pub mod health;
 mod http_limits;
 pub mod live;
 mod openapi;
-mod paging;
 mod projected;
 mod routes;
 mod state;

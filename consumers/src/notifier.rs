@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::Backoff;
-use confab_readmodels::{LiveReadModels, StoreError};
+use confab_readmodels::{LiveReadModels, MemberRow, MembershipMark, Sight, StoreError, sights_with};
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
@@ -66,7 +66,7 @@ impl Notifier {
         tracing::info!(start = ?starts, "notifier started");
         Ok(tokio::spawn(async move {
             let mut backoff = Backoff::default();
-            let mut removed = RemovedSenders::default();
+            let mut marks = MarksSeen::default();
             loop {
                 let polled = tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -99,10 +99,12 @@ impl Notifier {
                             continue;
                         }
                     };
-                    if !removed.follow(&event) {
+                    if !marks.follow(&event, record.position.offset) {
                         continue; // a message the projection does not store either
                     }
-                    let Some(audience) = self.audience(&event, &mut members, &shutdown).await else {
+                    let Some(audience) =
+                        self.audience(&event, record.position.offset, &mut members, &marks, &shutdown).await
+                    else {
                         return; // shut down while the store was out
                     };
                     if !audience.is_empty() {
@@ -120,7 +122,9 @@ impl Notifier {
     async fn audience(
         &self,
         event: &Event,
+        offset: u64,
         members: &mut MemberCache,
+        marks: &MarksSeen,
         shutdown: &CancellationToken,
     ) -> Option<Vec<String>> {
         let mut audience = match event {
@@ -129,7 +133,17 @@ impl Notifier {
             Event::DirectMessagesDelivered(e) => vec![e.payload.peer_id.clone()],
             Event::DirectMessagesRead(e) => vec![e.payload.reader_id.clone(), e.payload.peer_id.clone()],
             Event::GroupCreated(e) => e.payload.members.iter().map(|m| m.user_id.clone()).collect(),
-            Event::GroupMessageSent(e) => members.get(self, &e.payload.group_id, shutdown).await?,
+            // Only those who see it, by the one rule, with the marks this reader has seen.
+            Event::GroupMessageSent(e) => {
+                let group_id = &e.payload.group_id;
+                let sights = members.sights(self, group_id, marks, shutdown).await?;
+                let mut all = members.get(self, group_id, shutdown).await?;
+                all.retain(|member| {
+                    !marks.removed(group_id, member)
+                        && sights.get(member).is_some_and(|sight: &Sight| sight.sees(offset))
+                });
+                all
+            }
             Event::GroupMessagesDelivered(e) => {
                 let mut all = members.get(self, &e.payload.group_id, shutdown).await?;
                 all.retain(|member| *member != e.payload.reader_id);
@@ -159,61 +173,120 @@ impl Notifier {
         Some(audience)
     }
 
-    async fn members(&self, group_id: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.read_models.now().groups.members(group_id).await?.into_iter().map(|m| m.user_id).collect())
+    async fn members(&self, group_id: &str) -> Result<Vec<MemberRow>, StoreError> {
+        self.read_models.now().groups.members(group_id).await
     }
 }
 
-/// Most removed senders remembered; past it, a removed member's late message may still be
-/// pushed live (the read models never hold it).
-const MAX_REMOVED_SENDERS: usize = 100_000;
+/// Most membership marks remembered; past it, a sight is taken from the store's marks alone
+/// (a new member's first live frames may wait for the projection), and a removed member's late
+/// message may still be pushed live (the read models never hold it).
+const MAX_MARKS_SEEN: usize = 100_000;
 
-/// The (group, user) pairs whose removal was marked in the group's message order since the
-/// notifier started: their messages after the mark are not part of the group.
+/// The membership marks this reader has seen since it started, in the groups' message order:
+/// they place additions the projection may not have applied yet, and removals whose members'
+/// later messages are not part of the group.
 #[derive(Default)]
-struct RemovedSenders(std::collections::HashSet<(String, String)>);
+struct MarksSeen {
+    by_group: HashMap<String, Vec<MembershipMark>>,
+    count: usize,
+}
 
-impl RemovedSenders {
-    /// Takes in `event`; false for a group message from a removed sender.
-    fn follow(&mut self, event: &Event) -> bool {
+impl MarksSeen {
+    /// Takes in `event` at `offset`; false for a group message from a removed sender.
+    fn follow(&mut self, event: &Event, offset: u64) -> bool {
         match event {
             Event::GroupMembershipMarked(e) => {
-                let key = (e.payload.group_id.clone(), e.payload.user_id.clone());
-                if e.payload.member {
-                    let _ = self.0.remove(&key);
-                } else if self.0.len() < MAX_REMOVED_SENDERS {
-                    let _ = self.0.insert(key);
+                if self.count < MAX_MARKS_SEEN {
+                    self.count += 1;
+                    self.by_group.entry(e.payload.group_id.clone()).or_default().push(MembershipMark {
+                        group_id: e.payload.group_id.clone(),
+                        user_id: e.payload.user_id.clone(),
+                        seq: offset,
+                        member: e.payload.member,
+                        change_event_id: Some(e.payload.change_event_id.clone()),
+                    });
                 }
                 true
             }
-            Event::GroupMessageSent(e) => !self.0.contains(&(e.payload.group_id.clone(), e.payload.sender_id.clone())),
+            Event::GroupMessageSent(e) => !self.removed(&e.payload.group_id, &e.payload.sender_id),
             _ => true,
         }
     }
+
+    /// Whether the newest mark seen of `user` in `group` says they left.
+    fn removed(&self, group_id: &str, user_id: &str) -> bool {
+        self.by_group
+            .get(group_id)
+            .and_then(|marks| marks.iter().rev().find(|mark| mark.user_id == user_id))
+            .is_some_and(|mark| !mark.member)
+    }
+
+    fn of(&self, group_id: &str) -> &[MembershipMark] {
+        self.by_group.get(group_id).map_or(&[], Vec::as_slice)
+    }
 }
 
-/// Members per group for one batch: a busy group is looked up once per batch, not per message.
-/// Dropped after the batch, so membership changes are seen by the next one.
+/// Members, and what each sees, per group for one batch: a busy group is looked up once per
+/// batch, not per message. Dropped after the batch, so membership changes are seen by the next
+/// one.
 #[derive(Default)]
-struct MemberCache(HashMap<String, Vec<String>>);
+struct MemberCache {
+    members: HashMap<String, Vec<MemberRow>>,
+    sights: HashMap<String, HashMap<String, Sight>>,
+}
 
 impl MemberCache {
-    async fn get(&mut self, notifier: &Notifier, group_id: &str, shutdown: &CancellationToken) -> Option<Vec<String>> {
-        if let Some(members) = self.0.get(group_id) {
-            return Some(members.clone());
+    async fn rows(
+        &mut self,
+        notifier: &Notifier,
+        group_id: &str,
+        shutdown: &CancellationToken,
+    ) -> Option<&Vec<MemberRow>> {
+        if !self.members.contains_key(group_id) {
+            let rows = retried(shutdown, group_id, || notifier.members(group_id)).await?;
+            let _ = self.members.insert(group_id.to_owned(), rows);
         }
-        let mut backoff = Backoff::default();
-        loop {
-            match notifier.members(group_id).await {
-                Ok(members) => {
-                    let _ = self.0.insert(group_id.to_owned(), members.clone());
-                    return Some(members);
-                }
-                Err(error) => {
-                    tracing::warn!(%error, group_id, "notifier cannot read group members, retrying");
-                    if !backoff.wait(shutdown).await {
-                        return None;
-                    }
+        self.members.get(group_id)
+    }
+
+    async fn get(&mut self, notifier: &Notifier, group_id: &str, shutdown: &CancellationToken) -> Option<Vec<String>> {
+        Some(self.rows(notifier, group_id, shutdown).await?.iter().map(|m| m.user_id.clone()).collect())
+    }
+
+    async fn sights(
+        &mut self,
+        notifier: &Notifier,
+        group_id: &str,
+        marks: &MarksSeen,
+        shutdown: &CancellationToken,
+    ) -> Option<HashMap<String, Sight>> {
+        if let Some(sights) = self.sights.get(group_id) {
+            return Some(sights.clone());
+        }
+        let rows = self.rows(notifier, group_id, shutdown).await?.clone();
+        let read = notifier.read_models.now();
+        let seen = marks.of(group_id);
+        let sights = retried(shutdown, group_id, || sights_with(read.messages.as_ref(), &rows, seen)).await?;
+        let _ = self.sights.insert(group_id.to_owned(), sights.clone());
+        Some(sights)
+    }
+}
+
+/// `read`, retried until it answers; None if shutdown came first.
+async fn retried<T, F: Future<Output = Result<T, StoreError>>>(
+    shutdown: &CancellationToken,
+    group_id: &str,
+    mut read: impl FnMut() -> F,
+) -> Option<T> {
+    let mut backoff = Backoff::default();
+    loop {
+        match read().await {
+            Ok(value) => return Some(value),
+            Err(error) => {
+                tracing::warn!(%error, group_id, "notifier cannot read group members, retrying");
+                if !backoff.wait(shutdown).await {
+                    return None;
                 }
             }
         }

@@ -55,6 +55,7 @@ impl Log {
             username: format!("name-{user}"),
             history_after_message_id: None,
             member_limit,
+            marked: false,
         };
         self.push(Event::GroupMemberAdded(GroupMemberAdded {
             event_id: "e".into(),

@@ -3,10 +3,10 @@
 use std::{collections::HashSet, time::Duration};
 
 use confab_objects::{PresignedRequest, UploadTerms};
-use confab_readmodels::{AttachmentRow, AttachmentStatus, GroupRow, MemberRow, UserRow, upload_key};
+use confab_readmodels::{AttachmentRow, AttachmentStatus, UserRow, upload_key};
 use confab_schemas::{
     AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
-    Event,
+    Event, Topic,
 };
 use uuid::Uuid;
 
@@ -81,13 +81,6 @@ impl Owner {
             Owner::Group { group_id } => KeyScope::Group(group_id),
         }
     }
-}
-
-/// Whether `me`, a member of `group`, sees its attachment `row`: members from the start see
-/// everything; one added later, what was uploaded since (as with messages), and their own.
-pub fn member_sees(group: &GroupRow, me: &MemberRow, row: &AttachmentRow) -> bool {
-    let joined_later = me.joined_at_ms > group.created_at_ms;
-    !joined_later || row.created_at_ms >= me.joined_at_ms || row.uploader_id == me.user_id
 }
 
 /// The key an attachment's file name is sealed under.
@@ -213,9 +206,13 @@ impl UseCases {
             .keyring
             .seal(owner.scope(), request.file_name.as_bytes(), attachment_id.as_bytes())
             .map_err(ChatError::internal)?;
-        let (kind, recipient_id) = match &owner {
-            Owner::Direct { recipient, .. } => ("direct", Some(recipient.user_id.clone())),
-            Owner::Group { .. } => ("group", None),
+        let (kind, recipient_id, group_offset) = match &owner {
+            Owner::Direct { recipient, .. } => ("direct", Some(recipient.user_id.clone()), None),
+            // Its place in the group's message order, where a late joiner's view begins.
+            Owner::Group { .. } => {
+                let offset = self.publisher.end_offset(Topic::Messages, owner.conversation_id()).await?;
+                ("group", None, Some(i64::try_from(offset).map_err(ChatError::internal)?))
+            }
         };
         let event = Event::AttachmentRequested(AttachmentRequested {
             event_id: Uuid::now_v7().to_string(),
@@ -234,6 +231,7 @@ impl UseCases {
                 sha256,
                 object_key,
                 expires_at,
+                group_offset,
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;
@@ -281,7 +279,7 @@ impl UseCases {
         let row = self.read().attachments.attachment(&id).await?.ok_or_else(attachment_not_found)?;
         if row.is_group() {
             let (group, me) = self.membership(&row.conversation_id, &caller.sub).await?;
-            if !member_sees(&group, &me, &row) {
+            if !self.sight_of(&me).await?.sees_attachment(&me, &group, &row) {
                 return Err(ChatError::forbidden("before_joining", "this attachment was shared before you joined"));
             }
         } else if caller.sub != row.uploader_id && row.recipient_id.as_deref() != Some(caller.sub.as_str()) {

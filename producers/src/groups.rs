@@ -3,7 +3,7 @@
 //! checked again by the projection in log order.
 use std::{collections::HashSet, sync::Arc};
 
-use confab_readmodels::{GroupChange, GroupRole, GroupRow, MemberRow};
+use confab_readmodels::{GroupChange, GroupRole, GroupRow, MemberRow, Sight};
 use confab_schemas::{
     Event, GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload,
     GroupMemberRemoved, GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload,
@@ -152,21 +152,30 @@ impl UseCases {
     }
 
     /// Adds `username` (admins only; adding a member twice changes nothing); answers the group's
-    /// id. The new member's history starts after the group's newest message.
+    /// id. The addition is marked in the group's message order at once: the new member sees
+    /// what comes after that mark ([`confab_readmodels::Sight`]), however far behind the read
+    /// models are.
     pub async fn add_member(&self, caller: &Caller, raw_group_id: &str, username: &str) -> Result<String, ChatError> {
         self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let (group, _) = self.admin(raw_group_id, &caller.sub).await?;
         let group_id = group.group_id;
         let user = self.user_named(username).await?;
         let read = self.read();
-        if read.groups.member(&group_id, &user.user_id).await?.is_some() {
+        if let Some(existing) = read.groups.member(&group_id, &user.user_id).await? {
+            // An addition whose mark never reached the log (the request failed in between) is
+            // marked now; if the first mark is only not projected yet, it still stands.
+            if let Some(change) = existing.added_by
+                && Sight::marked(&change, &read.messages.membership_marks(&group_id, &user.user_id).await?)
+                    == Sight::Nothing
+            {
+                self.mark_membership(caller, &group_id, &user.user_id, true, change).await?;
+            }
             return Ok(group_id);
         }
         let limit = self.limits.group_member_limit;
         if read.groups.members(&group_id).await?.len() >= limit {
             return Err(group_full(limit));
         }
-        let history_after = read.messages.last_group_message(&group_id).await?.map(|m| m.message_id);
         let occurred_at = now_ms();
         let event_id = Uuid::now_v7().to_string();
         let event = Event::GroupMemberAdded(GroupMemberAdded {
@@ -177,11 +186,15 @@ impl UseCases {
                 group_id: group_id.clone(),
                 user_id: user.user_id.clone(),
                 username: user.username,
-                history_after_message_id: history_after,
+                history_after_message_id: None,
                 member_limit: i32::try_from(limit).ok(),
+                marked: true,
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;
+        // Whatever the projection decides: a mark of an addition that did not take effect
+        // places no membership.
+        self.mark_membership(caller, &group_id, &user.user_id, true, event_id).await?;
         // The projection has the last word, in log order: another admin's addition at the same
         // time may have taken the last place.
         if !self.caught_up(&position).await {
@@ -192,9 +205,7 @@ impl UseCases {
                 return Err(group_full(limit));
             }
             let _ = self.admin(&group_id, &caller.sub).await?;
-            return Ok(group_id);
         }
-        self.mark_membership(caller, &group_id, &user.user_id, true, event_id).await;
         Ok(group_id)
     }
 
@@ -222,19 +233,29 @@ impl UseCases {
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;
+        // Marked once it took effect: a removal the projection refused must not drop the
+        // member's messages.
         if self.caught_up(&position).await
             && self.read().groups.member(&group.group_id, &member.user_id).await?.is_none()
+            && let Err(error) = self.mark_membership(caller, &group.group_id, &member.user_id, false, event_id).await
         {
-            self.mark_membership(caller, &group.group_id, &member.user_id, false, event_id).await;
+            tracing::warn!(%error, group_id = group.group_id, "removal not marked in the group's message order");
         }
         Ok(())
     }
 
-    /// Marks a membership change that took effect in the group's message order
-    /// (`GroupMembershipMarked` on `confab.messages`), so the projection can tell a message a
-    /// removed member sent through a process that had not heard of it yet. The change stands
-    /// either way, so a mark that cannot be written is logged, not answered as a failure.
-    async fn mark_membership(&self, caller: &Caller, group_id: &str, user_id: &str, member: bool, change: String) {
+    /// Marks a membership change in the group's message order (`GroupMembershipMarked` on
+    /// `confab.messages`): where an addition's view of the group starts, and from where a
+    /// removed member's messages, sent through a process that had not heard of it yet, are not
+    /// part of the group.
+    async fn mark_membership(
+        &self,
+        caller: &Caller,
+        group_id: &str,
+        user_id: &str,
+        member: bool,
+        change: String,
+    ) -> Result<(), ChatError> {
         let occurred_at = now_ms();
         let mark = Event::GroupMembershipMarked(GroupMembershipMarked {
             event_id: Uuid::now_v7().to_string(),
@@ -247,9 +268,8 @@ impl UseCases {
                 change_event_id: change,
             },
         });
-        if let Err(error) = self.publisher.publish(&mark, occurred_at).await {
-            tracing::warn!(%error, group_id, user_id, "membership change not marked in the group's message order");
-        }
+        let _ = self.publisher.publish(&mark, occurred_at).await?;
+        Ok(())
     }
 
     /// Gives `username` the role `role` (admins only; a group keeps at least one admin);

@@ -24,7 +24,7 @@ mod typing;
 mod use_cases;
 mod users;
 
-pub use attachments::{AttachmentLimits, AttachmentRequest, Download, UploadTicket, member_sees, scope_of};
+pub use attachments::{AttachmentLimits, AttachmentRequest, Download, UploadTicket, scope_of};
 pub use direct::{DirectSend, DirectSent, conversation_id};
 pub use error::{ChatError, Kind, PublishError};
 pub use group_messages::GroupSent;
@@ -33,7 +33,10 @@ pub use messaging::MessageCommand;
 pub use password::PasswordHasher;
 pub use projected::Projected;
 pub use publisher::{EventPublisher, topic_specs};
-pub use queries::{ConversationPage, DEFAULT_PAGE, GroupListEntry, GroupPage, MAX_PAGE, page_limit};
+pub use queries::{
+    AttachmentPage, AttachmentsOf, ConversationPage, DEFAULT_PAGE, DirectHistory, GroupHistory, GroupListEntry,
+    GroupPage, MAX_PAGE, page_limit,
+};
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
 pub use sealing::{CryptoError, KeyScope, Keyring};

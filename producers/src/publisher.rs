@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use confab_eventlog::{Claim, ClaimedAppend, EventLog, Header, Position, Record, TopicSpec};
+use confab_eventlog::{Claim, ClaimedAppend, EventLog, Header, Position, Record, TopicSpec, partition_for_key};
 use confab_schemas::{Codec, Event, HEADER_EVENT_TYPE, HEADER_SCHEMA_FINGERPRINT, Topic};
 
 use crate::PublishError;
@@ -37,6 +37,14 @@ impl EventPublisher {
     ) -> Result<ClaimedAppend, PublishError> {
         let record = self.record(event, occurred_at_ms)?;
         Ok(self.log.append_claimed(event.topic().name(), claim, record).await?)
+    }
+
+    /// The offset the next record keyed `key` on `topic` will get: where something placed now
+    /// sits in that key's order (a group's messages, say).
+    pub async fn end_offset(&self, topic: Topic, key: &str) -> Result<u64, PublishError> {
+        let ends = self.log.end_offsets(topic.name()).await?;
+        let partition = partition_for_key(key.as_bytes(), u32::try_from(ends.len()).unwrap_or(u32::MAX));
+        Ok(ends.get(partition as usize).copied().unwrap_or(0))
     }
 
     /// The value of a claim taken earlier, if any.

@@ -125,11 +125,8 @@ impl UseCases {
         let message_id = Uuid::parse_str(message_id).map_err(|_| message_not_found())?.to_string();
         let read = self.read();
         let row = read.messages.group_message(&group.group_id, &message_id).await?.ok_or_else(message_not_found)?;
-        // A member added later sees, and so reads, only what came after they joined.
-        if let Some(joined_after) = &me.history_after
-            && let Some(last_before) = read.messages.group_message(&group.group_id, joined_after).await?
-            && row.seq <= last_before.seq
-        {
+        // A member reads only what they see.
+        if !self.sight_of(&me).await?.sees(row.seq) {
             return Err(message_not_found());
         }
         self.read_up_to(&reader.sub, Conversation::Group { group_id: group.group_id }, message_id).await

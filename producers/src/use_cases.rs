@@ -3,9 +3,9 @@ use std::sync::Arc;
 
 use confab_eventlog::Position;
 use confab_objects::ObjectStore;
-use confab_readmodels::{LiveReadModels, ReadModels};
+use confab_readmodels::{LiveReadModels, MemberRow, ReadModels, Sight};
 
-use crate::{AttachmentLimits, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits, TokenKeys};
+use crate::{AttachmentLimits, ChatError, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits, TokenKeys};
 
 /// The limits a deployment sets.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +35,12 @@ impl UseCases {
     /// The read models this call reads throughout.
     pub(crate) fn read(&self) -> Arc<ReadModels> {
         self.read_models.now()
+    }
+
+    /// From where in the group's message order `member` sees it: the one rule
+    /// ([`confab_readmodels::Sight`]), read from this call's read models.
+    pub(crate) async fn sight_of(&self, member: &MemberRow) -> Result<Sight, ChatError> {
+        Ok(confab_readmodels::sight(self.read().messages.as_ref(), member).await?)
     }
 
     /// Waits until the write at `position` is readable; the write is durable either way, so a

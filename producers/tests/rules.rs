@@ -97,6 +97,7 @@ async fn with_group(world: &World) {
         joined_at_ms: 0,
         seniority: MemberRow::seniority(0, index),
         history_after: None,
+        added_by: None,
     };
     let group = GroupRow {
         group_id: GROUP.into(),

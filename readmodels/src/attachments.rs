@@ -62,6 +62,10 @@ pub struct AttachmentRow {
     pub expires_at_ms: i64,
     /// When the upload that settled it was reported.
     pub settled_at_ms: Option<i64>,
+    /// A group attachment's place in the group's message order (see [`crate::Sight`]); None for
+    /// direct ones and those requested before it was kept.
+    #[serde(default)]
+    pub group_offset: Option<u64>,
 }
 
 impl AttachmentRow {

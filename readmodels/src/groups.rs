@@ -50,8 +50,13 @@ pub struct MemberRow {
     /// Sorts members by how long they have stood: the offset of the event that added them, then
     /// their place in it.
     pub seniority: String,
-    /// The member sees only the group's messages after this one; none = the whole history.
+    /// For an unmarked addition: the member sees only the group's messages after this one;
+    /// none = the whole history.
     pub history_after: Option<String>,
+    /// For a marked addition: its event id, whose `GroupMembershipMarked` places where the
+    /// member's view of the group starts (see [`crate::Sight`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<String>,
 }
 
 impl MemberRow {
@@ -90,6 +95,7 @@ impl GroupChange {
                 joined_at_ms: e.occurred_at,
                 seniority: MemberRow::seniority(offset, index),
                 history_after: None,
+                added_by: None,
             });
         }
         let owner_username =

@@ -17,6 +17,7 @@ mod messages;
 mod receipts;
 mod select;
 mod users;
+mod visibility;
 
 pub use analytics::AnalyticsStore;
 pub use attachments::{
@@ -32,6 +33,7 @@ pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};
 pub use select::{Adapter, ReadModels, ReadModelsConfig};
 pub use users::{UserRow, UserStore};
+pub use visibility::{Sight, sight, sights, sights_with};
 
 /// The most rows one paged read answers, on every adapter: a caller asking for more gets this
 /// many and asks again from the last.

@@ -52,6 +52,9 @@ pub struct MembershipMark {
     pub seq: u64,
     /// False from here on: the user had left or been removed.
     pub member: bool,
+    /// The `confab.groups` event this marks; None in rows written before it was kept.
+    #[serde(default)]
+    pub change_event_id: Option<String>,
 }
 
 impl MembershipMark {
@@ -173,6 +176,9 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// One user's membership marks in one group, oldest first.
     async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError>;
+
+    /// Every membership mark of a group, in the group's message order.
+    async fn group_marks(&self, group_id: &str) -> Result<Vec<MembershipMark>, StoreError>;
 
     /// The group's newest message.
     async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {

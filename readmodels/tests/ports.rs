@@ -5,7 +5,7 @@
 
 use confab_readmodels::{
     AttachmentRow, AttachmentStatus, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow, MembershipMark,
-    MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, UserRow, dynamodb::DynamoConfig,
+    MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, Sight, UserRow, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -58,7 +58,17 @@ macro_rules! conformance {
     };
 }
 
-conformance!(users, direct_messages, group_messages, whole_pages, membership_marks, receipts, groups, attachments);
+conformance!(
+    users,
+    direct_messages,
+    group_messages,
+    whole_pages,
+    membership_marks,
+    sights,
+    receipts,
+    groups,
+    attachments
+);
 
 fn user(id: &str, name: &str) -> UserRow {
     UserRow { user_id: id.into(), username: name.into(), password_hash: format!("hash-{id}"), registered_at_ms: 1 }
@@ -219,6 +229,7 @@ async fn membership_marks(read_models: &ReadModels) {
         user_id: user.into(),
         seq,
         member,
+        change_event_id: Some(format!("change-{user}-{seq}")),
     };
     assert!(messages.membership_marks(&group, "a").await.unwrap().is_empty());
     let marks = [mark("a", 12, true), mark("a", 7, false), mark("b", 9, false)];
@@ -231,6 +242,49 @@ async fn membership_marks(read_models: &ReadModels) {
     // Before the removal, between it and the return, after the return.
     let excluded: Vec<bool> = [3, 8, 12, 13].into_iter().map(|seq| MembershipMark::excludes(&of_a, seq)).collect();
     assert_eq!(excluded, [false, true, true, false]);
+    // A group's marks in its message order; one written before changes were kept reads without.
+    let legacy = MembershipMark { change_event_id: None, ..mark("c", 10, true) };
+    messages.put_membership_marks(std::slice::from_ref(&legacy)).await.unwrap();
+    let all = messages.group_marks(&group).await.unwrap();
+    assert_eq!(all, [mark("a", 7, false), mark("b", 9, false), legacy, mark("a", 12, true)]);
+    assert!(messages.group_marks(&Uuid::now_v7().to_string()).await.unwrap().is_empty());
+}
+
+/// The one visibility rule reads the same from every adapter: a marked addition sees above its
+/// first mark, nothing before the mark is stored; an unmarked one after its history floor.
+async fn sights(read_models: &ReadModels) {
+    let messages = &read_models.messages;
+    let group = Uuid::now_v7().to_string();
+    let posted: Vec<GroupMessageRow> = (1..=3).map(|seq| group_message(&group, seq * 10)).collect();
+    messages.put_group_messages(&posted).await.unwrap();
+    let added = |user: &str, added_by: Option<&str>, history_after: Option<&str>| MemberRow {
+        added_by: added_by.map(str::to_owned),
+        history_after: history_after.map(str::to_owned),
+        ..member(&group, user, GroupRole::Member, 1, 0)
+    };
+    let marked = added("m", Some("add-m"), None);
+    assert_eq!(
+        confab_readmodels::sight(messages.as_ref(), &marked).await.unwrap(),
+        Sight::Nothing,
+        "mark not there yet"
+    );
+    let mark = |seq, change: &str| MembershipMark {
+        group_id: group.clone(),
+        user_id: "m".into(),
+        seq,
+        member: true,
+        change_event_id: Some(change.into()),
+    };
+    messages.put_membership_marks(&[mark(25, "add-m"), mark(15, "older"), mark(28, "add-m")]).await.unwrap();
+    assert_eq!(confab_readmodels::sight(messages.as_ref(), &marked).await.unwrap(), Sight::After(25));
+    let legacy = added("l", None, Some(&posted[0].message_id));
+    let founder = added("f", None, None);
+    let lost = added("x", None, Some(&Uuid::now_v7().to_string()));
+    let sights = confab_readmodels::sights(messages.as_ref(), &[marked, legacy, founder, lost]).await.unwrap();
+    assert_eq!(sights["m"], Sight::After(25));
+    assert_eq!(sights["l"], Sight::After(10));
+    assert_eq!(sights["f"], Sight::Everything);
+    assert_eq!(sights["x"], Sight::Nothing, "a floor not projected shows nothing");
 }
 
 async fn receipts(read_models: &ReadModels) {
@@ -265,6 +319,7 @@ fn member(group: &str, user: &str, role: GroupRole, offset: u64, index: usize) -
         joined_at_ms: offset as i64,
         seniority: MemberRow::seniority(offset, index),
         history_after: None,
+        added_by: None,
     }
 }
 
@@ -324,6 +379,7 @@ fn attachment(conversation: &str, created_at_ms: i64) -> AttachmentRow {
         created_at_ms,
         expires_at_ms: created_at_ms + 1000,
         settled_at_ms: None,
+        group_offset: u64::try_from(created_at_ms).ok(),
     }
 }
 

@@ -219,8 +219,9 @@ fn group_events_round_trip_through_the_codec() {
             group_id: group.clone(),
             user_id: "0190f5a2-7c1e-7000-8000-0000000000dd".into(),
             username: "dave".into(),
-            history_after_message_id: Some("0190f5a2-7c1e-7000-8000-000000000002".into()),
+            history_after_message_id: None,
             member_limit: Some(1024),
+            marked: true,
         },
     });
     for event in [created, added] {
@@ -329,6 +330,61 @@ fn messages_written_before_attachments_read_with_none() {
     }
 }
 
+/// Additions and upload requests written before their place in the group's message order was
+/// recorded read as unmarked and unplaced: the rule of their time decides what they show.
+#[test]
+fn additions_and_requests_written_before_marks_read_unmarked() {
+    let codec = Codec::new().unwrap();
+    let added = GroupMemberAdded {
+        event_id: "0190f5a2-7c1e-7000-8000-000000000401".into(),
+        occurred_at: 1,
+        actor_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        payload: confab_schemas::GroupMemberAddedPayload {
+            group_id: "0190f5a2-7c1e-7000-8000-0000000000cc".into(),
+            user_id: "0190f5a2-7c1e-7000-8000-0000000000dd".into(),
+            username: "dave".into(),
+            history_after_message_id: Some("0190f5a2-7c1e-7000-8000-000000000002".into()),
+            member_limit: Some(8),
+            marked: false,
+        },
+    };
+    let mut v2 = serde_json::to_value(&added).unwrap();
+    let _ = v2["payload"].as_object_mut().unwrap().remove("marked");
+    let file = codec.registry().files().find(|f| f.path == "GroupMemberAdded/v2.avsc").cloned().unwrap();
+    let encoded = codec.encode_with(&file, "io.confab.events.GroupMemberAdded", &v2).unwrap();
+    assert_eq!(codec.decode(&encoded.value).unwrap(), Event::GroupMemberAdded(added));
+
+    let requested = confab_schemas::AttachmentRequested {
+        event_id: "0190f5a2-7c1e-7000-8000-000000000402".into(),
+        occurred_at: 1,
+        actor_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+        payload: confab_schemas::AttachmentRequestedPayload {
+            attachment_id: "0190f5a2-7c1e-7000-8000-000000000403".into(),
+            uploader_id: "0190f5a2-7c1e-7000-8000-0000000000aa".into(),
+            uploader_username: "alice".into(),
+            kind: "group".into(),
+            conversation_id: "0190f5a2-7c1e-7000-8000-0000000000cc".into(),
+            recipient_id: None,
+            file_name: "v1.k1.bmFtZQ".into(),
+            content_type: "image/png".into(),
+            size: 1,
+            sha256: "ab".repeat(32),
+            object_key: "uploads/0190f5a2-7c1e-7000-8000-000000000403".into(),
+            expires_at: 2,
+            group_offset: None,
+        },
+    };
+    let mut v1 = serde_json::to_value(&requested).unwrap();
+    let _ = v1["payload"].as_object_mut().unwrap().remove("groupOffset");
+    let file = codec.registry().files().find(|f| f.path == "AttachmentRequested/v1.avsc").cloned().unwrap();
+    let encoded = codec.encode_with(&file, "io.confab.events.AttachmentRequested", &v1).unwrap();
+    assert_eq!(codec.decode(&encoded.value).unwrap(), Event::AttachmentRequested(requested.clone()));
+    let mut placed = requested;
+    placed.payload.group_offset = Some(41);
+    let placed = Event::AttachmentRequested(placed);
+    assert_eq!(codec.decode(&codec.encode(&placed).unwrap().value).unwrap(), placed);
+}
+
 #[test]
 fn messages_carry_their_attachments_through_the_codec() {
     let codec = Codec::new().unwrap();
@@ -359,6 +415,7 @@ fn messages_carry_their_attachments_through_the_codec() {
             sha256: "ab".repeat(32),
             object_key: "uploads/0190f5a2-7c1e-7000-8000-000000000301".into(),
             expires_at: 2,
+            group_offset: None,
         },
     });
     assert_eq!(codec.decode(&codec.encode(&requested).unwrap().value).unwrap(), requested);

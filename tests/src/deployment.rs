@@ -111,6 +111,13 @@ impl Deployment {
         Confab::spawn(self.command(&["consume", "--health-listen", "127.0.0.1:0"]))
     }
 
+    /// `confab consume <projections>`: those projections only, no API.
+    pub fn consume_only(&self, projections: &[&str]) -> Confab {
+        let mut args = vec!["consume", "--health-listen", "127.0.0.1:0"];
+        args.extend_from_slice(projections);
+        Confab::spawn(self.command(&args))
+    }
+
     /// `confab analytics`: the analytics consumer alone; `base_url` serves its health endpoints.
     pub fn analytics(&self) -> Confab {
         Confab::spawn(self.command(&["analytics", "--health-listen", "127.0.0.1:0"]))

@@ -544,3 +544,52 @@ async fn a_claim_orphaned_by_a_crash_is_finished_by_the_next_request() {
     let users = deployment.tables()["users"].to_string();
     assert!(users.contains(&orphan_user), "the projection has the orphan's account");
 }
+
+/// Who sees what in a group is decided in the log's order, not by a read model that lags: a
+/// member added while the messages projection's worker is stopped sees nothing from before the
+/// addition, in history, on resume, live and in the attachment list, once the worker is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_added_while_messages_lag_sees_nothing_from_before() {
+    let Some(backend) = Backend::kafka_dynamodb("member_added_while_messages_lag") else { return };
+    let mut deployment = Deployment::new(backend);
+    // With the messages worker stopped, sends answer once durable, after this long.
+    let _ = deployment.env("CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", "300");
+    let _others = deployment.consume_only(&["users", "groups", "attachments"]);
+    let mut messages = deployment.consume_only(&["messages"]);
+    let api = deployment.api();
+    let client = Client::new(&api.base_url);
+    let alice = registered(&client, "alice").await;
+    let (bob, carol) = (registered(&client, "bob").await, registered(&client, "carol").await);
+    let group = client.group(&alice, "climbing", &["bob"]).await;
+    assert_eq!(client.group_send(&alice, &group, "before carol").await.status, StatusCode::OK);
+    let early = client.attachment(&bob, json!({ "groupId": group }), b"an early topo").await;
+    let mut carol_phone = confab_e2e::Socket::connect(&api.base_url, &carol.token, None).await;
+    let carol_cursor = carol_phone.cursor.clone();
+
+    messages.stop();
+    for text in ["while behind 1", "while behind 2"] {
+        assert_eq!(client.group_send(&alice, &group, text).await.status, StatusCode::OK);
+    }
+    let added = client.add_member(&alice, &group, "carol").await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert_eq!(client.group_send(&bob, &group, "welcome carol").await.status, StatusCode::OK);
+    let live = carol_phone.next_of("message").await;
+    assert_eq!(live["content"], "welcome carol", "live: the first message she hears is after her addition");
+    carol_phone.close().await;
+    messages.start_again();
+
+    eventually("the messages projection is back", async || client.group_history(&bob, &group).await.len() == 4).await;
+    let contents = client.group_contents(&carol, &group).await;
+    assert_eq!(contents, ["welcome carol"], "history starts at her addition");
+    let resumed = confab_e2e::Socket::connect(&api.base_url, &carol.token, Some(&carol_cursor)).await;
+    let missed: Vec<&Value> = resumed.missed.iter().filter(|f| f["type"] == "message").collect();
+    let missed: Vec<&str> = missed.iter().map(|f| f["content"].as_str().unwrap()).collect();
+    assert_eq!(missed, ["welcome carol"], "resume from before her addition");
+    let list = client.get(&format!("/groups/{group}/attachments"), Some(&carol.token)).await;
+    assert_eq!(list.body["attachments"], json!([]), "no attachment from before: {}", list.body);
+    let download = client.get(&format!("/attachments/{early}"), Some(&carol.token)).await;
+    assert_eq!(download.status, StatusCode::FORBIDDEN);
+    let later = client.attachment(&alice, json!({ "groupId": group }), b"a later topo").await;
+    let list = client.get(&format!("/groups/{group}/attachments"), Some(&carol.token)).await;
+    assert_eq!(list.body["attachments"][0]["attachmentId"], later.as_str());
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use confab_eventlog::{Position, partition_for_key};
-use confab_readmodels::{ConversationRow, GroupMessageRow, MessageRow, StoreError};
+use confab_readmodels::{ConversationRow, GroupMessageRow, MessageRow, Sight, StoreError};
 use confab_schemas::Topic;
 
 use crate::{
@@ -90,12 +90,12 @@ pub(crate) async fn missed(
         if summary.last_message.as_ref().is_none_or(|m| m.seq < from) || from >= to {
             continue;
         }
-        // Never before the member's history starts.
-        let joined_after = match &summary.membership.history_after {
-            Some(id) => read.messages.group_message(group_id, id).await?.map(|m| m.seq),
-            None => None,
-        };
-        let after = from.checked_sub(1).max(joined_after);
+        // Never what the member does not see.
+        let sight = confab_readmodels::sight(read.messages.as_ref(), &summary.membership).await?;
+        if sight == Sight::Nothing {
+            continue;
+        }
+        let after = from.checked_sub(1).max(sight.floor());
         let Some(rows) = all_between(
             after,
             to,

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use axum::{Json, extract::State, http::StatusCode};
-use confab_producers::{self as producers, Keyring, member_sees, rfc3339, scope_of};
-use confab_readmodels::{AttachmentRow, GroupRow, MemberRow};
+use confab_producers::{self as producers, AttachmentsOf, Keyring, rfc3339, scope_of};
+use confab_readmodels::AttachmentRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,7 +12,6 @@ use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
-    paging::parse_cursor,
     views::attachments::file_name,
 };
 
@@ -232,39 +231,11 @@ pub(crate) struct GroupAttachmentsQuery {
     before: Option<String>,
 }
 
-/// A page of a conversation's (or group's) available attachments, newest first; in a group,
-/// only those the member sees (`member_sees`).
-async fn page(
-    state: &AppState,
-    conversation_id: &str,
-    limit: Option<&str>,
-    before: Option<&str>,
-    member: Option<(&GroupRow, &MemberRow)>,
-) -> Result<Json<AttachmentPage>, ApiError> {
-    let limit = confab_producers::page_limit(limit)?;
-    let before = parse_cursor(before)?;
-    let mut rows = state
-        .read_models
-        .now()
-        .attachments
-        .conversation_attachments(conversation_id, before.as_deref(), limit + 1)
-        .await?;
-    let fetched = rows.len();
-    if let Some((group, me)) = member {
-        rows.retain(|row| member_sees(group, me, row));
-    }
-    // Ids are UUID v7: what a late joiner may not see is older than everything they may, so a
-    // page that lost rows to it is the last one.
-    let next_cursor = if rows.len() > limit && rows.len() == fetched {
-        rows.truncate(limit);
-        rows.last().map(|oldest| oldest.attachment_id.clone())
-    } else {
-        rows.truncate(limit);
-        None
-    };
+/// Shapes a page of attachments.
+fn shaped(keyring: &Keyring, page: producers::AttachmentPage) -> Result<Json<AttachmentPage>, ApiError> {
     let attachments =
-        rows.into_iter().map(|row| AttachmentView::new(&state.keyring, row)).collect::<Result<_, ApiError>>()?;
-    Ok(Json(AttachmentPage { attachments, next_cursor }))
+        page.attachments.into_iter().map(|row| AttachmentView::new(keyring, row)).collect::<Result<_, ApiError>>()?;
+    Ok(Json(AttachmentPage { attachments, next_cursor: page.next_cursor }))
 }
 
 #[utoipa::path(
@@ -283,9 +254,9 @@ pub(crate) async fn direct_attachments(
     AuthUser(caller): AuthUser,
     QueryParams(query): QueryParams<DirectAttachmentsQuery>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
-    let peer = state.use_cases.user_named(&query.recipient).await.map_err(producers::ChatError::as_recipient)?;
-    let conversation = producers::conversation_id(&caller.sub, &peer.user_id).to_string();
-    page(&state, &conversation, query.limit.as_deref(), query.before.as_deref(), None).await
+    let limit = producers::page_limit(query.limit.as_deref())?;
+    let of = AttachmentsOf::Direct(&query.recipient);
+    shaped(&state.keyring, state.use_cases.attachment_page(&caller, of, query.before.as_deref(), limit).await?)
 }
 
 #[utoipa::path(
@@ -306,6 +277,7 @@ pub(crate) async fn group_attachments(
     PathParams(group_id): PathParams<String>,
     QueryParams(query): QueryParams<GroupAttachmentsQuery>,
 ) -> Result<Json<AttachmentPage>, ApiError> {
-    let (group, me) = state.use_cases.membership(&group_id, &caller.sub).await?;
-    page(&state, &group.group_id, query.limit.as_deref(), query.before.as_deref(), Some((&group, &me))).await
+    let limit = producers::page_limit(query.limit.as_deref())?;
+    let of = AttachmentsOf::Group(&group_id);
+    shaped(&state.keyring, state.use_cases.attachment_page(&caller, of, query.before.as_deref(), limit).await?)
 }

@@ -1,7 +1,7 @@
 //! `POST /chat/send` and `GET /chat/messages`.
 use axum::{Json, extract::State};
-use confab_producers::{DirectSend, DirectSent, MessageCommand, conversation_id, normalize_username, page_limit};
-use confab_readmodels::{ConversationRow, ReceiptStatus};
+use confab_producers::{DirectSend, DirectSent, MessageCommand, page_limit};
+use confab_readmodels::ConversationRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -10,7 +10,6 @@ use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
-    paging::{oldest_first_page, parse_cursor},
     views::messages::MessageView,
 };
 
@@ -161,29 +160,12 @@ pub(crate) async fn messages(
         let list = ConversationList { conversations, next_cursor: page.next_cursor };
         return Ok(Json(MessagesResponse::Conversations(list)));
     };
-    let before = parse_cursor(query.before.as_deref())?;
-    let read = state.read_models.now();
-    let peer = match normalize_username(&recipient) {
-        Ok(name) => read.users.user_by_name(&name).await?,
-        Err(_) => None,
-    }
-    .ok_or_else(|| ApiError::not_found("recipient_not_found", "no user with that username"))?;
-    let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
-    let rows = read.messages.history(&conversation, before.as_deref(), limit + 1).await?;
-    let (rows, next_cursor) = oldest_first_page(rows, limit, |row| &row.message_id);
-    let peer_receipts = if rows.iter().any(|row| row.sender_id == caller.sub) && peer.user_id != caller.sub {
-        read.receipts.receipts(&conversation).await?.into_iter().find(|r| r.user_id == peer.user_id)
-    } else {
-        None
-    };
-    let messages = rows
+    let page = state.use_cases.direct_history(&caller, &recipient, query.before.as_deref(), limit).await?;
+    let messages = page
+        .messages
         .into_iter()
-        .map(|row| {
-            let status = (row.sender_id == caller.sub).then(|| {
-                peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
-            });
-            Ok(MessageView { status, ..MessageView::new(&state.keyring, row)? })
-        })
+        .map(|(row, status)| Ok(MessageView { status, ..MessageView::new(&state.keyring, row)? }))
         .collect::<Result<_, ApiError>>()?;
+    let next_cursor = page.next_cursor;
     Ok(Json(MessagesResponse::History(HistoryPage { messages, next_cursor })))
 }

@@ -1,9 +1,6 @@
 //! `POST /groups/{groupId}/send` and `GET /groups/{groupId}/messages`.
-use std::collections::HashMap;
-
 use axum::{Json, extract::State};
-use confab_producers::{GroupSent, MessageCommand};
-use confab_readmodels::{GroupMessageRow, ReadModels, ReceiptRow, ReceiptStatus};
+use confab_producers::{GroupSent, MessageCommand, page_limit};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -12,7 +9,6 @@ use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
-    paging::{oldest_first_page, parse_cursor},
     views::messages::GroupMessageView,
 };
 
@@ -112,77 +108,15 @@ pub(crate) async fn messages(
     PathParams(group_id): PathParams<String>,
     QueryParams(query): QueryParams<GroupMessagesQuery>,
 ) -> Result<Json<GroupHistoryPage>, ApiError> {
-    let limit = confab_producers::page_limit(query.limit.as_deref())?;
-    let before = parse_cursor(query.before.as_deref())?;
-    let (group, me) = state.use_cases.membership(&group_id, &caller.sub).await?;
-    let group_id = group.group_id;
-    let read = state.read_models.now();
-    let invalid_cursor = || ApiError::bad_request("invalid_cursor", "before must be a nextCursor from an earlier page");
-    let before = match before {
-        Some(id) => Some(read.messages.group_message(&group_id, &id).await?.ok_or_else(invalid_cursor)?.seq),
-        None => None,
-    };
-    let after = match &me.history_after {
-        None => None,
-        Some(id) => match read.messages.group_message(&group_id, id).await? {
-            Some(floor) => Some(floor.seq),
-            // Only while a rebuild has not reached it: show nothing rather than too much.
-            None => return Ok(Json(GroupHistoryPage { messages: Vec::new(), next_cursor: None })),
-        },
-    };
-    let rows = read.messages.group_history(&group_id, after, before, limit + 1).await?;
-    let (rows, next_cursor) = oldest_first_page(rows, limit, |row| &row.message_id);
-    let counts = ReceiptCounts::load(&read, &group_id, &caller.sub, &rows).await?;
-    let messages = rows
+    let limit = page_limit(query.limit.as_deref())?;
+    let page = state.use_cases.group_history(&caller, &group_id, query.before.as_deref(), limit).await?;
+    let messages = page
+        .messages
         .into_iter()
-        .map(|row| {
-            let (delivered_count, read_count) = counts.of(&row).unzip();
+        .map(|(row, counts)| {
+            let (delivered_count, read_count) = counts.unzip();
             Ok(GroupMessageView { delivered_count, read_count, ..GroupMessageView::new(&state.keyring, row)? })
         })
         .collect::<Result<_, ApiError>>()?;
-    Ok(Json(GroupHistoryPage { messages, next_cursor }))
-}
-
-/// Receipt counts for the caller's own messages on a page.
-struct ReceiptCounts {
-    caller: String,
-    /// Other members: (when they joined, how far they received and read).
-    readers: Vec<(i64, Option<ReceiptRow>)>,
-}
-
-impl ReceiptCounts {
-    async fn load(read: &ReadModels, group_id: &str, caller: &str, rows: &[GroupMessageRow]) -> Result<Self, ApiError> {
-        let mut counts = Self { caller: caller.to_owned(), readers: Vec::new() };
-        if !rows.iter().any(|row| row.sender_id == caller) {
-            return Ok(counts);
-        }
-        let mut receipts: HashMap<String, ReceiptRow> =
-            read.receipts.receipts(group_id).await?.into_iter().map(|r| (r.user_id.clone(), r)).collect();
-        counts.readers = read
-            .groups
-            .members(group_id)
-            .await?
-            .into_iter()
-            .filter(|m| m.user_id != caller)
-            .map(|m| (m.joined_at_ms, receipts.remove(&m.user_id)))
-            .collect();
-        Ok(counts)
-    }
-
-    /// (delivered, read) among the members who were there when it was sent; None for others'
-    /// messages.
-    fn of(&self, row: &GroupMessageRow) -> Option<(usize, usize)> {
-        if row.sender_id != self.caller {
-            return None;
-        }
-        let states: Vec<Option<ReceiptStatus>> = self
-            .readers
-            .iter()
-            .filter(|(joined, _)| *joined <= row.sent_at_ms)
-            .map(|(_, receipt)| receipt.as_ref().and_then(|r| r.status_of(row.seq)))
-            .collect();
-        let delivered = states.iter().filter(|s| s.is_some()).count();
-        let read = states.iter().filter(|s| **s == Some(ReceiptStatus::Read)).count();
-        Some((delivered, read))
-    }
+    Ok(Json(GroupHistoryPage { messages, next_cursor: page.next_cursor }))
 }

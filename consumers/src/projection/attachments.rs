@@ -57,6 +57,7 @@ pub fn requested_row(e: &AttachmentRequested) -> AttachmentRow {
         created_at_ms: e.occurred_at,
         expires_at_ms: p.expires_at,
         settled_at_ms: None,
+        group_offset: p.group_offset.and_then(|offset| u64::try_from(offset).ok()),
     }
 }
 

@@ -107,7 +107,8 @@ impl GroupsProjection {
                 role: GroupRole::Member,
                 joined_at_ms: e.occurred_at,
                 seniority: MemberRow::seniority(offset, 0),
-                history_after: p.history_after_message_id.clone(),
+                history_after: if p.marked { None } else { p.history_after_message_id.clone() },
+                added_by: p.marked.then(|| e.event_id.clone()),
             });
         }
         Ok(Some(change))

@@ -101,6 +101,7 @@ pub(crate) fn membership_mark(logged: &LoggedEvent) -> Option<MembershipMark> {
         user_id: e.payload.user_id.clone(),
         seq: logged.position.offset,
         member: e.payload.member,
+        change_event_id: Some(e.payload.change_event_id.clone()),
     })
 }
 

@@ -1,5 +1,5 @@
 //! The caller's lists, newest activity first, in pages: their conversations and their groups.
-use confab_readmodels::{ConversationRow, GroupMessageRow, GroupRow, GroupSummary, MemberRow};
+use confab_readmodels::{ConversationRow, GroupMessageRow, GroupRow, MemberRow};
 
 use crate::{
     Caller, ChatError, UseCases,
@@ -59,19 +59,19 @@ impl UseCases {
         limit: usize,
     ) -> Result<GroupPage, ChatError> {
         let before = before.map(parse_group_cursor).transpose()?;
-        let mut entries: Vec<(GroupActivity, GroupListEntry)> = self
-            .read()
-            .groups
-            .groups_of(&caller.sub)
-            .await?
-            .into_iter()
-            .map(|summary| {
-                let entry = GroupListEntry::visible_to_member(summary);
-                let at_ms = entry.last_message.as_ref().map_or(entry.membership.joined_at_ms, |m| m.sent_at_ms);
-                (GroupActivity { at_ms, group_id: entry.group.group_id.clone() }, entry)
-            })
-            .filter(|(activity, _)| before.as_ref().is_none_or(|before| activity < before))
-            .collect();
+        let read = self.read();
+        let mut entries: Vec<(GroupActivity, GroupListEntry)> = Vec::new();
+        for summary in read.groups.groups_of(&caller.sub).await? {
+            // The last message moves only forward: if the member does not see it, they see none.
+            let sight = confab_readmodels::sight(read.messages.as_ref(), &summary.membership).await?;
+            let last_message = summary.last_message.filter(|m| sight.sees(m.seq));
+            let at_ms = last_message.as_ref().map_or(summary.membership.joined_at_ms, |m| m.sent_at_ms);
+            let activity = GroupActivity { at_ms, group_id: summary.group.group_id.clone() };
+            if before.as_ref().is_none_or(|before| activity < *before) {
+                let entry = GroupListEntry { group: summary.group, membership: summary.membership, last_message };
+                entries.push((activity, entry));
+            }
+        }
         entries.sort_by(|a, b| b.0.cmp(&a.0));
         let next_cursor = if entries.len() > limit {
             entries.truncate(limit);
@@ -80,15 +80,5 @@ impl UseCases {
             None
         };
         Ok(GroupPage { groups: entries.into_iter().map(|(_, entry)| entry).collect(), next_cursor })
-    }
-}
-
-impl GroupListEntry {
-    fn visible_to_member(summary: GroupSummary) -> Self {
-        // The last message moves only forward, so it is visible unless it is the one the member
-        // was added after.
-        let last_message =
-            summary.last_message.filter(|m| summary.membership.history_after.as_ref() != Some(&m.message_id));
-        Self { group: summary.group, membership: summary.membership, last_message }
     }
 }

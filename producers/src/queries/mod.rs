@@ -2,8 +2,12 @@
 //! error. They live beside the use cases because both ask the same rules (membership, who sees
 //! which message, sealing) and a rule has one home; handlers extract, call one of these and shape.
 
+mod attachments;
+mod history;
 mod lists;
 mod paging;
 
+pub use attachments::{AttachmentPage, AttachmentsOf};
+pub use history::{DirectHistory, GroupHistory};
 pub use lists::{ConversationPage, GroupListEntry, GroupPage};
 pub use paging::{DEFAULT_PAGE, MAX_PAGE, page_limit};

@@ -56,6 +56,19 @@ pub(crate) fn parse_group_cursor(raw: &str) -> Result<GroupActivity, ChatError> 
     Ok(GroupActivity { at_ms, group_id: canonical_uuid(group)? })
 }
 
+/// Turns up to `limit + 1` rows, newest first, into a page oldest first and the cursor of the
+/// page before it (the oldest row's id), if there is one.
+pub(crate) fn oldest_first<T>(mut rows: Vec<T>, limit: usize, id: impl Fn(&T) -> &String) -> (Vec<T>, Option<String>) {
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|oldest| id(oldest).clone())
+    } else {
+        None
+    };
+    rows.reverse();
+    (rows, next_cursor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

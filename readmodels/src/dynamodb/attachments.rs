@@ -30,6 +30,7 @@ fn attachment_item(row: &AttachmentRow) -> Item {
         ("recipient_id", row.recipient_id.as_deref().map(s)),
         ("reason", row.reason.as_deref().map(s)),
         ("settled_at_ms", row.settled_at_ms.map(n)),
+        ("group_offset", row.group_offset.map(|offset| n(offset as i64))),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -59,6 +60,7 @@ fn attachment_from_item(item: &Item) -> Result<AttachmentRow, StoreError> {
         created_at_ms: get_n(item, "created_at_ms")?,
         expires_at_ms: get_n(item, "expires_at_ms")?,
         settled_at_ms: item.get("settled_at_ms").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()),
+        group_offset: item.get("group_offset").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()),
     })
 }
 

@@ -244,6 +244,9 @@ pub(crate) fn member_item(m: &MemberRow) -> Item {
     if let Some(after) = &m.history_after {
         let _ = item.insert("history_after".to_owned(), s(after));
     }
+    if let Some(added_by) = &m.added_by {
+        let _ = item.insert("added_by".to_owned(), s(added_by));
+    }
     item
 }
 
@@ -256,5 +259,6 @@ pub(crate) fn member_from_item(item: &Item) -> Result<MemberRow, StoreError> {
         joined_at_ms: get_n(item, "joined_at_ms")?,
         seniority: get_s(item, "seniority")?,
         history_after: get_opt_s(item, "history_after"),
+        added_by: get_opt_s(item, "added_by"),
     })
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
-use crate::dynamodb::items::seq_key;
+use crate::dynamodb::items::{Item, get_opt_s, seq_key};
 use crate::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError};
 
 #[async_trait]
@@ -18,6 +18,7 @@ impl MessageStore for DynamoStore {
             &t.conversations,
             &t.group_messages,
             &t.membership_marks,
+            &t.group_marks,
             &t.groups,
             &t.receipts,
         ])
@@ -123,15 +124,23 @@ impl MessageStore for DynamoStore {
     async fn put_membership_marks(&self, marks: &[MembershipMark]) -> Result<(), StoreError> {
         let puts = marks
             .iter()
-            .map(|mark| {
-                self.client
-                    .put_item()
-                    .table_name(&self.tables.membership_marks)
-                    .item("group_user", s(&group_user(&mark.group_id, &mark.user_id)))
-                    .item("seq", s(&seq_key(mark.seq)))
-                    .item("group_id", s(&mark.group_id))
-                    .item("user_id", s(&mark.user_id))
-                    .item("member", AttributeValue::Bool(mark.member))
+            .flat_map(|mark| {
+                let mut item = Item::from([
+                    ("seq".to_owned(), s(&seq_key(mark.seq))),
+                    ("group_id".to_owned(), s(&mark.group_id)),
+                    ("user_id".to_owned(), s(&mark.user_id)),
+                    ("member".to_owned(), AttributeValue::Bool(mark.member)),
+                ]);
+                if let Some(change) = &mark.change_event_id {
+                    let _ = item.insert("change_event_id".to_owned(), s(change));
+                }
+                let by_user = {
+                    let mut item = item.clone();
+                    let _ = item.insert("group_user".to_owned(), s(&group_user(&mark.group_id, &mark.user_id)));
+                    self.client.put_item().table_name(&self.tables.membership_marks).set_item(Some(item))
+                };
+                let by_group = self.client.put_item().table_name(&self.tables.group_marks).set_item(Some(item));
+                [by_user, by_group]
             })
             .collect();
         run_concurrently(puts).await
@@ -145,20 +154,35 @@ impl MessageStore for DynamoStore {
             .key_condition_expression("group_user = :k")
             .expression_attribute_values(":k", s(&group_user(group_id, user_id)))
             .consistent_read(true);
-        let mut marks = Vec::new();
-        for item in query::all(query).await? {
-            let seq = get_s(&item, "seq")?
-                .parse()
-                .map_err(|_| StoreError::corrupt("membership_marks", "seq is not a number"))?;
-            let member = item
-                .get("member")
-                .and_then(|v| v.as_bool().ok())
-                .copied()
-                .ok_or_else(|| StoreError::corrupt("membership_marks", "member is not a boolean"))?;
-            marks.push(MembershipMark { group_id: group_id.to_owned(), user_id: user_id.to_owned(), seq, member });
-        }
-        Ok(marks)
+        query::all(query).await?.iter().map(|item| mark_from_item("membership_marks", item)).collect()
     }
+
+    async fn group_marks(&self, group_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.group_marks)
+            .key_condition_expression("group_id = :g")
+            .expression_attribute_values(":g", s(group_id))
+            .consistent_read(true);
+        query::all(query).await?.iter().map(|item| mark_from_item("group_marks", item)).collect()
+    }
+}
+
+fn mark_from_item(table: &'static str, item: &Item) -> Result<MembershipMark, StoreError> {
+    let seq = get_s(item, "seq")?.parse().map_err(|_| StoreError::corrupt(table, "seq is not a number"))?;
+    let member = item
+        .get("member")
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .ok_or_else(|| StoreError::corrupt(table, "member is not a boolean"))?;
+    Ok(MembershipMark {
+        group_id: get_s(item, "group_id")?,
+        user_id: get_s(item, "user_id")?,
+        seq,
+        member,
+        change_event_id: get_opt_s(item, "change_event_id"),
+    })
 }
 
 /// The hash key of one user's marks in one group (ids hold no `/`).

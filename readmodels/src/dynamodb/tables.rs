@@ -30,6 +30,8 @@ pub struct TableNames {
     pub user_groups: String,
     pub group_messages: String,
     pub membership_marks: String,
+    /// The same marks by group, in the group's message order.
+    pub group_marks: String,
     pub receipts: String,
     pub attachments: String,
     pub conversation_attachments: String,
@@ -64,6 +66,7 @@ impl TableNames {
             user_groups: name("user_groups"),
             group_messages: name("group_messages"),
             membership_marks: name("membership_marks"),
+            group_marks: name("group_marks"),
             receipts: name("receipts"),
             attachments: name("attachments"),
             conversation_attachments: name("conversation_attachments"),
@@ -84,7 +87,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 13] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 14] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -95,6 +98,7 @@ impl TableNames {
             ("user_groups", &self.user_groups),
             ("group_messages", &self.group_messages),
             ("membership_marks", &self.membership_marks),
+            ("group_marks", &self.group_marks),
             ("receipts", &self.receipts),
             ("attachments", &self.attachments),
             ("conversation_attachments", &self.conversation_attachments),
@@ -149,6 +153,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             local_index: Some((BY_MESSAGE_ID, "message_id")),
         },
         Spec { name: &tables.membership_marks, hash: "group_user", range: Some("seq"), local_index: None },
+        Spec { name: &tables.group_marks, hash: "group_id", range: Some("seq"), local_index: None },
         Spec { name: &tables.receipts, hash: "conversation_id", range: Some("user_id"), local_index: None },
         Spec { name: &tables.attachments, hash: "attachment_id", range: None, local_index: None },
         Spec {

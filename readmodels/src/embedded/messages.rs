@@ -168,9 +168,13 @@ impl MessageStore for EmbeddedStore {
         let marks = marks.to_vec();
         self.write(move |txn| {
             let mut table = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
+            let mut changes = txn.open_table(MEMBERSHIP_CHANGES).map_err(storage_error)?;
             for mark in &marks {
                 let key = (mark.group_id.as_str(), mark.user_id.as_str(), mark.seq);
                 let _ = table.insert(key, mark.member).map_err(storage_error)?;
+                if let Some(change) = &mark.change_event_id {
+                    let _ = changes.insert(key, change.as_str()).map_err(storage_error)?;
+                }
             }
             Ok(())
         })
@@ -178,22 +182,37 @@ impl MessageStore for EmbeddedStore {
     }
 
     async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
-        self.read(|db| {
-            let txn = db.begin_read().map_err(storage_error)?;
-            let table = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
-            let range = (group_id, user_id, 0)..=(group_id, user_id, u64::MAX);
-            let mut marks = Vec::new();
-            for entry in table.range(range).map_err(storage_error)? {
-                let (key, member) = entry.map_err(storage_error)?;
-                let (_, _, seq) = key.value();
-                marks.push(MembershipMark {
-                    group_id: group_id.to_owned(),
-                    user_id: user_id.to_owned(),
-                    seq,
-                    member: member.value(),
-                });
-            }
-            Ok(marks)
-        })
+        self.read(|db| marks_in(db, (group_id, user_id, 0)..=(group_id, user_id, u64::MAX)))
     }
+
+    async fn group_marks(&self, group_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
+        let mut marks = self.read(|db| marks_in(db, (group_id, "", 0)..(group_id, AFTER_ALL_IDS, 0)))?;
+        marks.sort_by_key(|mark| mark.seq);
+        Ok(marks)
+    }
+}
+
+/// The membership marks with keys in `range`, each with the change it marks, in key order.
+fn marks_in<'a>(
+    db: &redb::Database,
+    range: impl std::ops::RangeBounds<(&'a str, &'a str, u64)>,
+) -> Result<Vec<MembershipMark>, StoreError> {
+    let txn = db.begin_read().map_err(storage_error)?;
+    let table = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
+    let changes = txn.open_table(MEMBERSHIP_CHANGES).map_err(storage_error)?;
+    let mut marks = Vec::new();
+    for entry in table.range(range).map_err(storage_error)? {
+        let (key, member) = entry.map_err(storage_error)?;
+        let (group_id, user_id, seq) = key.value();
+        let change_event_id =
+            changes.get((group_id, user_id, seq)).map_err(storage_error)?.map(|v| v.value().to_owned());
+        marks.push(MembershipMark {
+            group_id: group_id.to_owned(),
+            user_id: user_id.to_owned(),
+            seq,
+            member: member.value(),
+            change_event_id,
+        });
+    }
+    Ok(marks)
 }

@@ -53,6 +53,8 @@ const GROUP_MESSAGES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition:
 const GROUP_MESSAGE_IDS: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("group_message_ids");
 /// (group id, user id, seq) -> member: each membership mark in the group's message order.
 const MEMBERSHIP_MARKS: TableDefinition<'_, (&str, &str, u64), bool> = TableDefinition::new("membership_marks");
+/// (group id, user id, seq) -> the event id of the change a membership mark marks.
+const MEMBERSHIP_CHANGES: TableDefinition<'_, (&str, &str, u64), &str> = TableDefinition::new("membership_changes");
 
 /// Sorts after every id: ids are lowercase hyphenated UUIDs, all below `~`.
 const AFTER_ALL_IDS: &str = "~";
@@ -93,6 +95,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(GROUP_MESSAGES).map_err(storage_error)?;
             let _ = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
             let _ = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
+            let _ = txn.open_table(MEMBERSHIP_CHANGES).map_err(storage_error)?;
             let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::PENDING_UPLOADS).map_err(storage_error)?;
@@ -157,6 +160,8 @@ impl EmbeddedStore {
         );
         let _ = out.insert("group_message_ids".into(), dump_table(&txn, GROUP_MESSAGE_IDS, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert("membership_marks".into(), dump_table(&txn, MEMBERSHIP_MARKS, |k, v| Ok(json!([k, v])))?);
+        let _ =
+            out.insert("membership_changes".into(), dump_table(&txn, MEMBERSHIP_CHANGES, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert(
             "attachments".into(),
             dump_table(&txn, attachments::ATTACHMENTS, |k, v| Ok(json!([k, from_json::<Value>("attachments", v)?])))?,

@@ -40,6 +40,11 @@ pub struct AttachmentRequestedPayload {
     pub object_key: String,
     #[avro(rename = "expiresAt")]
     pub expires_at: i64,
+    /// A group attachment's place in the group's message order: the end offset of the group's
+    /// `confab.messages` partition when it was requested. None for direct ones and version 1.
+    #[serde(default)]
+    #[avro(rename = "groupOffset")]
+    pub group_offset: Option<i64>,
 }
 
 envelope!(

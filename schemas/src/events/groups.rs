@@ -54,6 +54,10 @@ pub struct GroupMemberAddedPayload {
     #[serde(default)]
     #[avro(rename = "memberLimit")]
     pub member_limit: Option<i32>,
+    /// Marked in the group's message order, where the member's view of the group starts; false
+    /// on versions 1 and 2, where `history_after_message_id` decides.
+    #[serde(default)]
+    pub marked: bool,
 }
 
 envelope!(

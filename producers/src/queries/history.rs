@@ -1,0 +1,150 @@
+//! Histories: a direct conversation's and a group's messages, a page at a time, oldest first
+//! within the page, walking back by cursor. In a group, only what the caller sees.
+use std::collections::HashMap;
+
+use confab_readmodels::{GroupMessageRow, MemberRow, MessageRow, ReadModels, ReceiptRow, ReceiptStatus, Sight};
+use uuid::Uuid;
+
+use crate::{
+    Caller, ChatError, UseCases, conversation_id,
+    queries::paging::{invalid_cursor, oldest_first},
+};
+
+/// A page of a direct conversation.
+#[derive(Debug)]
+pub struct DirectHistory {
+    /// Oldest first; on the caller's own messages, how far the peer got with them: `sent`,
+    /// `delivered` or `read`.
+    pub messages: Vec<(MessageRow, Option<&'static str>)>,
+    /// Asks for the page before this one; None at the start of the conversation.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of a group's history.
+#[derive(Debug)]
+pub struct GroupHistory {
+    /// Oldest first; on the caller's own messages, how many members who see it have it on a
+    /// device, and how many read it.
+    pub messages: Vec<(GroupMessageRow, Option<(usize, usize)>)>,
+    /// Asks for the page before this one; None at the start of what the caller sees.
+    pub next_cursor: Option<String>,
+}
+
+/// A history's cursor: a message id, in its canonical form.
+fn message_cursor(raw: &str) -> Result<String, ChatError> {
+    Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| invalid_cursor())
+}
+
+impl UseCases {
+    /// Up to `limit` messages of the caller's conversation with `recipient` (a username) before
+    /// `before` (a `next_cursor`).
+    pub async fn direct_history(
+        &self,
+        caller: &Caller,
+        recipient: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<DirectHistory, ChatError> {
+        let before = before.map(message_cursor).transpose()?;
+        let peer = self.user_named(recipient).await.map_err(ChatError::as_recipient)?;
+        let read = self.read();
+        let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
+        let rows = read.messages.history(&conversation, before.as_deref(), limit + 1).await?;
+        let (rows, next_cursor) = oldest_first(rows, limit, |row| &row.message_id);
+        let peer_receipts = if rows.iter().any(|row| row.sender_id == caller.sub) && peer.user_id != caller.sub {
+            read.receipts.receipts(&conversation).await?.into_iter().find(|r| r.user_id == peer.user_id)
+        } else {
+            None
+        };
+        let messages = rows
+            .into_iter()
+            .map(|row| {
+                let status = (row.sender_id == caller.sub).then(|| {
+                    peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
+                });
+                (row, status)
+            })
+            .collect();
+        Ok(DirectHistory { messages, next_cursor })
+    }
+
+    /// Up to `limit` of the group's messages the caller sees, before `before` (a `next_cursor`).
+    pub async fn group_history(
+        &self,
+        caller: &Caller,
+        raw_group_id: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<GroupHistory, ChatError> {
+        let before = before.map(message_cursor).transpose()?;
+        let (group, me) = self.membership(raw_group_id, &caller.sub).await?;
+        let group_id = group.group_id;
+        let read = self.read();
+        let before = match before {
+            Some(id) => Some(read.messages.group_message(&group_id, &id).await?.ok_or_else(invalid_cursor)?.seq),
+            None => None,
+        };
+        let sight = confab_readmodels::sight(read.messages.as_ref(), &me).await?;
+        if sight == Sight::Nothing {
+            return Ok(GroupHistory { messages: Vec::new(), next_cursor: None });
+        }
+        let rows = read.messages.group_history(&group_id, sight.floor(), before, limit + 1).await?;
+        let (rows, next_cursor) = oldest_first(rows, limit, |row| &row.message_id);
+        let counts = ReceiptCounts::load(&read, &group_id, &caller.sub, &rows).await?;
+        let messages = rows
+            .into_iter()
+            .map(|row| {
+                let counts = counts.of(&row);
+                (row, counts)
+            })
+            .collect();
+        Ok(GroupHistory { messages, next_cursor })
+    }
+}
+
+/// Receipt counts for the caller's own messages on a page.
+struct ReceiptCounts {
+    caller: String,
+    /// Every other member: what they see and how far they received and read.
+    readers: Vec<(Sight, Option<ReceiptRow>)>,
+}
+
+impl ReceiptCounts {
+    async fn load(
+        read: &ReadModels,
+        group_id: &str,
+        caller: &str,
+        rows: &[GroupMessageRow],
+    ) -> Result<Self, ChatError> {
+        let mut counts = Self { caller: caller.to_owned(), readers: Vec::new() };
+        if !rows.iter().any(|row| row.sender_id == caller) {
+            return Ok(counts);
+        }
+        let mut receipts: HashMap<String, ReceiptRow> =
+            read.receipts.receipts(group_id).await?.into_iter().map(|r| (r.user_id.clone(), r)).collect();
+        let others: Vec<MemberRow> =
+            read.groups.members(group_id).await?.into_iter().filter(|m| m.user_id != caller).collect();
+        let sights = confab_readmodels::sights(read.messages.as_ref(), &others).await?;
+        counts.readers = others
+            .iter()
+            .map(|m| (sights.get(&m.user_id).copied().unwrap_or(Sight::Nothing), receipts.remove(&m.user_id)))
+            .collect();
+        Ok(counts)
+    }
+
+    /// (delivered, read) among the members who see it; None for others' messages.
+    fn of(&self, row: &GroupMessageRow) -> Option<(usize, usize)> {
+        if row.sender_id != self.caller {
+            return None;
+        }
+        let states: Vec<Option<ReceiptStatus>> = self
+            .readers
+            .iter()
+            .filter(|(sight, _)| sight.sees(row.seq))
+            .map(|(_, receipt)| receipt.as_ref().and_then(|r| r.status_of(row.seq)))
+            .collect();
+        let delivered = states.iter().filter(|s| s.is_some()).count();
+        let read = states.iter().filter(|s| **s == Some(ReceiptStatus::Read)).count();
+        Some((delivered, read))
+    }
+}
