@@ -102,6 +102,9 @@ impl Notifier {
                     if !marks.follow(&event, record.position.offset) {
                         continue; // a message the projection does not store either
                     }
+                    if let Event::GroupMembershipMarked(e) = &event {
+                        members.marked(&e.payload.group_id);
+                    }
                     let Some(audience) =
                         self.audience(&event, record.position.offset, &mut members, &marks, &shutdown).await
                     else {
@@ -137,12 +140,11 @@ impl Notifier {
             Event::GroupMessageSent(e) => {
                 let group_id = &e.payload.group_id;
                 let sights = members.sights(self, group_id, marks, shutdown).await?;
-                let mut all = members.get(self, group_id, shutdown).await?;
-                all.retain(|member| {
-                    !marks.removed(group_id, member)
-                        && sights.get(member).is_some_and(|sight: &Sight| sight.sees(offset))
-                });
-                all
+                sights
+                    .iter()
+                    .filter(|(member, sight)| sight.sees(offset) && !marks.removed(group_id, member))
+                    .map(|(member, _)| member.clone())
+                    .collect()
             }
             Event::GroupMessagesDelivered(e) => {
                 let mut all = members.get(self, &e.payload.group_id, shutdown).await?;
@@ -260,16 +262,20 @@ impl MemberCache {
         group_id: &str,
         marks: &MarksSeen,
         shutdown: &CancellationToken,
-    ) -> Option<HashMap<String, Sight>> {
-        if let Some(sights) = self.sights.get(group_id) {
-            return Some(sights.clone());
+    ) -> Option<&HashMap<String, Sight>> {
+        if !self.sights.contains_key(group_id) {
+            let rows = self.rows(notifier, group_id, shutdown).await?.clone();
+            let read = notifier.read_models.now();
+            let seen = marks.of(group_id);
+            let sights = retried(shutdown, group_id, || sights_with(read.messages.as_ref(), &rows, seen)).await?;
+            let _ = self.sights.insert(group_id.to_owned(), sights);
         }
-        let rows = self.rows(notifier, group_id, shutdown).await?.clone();
-        let read = notifier.read_models.now();
-        let seen = marks.of(group_id);
-        let sights = retried(shutdown, group_id, || sights_with(read.messages.as_ref(), &rows, seen)).await?;
-        let _ = self.sights.insert(group_id.to_owned(), sights.clone());
-        Some(sights)
+        self.sights.get(group_id)
+    }
+
+    /// Forgets what members of `group_id` see: a mark read since changes it.
+    fn marked(&mut self, group_id: &str) {
+        let _ = self.sights.remove(group_id);
     }
 }
 
