@@ -41,6 +41,19 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
     }
 }
 
+/// A JSON number that is a whole number, `3.0` included (JSON Schema's `integer`, which a
+/// client may well write as a float), as a u64.
+pub(crate) fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let number = <serde_json::Number as serde::Deserialize>::deserialize(deserializer)?;
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(f))
+            .map(|f| f as u64)
+    });
+    whole.ok_or_else(|| serde::de::Error::custom(format!("expected a whole number of at least 0, found {number}")))
+}
+
 /// Query-string parameters.
 pub(crate) struct QueryParams<T>(pub(crate) T);
 

@@ -3,6 +3,7 @@
 //! handler holds a rule of the chat.
 
 mod client_addr;
+mod constraints;
 mod error;
 mod extract;
 pub mod health;

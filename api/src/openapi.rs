@@ -1,5 +1,5 @@
 //! `GET /openapi.json`: the OpenAPI 3 document of every endpoint, generated from the handlers.
-use axum::Json;
+use axum::{Json, extract::State};
 use utoipa::{
     Modify, OpenApi,
     openapi::{
@@ -10,7 +10,7 @@ use utoipa::{
 };
 
 use crate::{
-    health,
+    AppState, constraints, health,
     routes::{analytics, attachments, auth, chat, encryption, group_messages, groups, members, receipts},
 };
 
@@ -101,6 +101,9 @@ impl Modify for CommonRefusals {
     }
 }
 
-pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document, with the bounds this server was configured with.
+pub(crate) async fn document(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    let mut document = ApiDoc::openapi();
+    constraints::apply(&mut document, &state.use_cases.limits);
+    Json(document)
 }

@@ -15,9 +15,9 @@ use crate::{
 };
 
 /// Most attachments one message may carry.
-pub(crate) const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
-const MAX_FILE_NAME_CHARS: usize = 255;
-const MAX_CONTENT_TYPE_BYTES: usize = 255;
+pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+pub const MAX_CONTENT_TYPE_BYTES: usize = 255;
 
 /// What a deployment allows of attachments.
 #[derive(Debug, Clone, Copy)]
@@ -136,14 +136,15 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+fn not_uploaded(row: &AttachmentRow) -> String {
+    format!("attachment {} has not been uploaded (or not verified yet)", row.attachment_id)
+}
+
 /// A verdict as an answer: available passes, anything else is the client's to fix.
 fn require_available(row: AttachmentRow) -> Result<AttachmentRow, ChatError> {
     match row.status {
         AttachmentStatus::Available => Ok(row),
-        AttachmentStatus::Pending => Err(ChatError::invalid(
-            "attachment_not_uploaded",
-            format!("attachment {} has not been uploaded (or not verified yet)", row.attachment_id),
-        )),
+        AttachmentStatus::Pending => Err(ChatError::invalid("attachment_not_uploaded", not_uploaded(&row))),
         AttachmentStatus::Rejected => Err(ChatError::invalid(
             "attachment_rejected",
             format!(
@@ -312,7 +313,13 @@ impl UseCases {
         if row.uploader_id != caller.sub {
             return Err(ChatError::forbidden("not_the_uploader", "only the uploader reports an upload complete"));
         }
-        require_available(self.report_upload(caller, row).await?)
+        let row = self.report_upload(caller, row).await?;
+        if row.status == AttachmentStatus::Pending {
+            // The attachment is what this request is about: no bytes yet is its state, not a
+            // fault of the request.
+            return Err(ChatError::conflict("attachment_not_uploaded", not_uploaded(&row)));
+        }
+        require_available(row)
     }
 
     /// A short-lived download URL for an available attachment the caller may see.
@@ -347,7 +354,8 @@ impl UseCases {
             if !seen.insert(id.clone()) {
                 continue;
             }
-            let row = self.read().attachments.attachment(&id).await?.ok_or_else(invalid)?;
+            let unknown = || ChatError::not_found("invalid_attachment", format!("{raw:?} names no attachment"));
+            let row = self.read().attachments.attachment(&id).await?.ok_or_else(unknown)?;
             if row.conversation_id != conversation_id {
                 return Err(invalid());
             }

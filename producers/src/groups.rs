@@ -35,10 +35,13 @@ fn parse_group_id(raw: &str) -> Result<String, ChatError> {
     Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| group_not_found())
 }
 
+/// Longest group name, in characters once trimmed.
+pub const MAX_GROUP_NAME_CHARS: usize = 100;
+
 /// A group name: 1-100 characters once trimmed.
 fn group_name(raw: &str) -> Result<String, ChatError> {
     let name = raw.trim();
-    if !(1..=100).contains(&name.chars().count()) || unsafe_in_name(name) {
+    if !(1..=MAX_GROUP_NAME_CHARS).contains(&name.chars().count()) || unsafe_in_name(name) {
         return Err(ChatError::invalid(
             "invalid_group_name",
             "name must be 1-100 characters, without control characters or bidirectional overrides",

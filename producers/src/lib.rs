@@ -6,6 +6,7 @@
 
 mod attachments;
 mod direct;
+mod encryption;
 mod error;
 mod group_messages;
 mod groups;
@@ -24,12 +25,15 @@ mod typing;
 mod use_cases;
 mod users;
 
-pub use attachments::{AttachmentLimits, AttachmentRequest, Download, UploadTicket, scope_of};
+pub use attachments::{
+    AttachmentLimits, AttachmentRequest, Download, MAX_ATTACHMENTS_PER_MESSAGE, MAX_CONTENT_TYPE_BYTES,
+    MAX_FILE_NAME_CHARS, UploadTicket, scope_of,
+};
 pub use direct::{DirectSend, DirectSent, conversation_id};
 pub use error::{ChatError, Kind, PublishError};
 pub use group_messages::GroupSent;
-pub use groups::NewGroup;
-pub use messaging::MessageCommand;
+pub use groups::{MAX_GROUP_NAME_CHARS, NewGroup};
+pub use messaging::{MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_BYTES, MessageCommand};
 pub use password::PasswordHasher;
 pub use projected::Projected;
 pub use publisher::{EventPublisher, topic_specs};
@@ -40,6 +44,7 @@ pub use queries::{
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
 pub use sealing::{CryptoError, KeyScope, Keyring};
+pub use text::patterns;
 pub use time::{now_ms, rfc3339};
 pub use tokens::{Caller, Claims, TokenError, TokenKeys};
 pub use typing::{TYPING_MAX_GROUP_MEMBERS, Typing};

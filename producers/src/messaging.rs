@@ -7,8 +7,10 @@ use serde::Serialize;
 use crate::{ChatError, UseCases, attachments::MAX_ATTACHMENTS_PER_MESSAGE};
 
 /// Largest message, in bytes of UTF-8.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-const MAX_CLIENT_MESSAGE_ID: usize = 128;
+/// Longest message text, in bytes of UTF-8.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Longest idempotency key, in characters.
+pub const MAX_CLIENT_MESSAGE_ID: usize = 128;
 
 /// A message to send, to a person or a group.
 #[derive(Debug, Clone, Default)]
@@ -37,8 +39,12 @@ impl MessageCommand {
         if message.len() > MAX_MESSAGE_BYTES {
             return Err(ChatError::invalid("message_too_long", "message must be at most 64 KiB"));
         }
-        if self.client_message_id.as_deref().is_some_and(|id| id.is_empty() || id.len() > MAX_CLIENT_MESSAGE_ID) {
-            return Err(ChatError::invalid("invalid_client_message_id", "clientMessageId must be 1-128 bytes"));
+        if self
+            .client_message_id
+            .as_deref()
+            .is_some_and(|id| !(1..=MAX_CLIENT_MESSAGE_ID).contains(&id.chars().count()))
+        {
+            return Err(ChatError::invalid("invalid_client_message_id", "clientMessageId must be 1-128 characters"));
         }
         Ok(message)
     }

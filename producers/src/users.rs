@@ -20,7 +20,9 @@ pub struct Login {
 
 /// Lowercases and checks a username against the rules.
 pub fn normalize_username(raw: &str) -> Result<String, ChatError> {
-    let username = raw.to_lowercase();
+    // ASCII before lowercasing: Unicode lowercasing maps the Kelvin sign to `k`, which would
+    // make a second spelling of someone's name.
+    let username = raw.to_ascii_lowercase();
     let valid_chars = username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
     if !(3..=32).contains(&username.len()) || !valid_chars {
         return Err(ChatError::invalid(

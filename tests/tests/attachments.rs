@@ -289,6 +289,13 @@ async fn requests_and_sends_are_validated(backend: Backend) {
         let reply = client.post("/attachments", Some(&alice.token), body).await;
         assert_eq!((reply.status, reply.error_code()), (StatusCode::BAD_REQUEST, code), "{field}");
     }
+    // JSON Schema's integer: a whole number written as a float is one; a fraction is not.
+    let mut whole = valid.clone();
+    whole["size"] = json!(3.0);
+    assert_eq!(client.post("/attachments", Some(&alice.token), whole).await.status, StatusCode::CREATED);
+    let mut fraction = valid.clone();
+    fraction["size"] = json!(3.5);
+    assert_eq!(client.post("/attachments", Some(&alice.token), fraction).await.status, StatusCode::BAD_REQUEST);
     let mut nobody = valid.clone();
     nobody["recipient"] = json!("nobody");
     assert_eq!(client.post("/attachments", Some(&alice.token), nobody).await.status, StatusCode::NOT_FOUND);
@@ -305,7 +312,7 @@ async fn requests_and_sends_are_validated(backend: Backend) {
     let garbage = send(json!({ "recipient": "bob", "attachments": ["nope"] })).await;
     assert_eq!(garbage.error_code(), "invalid_attachment");
     let unknown = send(json!({ "recipient": "bob", "attachments": [uuid::Uuid::now_v7()] })).await;
-    assert_eq!(unknown.error_code(), "invalid_attachment");
+    assert_eq!((unknown.status, unknown.error_code()), (StatusCode::NOT_FOUND, "invalid_attachment"));
     let many: Vec<String> = (0..11).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     let too_many = send(json!({ "recipient": "bob", "attachments": many })).await;
     assert_eq!(too_many.error_code(), "too_many_attachments");

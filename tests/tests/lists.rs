@@ -70,6 +70,17 @@ async fn two_hundred_conversations_and_groups_walk_through_their_lists(backend: 
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}: {}", reply.body);
         assert!(["invalid_cursor", "invalid_limit"].contains(&reply.error_code()), "{path}: {}", reply.body);
     }
+    // Well-formed cursors of another list name no place in this one: a 404, as the document says.
+    let (message, conversation) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let group_history = format!("/groups/{}/messages?before={message}", groups[0]);
+    for path in [
+        format!("/chat/messages?before={message}"),
+        format!("/chat/messages?recipient=alice&before={message}.{conversation}"),
+        group_history,
+    ] {
+        let reply = client.get(&path, Some(&alice.token)).await;
+        assert_eq!((reply.status, reply.error_code()), (StatusCode::NOT_FOUND, "invalid_cursor"), "{path}");
+    }
 }
 
 async fn a_history_of_large_messages_walks_back_to_its_first(backend: Backend) {

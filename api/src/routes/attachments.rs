@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    ApiError, AppState,
+    ApiError, AppState, constraints,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
     views::attachments::file_name,
@@ -18,19 +18,18 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AttachmentRequest {
-    /// 1-255 characters, no path separators, control characters or bidirectional overrides;
-    /// stored sealed.
-    #[schema(example = "boulder.jpg", min_length = 1, max_length = 255)]
+    #[schema(schema_with = constraints::file_name)]
     file_name: String,
     /// The MIME type the upload must declare, e.g. `image/jpeg`.
     #[schema(
         example = "image/jpeg",
         max_length = 255,
-        pattern = "^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+( *;[ -~]*)?$"
+        pattern = "^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?$"
     )]
     content_type: String,
-    /// Exact length in bytes, 1 to the server's limit.
+    /// Exact length in bytes, 1 to the server's limit (the document's `maximum`).
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::extract::whole_number")]
     size: u64,
     /// SHA-256 of the bytes, 64 hex digits; the indexer rejects an upload that differs.
     #[schema(pattern = "^[0-9a-fA-F]{64}$", min_length = 64, max_length = 64)]
@@ -161,7 +160,8 @@ pub(crate) async fn request(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "verified: the bytes match the declaration and can be sent", body = AttachmentView),
-        (status = 400, description = "`attachment_not_uploaded` (no bytes yet) or `attachment_rejected` (they differ from the declaration)", body = ErrorBody),
+        (status = 400, description = "`attachment_rejected`: the bytes differ from the declaration", body = ErrorBody),
+        (status = 409, description = "`attachment_not_uploaded`: no bytes yet", body = ErrorBody),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
         (status = 403, description = "not the uploader", body = ErrorBody),
         (status = 404, description = "no such attachment", body = ErrorBody),
@@ -216,7 +216,7 @@ pub(crate) struct DirectAttachmentsQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
-    #[param(value_type = Option<uuid::Uuid>)]
+    #[param(schema_with = constraints::message_cursor)]
     before: Option<String>,
 }
 
@@ -227,7 +227,7 @@ pub(crate) struct GroupAttachmentsQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page.
-    #[param(value_type = Option<uuid::Uuid>)]
+    #[param(schema_with = constraints::message_cursor)]
     before: Option<String>,
 }
 

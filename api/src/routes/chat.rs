@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    ApiError, AppState,
+    ApiError, AppState, constraints,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, QueryParams},
     views::messages::MessageView,
@@ -19,13 +19,12 @@ pub(crate) struct SendRequest {
     /// Username of the recipient; yourself for notes-to-self.
     #[schema(example = "bob")]
     recipient: String,
-    /// Up to 64 KiB of text; may be left out when `attachments` are given.
-    #[schema(example = "hello bob")]
+    #[schema(schema_with = constraints::message_text)]
     message: Option<String>,
-    /// Your idempotency key: resending with the same one returns the first message.
+    #[schema(schema_with = constraints::client_message_id)]
     client_message_id: Option<String>,
-    /// Up to 10 attachment ids of this conversation, uploaded (see `POST /attachments`).
     #[serde(default)]
+    #[schema(schema_with = constraints::attachment_ids)]
     attachments: Vec<String>,
 }
 
@@ -47,8 +46,9 @@ pub(crate) struct MessagesQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page: of the conversation's history with `recipient` (a
-    /// message id), of the conversation list without it (`<messageId>.<conversationId>`).
-    #[param(value_type = Option<String>)]
+    /// message id), of the conversation list without it (`<messageId>.<conversationId>`); the
+    /// other list's cursor names no place in this one (404).
+    #[param(schema_with = constraints::history_or_conversation_cursor)]
     before: Option<String>,
 }
 

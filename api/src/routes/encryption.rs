@@ -3,18 +3,15 @@ use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use confab_producers::KeyScope;
-
 use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, JsonBody},
 };
 
-const MAX_PLAINTEXT_BYTES: usize = 64 * 1024;
-
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct EncryptRequest {
+    /// Up to 65,536 bytes of UTF-8 (400 `message_too_long` beyond).
     #[schema(example = "meet at noon")]
     message: String,
 }
@@ -29,6 +26,9 @@ pub(crate) struct EncryptResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DecryptRequest {
+    /// What `POST /encrypt` answered you; another user's, or one changed by a single bit, is
+    /// refused.
+    #[schema(pattern = "^v1\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$")]
     encrypted_message: String,
 }
 
@@ -52,13 +52,7 @@ pub(crate) async fn encrypt(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<EncryptRequest>,
 ) -> Result<Json<EncryptResponse>, ApiError> {
-    if body.message.len() > MAX_PLAINTEXT_BYTES {
-        return Err(ApiError::bad_request("message_too_long", "message must be at most 64 KiB"));
-    }
-    let encrypted_message = state
-        .keyring
-        .seal(KeyScope::User(&caller.sub), body.message.as_bytes(), caller.sub.as_bytes())
-        .map_err(ApiError::internal)?;
+    let encrypted_message = state.use_cases.encrypt_for(&caller, &body.message)?;
     Ok(Json(EncryptResponse { encrypted_message }))
 }
 
@@ -77,11 +71,6 @@ pub(crate) async fn decrypt(
     AuthUser(caller): AuthUser,
     JsonBody(body): JsonBody<DecryptRequest>,
 ) -> Result<Json<DecryptResponse>, ApiError> {
-    let plaintext = state
-        .keyring
-        .open(KeyScope::User(&caller.sub), &body.encrypted_message, caller.sub.as_bytes())
-        .map_err(|e| ApiError::bad_request("invalid_ciphertext", e.to_string()))?;
-    let message = String::from_utf8(plaintext)
-        .map_err(|_| ApiError::bad_request("invalid_ciphertext", "plaintext is not utf-8"))?;
+    let message = state.use_cases.decrypt_for(&caller, &body.encrypted_message)?;
     Ok(Json(DecryptResponse { message }))
 }

@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
-    ApiError, AppState,
+    ApiError, AppState, constraints,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
     views::messages::GroupMessageView,
@@ -15,13 +15,12 @@ use crate::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct GroupSendRequest {
-    /// Up to 64 KiB of text; may be left out when `attachments` are given.
-    #[schema(example = "who is in for saturday?")]
+    #[schema(schema_with = constraints::message_text)]
     message: Option<String>,
-    /// Your idempotency key: resending with the same one returns the first message.
+    #[schema(schema_with = constraints::client_message_id)]
     client_message_id: Option<String>,
-    /// Up to 10 attachment ids of this group, uploaded (see `POST /attachments`).
     #[serde(default)]
+    #[schema(schema_with = constraints::attachment_ids)]
     attachments: Vec<String>,
 }
 
@@ -76,8 +75,8 @@ pub(crate) struct GroupMessagesQuery {
     /// 1-200, default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    #[param(value_type = Option<uuid::Uuid>)]
+    /// `nextCursor` of the previous page; a message id of no message of this group is a 404.
+    #[param(schema_with = constraints::message_cursor)]
     before: Option<String>,
 }
 

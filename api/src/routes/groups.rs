@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    ApiError, AppState,
+    ApiError, AppState, constraints,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
     views::{groups::GroupView, messages::GroupMessageView},
@@ -13,8 +13,7 @@ use crate::{
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct CreateRequest {
-    /// 1-100 characters once trimmed.
-    #[schema(example = "climbing")]
+    #[schema(schema_with = constraints::group_name)]
     name: String,
     /// Usernames to add besides the creator, who is always an admin; duplicates are ignored.
     members: Vec<String>,
@@ -92,7 +91,7 @@ pub(crate) struct GroupListQuery {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// `nextCursor` of the previous page (`<milliseconds>.<groupId>`).
-    #[param(value_type = Option<String>)]
+    #[param(schema_with = constraints::group_list_cursor)]
     before: Option<String>,
 }
 
@@ -131,7 +130,7 @@ pub(crate) async fn list(
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RenameRequest {
-    /// 1-100 characters once trimmed.
+    #[schema(schema_with = constraints::group_name)]
     name: String,
 }
 

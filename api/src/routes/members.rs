@@ -4,7 +4,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::{
-    ApiError, AppState,
+    ApiError, AppState, constraints,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams},
     views::groups::GroupView,
@@ -68,7 +68,7 @@ pub(crate) async fn remove_member(
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RoleRequest {
     /// `admin` or `member`.
-    #[schema(example = "admin")]
+    #[schema(schema_with = constraints::role)]
     role: String,
 }
 

@@ -1,9 +1,11 @@
 //! "Media and files": a conversation's or group's available attachments, newest first, paged;
 //! in a group, only those the caller sees.
 use confab_readmodels::{AttachmentRow, MAX_PAGE_ROWS};
-use uuid::Uuid;
 
-use crate::{Caller, ChatError, UseCases, conversation_id, queries::paging::invalid_cursor};
+use crate::{
+    Caller, ChatError, UseCases, conversation_id,
+    queries::paging::{hyphenated_uuid, invalid_cursor},
+};
 
 /// Most rows looked at for one page: a late joiner in a group with a long past gets a shorter
 /// page with a cursor rather than a read of the whole past.
@@ -36,9 +38,7 @@ impl UseCases {
         before: Option<&str>,
         limit: usize,
     ) -> Result<AttachmentPage, ChatError> {
-        let mut before = before
-            .map(|raw| Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| invalid_cursor()))
-            .transpose()?;
+        let mut before = before.map(|raw| hyphenated_uuid(raw).ok_or_else(invalid_cursor)).transpose()?;
         let (owner, member) = match of {
             AttachmentsOf::Direct(recipient) => {
                 let peer = self.user_named(recipient).await.map_err(ChatError::as_recipient)?;

@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 
 use confab_readmodels::{GroupMessageRow, MemberRow, MessageRow, ReadModels, ReceiptRow, ReceiptStatus, Sight};
-use uuid::Uuid;
 
 use crate::{
     Caller, ChatError, UseCases, conversation_id,
-    queries::paging::{invalid_cursor, oldest_first},
+    queries::paging::{message_cursor, oldest_first, unknown_cursor},
 };
 
 /// A page of a direct conversation.
@@ -28,11 +27,6 @@ pub struct GroupHistory {
     pub messages: Vec<(GroupMessageRow, Option<(usize, usize)>)>,
     /// Asks for the page before this one; None at the start of what the caller sees.
     pub next_cursor: Option<String>,
-}
-
-/// A history's cursor: a message id, in its canonical form.
-fn message_cursor(raw: &str) -> Result<String, ChatError> {
-    Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| invalid_cursor())
 }
 
 impl UseCases {
@@ -81,7 +75,7 @@ impl UseCases {
         let group_id = group.group_id;
         let read = self.read();
         let before = match before {
-            Some(id) => Some(read.messages.group_message(&group_id, &id).await?.ok_or_else(invalid_cursor)?.seq),
+            Some(id) => Some(read.messages.group_message(&group_id, &id).await?.ok_or_else(unknown_cursor)?.seq),
             None => None,
         };
         let sight = confab_readmodels::sight(read.messages.as_ref(), &me).await?;

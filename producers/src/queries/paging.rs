@@ -22,9 +22,33 @@ pub(crate) fn invalid_cursor() -> ChatError {
     ChatError::invalid("invalid_cursor", "before must be a nextCursor from an earlier page of this list")
 }
 
+/// A cursor of the right shape that names no place in this list (another list's cursor, or a
+/// message this list does not hold): like a path naming nothing, a 404.
+pub(crate) fn unknown_cursor() -> ChatError {
+    ChatError::not_found("invalid_cursor", "before names no place in this list: pass its own nextCursor")
+}
+
+/// A UUID in its hyphenated form (the only form Confab writes), lowercased; None for any
+/// other string.
+pub(crate) fn hyphenated_uuid(raw: &str) -> Option<String> {
+    (raw.len() == 36).then(|| Uuid::parse_str(raw).ok()).flatten().map(|id| id.to_string())
+}
+
+/// A message id as a history's cursor. The conversation list's cursor (`<id>.<id>`) is of
+/// another list: a 404, not a malformed request.
+pub(crate) fn message_cursor(raw: &str) -> Result<String, ChatError> {
+    if let Some(id) = hyphenated_uuid(raw) {
+        return Ok(id);
+    }
+    match parse_activity_cursor(raw) {
+        Ok(_) => Err(unknown_cursor()),
+        Err(e) => Err(e),
+    }
+}
+
 /// A UUID in its canonical form, or the list's cursor error.
 fn canonical_uuid(raw: &str) -> Result<String, ChatError> {
-    Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| invalid_cursor())
+    hyphenated_uuid(raw).ok_or_else(invalid_cursor)
 }
 
 /// The conversation list's cursor: `<last message id>.<conversation id>`.
@@ -32,7 +56,11 @@ pub(crate) fn activity_cursor(key: &ActivityKey) -> String {
     format!("{}.{}", key.last_message_id, key.conversation_id)
 }
 
+/// The conversation list's cursor; a message id (a history's cursor) is of another list.
 pub(crate) fn parse_activity_cursor(raw: &str) -> Result<ActivityKey, ChatError> {
+    if hyphenated_uuid(raw).is_some() {
+        return Err(unknown_cursor());
+    }
     let (last, conversation) = raw.split_once('.').ok_or_else(invalid_cursor)?;
     Ok(ActivityKey { last_message_id: canonical_uuid(last)?, conversation_id: canonical_uuid(conversation)? })
 }
@@ -52,7 +80,9 @@ pub(crate) fn group_cursor(key: &GroupActivity) -> String {
 
 pub(crate) fn parse_group_cursor(raw: &str) -> Result<GroupActivity, ChatError> {
     let (at, group) = raw.split_once('.').ok_or_else(invalid_cursor)?;
-    let at_ms = at.parse::<i64>().ok().filter(|ms| *ms >= 0).ok_or_else(invalid_cursor)?;
+    // Up to 18 digits: any time in milliseconds, and never past i64.
+    let digits = (1..=18).contains(&at.len()) && at.bytes().all(|b| b.is_ascii_digit());
+    let at_ms = at.parse::<i64>().ok().filter(|_| digits).ok_or_else(invalid_cursor)?;
     Ok(GroupActivity { at_ms, group_id: canonical_uuid(group)? })
 }
 
