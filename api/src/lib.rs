@@ -1,6 +1,6 @@
-//! The HTTP and WebSocket surface of Confab: extract and validate a request, call the use cases
-//! (`confab-producers`) or query the read models (`confab-readmodels`), shape the answer. No
-//! handler holds a rule of the chat.
+//! The HTTP and WebSocket surface of Confab: extract a request, call one use case or query
+//! (`confab-producers`), shape the answer. No handler holds a rule of the chat, opens sealed
+//! content or reads a read-model port.
 
 mod client_addr;
 mod constraints;

@@ -6,25 +6,41 @@ use chrono::{DateTime, Utc};
 use confab_schemas::{AttachmentRef, Event, Topic};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
-use confab_readmodels::StoreError;
 use confab_readmodels::analytics::{AnalyticsStore, Change, Op};
+use confab_readmodels::{GroupStore, StoreError, change_applied};
 
 /// The analytics consumer: every topic but attachments' into the analytics state.
 pub const ANALYTICS: ProjectionSpec = ProjectionSpec {
     name: "analytics",
     topics: &[Topic::Users, Topic::Messages, Topic::Groups],
-    build: |sinks| Arc::new(AnalyticsConsumer::new(Arc::clone(sinks.analytics))),
+    build: |sinks| Arc::new(AnalyticsConsumer::new(Arc::clone(sinks.analytics), Arc::clone(&sinks.read_models.groups))),
 };
 
 /// The analytics consumer, run as a projection into its own store (consumer group
 /// `confab.projector.analytics`).
 pub struct AnalyticsConsumer {
     store: Arc<dyn AnalyticsStore>,
+    /// Where the groups projection records what each membership change did.
+    groups: Arc<dyn GroupStore>,
 }
 
 impl AnalyticsConsumer {
-    pub fn new(store: Arc<dyn AnalyticsStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn AnalyticsStore>, groups: Arc<dyn GroupStore>) -> Self {
+        Self { store, groups }
+    }
+
+    /// Whether what `logged` asked for counts: a membership change only once the groups
+    /// projection applied it.
+    /// Not decided yet is an error, so the batch is tried again later, not counted wrongly.
+    async fn counts(&self, logged: &LoggedEvent) -> Result<bool, StoreError> {
+        let group_id = match &logged.event {
+            Event::GroupMemberAdded(e) => &e.payload.group_id,
+            Event::GroupMemberRemoved(e) => &e.payload.group_id,
+            _ => return Ok(true),
+        };
+        change_applied(self.groups.as_ref(), group_id, logged.position.offset)
+            .await?
+            .ok_or_else(|| StoreError::not_yet("the groups projection has not decided this membership change yet"))
     }
 }
 
@@ -39,7 +55,10 @@ impl Projection for AnalyticsConsumer {
     }
 
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
-        let changes: Vec<Change> = events.iter().flat_map(changes).collect();
+        let mut changes = Vec::new();
+        for logged in events {
+            changes.extend(self::changes(logged, self.counts(logged).await?));
+        }
         if changes.is_empty() {
             return Ok(());
         }
@@ -53,8 +72,9 @@ fn buckets(at_ms: i64) -> (String, String, String) {
     (at.format("%Y-%m-%d").to_string(), at.format("%Y-%m").to_string(), at.format("%Y-%m-%dT%H").to_string())
 }
 
-/// What one event changes. Everyone who acts is active that day and month.
-fn changes(logged: &LoggedEvent) -> Vec<Change> {
+/// What one event changes. Everyone who acts is active that day and month; a membership change
+/// moves membership only when `applied`.
+fn changes(logged: &LoggedEvent, applied: bool) -> Vec<Change> {
     let event = &logged.event;
     let (day, month, hour) = buckets(event.occurred_at());
     let mut ops = vec![
@@ -95,8 +115,10 @@ fn changes(logged: &LoggedEvent) -> Vec<Change> {
             members.dedup();
             ops.extend(members.into_iter().map(|user| membership(&e.payload.group_id, user, true)));
         }
-        Event::GroupMemberAdded(e) => ops.push(membership(&e.payload.group_id, &e.payload.user_id, true)),
-        Event::GroupMemberRemoved(e) => ops.push(membership(&e.payload.group_id, &e.payload.user_id, false)),
+        Event::GroupMemberAdded(e) if applied => ops.push(membership(&e.payload.group_id, &e.payload.user_id, true)),
+        Event::GroupMemberRemoved(e) if applied => {
+            ops.push(membership(&e.payload.group_id, &e.payload.user_id, false));
+        }
         _ => {}
     }
     ops.into_iter().map(|op| Change { position: logged.position.clone(), op }).collect()

@@ -5,7 +5,11 @@
 //! Every API process runs its own, outside any consumer group, so each sees every event. It
 //! never commits: a process that restarts starts again at the end, and a client that missed
 //! something in between resumes from the read models with its cursor.
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use confab_eventlog::{EventLog, LogError, Position, ReadStart};
 use confab_schemas::{Codec, Event, Topic};
@@ -13,10 +17,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::Backoff;
-use confab_readmodels::{LiveReadModels, MemberRow, MembershipMark, Sight, StoreError, sights_with};
+use confab_readmodels::{LiveReadModels, MemberRow, MembershipMark, Sight, StoreError, change_applied, sights_with};
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
+/// Longest a membership change waits for the groups projection's verdict before it is left
+/// unannounced (the group's members still see it in the group; the frame is a nudge). The
+/// frames behind it wait as long, so it is short.
+const OUTCOME_WAIT: Duration = Duration::from_secs(10);
 
 /// An event and the users who should hear of it.
 #[derive(Debug, Clone)]
@@ -154,17 +162,19 @@ impl Notifier {
             Event::GroupMessagesRead(e) => members.get(self, &e.payload.group_id, shutdown).await?,
             Event::GroupRenamed(e) => members.get(self, &e.payload.group_id, shutdown).await?,
             Event::GroupMemberRoleChanged(e) => members.get(self, &e.payload.group_id, shutdown).await?,
-            // The member themselves too: the read model may not list them yet, or any more.
-            Event::GroupMemberAdded(e) => {
+            // Only a change the projection applied; the member themselves too: the read model may
+            // not list them yet, or any more.
+            Event::GroupMemberAdded(e) if self.applied(&e.payload.group_id, offset, shutdown).await? => {
                 let mut all = members.get(self, &e.payload.group_id, shutdown).await?;
                 all.push(e.payload.user_id.clone());
                 all
             }
-            Event::GroupMemberRemoved(e) => {
+            Event::GroupMemberRemoved(e) if self.applied(&e.payload.group_id, offset, shutdown).await? => {
                 let mut all = members.get(self, &e.payload.group_id, shutdown).await?;
                 all.push(e.payload.user_id.clone());
                 all
             }
+            Event::GroupMemberAdded(_) | Event::GroupMemberRemoved(_) => Vec::new(),
             Event::UserRegistered(_)
             | Event::AttachmentRequested(_)
             | Event::AttachmentUploaded(_)
@@ -177,6 +187,31 @@ impl Notifier {
 
     async fn members(&self, group_id: &str) -> Result<Vec<MemberRow>, StoreError> {
         self.read_models.now().groups.members(group_id).await
+    }
+
+    /// Whether the membership change at `offset` was applied, once the groups projection has
+    /// decided it (false if it has not within [`OUTCOME_WAIT`]); None if shutdown came first.
+    async fn applied(&self, group_id: &str, offset: u64, shutdown: &CancellationToken) -> Option<bool> {
+        let deadline = Instant::now() + OUTCOME_WAIT;
+        let mut backoff = Backoff::default();
+        loop {
+            match change_applied(self.read_models.now().groups.as_ref(), group_id, offset).await {
+                Ok(Some(applied)) => return Some(applied),
+                Ok(None) if Instant::now() >= deadline => {
+                    tracing::warn!(
+                        group_id,
+                        offset,
+                        "the groups projection has not decided a membership change; not announced"
+                    );
+                    return Some(false);
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, group_id, "notifier cannot read a membership outcome, retrying"),
+            }
+            if !backoff.wait(shutdown).await {
+                return None;
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use confab_objects::{PresignedRequest, UploadTerms};
-use confab_readmodels::{AttachmentRow, AttachmentStatus, UserRow, upload_key};
+use confab_readmodels::{AttachmentRow, AttachmentStatus, UserRow, upload_key, uploaded_attachment};
 use confab_schemas::{
     AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
     Event, Topic,
@@ -11,7 +11,8 @@ use confab_schemas::{
 use uuid::Uuid;
 
 use crate::{
-    Caller, ChatError, KeyScope, UseCases, conversation_id, rate_limits::UserAction, text::unsafe_in_name, time::now_ms,
+    Caller, ChatError, KeyScope, OpenedFile, UseCases, conversation_id, rate_limits::UserAction, text::unsafe_in_name,
+    time::now_ms,
 };
 
 /// Most attachments one message may carry.
@@ -56,7 +57,8 @@ pub struct UploadTicket {
 /// A download URL for an available attachment, and the attachment.
 #[derive(Debug, Clone)]
 pub struct Download {
-    pub row: AttachmentRow,
+    /// The attachment, its name opened.
+    pub file: OpenedFile,
     pub url: PresignedRequest,
     pub expires_at_ms: i64,
 }
@@ -308,7 +310,7 @@ impl UseCases {
     }
 
     /// The uploader reports the bytes uploaded; answers the verified attachment.
-    pub async fn complete_upload(&self, caller: &Caller, raw_id: &str) -> Result<AttachmentRow, ChatError> {
+    pub async fn complete_upload(&self, caller: &Caller, raw_id: &str) -> Result<OpenedFile, ChatError> {
         let row = self.visible_attachment(caller, raw_id).await?;
         if row.uploader_id != caller.sub {
             return Err(ChatError::forbidden("not_the_uploader", "only the uploader reports an upload complete"));
@@ -319,7 +321,21 @@ impl UseCases {
             // fault of the request.
             return Err(ChatError::conflict("attachment_not_uploaded", not_uploaded(&row)));
         }
-        require_available(row)
+        self.opener().file(require_available(row)?)
+    }
+
+    /// Whether bytes may still be put at `key` (an upload URL of the embedded store): an upload
+    /// URL stays valid until it expires, but once the indexer has settled its attachment the
+    /// upload is discarded, and bytes put there again would be kept for nobody.
+    pub async fn upload_still_open(&self, key: &str) -> Result<(), ChatError> {
+        let Some(attachment_id) = uploaded_attachment(key) else { return Ok(()) };
+        match self.read().attachments.attachment(attachment_id).await? {
+            Some(row) if row.status != AttachmentStatus::Pending => Err(ChatError::conflict(
+                "attachment_settled",
+                "this attachment was verified already; request a new upload for other bytes",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A short-lived download URL for an available attachment the caller may see.
@@ -333,7 +349,7 @@ impl UseCases {
         }
         let ttl = self.limits.attachments.download_ttl;
         let url = self.objects.presign_get(&row.stored_key(), ttl).await?;
-        Ok(Download { row, url, expires_at_ms: now_ms().saturating_add(millis(ttl)) })
+        Ok(Download { file: self.opener().file(row)?, url, expires_at_ms: now_ms().saturating_add(millis(ttl)) })
     }
 
     /// The attachments a message to `conversation_id` (a direct conversation or a group)

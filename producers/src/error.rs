@@ -87,6 +87,15 @@ impl ChatError {
         Self::Refused { kind: Kind::Conflict, code, message: message.into() }
     }
 
+    /// The messages projection has not caught up with what a read needs; worth retrying soon.
+    pub fn not_projected() -> Self {
+        Self::Refused {
+            kind: Kind::Unavailable,
+            code: "unavailable",
+            message: "messages are still being projected; reconnect shortly".into(),
+        }
+    }
+
     /// A fault of the server, keeping what caused it.
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Internal(confab_eventlog::cause(e))

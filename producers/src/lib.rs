@@ -5,12 +5,14 @@
 //! neither holds a rule.
 
 mod attachments;
+mod deliveries;
 mod direct;
 mod encryption;
 mod error;
 mod group_messages;
 mod groups;
 mod messaging;
+mod opened;
 mod password;
 mod projected;
 mod publisher;
@@ -29,17 +31,19 @@ pub use attachments::{
     AttachmentLimits, AttachmentRequest, Download, MAX_ATTACHMENTS_PER_MESSAGE, MAX_CONTENT_TYPE_BYTES,
     MAX_FILE_NAME_CHARS, UploadTicket, scope_of,
 };
+pub use deliveries::{Acks, SentMessage};
 pub use direct::{DirectSend, DirectSent, conversation_id};
 pub use error::{ChatError, Kind, PublishError};
 pub use group_messages::GroupSent;
 pub use groups::{MAX_GROUP_NAME_CHARS, NewGroup};
 pub use messaging::{MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_BYTES, MessageCommand};
+pub use opened::{Opened, OpenedAttachment, OpenedFile, Opener};
 pub use password::PasswordHasher;
 pub use projected::Projected;
 pub use publisher::{EventPublisher, topic_specs};
 pub use queries::{
-    AttachmentPage, AttachmentsOf, ConversationPage, DEFAULT_PAGE, DirectHistory, GroupHistory, GroupListEntry,
-    GroupPage, MAX_PAGE, page_limit,
+    AttachmentPage, AttachmentsOf, ConversationEntry, ConversationPage, DEFAULT_PAGE, DirectHistory, GroupDetails,
+    GroupHistory, GroupListEntry, GroupPage, MAX_PAGE, Missed, MissedMessage, Tally, page_limit,
 };
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};

@@ -132,6 +132,9 @@ pub struct RateLimits {
     attachments: Option<Keyed<String>>,
     receipts: Option<Keyed<String>>,
     typing: Option<Keyed<String>>,
+    /// One typing signal per (user, target) per second, always: more say nothing new, so they
+    /// are dropped rather than refused.
+    typing_per_target: Keyed<String>,
 }
 
 fn keyed<K: std::hash::Hash + Eq + Clone>(spec: RateSpec) -> Option<Keyed<K>> {
@@ -150,7 +153,14 @@ impl RateLimits {
             attachments: keyed(specs.attachments_per_user),
             receipts: keyed(specs.receipts_per_user),
             typing: keyed(specs.typing_per_user),
+            typing_per_target: RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN)),
         }
+    }
+
+    /// Whether a typing signal from `user_id` to `target` says something new: the first in a
+    /// second does, the rest repeat it.
+    pub(crate) fn typing_news(&self, user_id: &str, target: &str) -> bool {
+        self.typing_per_target.check_key(&format!("{user_id}/{target}")).is_ok()
     }
 
     fn refused(&self, not_until: &governor::NotUntil<QuantaInstant>) -> ChatError {
@@ -217,6 +227,8 @@ impl RateLimits {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.typing_per_target.retain_recent();
+        self.typing_per_target.shrink_to_fit();
         for limiter in [&self.login_per_address, &self.register_per_address].into_iter().flatten() {
             limiter.retain_recent();
             limiter.shrink_to_fit();

@@ -22,8 +22,12 @@ pub struct Typing {
 }
 
 impl UseCases {
-    /// The others in `to` (a group id, or a username) who hear that the caller is typing.
+    /// The others in `to` (a group id, or a username) who hear that the caller is typing: no
+    /// one for a repeat within a second of the last signal to `to`.
     pub async fn typing(&self, caller: &Caller, to: &str) -> Result<Typing, ChatError> {
+        if !self.rate_limits.typing_news(&caller.sub, to) {
+            return Ok(Typing { audience: Vec::new(), group_id: None });
+        }
         self.rate_limits.user(UserAction::Typing, &caller.sub)?;
         if names_group(to) {
             let (group, _) = self.membership(to, &caller.sub).await?;

@@ -1,9 +1,9 @@
 //! What every use case can reach. One per process, shared by every request.
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use confab_eventlog::Position;
 use confab_objects::ObjectStore;
-use confab_readmodels::{LiveReadModels, MemberRow, ReadModels, Sight};
+use confab_readmodels::{AnalyticsStore, LiveReadModels, MemberRow, ReadModels, Sight};
 
 use crate::{AttachmentLimits, ChatError, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits, TokenKeys};
 
@@ -29,6 +29,10 @@ pub struct UseCases {
     /// How often each caller may do each thing.
     pub rate_limits: RateLimits,
     pub passwords: PasswordHasher,
+    /// The analytics consumer's numbers.
+    pub analytics: Arc<dyn AnalyticsStore>,
+    /// User ids with the admin role.
+    pub admins: HashSet<String>,
 }
 
 impl UseCases {

@@ -13,6 +13,7 @@ use confab_producers::{
 };
 use confab_readmodels::{
     GroupChange, GroupRole, GroupRow, LiveReadModels, MemberRow, ReadModels, ReadModelsConfig, UserRow,
+    embedded::EmbeddedAnalytics,
 };
 use confab_schemas::Codec;
 
@@ -61,6 +62,8 @@ async fn world() -> World {
         },
         rate_limits: RateLimits::new(&RateSpecs::OFF),
         passwords: PasswordHasher::new(1, 4).unwrap(),
+        analytics: Arc::new(EmbeddedAnalytics::open(&dir.path().join("analytics.redb")).unwrap()),
+        admins: std::collections::HashSet::new(),
     };
     World { use_cases, log, read_models, _dir: dir }
 }

@@ -21,6 +21,12 @@ impl StoreError {
     pub fn corrupt(table: &'static str, reason: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         StoreError::Corrupt { table, source: cause(reason) }
     }
+
+    /// What a reader needs is not written yet (another projection is behind): like an outage,
+    /// to be tried again.
+    pub fn not_yet(reason: &'static str) -> Self {
+        StoreError::Storage(cause(reason))
+    }
 }
 
 /// A storage failure, keeping `e` as its source.

@@ -112,6 +112,31 @@ impl GroupChange {
     }
 }
 
+/// What a membership change (an addition or a removal at `offset` of `confab.groups`) did, as
+/// the groups projection decided it at that point of the log: `applied`, or refused (not an
+/// admin, already a member, the group full, no such group). The notifier and the analytics
+/// consumer act on this, never on the event alone. Recorded before the change is written; a
+/// redo decides the same, as the state it decides on is the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeOutcome {
+    pub group_id: String,
+    pub offset: u64,
+    pub applied: bool,
+}
+
+/// Whether the membership change at `offset` (of the group's `confab.groups` partition) was
+/// applied; None until the groups projection has decided it. A change it passed without an
+/// outcome, from before outcomes were kept, counts as applied, as it did then. The group row is
+/// read first: it is written after the outcome, so once it has passed `offset` the outcome read
+/// next is there, or never was.
+pub async fn change_applied(groups: &dyn GroupStore, group_id: &str, offset: u64) -> Result<Option<bool>, StoreError> {
+    let passed = groups.group(group_id).await?.is_some_and(|g| g.next_offset > offset);
+    match groups.outcome(group_id, offset).await? {
+        Some(applied) => Ok(Some(applied)),
+        None => Ok(passed.then_some(true)),
+    }
+}
+
 /// One of a user's groups, as their group list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupSummary {
@@ -138,4 +163,11 @@ pub trait GroupStore: Send + Sync + 'static {
 
     /// Every group the user is a member of, with its last message; unordered.
     async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupSummary>, StoreError>;
+
+    /// Records what a membership change did (see [`ChangeOutcome`]).
+    async fn record_outcome(&self, outcome: &ChangeOutcome) -> Result<(), StoreError>;
+
+    /// Whether the membership change at `offset` was applied; None until the groups projection
+    /// has decided it.
+    async fn outcome(&self, group_id: &str, offset: u64) -> Result<Option<bool>, StoreError>;
 }

@@ -27,7 +27,9 @@ pub use checkpoints::CheckpointStore;
 pub use durability::Flush;
 pub use error::StoreError;
 pub use generation::projection_group;
-pub use groups::{GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow};
+pub use groups::{
+    ChangeOutcome, GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow, change_applied,
+};
 pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};

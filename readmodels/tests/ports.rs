@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use confab_readmodels::{
-    AttachmentRow, AttachmentStatus, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow, MembershipMark,
-    MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, Sight, UserRow, dynamodb::DynamoConfig,
+    AttachmentRow, AttachmentStatus, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow,
+    MembershipMark, MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, Sight, UserRow,
+    change_applied, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -67,6 +68,7 @@ conformance!(
     sights,
     receipts,
     groups,
+    change_outcomes,
     attachments
 );
 
@@ -358,6 +360,37 @@ async fn groups(read_models: &ReadModels) {
     assert_eq!((of_c[0].group.group_id.as_str(), of_c[0].membership.user_id.as_str()), (g.as_str(), "c"));
     assert!(groups.groups_of("b").await.unwrap().is_empty());
     assert_eq!(groups.group(&Uuid::now_v7().to_string()).await.unwrap(), None);
+}
+
+/// What each membership change did, as the groups projection records it, and the rule that reads
+/// it: undecided until recorded or passed; passed without a record (older data) is applied.
+async fn change_outcomes(read_models: &ReadModels) {
+    let groups = &read_models.groups;
+    let g = Uuid::now_v7().to_string();
+    let outcome = |offset, applied| ChangeOutcome { group_id: g.clone(), offset, applied };
+    assert_eq!(groups.outcome(&g, 5).await.unwrap(), None);
+    assert_eq!(change_applied(groups.as_ref(), &g, 5).await.unwrap(), None, "no group, nothing decided");
+    groups.record_outcome(&outcome(5, false)).await.unwrap();
+    groups.record_outcome(&outcome(7, true)).await.unwrap();
+    groups.record_outcome(&outcome(7, true)).await.unwrap();
+    assert_eq!(groups.outcome(&g, 5).await.unwrap(), Some(false));
+    assert_eq!(groups.outcome(&g, 7).await.unwrap(), Some(true));
+    assert_eq!(groups.outcome(&Uuid::now_v7().to_string(), 7).await.unwrap(), None, "by group");
+    assert_eq!(change_applied(groups.as_ref(), &g, 5).await.unwrap(), Some(false));
+    assert_eq!(change_applied(groups.as_ref(), &g, 6).await.unwrap(), None, "not passed, not recorded");
+    let group = GroupRow {
+        group_id: g.clone(),
+        name: "climbing".into(),
+        owner_id: "a".into(),
+        owner_username: "name-a".into(),
+        created_at_ms: 1,
+        next_offset: 8,
+    };
+    let passed = GroupChange { group, put_members: Vec::new(), remove_members: Vec::new() };
+    groups.apply_group_change(&passed).await.unwrap();
+    assert_eq!(change_applied(groups.as_ref(), &g, 6).await.unwrap(), Some(true), "passed before outcomes were kept");
+    assert_eq!(change_applied(groups.as_ref(), &g, 5).await.unwrap(), Some(false), "a recorded refusal stands");
+    assert_eq!(change_applied(groups.as_ref(), &g, 8).await.unwrap(), None, "not reached yet");
 }
 
 fn attachment(conversation: &str, created_at_ms: i64) -> AttachmentRow {

@@ -93,6 +93,9 @@ async fn history_pages_back_in_chronological_pages_and_lists_conversations(backe
     let last = client.get(&format!("/chat/messages?recipient=bob&limit=3&before={cursor}"), Some(&alice.token)).await;
     assert_eq!(last.body["messages"].as_array().unwrap().len(), 1);
     assert!(last.body["nextCursor"].is_null());
+    // A name that sends (trimmed, any case) names the same conversation in history.
+    let spaced = client.get("/chat/messages?recipient=%20Bob%20&limit=1", Some(&alice.token)).await;
+    assert_eq!(spaced.body["messages"][0]["messageId"], sent[6].as_str(), "{}", spaced.body);
 
     // Bob sees the same conversation, and the default page holds it all.
     let bobs = client.full_history(&bob, "alice").await;

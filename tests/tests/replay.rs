@@ -41,6 +41,13 @@ async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backen
     let photo = client.attachment(&alice, json!({ "groupId": group }), b"group photo").await;
     let body = json!({ "attachments": [photo] });
     assert_eq!(client.post(&format!("/groups/{group}/send"), Some(&alice.token), body).await.status, StatusCode::OK);
+    // A member added late and removed again: the marks that place both in the group's message
+    // order, and the groups projection's verdicts on both, are replayed like everything else.
+    let carol = client.user("carol").await;
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+    assert_eq!(client.group_send(&carol, &group, "carol was here").await.status, StatusCode::OK);
+    let removed = client.delete(&format!("/groups/{group}/members/carol"), Some(&alice.token)).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT);
 
     // The embedded read models belong to the server process: stop it. On Kafka the replay runs
     // beside the live processes.

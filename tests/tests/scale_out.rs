@@ -593,3 +593,46 @@ async fn a_member_added_while_messages_lag_sees_nothing_from_before() {
     let list = client.get(&format!("/groups/{group}/attachments"), Some(&carol.token)).await;
     assert_eq!(list.body["attachments"][0]["attachmentId"], later.as_str());
 }
+
+/// A member removed through one API process hears nothing the group says afterwards, live on
+/// another process, in history through either, or on resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_removed_member_gets_nothing_sent_after_the_removal_through_any_process() {
+    let Some(backend) = Backend::kafka_dynamodb("removed_member_gets_nothing") else { return };
+    let deployment = Deployment::new(backend);
+    let _worker = deployment.consume();
+    let (first, second) = (deployment.api(), deployment.api());
+    let (one, two) = (Client::new(&first.base_url), Client::new(&second.base_url));
+    let alice = registered(&one, "alice").await;
+    let (bob, dave) = (registered(&one, "bob").await, registered(&one, "dave").await);
+    let group = one.group(&alice, "leaving", &["bob", "dave"]).await;
+    assert_eq!(one.group_send(&alice, &group, "before").await.status, StatusCode::OK);
+    let mut bob_phone = confab_e2e::Socket::connect(&second.base_url, &bob.token, None).await;
+    let bob_cursor = bob_phone.cursor.clone();
+    let mut dave_phone = confab_e2e::Socket::connect(&second.base_url, &dave.token, None).await;
+
+    let removed = one.delete(&format!("/groups/{group}/members/bob"), Some(&alice.token)).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    assert_eq!(one.group_send(&alice, &group, "after bob left").await.status, StatusCode::OK);
+    assert_eq!(two.group_send(&dave, &group, "dave after").await.status, StatusCode::OK);
+    assert_eq!(one.group_send(&alice, &group, "last").await.status, StatusCode::OK);
+    // Once dave hears the last, the second process's notifier has passed all three (one group,
+    // one partition); anything it gave bob is queued ahead of what bob gets next.
+    while dave_phone.next_of("message").await["content"] != "last" {}
+    assert_eq!(one.send(&alice, "bob", "sentinel").await.status, StatusCode::OK);
+    let next = bob_phone.next_of("message").await;
+    assert_eq!(next["content"], "sentinel", "live: nothing from the group after the removal: {next}");
+
+    for api in [&one, &two] {
+        let history = api.get(&format!("/groups/{group}/messages"), Some(&bob.token)).await;
+        assert_eq!(history.status, StatusCode::FORBIDDEN, "{}", history.body);
+    }
+    let resumed = confab_e2e::Socket::connect(&second.base_url, &bob.token, Some(&bob_cursor)).await;
+    let missed: Vec<&str> = resumed
+        .missed
+        .iter()
+        .filter(|f| f["type"] == "message" && f["kind"] == "group")
+        .map(|f| f["content"].as_str().unwrap())
+        .collect();
+    assert!(missed.is_empty(), "resume: nothing from the group after the removal: {missed:?}");
+}

@@ -10,7 +10,7 @@ use aes_gcm::{
     aead::{Aead, Payload},
 };
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
-use confab_e2e::{Backend, Client, Deployment, TEST_MASTER_KEYS, backend_tests};
+use confab_e2e::{Backend, Client, Deployment, Socket, TEST_MASTER_KEYS, backend_tests};
 use confab_eventlog::{EventLog, Header, Record, embedded::EmbeddedLog};
 use confab_schemas::{Codec, HEADER_EVENT_TYPE, HEADER_SCHEMA_FINGERPRINT};
 use rdkafka::{
@@ -266,7 +266,6 @@ fn schema_files() -> std::collections::HashMap<u64, apache_avro::Schema> {
 /// Every record of every topic decodes with nothing but the schema files: magic, fingerprint,
 /// datum, and the type header naming the record, for a history that has every event type.
 async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: Backend) {
-    use confab_e2e::Socket;
     let deployment = Deployment::new(backend);
     let mut server = deployment.serve();
     let client = Client::new(&server.base_url);
@@ -340,16 +339,22 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
 
 /// Two additions to a group one place short of its limit, written at once (by two API processes,
 /// say): the first in the log takes the place, the second is refused, as the schema's doc says.
+/// Only the outcome is announced live (on Kafka, where the server runs on while they are
+/// written) and counted by analytics.
 async fn an_addition_past_its_member_limit_is_refused_in_log_order(backend: Backend) {
-    let deployment = Deployment::new(backend);
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_ADMINS", "alice");
     let mut server = deployment.serve();
     let client = Client::new(&server.base_url);
     let alice = client.user("alice").await;
     let (carol, dave) = (client.user("carol").await, client.user("dave").await);
     let _bob = client.user("bob").await;
     let group = client.group(&alice, "three at most", &["bob"]).await;
+    let mut watching = None;
     if deployment.is_embedded() {
         server.stop();
+    } else {
+        watching = Some(Socket::connect(&server.base_url, &alice.token, None).await);
     }
     let codec = Codec::new().unwrap();
     let now = chrono::Utc::now().timestamp_millis();
@@ -395,6 +400,38 @@ async fn an_addition_past_its_member_limit_is_refused_in_log_order(backend: Back
     assert_eq!(members, ["alice", "bob", "carol"]);
     let denied = client.group_send(&dave, &group, "let me in").await;
     assert_eq!(denied.status, reqwest::StatusCode::FORBIDDEN);
+
+    if let Some(mut socket) = watching {
+        // Frames come in log order: up to the rename, carol's addition and not dave's.
+        let mut added = Vec::new();
+        loop {
+            let frame = socket.next_of("group").await;
+            match frame["event"].as_str() {
+                Some("renamed") => break,
+                Some("memberAdded") => added.push(frame["username"].as_str().unwrap().to_owned()),
+                _ => {}
+            }
+        }
+        assert_eq!(added, ["carol"], "a refused addition is not announced");
+        // Admins are named at start-up, and alice registered after it.
+        server.stop();
+        server.start_again();
+    }
+    // Analytics counts the outcome: one group of three, never four.
+    let client = Client::new(&server.base_url);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let summary = client.get("/analytics/summary", Some(&alice.token)).await;
+        assert_eq!(summary.status, reqwest::StatusCode::OK, "{}", summary.body);
+        let sizes = &summary.body["groups"]["sizes"];
+        assert_ne!(*sizes, json!([{ "members": 4, "groups": 1 }]), "the refused addition was counted");
+        if *sizes == json!([{ "members": 3, "groups": 1 }]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "analytics never counted the group: {}", summary.body);
+        // A poll interval: the loop ends on the condition.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A removed member's message that reaches the log after the removal's mark (sent through an API

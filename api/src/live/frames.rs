@@ -7,7 +7,7 @@ use confab_consumers::{
     notifier::Notification,
     projection::{LoggedEvent, direct_message_row, group_message_row},
 };
-use confab_producers::{Conversation, Keyring, rfc3339};
+use confab_producers::{Conversation, Opened, Opener, SentMessage, rfc3339};
 use confab_readmodels::{GroupMessageRow, MessageRow};
 use confab_schemas::Event;
 use serde::Serialize;
@@ -18,16 +18,6 @@ use crate::{
     live::cursor::Cursor,
     views::messages::{GroupMessageView, MessageView},
 };
-
-/// A message a connection was sent, remembered so that its acks become receipts.
-#[derive(Debug, Clone)]
-pub(crate) struct SentMessage {
-    pub(crate) message_id: String,
-    pub(crate) sender_id: String,
-    pub(crate) conversation: Conversation,
-    pub(crate) partition: u32,
-    pub(crate) seq: u64,
-}
 
 /// A frame rendered once for everyone who gets it.
 #[derive(Debug, Clone)]
@@ -58,8 +48,9 @@ fn to_text(value: &impl Serialize) -> Result<Arc<str>, ApiError> {
     serde_json::to_string(value).map(Arc::from).map_err(ApiError::internal)
 }
 
-pub(crate) fn direct_message(keyring: &Keyring, row: MessageRow, partition: u32) -> Result<Rendered, ApiError> {
-    let message = SentMessage {
+pub(crate) fn direct_message(message: Opened<MessageRow>, partition: u32) -> Result<Rendered, ApiError> {
+    let row = &message.row;
+    let sent = SentMessage {
         message_id: row.message_id.clone(),
         sender_id: row.sender_id.clone(),
         conversation: Conversation::Direct {
@@ -70,20 +61,21 @@ pub(crate) fn direct_message(keyring: &Keyring, row: MessageRow, partition: u32)
         partition,
         seq: row.seq,
     };
-    let frame = MessageFrame { frame_type: "message", kind: "direct", view: MessageView::new(keyring, row)? };
-    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(message)) })
+    let frame = MessageFrame { frame_type: "message", kind: "direct", view: MessageView::from(message) };
+    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)) })
 }
 
-pub(crate) fn group_message(keyring: &Keyring, row: GroupMessageRow, partition: u32) -> Result<Rendered, ApiError> {
-    let message = SentMessage {
+pub(crate) fn group_message(message: Opened<GroupMessageRow>, partition: u32) -> Result<Rendered, ApiError> {
+    let row = &message.row;
+    let sent = SentMessage {
         message_id: row.message_id.clone(),
         sender_id: row.sender_id.clone(),
         conversation: Conversation::Group { group_id: row.group_id.clone() },
         partition,
         seq: row.seq,
     };
-    let frame = MessageFrame { frame_type: "message", kind: "group", view: GroupMessageView::new(keyring, row)? };
-    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(message)) })
+    let frame = MessageFrame { frame_type: "message", kind: "group", view: GroupMessageView::from(message) };
+    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)) })
 }
 
 /// The payload's own fields, with `type`, `labels` (what happened), who acted and when.
@@ -106,16 +98,16 @@ fn payload_frame(
 }
 
 /// The frame a notification becomes; None for events no client is told of.
-pub(crate) fn render(keyring: &Keyring, notification: &Notification) -> Result<Option<Rendered>, ApiError> {
+pub(crate) fn render(opener: &Opener, notification: &Notification) -> Result<Option<Rendered>, ApiError> {
     let event = &notification.event;
     let logged = LoggedEvent { event: event.clone(), position: notification.position.clone() };
     let partition = notification.position.partition;
     let rendered = match event {
         Event::DirectMessageSent(_) => {
-            direct_message_row(&logged).map(|row| direct_message(keyring, row, partition)).transpose()?
+            direct_message_row(&logged).map(|row| direct_message(opener.direct(row)?, partition)).transpose()?
         }
         Event::GroupMessageSent(_) => {
-            group_message_row(&logged).map(|row| group_message(keyring, row, partition)).transpose()?
+            group_message_row(&logged).map(|row| group_message(opener.group(row)?, partition)).transpose()?
         }
         Event::GroupCreated(e) => Some(payload_frame("group", &[("event", "created")], &e.payload, event)?),
         Event::GroupMemberAdded(e) => Some(payload_frame("group", &[("event", "memberAdded")], &e.payload, event)?),

@@ -16,7 +16,7 @@ use confab_eventlog::Position;
 use confab_schemas::Topic;
 use tokio::sync::mpsc;
 
-use confab_producers::Keyring;
+use confab_producers::Opener;
 
 use crate::live::{
     cursor::Cursor,
@@ -24,7 +24,8 @@ use crate::live::{
 };
 
 pub struct Hub {
-    keyring: Arc<Keyring>,
+    /// Opens message content, once per frame.
+    opener: Opener,
     queue_capacity: usize,
     /// Connections one user may have open at once; a new one closes the oldest.
     max_per_user: usize,
@@ -63,8 +64,8 @@ pub(crate) struct Attachment {
 }
 
 impl Hub {
-    pub fn new(keyring: Arc<Keyring>, queue_capacity: usize, max_per_user: usize) -> Self {
-        Self { keyring, queue_capacity, max_per_user: max_per_user.max(1), state: Mutex::default() }
+    pub fn new(opener: Opener, queue_capacity: usize, max_per_user: usize) -> Self {
+        Self { opener, queue_capacity, max_per_user: max_per_user.max(1), state: Mutex::default() }
     }
 
     fn state(&self) -> MutexGuard<'_, HubState> {
@@ -183,7 +184,7 @@ impl NotificationSink for Hub {
         // Rendered (and decrypted) outside the lock, once per event.
         let rendered: Vec<_> = notifications
             .iter()
-            .filter_map(|n| match frames::render(&self.keyring, n) {
+            .filter_map(|n| match frames::render(&self.opener, n) {
                 Ok(rendered) => rendered.map(|r| (n, r)),
                 Err(error) => {
                     tracing::error!(?error, position = ?n.position, "cannot render a frame");

@@ -7,7 +7,7 @@ use std::{
     sync::Arc,
 };
 
-use crate::live::frames::SentMessage;
+use confab_producers::SentMessage;
 
 /// A sent message keyed by its id, sharing the frame's allocation: remembering one costs two
 /// reference counts, not two copies of its id (a group message is remembered once per member).

@@ -2,8 +2,7 @@
 //! (with `since`), then `ready`, then live frames; turn the client's acks, reads and typing into
 //! receipts and typing frames; ping, and drop connections that stop answering.
 use std::{
-    collections::HashMap,
-    sync::{Arc, atomic::Ordering},
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
@@ -15,8 +14,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::Response,
 };
-use confab_producers::{Caller, Conversation};
-use confab_readmodels::ReceiptStatus;
+use confab_producers::{Acks, Caller};
 use confab_schemas::Topic;
 use serde::Deserialize;
 
@@ -25,7 +23,7 @@ use crate::{
     extract::{QueryParams, bearer_header},
     live::{
         cursor::Cursor,
-        frames::{self, Outbound, SentMessage},
+        frames::{self, Outbound},
         hub::Attachment,
         remembered::Remembered,
         resume, typing,
@@ -182,9 +180,8 @@ struct Connection {
     caller: Caller,
     /// The message frames sent, which acks name.
     sent: Remembered,
-    typing: typing::RateLimit,
-    /// Acked messages not yet recorded as delivered: the newest per conversation.
-    acked: HashMap<Conversation, Arc<SentMessage>>,
+    /// Acked messages not yet recorded as delivered.
+    acked: Acks,
     /// The delivery receipts being recorded; one batch at a time.
     recording: Option<tokio::task::JoinHandle<()>>,
 }
@@ -201,10 +198,9 @@ impl Connection {
         Self {
             socket,
             state,
+            acked: Acks::new(&caller.sub),
             caller,
             sent: Remembered::new(REMEMBERED_MESSAGES),
-            typing: typing::RateLimit::default(),
-            acked: HashMap::new(),
             recording: None,
         }
     }
@@ -345,13 +341,7 @@ impl Connection {
                 .await
                 .map(drop)
                 .map_err(ApiError::from),
-            ClientFrame::Typing { to } => {
-                if self.typing.allow(&to) {
-                    typing::send(&self.state, &self.caller, &to).await
-                } else {
-                    Ok(())
-                }
-            }
+            ClientFrame::Typing { to } => typing::send(&self.state, &self.caller, &to).await,
         };
         match outcome {
             Ok(()) => Ok(()),
@@ -359,19 +349,12 @@ impl Connection {
         }
     }
 
-    /// The newest acked message of each conversation becomes a delivered receipt. Ids it never
-    /// sent, or sent long ago, and the user's own messages are ignored.
+    /// Acks name messages this connection sent; ids it never sent, or sent long ago, are
+    /// ignored. Which count is the use case's rule (`Acks`).
     fn on_ack(&mut self, message_ids: &[String]) {
         for id in message_ids.iter().take(MAX_ACK_IDS) {
-            let Some(message) = self.sent.get(id) else { continue };
-            if message.sender_id == self.caller.sub {
-                continue;
-            }
-            match self.acked.get(&message.conversation) {
-                Some(newer) if newer.seq >= message.seq => {}
-                _ => {
-                    let _ = self.acked.insert(message.conversation.clone(), Arc::clone(message));
-                }
+            if let Some(message) = self.sent.get(id) {
+                self.acked.ack(message);
             }
         }
     }
@@ -382,19 +365,9 @@ impl Connection {
         if self.acked.is_empty() || self.recording.as_ref().is_some_and(|r| !r.is_finished()) {
             return;
         }
-        let batch: Vec<Arc<SentMessage>> = self.acked.drain().map(|(_, message)| message).collect();
+        let batch = self.acked.take();
         let (state, reader) = (self.state.clone(), self.caller.sub.clone());
-        self.recording = Some(tokio::spawn(async move {
-            for message in batch {
-                let published = state
-                    .use_cases
-                    .record_receipt(&reader, &message.conversation, &message.message_id, ReceiptStatus::Delivered)
-                    .await;
-                if let Err(error) = published {
-                    tracing::warn!(?error, reader, message_id = message.message_id, "cannot record a delivery");
-                }
-            }
-        }));
+        self.recording = Some(tokio::spawn(async move { state.use_cases.record_deliveries(&reader, batch).await }));
     }
 }
 

@@ -1,6 +1,5 @@
 //! `GET /analytics/summary`: the analytics consumer's numbers, for admins (`--admins`).
 use axum::{Json, extract::State};
-use confab_readmodels::analytics::{day_range, summary};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -36,11 +35,6 @@ pub(crate) async fn summary_of(
     AuthUser(caller): AuthUser,
     QueryParams(query): QueryParams<SummaryQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if !state.admins.contains(&caller.sub) {
-        return Err(ApiError::forbidden("not_an_admin", "analytics are for admins (--admins)"));
-    }
-    let (from, to) =
-        day_range(query.from.as_deref(), query.to.as_deref()).map_err(|e| ApiError::bad_request("invalid_range", e))?;
-    let numbers = summary(state.analytics.as_ref(), &from, &to).await?;
+    let numbers = state.use_cases.analytics_summary(&caller, query.from.as_deref(), query.to.as_deref()).await?;
     Ok(Json(serde_json::to_value(numbers).map_err(ApiError::internal)?))
 }

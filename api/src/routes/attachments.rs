@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::{Json, extract::State, http::StatusCode};
-use confab_producers::{self as producers, AttachmentsOf, Keyring, rfc3339, scope_of};
-use confab_readmodels::AttachmentRow;
+use confab_producers::{self as producers, AttachmentsOf, OpenedFile, rfc3339};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,7 +11,6 @@ use crate::{
     ApiError, AppState, constraints,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
-    views::attachments::file_name,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -99,10 +97,10 @@ pub(crate) struct AttachmentPage {
     next_cursor: Option<String>,
 }
 
-impl AttachmentView {
-    fn new(keyring: &Keyring, row: AttachmentRow) -> Result<Self, ApiError> {
-        Ok(Self {
-            file_name: file_name(keyring, scope_of(&row), &row.file_name, &row.attachment_id)?,
+impl From<OpenedFile> for AttachmentView {
+    fn from(OpenedFile { row, file_name }: OpenedFile) -> Self {
+        Self {
+            file_name,
             status: row.status.as_str(),
             created_at: rfc3339(row.created_at_ms),
             group_id: row.is_group().then(|| row.conversation_id.clone()),
@@ -113,7 +111,7 @@ impl AttachmentView {
             reason: row.reason,
             uploader_id: row.uploader_id,
             uploader: row.uploader_username,
-        })
+        }
     }
 }
 
@@ -173,8 +171,8 @@ pub(crate) async fn complete(
     AuthUser(caller): AuthUser,
     PathParams(attachment_id): PathParams<String>,
 ) -> Result<Json<AttachmentView>, ApiError> {
-    let row = state.use_cases.complete_upload(&caller, &attachment_id).await?;
-    Ok(Json(AttachmentView::new(&state.keyring, row)?))
+    let file = state.use_cases.complete_upload(&caller, &attachment_id).await?;
+    Ok(Json(AttachmentView::from(file)))
 }
 
 #[utoipa::path(
@@ -195,9 +193,10 @@ pub(crate) async fn download(
     AuthUser(caller): AuthUser,
     PathParams(attachment_id): PathParams<String>,
 ) -> Result<Json<DownloadTicket>, ApiError> {
-    let producers::Download { row, url, expires_at_ms } = state.use_cases.download(&caller, &attachment_id).await?;
+    let producers::Download { file: OpenedFile { row, file_name }, url, expires_at_ms } =
+        state.use_cases.download(&caller, &attachment_id).await?;
     Ok(Json(DownloadTicket {
-        file_name: file_name(&state.keyring, scope_of(&row), &row.file_name, &row.attachment_id)?,
+        file_name,
         download_url: url.url,
         expires_at: rfc3339(expires_at_ms),
         attachment_id: row.attachment_id,
@@ -232,10 +231,9 @@ pub(crate) struct GroupAttachmentsQuery {
 }
 
 /// Shapes a page of attachments.
-fn shaped(keyring: &Keyring, page: producers::AttachmentPage) -> Result<Json<AttachmentPage>, ApiError> {
-    let attachments =
-        page.attachments.into_iter().map(|row| AttachmentView::new(keyring, row)).collect::<Result<_, ApiError>>()?;
-    Ok(Json(AttachmentPage { attachments, next_cursor: page.next_cursor }))
+fn shaped(page: producers::AttachmentPage) -> Json<AttachmentPage> {
+    let attachments = page.attachments.into_iter().map(AttachmentView::from).collect();
+    Json(AttachmentPage { attachments, next_cursor: page.next_cursor })
 }
 
 #[utoipa::path(
@@ -256,7 +254,7 @@ pub(crate) async fn direct_attachments(
 ) -> Result<Json<AttachmentPage>, ApiError> {
     let limit = producers::page_limit(query.limit.as_deref())?;
     let of = AttachmentsOf::Direct(&query.recipient);
-    shaped(&state.keyring, state.use_cases.attachment_page(&caller, of, query.before.as_deref(), limit).await?)
+    Ok(shaped(state.use_cases.attachment_page(&caller, of, query.before.as_deref(), limit).await?))
 }
 
 #[utoipa::path(
@@ -279,5 +277,5 @@ pub(crate) async fn group_attachments(
 ) -> Result<Json<AttachmentPage>, ApiError> {
     let limit = producers::page_limit(query.limit.as_deref())?;
     let of = AttachmentsOf::Group(&group_id);
-    shaped(&state.keyring, state.use_cases.attachment_page(&caller, of, query.before.as_deref(), limit).await?)
+    Ok(shaped(state.use_cases.attachment_page(&caller, of, query.before.as_deref(), limit).await?))
 }

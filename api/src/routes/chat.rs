@@ -1,7 +1,6 @@
 //! `POST /chat/send` and `GET /chat/messages`.
 use axum::{Json, extract::State};
 use confab_producers::{DirectSend, DirectSent, MessageCommand, page_limit};
-use confab_readmodels::ConversationRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -149,14 +148,12 @@ pub(crate) async fn messages(
         let conversations = page
             .conversations
             .into_iter()
-            .map(|row: ConversationRow| {
-                Ok(ConversationView {
-                    conversation_id: row.conversation_id,
-                    peer: Peer { user_id: row.peer_id, username: row.peer_username },
-                    last_message: MessageView::new(&state.keyring, row.last_message)?,
-                })
+            .map(|entry| ConversationView {
+                conversation_id: entry.conversation_id,
+                peer: Peer { user_id: entry.peer_id, username: entry.peer_username },
+                last_message: MessageView::from(entry.last_message),
             })
-            .collect::<Result<_, ApiError>>()?;
+            .collect();
         let list = ConversationList { conversations, next_cursor: page.next_cursor };
         return Ok(Json(MessagesResponse::Conversations(list)));
     };
@@ -164,8 +161,8 @@ pub(crate) async fn messages(
     let messages = page
         .messages
         .into_iter()
-        .map(|(row, status)| Ok(MessageView { status, ..MessageView::new(&state.keyring, row)? }))
-        .collect::<Result<_, ApiError>>()?;
+        .map(|(message, status)| MessageView { status, ..MessageView::from(message) })
+        .collect();
     let next_cursor = page.next_cursor;
     Ok(Json(MessagesResponse::History(HistoryPage { messages, next_cursor })))
 }

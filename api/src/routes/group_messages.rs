@@ -112,10 +112,10 @@ pub(crate) async fn messages(
     let messages = page
         .messages
         .into_iter()
-        .map(|(row, counts)| {
+        .map(|(message, counts)| {
             let (delivered_count, read_count) = counts.unzip();
-            Ok(GroupMessageView { delivered_count, read_count, ..GroupMessageView::new(&state.keyring, row)? })
+            GroupMessageView { delivered_count, read_count, ..GroupMessageView::from(message) }
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok(Json(GroupHistoryPage { messages, next_cursor: page.next_cursor }))
 }

@@ -56,8 +56,7 @@ pub(crate) async fn get(
     AuthUser(caller): AuthUser,
     PathParams(group_id): PathParams<String>,
 ) -> Result<Json<GroupView>, ApiError> {
-    let (group, _) = state.use_cases.membership(&group_id, &caller.sub).await?;
-    Ok(Json(GroupView::current(&state.read_models.now(), &group.group_id).await?))
+    Ok(Json(GroupView::from(state.use_cases.group_details(&caller, &group_id).await?)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -115,16 +114,14 @@ pub(crate) async fn list(
     let groups = page
         .groups
         .into_iter()
-        .map(|entry| {
-            Ok(GroupListEntry {
-                group_id: entry.group.group_id,
-                name: entry.group.name,
-                role: entry.membership.role.as_str(),
-                joined_at: rfc3339(entry.membership.joined_at_ms),
-                last_message: entry.last_message.map(|m| GroupMessageView::new(&state.keyring, m)).transpose()?,
-            })
+        .map(|entry| GroupListEntry {
+            group_id: entry.group.group_id,
+            name: entry.group.name,
+            role: entry.membership.role.as_str(),
+            joined_at: rfc3339(entry.membership.joined_at_ms),
+            last_message: entry.last_message.map(GroupMessageView::from),
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok(Json(GroupList { groups, next_cursor: page.next_cursor }))
 }
 
@@ -154,5 +151,5 @@ pub(crate) async fn rename(
     JsonBody(body): JsonBody<RenameRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
     let group_id = state.use_cases.rename_group(&caller, &group_id, &body.name).await?;
-    Ok(Json(GroupView::current(&state.read_models.now(), &group_id).await?))
+    Ok(Json(GroupView::from(state.use_cases.group_details(&caller, &group_id).await?)))
 }

@@ -38,7 +38,7 @@ pub(crate) async fn add_member(
     JsonBody(body): JsonBody<AddMemberRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
     let group_id = state.use_cases.add_member(&caller, &group_id, &body.member).await?;
-    Ok(Json(GroupView::current(&state.read_models.now(), &group_id).await?))
+    Ok(Json(GroupView::from(state.use_cases.group_details(&caller, &group_id).await?)))
 }
 
 #[utoipa::path(
@@ -96,5 +96,5 @@ pub(crate) async fn set_role(
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<GroupView>, ApiError> {
     let group_id = state.use_cases.set_role(&caller, &group_id, &username, &body.role).await?;
-    Ok(Json(GroupView::current(&state.read_models.now(), &group_id).await?))
+    Ok(Json(GroupView::from(state.use_cases.group_details(&caller, &group_id).await?)))
 }

@@ -11,7 +11,6 @@ use confab_objects::{
     ObjectError,
     embedded::{EmbeddedObjects, Grant, Refusal, SignedQuery, UploadError},
 };
-use confab_readmodels::{AttachmentStatus, uploaded_attachment};
 
 use crate::{
     ApiError, AppState,
@@ -68,25 +67,12 @@ pub(crate) async fn upload(
     if declared.is_some_and(|length| length != Ok(size)) {
         return Err(size_mismatch(size));
     }
-    refuse_settled(&state, &key).await?;
+    state.use_cases.upload_still_open(&key).await?;
     match objects.write(&key, size, &content_type, body.into_data_stream()).await {
         Ok(()) => Ok(StatusCode::OK),
         Err(UploadError::TooLong | UploadError::TooShort) => Err(size_mismatch(size)),
         Err(UploadError::Body(reason)) => Err(ApiError::bad_request("invalid_body", reason)),
         Err(UploadError::Store(e)) => Err(store_error(e)),
-    }
-}
-
-/// An upload URL stays valid until it expires, but once the indexer has settled its attachment
-/// the upload is discarded: bytes put there again would be kept for nobody.
-async fn refuse_settled(state: &AppState, key: &str) -> Result<(), ApiError> {
-    let Some(attachment_id) = uploaded_attachment(key) else { return Ok(()) };
-    match state.read_models.now().attachments.attachment(attachment_id).await? {
-        Some(row) if row.status != AttachmentStatus::Pending => Err(ApiError::conflict(
-            "attachment_settled",
-            "this attachment was verified already; request a new upload for other bytes",
-        )),
-        _ => Ok(()),
     }
 }
 

@@ -1,10 +1,8 @@
 //! Groups as answers show them.
-use confab_producers::rfc3339;
-use confab_readmodels::{GroupRow, MemberRow, ReadModels};
+use confab_producers::{GroupDetails, rfc3339};
+use confab_readmodels::{GroupRow, MemberRow};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::ApiError;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -54,15 +52,8 @@ impl GroupView {
     }
 }
 
-impl GroupView {
-    /// The group as the read models hold it now.
-    pub(crate) async fn current(read_models: &ReadModels, group_id: &str) -> Result<Self, ApiError> {
-        let group = read_models
-            .groups
-            .group(group_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("group_not_found", "no group with that id"))?;
-        let members = read_models.groups.members(group_id).await?;
-        Ok(GroupView::new(&group, &members))
+impl From<GroupDetails> for GroupView {
+    fn from(details: GroupDetails) -> Self {
+        Self::new(&details.group, &details.members)
     }
 }

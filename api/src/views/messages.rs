@@ -1,10 +1,10 @@
 //! Messages as answers and frames show them: content opened, attachments named.
-use confab_producers::{KeyScope, Keyring, rfc3339};
+use confab_producers::{Opened, rfc3339};
 use confab_readmodels::{GroupMessageRow, MessageRow};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{ApiError, views::attachments::MessageAttachment};
+use crate::views::attachments::MessageAttachment;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -31,16 +31,11 @@ pub(crate) struct MessageView {
     pub(crate) status: Option<&'static str>,
 }
 
-impl MessageView {
-    pub(crate) fn new(keyring: &Keyring, row: MessageRow) -> Result<Self, ApiError> {
-        let plaintext = keyring
-            .open(KeyScope::Conversation(&row.conversation_id), &row.content, row.message_id.as_bytes())
-            .map_err(ApiError::internal)?;
-        let scope = KeyScope::Conversation(&row.conversation_id);
-        let attachments = MessageAttachment::all(keyring, scope, row.attachments)?;
-        Ok(Self {
-            content: String::from_utf8(plaintext).map_err(ApiError::internal)?,
-            attachments,
+impl From<Opened<MessageRow>> for MessageView {
+    fn from(Opened { row, content, attachments }: Opened<MessageRow>) -> Self {
+        Self {
+            content,
+            attachments: attachments.into_iter().map(MessageAttachment::from).collect(),
             timestamp: rfc3339(row.sent_at_ms),
             message_id: row.message_id,
             conversation_id: row.conversation_id,
@@ -50,7 +45,7 @@ impl MessageView {
             recipient: row.recipient_username,
             client_message_id: row.client_message_id,
             status: None,
-        })
+        }
     }
 }
 
@@ -78,15 +73,11 @@ pub(crate) struct GroupMessageView {
     pub(crate) read_count: Option<usize>,
 }
 
-impl GroupMessageView {
-    pub(crate) fn new(keyring: &Keyring, row: GroupMessageRow) -> Result<Self, ApiError> {
-        let plaintext = keyring
-            .open(KeyScope::Group(&row.group_id), &row.content, row.message_id.as_bytes())
-            .map_err(ApiError::internal)?;
-        let attachments = MessageAttachment::all(keyring, KeyScope::Group(&row.group_id), row.attachments)?;
-        Ok(Self {
-            content: String::from_utf8(plaintext).map_err(ApiError::internal)?,
-            attachments,
+impl From<Opened<GroupMessageRow>> for GroupMessageView {
+    fn from(Opened { row, content, attachments }: Opened<GroupMessageRow>) -> Self {
+        Self {
+            content,
+            attachments: attachments.into_iter().map(MessageAttachment::from).collect(),
             timestamp: rfc3339(row.sent_at_ms),
             message_id: row.message_id,
             group_id: row.group_id,
@@ -95,6 +86,6 @@ impl GroupMessageView {
             client_message_id: row.client_message_id,
             delivered_count: None,
             read_count: None,
-        })
+        }
     }
 }

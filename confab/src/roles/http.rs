@@ -15,7 +15,7 @@ use confab_consumers::{
     notifier::{NotificationSink, Notifier},
 };
 use confab_producers::{
-    AttachmentLimits, EventPublisher, Keyring, Limits, PasswordHasher, RateLimits, TokenKeys, UseCases,
+    AttachmentLimits, EventPublisher, Keyring, Limits, Opener, PasswordHasher, RateLimits, TokenKeys, UseCases,
 };
 use confab_readmodels::LiveReadModels;
 use confab_schemas::Codec;
@@ -119,7 +119,7 @@ pub(crate) async fn run_http(
     };
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs));
-    let hub = Arc::new(Hub::new(Arc::clone(&keyring), args.ws_queue_frames, args.limits.ws_max_per_user));
+    let hub = Arc::new(Hub::new(Opener::new(Arc::clone(&keyring)), args.ws_queue_frames, args.limits.ws_max_per_user));
     let notifier = Notifier::new(Arc::clone(&backend.log), Arc::clone(&codec), live.clone());
     let shutdown = CancellationToken::new();
     let notifier = notifier
@@ -137,10 +137,11 @@ pub(crate) async fn run_http(
             max_pending_bytes: args.attachment_max_pending_bytes,
         },
     };
+    let admins = admin_ids(&args.admins, &live).await?;
     let use_cases = UseCases {
         publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
         read_models: live.clone(),
-        keyring: Arc::clone(&keyring),
+        keyring,
         tokens: Arc::clone(&tokens),
         objects: Arc::clone(&backend.objects.store),
         projected: Arc::new(waits),
@@ -148,14 +149,13 @@ pub(crate) async fn run_http(
         rate_limits: RateLimits::new(&args.limits.rate_specs()),
         passwords: PasswordHasher::new(args.limits.password_hash_threads(), args.limits.password_hash_queue)
             .context("cannot start the password hashing threads")?,
+        analytics: Arc::clone(&backend.analytics),
+        admins,
     };
     let use_cases = Arc::new(use_cases);
-    let admins = admin_ids(&args.admins, &live).await?;
     let state = AppState {
         use_cases: Arc::clone(&use_cases),
-        read_models: live,
         tokens,
-        keyring,
         dependencies,
         hub,
         live: LiveSettings {
@@ -164,8 +164,6 @@ pub(crate) async fn run_http(
         },
         http: args.limits.http(),
         trusted_proxies: args.limits.trusted_proxies(),
-        analytics: Arc::clone(&backend.analytics),
-        admins,
         embedded_objects: backend.objects.embedded.clone(),
     };
     let listener = bind(args.listen).await?;

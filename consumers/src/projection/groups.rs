@@ -10,7 +10,7 @@ use confab_schemas::{
 };
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
-use confab_readmodels::{GroupChange, GroupRole, GroupRow, GroupStore, MemberRow, StoreError};
+use confab_readmodels::{ChangeOutcome, GroupChange, GroupRole, GroupRow, GroupStore, MemberRow, StoreError};
 
 /// `confab.groups` into groups and their members.
 pub const GROUPS: ProjectionSpec = ProjectionSpec {
@@ -90,16 +90,33 @@ impl GroupsProjection {
         Ok(Some(GroupChange::created(e, offset)))
     }
 
+    /// The group a membership change at `offset` applies to, if it has not applied it yet; a
+    /// change to no group is recorded as refused.
+    async fn deciding(&self, group_id: &str, offset: u64) -> Result<Option<GroupRow>, StoreError> {
+        match self.store.group(group_id).await? {
+            None => {
+                self.decided(group_id, offset, false).await?;
+                Ok(None)
+            }
+            Some(group) => Ok(Some(group).filter(|g| offset >= g.next_offset)),
+        }
+    }
+
+    async fn decided(&self, group_id: &str, offset: u64, applied: bool) -> Result<(), StoreError> {
+        self.store.record_outcome(&ChangeOutcome { group_id: group_id.to_owned(), offset, applied }).await
+    }
+
     async fn member_added(&self, e: &GroupMemberAdded, offset: u64) -> Result<Option<GroupChange>, StoreError> {
         let p = &e.payload;
-        let Some(group) = self.pending(&p.group_id, offset).await? else {
+        let Some(group) = self.deciding(&p.group_id, offset).await? else {
             return Ok(None);
         };
         let mut change = nothing(group, offset);
-        if self.is_admin(&p.group_id, &e.actor_id).await?
+        let applied = self.is_admin(&p.group_id, &e.actor_id).await?
             && self.store.member(&p.group_id, &p.user_id).await?.is_none()
-            && self.has_room(&p.group_id, p.member_limit).await?
-        {
+            && self.has_room(&p.group_id, p.member_limit).await?;
+        self.decided(&p.group_id, offset, applied).await?;
+        if applied {
             change.put_members.push(MemberRow {
                 group_id: p.group_id.clone(),
                 user_id: p.user_id.clone(),
@@ -116,16 +133,16 @@ impl GroupsProjection {
 
     async fn member_removed(&self, e: &GroupMemberRemoved, offset: u64) -> Result<Option<GroupChange>, StoreError> {
         let p = &e.payload;
-        let Some(group) = self.pending(&p.group_id, offset).await? else {
+        let Some(group) = self.deciding(&p.group_id, offset).await? else {
             return Ok(None);
         };
         let mut change = nothing(group, offset);
-        let Some(leaving) = self.store.member(&p.group_id, &p.user_id).await? else {
+        let leaving = self.store.member(&p.group_id, &p.user_id).await?;
+        let allowed = e.actor_id == p.user_id || self.is_admin(&p.group_id, &e.actor_id).await?;
+        self.decided(&p.group_id, offset, leaving.is_some() && allowed).await?;
+        let Some(leaving) = leaving.filter(|_| allowed) else {
             return Ok(Some(change));
         };
-        if e.actor_id != p.user_id && !self.is_admin(&p.group_id, &e.actor_id).await? {
-            return Ok(Some(change));
-        }
         if leaving.role == GroupRole::Admin {
             // The last admin going hands the group to the longest-standing member who stays.
             // Chosen regardless of role, so redoing a half-applied removal picks the same one.

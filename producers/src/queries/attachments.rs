@@ -3,7 +3,7 @@
 use confab_readmodels::{AttachmentRow, MAX_PAGE_ROWS};
 
 use crate::{
-    Caller, ChatError, UseCases, conversation_id,
+    Caller, ChatError, OpenedFile, UseCases, conversation_id,
     queries::paging::{hyphenated_uuid, invalid_cursor},
 };
 
@@ -23,8 +23,8 @@ pub enum AttachmentsOf<'a> {
 /// A page of attachments.
 #[derive(Debug)]
 pub struct AttachmentPage {
-    /// Newest first.
-    pub attachments: Vec<AttachmentRow>,
+    /// Newest first, names opened.
+    pub attachments: Vec<OpenedFile>,
     /// Asks for the page after this one (older); None at the end.
     pub next_cursor: Option<String>,
 }
@@ -66,14 +66,22 @@ impl UseCases {
             if attachments.len() > limit {
                 attachments.truncate(limit);
                 let next_cursor = attachments.last().map(|row| row.attachment_id.clone());
-                return Ok(AttachmentPage { attachments, next_cursor });
+                return self.opened_page(attachments, next_cursor);
             }
             if end {
-                return Ok(AttachmentPage { attachments, next_cursor: None });
+                return self.opened_page(attachments, None);
             }
             if scanned >= MAX_SCANNED {
-                return Ok(AttachmentPage { attachments, next_cursor: before });
+                return self.opened_page(attachments, before);
             }
         }
+    }
+}
+
+impl UseCases {
+    fn opened_page(&self, rows: Vec<AttachmentRow>, next_cursor: Option<String>) -> Result<AttachmentPage, ChatError> {
+        let opener = self.opener();
+        let attachments = rows.into_iter().map(|row| opener.file(row)).collect::<Result<_, _>>()?;
+        Ok(AttachmentPage { attachments, next_cursor })
     }
 }

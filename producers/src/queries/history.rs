@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use confab_readmodels::{GroupMessageRow, MemberRow, MessageRow, ReadModels, ReceiptRow, ReceiptStatus, Sight};
 
 use crate::{
-    Caller, ChatError, UseCases, conversation_id,
+    Caller, ChatError, Opened, UseCases, conversation_id,
     queries::paging::{message_cursor, oldest_first, unknown_cursor},
 };
 
@@ -14,17 +14,20 @@ use crate::{
 pub struct DirectHistory {
     /// Oldest first; on the caller's own messages, how far the peer got with them: `sent`,
     /// `delivered` or `read`.
-    pub messages: Vec<(MessageRow, Option<&'static str>)>,
+    pub messages: Vec<(Opened<MessageRow>, Option<&'static str>)>,
     /// Asks for the page before this one; None at the start of the conversation.
     pub next_cursor: Option<String>,
 }
+
+/// How many members who see a message have it on a device, and how many read it.
+pub type Tally = (usize, usize);
 
 /// A page of a group's history.
 #[derive(Debug)]
 pub struct GroupHistory {
     /// Oldest first; on the caller's own messages, how many members who see it have it on a
     /// device, and how many read it.
-    pub messages: Vec<(GroupMessageRow, Option<(usize, usize)>)>,
+    pub messages: Vec<(Opened<GroupMessageRow>, Option<Tally>)>,
     /// Asks for the page before this one; None at the start of what the caller sees.
     pub next_cursor: Option<String>,
 }
@@ -50,15 +53,16 @@ impl UseCases {
         } else {
             None
         };
+        let opener = self.opener();
         let messages = rows
             .into_iter()
             .map(|row| {
                 let status = (row.sender_id == caller.sub).then(|| {
                     peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
                 });
-                (row, status)
+                Ok((opener.direct(row)?, status))
             })
-            .collect();
+            .collect::<Result<_, ChatError>>()?;
         Ok(DirectHistory { messages, next_cursor })
     }
 
@@ -85,13 +89,14 @@ impl UseCases {
         let rows = read.messages.group_history(&group_id, sight.floor(), before, limit + 1).await?;
         let (rows, next_cursor) = oldest_first(rows, limit, |row| &row.message_id);
         let counts = ReceiptCounts::load(&read, &group_id, &caller.sub, &rows).await?;
+        let opener = self.opener();
         let messages = rows
             .into_iter()
             .map(|row| {
                 let counts = counts.of(&row);
-                (row, counts)
+                Ok((opener.group(row)?, counts))
             })
-            .collect();
+            .collect::<Result<_, ChatError>>()?;
         Ok(GroupHistory { messages, next_cursor })
     }
 }

@@ -1,17 +1,26 @@
 //! The caller's lists, newest activity first, in pages: their conversations and their groups.
-use confab_readmodels::{ConversationRow, GroupMessageRow, GroupRow, MemberRow};
+use confab_readmodels::{GroupMessageRow, GroupRow, MemberRow, MessageRow};
 
 use crate::{
-    Caller, ChatError, UseCases,
+    Caller, ChatError, Opened, UseCases,
     queries::paging::{GroupActivity, activity_cursor, group_cursor, parse_activity_cursor, parse_group_cursor},
 };
 
 /// A page of the caller's conversations.
 #[derive(Debug)]
 pub struct ConversationPage {
-    pub conversations: Vec<ConversationRow>,
+    pub conversations: Vec<ConversationEntry>,
     /// Asks for the page after this one; None at the end of the list.
     pub next_cursor: Option<String>,
+}
+
+/// One of the caller's conversations: the peer and the newest message.
+#[derive(Debug)]
+pub struct ConversationEntry {
+    pub conversation_id: String,
+    pub peer_id: String,
+    pub peer_username: String,
+    pub last_message: Opened<MessageRow>,
 }
 
 /// One of the caller's groups.
@@ -20,7 +29,7 @@ pub struct GroupListEntry {
     pub group: GroupRow,
     pub membership: MemberRow,
     /// The newest message the caller may see, if any.
-    pub last_message: Option<GroupMessageRow>,
+    pub last_message: Option<Opened<GroupMessageRow>>,
 }
 
 /// A page of the caller's groups.
@@ -30,6 +39,9 @@ pub struct GroupPage {
     /// Asks for the page after this one; None at the end of the list.
     pub next_cursor: Option<String>,
 }
+
+/// A group, the caller's membership and the last message they see, before it is opened.
+type GroupSummaryOf = (GroupRow, MemberRow, Option<GroupMessageRow>);
 
 impl UseCases {
     /// Up to `limit` of the caller's conversations after `before` (a `next_cursor`).
@@ -47,6 +59,18 @@ impl UseCases {
         } else {
             None
         };
+        let opener = self.opener();
+        let conversations = conversations
+            .into_iter()
+            .map(|row| {
+                Ok(ConversationEntry {
+                    conversation_id: row.conversation_id,
+                    peer_id: row.peer_id,
+                    peer_username: row.peer_username,
+                    last_message: opener.direct(row.last_message)?,
+                })
+            })
+            .collect::<Result<_, ChatError>>()?;
         Ok(ConversationPage { conversations, next_cursor })
     }
 
@@ -60,7 +84,7 @@ impl UseCases {
     ) -> Result<GroupPage, ChatError> {
         let before = before.map(parse_group_cursor).transpose()?;
         let read = self.read();
-        let mut entries: Vec<(GroupActivity, GroupListEntry)> = Vec::new();
+        let mut entries: Vec<(GroupActivity, GroupSummaryOf)> = Vec::new();
         for summary in read.groups.groups_of(&caller.sub).await? {
             // The last message moves only forward: if the member does not see it, they see none.
             let sight = confab_readmodels::sight(read.messages.as_ref(), &summary.membership).await?;
@@ -68,8 +92,7 @@ impl UseCases {
             let at_ms = last_message.as_ref().map_or(summary.membership.joined_at_ms, |m| m.sent_at_ms);
             let activity = GroupActivity { at_ms, group_id: summary.group.group_id.clone() };
             if before.as_ref().is_none_or(|before| activity < *before) {
-                let entry = GroupListEntry { group: summary.group, membership: summary.membership, last_message };
-                entries.push((activity, entry));
+                entries.push((activity, (summary.group, summary.membership, last_message)));
             }
         }
         entries.sort_by(|a, b| b.0.cmp(&a.0));
@@ -79,6 +102,14 @@ impl UseCases {
         } else {
             None
         };
-        Ok(GroupPage { groups: entries.into_iter().map(|(_, entry)| entry).collect(), next_cursor })
+        let opener = self.opener();
+        let groups = entries
+            .into_iter()
+            .map(|(_, (group, membership, last_message))| {
+                let last_message = last_message.map(|m| opener.group(m)).transpose()?;
+                Ok(GroupListEntry { group, membership, last_message })
+            })
+            .collect::<Result<_, ChatError>>()?;
+        Ok(GroupPage { groups, next_cursor })
     }
 }

@@ -13,7 +13,7 @@ use super::{
     },
     query, sdk_error, tables,
 };
-use crate::{GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, StoreError};
+use crate::{ChangeOutcome, GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, StoreError};
 
 /// As `already_applied`, for conditional updates.
 pub(crate) fn already_updated<T>(result: Result<T, SdkError<UpdateItemError>>) -> Result<(), StoreError> {
@@ -223,6 +223,28 @@ impl GroupStore for DynamoStore {
                 .send()
                 .await,
         )
+    }
+
+    async fn record_outcome(&self, outcome: &ChangeOutcome) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.change_outcomes)
+            .item("group_id", s(&outcome.group_id))
+            .item("offset", s(&seq_key(outcome.offset)))
+            .item("applied", AttributeValue::Bool(outcome.applied))
+            .send()
+            .await
+            .map(drop)
+            .map_err(sdk_error)
+    }
+
+    async fn outcome(&self, group_id: &str, offset: u64) -> Result<Option<bool>, StoreError> {
+        let key = [("group_id", group_id), ("offset", &seq_key(offset))];
+        let Some(item) = self.get_item(&self.tables.change_outcomes, &key).await? else { return Ok(None) };
+        match item.get("applied") {
+            Some(AttributeValue::Bool(applied)) => Ok(Some(*applied)),
+            _ => Err(StoreError::corrupt("change_outcomes", "applied is not a boolean")),
+        }
     }
 
     async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupSummary>, StoreError> {

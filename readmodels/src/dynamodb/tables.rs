@@ -32,6 +32,8 @@ pub struct TableNames {
     pub membership_marks: String,
     /// The same marks by group, in the group's message order.
     pub group_marks: String,
+    /// What each membership change did, by group, in log order.
+    pub change_outcomes: String,
     pub receipts: String,
     pub attachments: String,
     pub conversation_attachments: String,
@@ -67,6 +69,7 @@ impl TableNames {
             group_messages: name("group_messages"),
             membership_marks: name("membership_marks"),
             group_marks: name("group_marks"),
+            change_outcomes: name("change_outcomes"),
             receipts: name("receipts"),
             attachments: name("attachments"),
             conversation_attachments: name("conversation_attachments"),
@@ -87,7 +90,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 14] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 15] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -99,6 +102,7 @@ impl TableNames {
             ("group_messages", &self.group_messages),
             ("membership_marks", &self.membership_marks),
             ("group_marks", &self.group_marks),
+            ("change_outcomes", &self.change_outcomes),
             ("receipts", &self.receipts),
             ("attachments", &self.attachments),
             ("conversation_attachments", &self.conversation_attachments),
@@ -154,6 +158,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
         },
         Spec { name: &tables.membership_marks, hash: "group_user", range: Some("seq"), local_index: None },
         Spec { name: &tables.group_marks, hash: "group_id", range: Some("seq"), local_index: None },
+        Spec { name: &tables.change_outcomes, hash: "group_id", range: Some("offset"), local_index: None },
         Spec { name: &tables.receipts, hash: "conversation_id", range: Some("user_id"), local_index: None },
         Spec { name: &tables.attachments, hash: "attachment_id", range: None, local_index: None },
         Spec {

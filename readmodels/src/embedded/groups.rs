@@ -3,9 +3,12 @@
 use async_trait::async_trait;
 use redb::{Database, ReadableTable, WriteTransaction};
 
-use super::{EmbeddedStore, GROUP_MESSAGE_IDS, GROUP_MESSAGES, GROUPS, MEMBERS, USER_GROUPS, from_json, to_json};
+use super::{
+    CHANGE_OUTCOMES, EmbeddedStore, GROUP_MESSAGE_IDS, GROUP_MESSAGES, GROUPS, MEMBERS, USER_GROUPS, from_json, to_json,
+};
 use crate::{
-    GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, StoreError, error::storage_error,
+    ChangeOutcome, GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, StoreError,
+    error::storage_error,
 };
 
 pub(super) fn put_group_messages(txn: &WriteTransaction, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
@@ -160,5 +163,24 @@ impl GroupStore for EmbeddedStore {
 
     async fn groups_of(&self, user_id: &str) -> Result<Vec<GroupSummary>, StoreError> {
         self.read(|db| groups_of(db, user_id))
+    }
+
+    async fn record_outcome(&self, outcome: &ChangeOutcome) -> Result<(), StoreError> {
+        let outcome = outcome.clone();
+        self.write(move |txn| {
+            let mut outcomes = txn.open_table(CHANGE_OUTCOMES).map_err(storage_error)?;
+            let _ =
+                outcomes.insert((outcome.group_id.as_str(), outcome.offset), outcome.applied).map_err(storage_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outcome(&self, group_id: &str, offset: u64) -> Result<Option<bool>, StoreError> {
+        self.read(|db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let outcomes = txn.open_table(CHANGE_OUTCOMES).map_err(storage_error)?;
+            Ok(outcomes.get((group_id, offset)).map_err(storage_error)?.map(|v| v.value()))
+        })
     }
 }

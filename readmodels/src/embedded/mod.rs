@@ -56,6 +56,9 @@ const MEMBERSHIP_MARKS: TableDefinition<'_, (&str, &str, u64), bool> = TableDefi
 /// (group id, user id, seq) -> the event id of the change a membership mark marks.
 const MEMBERSHIP_CHANGES: TableDefinition<'_, (&str, &str, u64), &str> = TableDefinition::new("membership_changes");
 
+/// (group id, offset of a membership change) -> whether it was applied.
+const CHANGE_OUTCOMES: TableDefinition<'_, (&str, u64), bool> = TableDefinition::new("change_outcomes");
+
 /// Sorts after every id: ids are lowercase hyphenated UUIDs, all below `~`.
 const AFTER_ALL_IDS: &str = "~";
 
@@ -96,6 +99,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
             let _ = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
             let _ = txn.open_table(MEMBERSHIP_CHANGES).map_err(storage_error)?;
+            let _ = txn.open_table(CHANGE_OUTCOMES).map_err(storage_error)?;
             let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::PENDING_UPLOADS).map_err(storage_error)?;
@@ -162,6 +166,7 @@ impl EmbeddedStore {
         let _ = out.insert("membership_marks".into(), dump_table(&txn, MEMBERSHIP_MARKS, |k, v| Ok(json!([k, v])))?);
         let _ =
             out.insert("membership_changes".into(), dump_table(&txn, MEMBERSHIP_CHANGES, |k, v| Ok(json!([k, v])))?);
+        let _ = out.insert("change_outcomes".into(), dump_table(&txn, CHANGE_OUTCOMES, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert(
             "attachments".into(),
             dump_table(&txn, attachments::ATTACHMENTS, |k, v| Ok(json!([k, from_json::<Value>("attachments", v)?])))?,
