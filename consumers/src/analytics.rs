@@ -7,7 +7,7 @@ use confab_schemas::{AttachmentRef, Event, Topic};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
 use confab_readmodels::analytics::{AnalyticsStore, Change, Op};
-use confab_readmodels::{GroupStore, StoreError, change_applied};
+use confab_readmodels::{GroupStore, MembershipMark, StoreError, change_applied};
 
 /// The analytics consumer: every topic but attachments' into the analytics state.
 pub const ANALYTICS: ProjectionSpec = ProjectionSpec {
@@ -30,17 +30,26 @@ impl AnalyticsConsumer {
     }
 
     /// Whether what `logged` asked for counts: a membership change only once the groups
-    /// projection applied it.
-    /// Not decided yet is an error, so the batch is tried again later, not counted wrongly.
-    async fn counts(&self, logged: &LoggedEvent) -> Result<bool, StoreError> {
+    /// projection applied it (not decided yet is an error, so the batch is tried again later,
+    /// not counted wrongly); a group message unless its sender's marks before it, kept here
+    /// and in `batch` (this batch's marks so far), say they were removed: the rule the
+    /// messages projection stores by.
+    async fn counts(&self, logged: &LoggedEvent, batch: &[MembershipMark]) -> Result<bool, StoreError> {
+        let offset = logged.position.offset;
         let group_id = match &logged.event {
             Event::GroupMemberAdded(e) => &e.payload.group_id,
             Event::GroupMemberRemoved(e) => &e.payload.group_id,
+            Event::GroupMessageSent(e) => {
+                let (group_id, sender) = (&e.payload.group_id, &e.payload.sender_id);
+                let mut marks = self.store.marks(group_id, sender).await?;
+                marks.extend(batch.iter().filter(|m| m.group_id == *group_id && m.user_id == *sender).cloned());
+                return Ok(!MembershipMark::excludes(&marks, offset));
+            }
             _ => return Ok(true),
         };
-        change_applied(self.groups.as_ref(), group_id, logged.position.offset)
+        change_applied(self.groups.as_ref(), group_id, offset)
             .await?
-            .ok_or_else(|| StoreError::not_yet("the groups projection has not decided this membership change yet"))
+            .ok_or(StoreError::Behind("the groups projection has not decided this membership change yet"))
     }
 }
 
@@ -56,8 +65,18 @@ impl Projection for AnalyticsConsumer {
 
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let mut changes = Vec::new();
+        let mut marks = Vec::new();
         for logged in events {
-            changes.extend(self::changes(logged, self.counts(logged).await?));
+            changes.extend(self::changes(logged, self.counts(logged, &marks).await?));
+            if let Event::GroupMembershipMarked(e) = &logged.event {
+                marks.push(MembershipMark {
+                    group_id: e.payload.group_id.clone(),
+                    user_id: e.payload.user_id.clone(),
+                    seq: logged.position.offset,
+                    member: e.payload.member,
+                    change_event_id: None,
+                });
+            }
         }
         if changes.is_empty() {
             return Ok(());
@@ -73,7 +92,7 @@ fn buckets(at_ms: i64) -> (String, String, String) {
 }
 
 /// What one event changes. Everyone who acts is active that day and month; a membership change
-/// moves membership only when `applied`.
+/// moves membership, and a group message counts, only when `applied`.
 fn changes(logged: &LoggedEvent, applied: bool) -> Vec<Change> {
     let event = &logged.event;
     let (day, month, hour) = buckets(event.occurred_at());
@@ -103,10 +122,16 @@ fn changes(logged: &LoggedEvent, applied: bool) -> Vec<Change> {
             ops.extend([count("messages.direct.day", &day, 1), count("messages.direct.hour", &hour, 1)]);
             ops.extend(attachments(&day, &e.payload.attachments));
         }
-        Event::GroupMessageSent(e) => {
+        Event::GroupMessageSent(e) if applied => {
             ops.extend([count("messages.group.day", &day, 1), count("messages.group.hour", &hour, 1)]);
             ops.extend(attachments(&day, &e.payload.attachments));
         }
+        Event::GroupMembershipMarked(e) => ops.push(Op::Mark {
+            group_id: e.payload.group_id.clone(),
+            user_id: e.payload.user_id.clone(),
+            seq: logged.position.offset,
+            member: e.payload.member,
+        }),
         Event::GroupCreated(e) => {
             ops.push(count("groups.created.day", &day, 1));
             let mut members: Vec<&str> = e.payload.members.iter().map(|m| m.user_id.as_str()).collect();

@@ -230,7 +230,8 @@ impl ProjectionRunner {
                 };
                 attempts += 1;
                 self.unhealthy(&error.to_string());
-                let store_is_up = self.projection.ping().await.is_ok();
+                // Waiting on another projection is waited out, however long, like an outage.
+                let store_is_up = self.projection.ping().await.is_ok() && !matches!(error, StoreError::Behind(_));
                 if store_is_up && attempts >= EVENT_ATTEMPTS {
                     let reason = format!("cannot apply: {error}");
                     if !self.dead_letter(&batch.records[source], group, &reason, shutdown).await {

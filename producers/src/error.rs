@@ -109,7 +109,7 @@ impl ChatError {
             Self::RateLimited { .. } | Self::OverQuota { .. } => Kind::RateLimited,
             Self::Overloaded => Kind::Overloaded,
             Self::Log(LogError::Unavailable(_) | LogError::Ambiguous(_) | LogError::Closed)
-            | Self::Store(StoreError::Storage(_)) => Kind::Unavailable,
+            | Self::Store(StoreError::Storage(_) | StoreError::Behind(_)) => Kind::Unavailable,
             Self::Objects(_) => Kind::Unavailable,
             Self::Log(_) | Self::Store(StoreError::Corrupt { .. }) | Self::Internal(_) => Kind::Internal,
         }

@@ -14,18 +14,16 @@ pub enum StoreError {
         #[source]
         source: Cause,
     },
+    /// What a reader needs is not written yet: another projection is behind. Waited out like
+    /// an outage, and never a reason to dead-letter the event that needs it.
+    #[error("not decided yet: {0}")]
+    Behind(&'static str),
 }
 
 impl StoreError {
     /// A row of `table` that does not decode, for `reason` (an error or a message).
     pub fn corrupt(table: &'static str, reason: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         StoreError::Corrupt { table, source: cause(reason) }
-    }
-
-    /// What a reader needs is not written yet (another projection is behind): like an outage,
-    /// to be tried again.
-    pub fn not_yet(reason: &'static str) -> Self {
-        StoreError::Storage(cause(reason))
     }
 }
 

@@ -46,7 +46,13 @@ fn history() -> Vec<Change> {
         at("confab.groups", 0, 2, member("carol", true)),
         at("confab.groups", 0, 3, member("bob", false)),
         at("confab.messages", 1, 1, count("2026-12-02", 1)),
+        at("confab.messages", 0, 2, mark("carol", 2, true)),
+        at("confab.messages", 0, 3, mark("carol", 3, false)),
     ]
+}
+
+fn mark(user: &str, seq: u64, member: bool) -> Op {
+    Op::Mark { group_id: "g1".into(), user_id: user.into(), seq, member }
 }
 
 async fn numbers(store: &dyn AnalyticsStore) -> (Vec<(String, i64)>, Vec<(String, i64)>, Vec<(String, i64)>) {
@@ -71,6 +77,12 @@ async fn counts_each_event_once(store: &dyn AnalyticsStore) {
     store.apply(&history).await.unwrap();
     store.apply(&history[3..]).await.unwrap();
     assert_eq!(numbers(store).await, expected, "redelivery changes nothing");
+    // The membership marks, each once, oldest first, by group and user.
+    let marks: Vec<(u64, bool)> =
+        store.marks("g1", "carol").await.unwrap().into_iter().map(|m| (m.seq, m.member)).collect();
+    assert_eq!(marks, [(2, true), (3, false)]);
+    assert!(store.marks("g1", "bob").await.unwrap().is_empty());
+    assert!(store.marks("g2", "carol").await.unwrap().is_empty());
 }
 
 #[tokio::test]

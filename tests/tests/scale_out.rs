@@ -636,3 +636,50 @@ async fn a_removed_member_gets_nothing_sent_after_the_removal_through_any_proces
         .collect();
     assert!(missed.is_empty(), "resume: nothing from the group after the removal: {missed:?}");
 }
+
+/// The analytics consumer counts a membership change only once the groups projection has
+/// decided it, and waits for that however long it takes: with the groups worker stopped it
+/// stays behind (it used to dead-letter the change after three tries, under a second), and
+/// counts the addition once the worker is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn analytics_waits_for_the_groups_verdict_however_long() {
+    let Some(backend) = Backend::kafka_dynamodb("analytics_waits_for_verdicts") else { return };
+    let mut deployment = Deployment::new(backend);
+    // With the groups worker stopped, an addition answers once durable, after this long.
+    let _ = deployment.env("CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", "300");
+    let _others = deployment.consume_only(&["users", "messages", "attachments"]);
+    let mut groups = deployment.consume_only(&["groups"]);
+    let analytics = deployment.analytics();
+    let api = deployment.api();
+    let client = Client::new(&api.base_url);
+    let alice = registered(&client, "alice").await;
+    let (_bob, _carol) = (registered(&client, "bob").await, registered(&client, "carol").await);
+    let group = client.group(&alice, "counted", &["bob"]).await;
+    let sizes = || {
+        let output = deployment.run(&["analytics", "report"]);
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["groups"]["sizes"].clone()
+    };
+    eventually("analytics counts the group", async || sizes() == json!([{ "members": 2, "groups": 1 }])).await;
+
+    groups.stop();
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+    let health = Client::new(&analytics.base_url);
+    eventually("analytics waits for the verdict", async || analytics_behind(&health).await).await;
+    // Three tries took under a second; four times that, it is still waiting, and has
+    // dead-lettered nothing.
+    let window = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < window {
+        assert!(analytics_behind(&health).await, "analytics stopped waiting for the groups projection");
+        assert!(deployment.events("confab.deadletter").is_empty(), "the change was dead-lettered");
+    }
+
+    groups.start_again();
+    eventually("analytics counts the addition", async || sizes() == json!([{ "members": 3, "groups": 1 }])).await;
+}
+
+/// Whether the analytics consumer reports that it waits for another projection's verdict.
+async fn analytics_behind(health: &Client) -> bool {
+    let ready = health.get("/readyz", None).await;
+    ready.body["projections"]["analytics"]["error"].as_str().is_some_and(|error| error.contains("not decided yet"))
+}

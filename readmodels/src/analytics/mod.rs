@@ -8,7 +8,7 @@ use confab_eventlog::Position;
 
 pub use summary::{Summary, day_range, summary};
 
-use crate::StoreError;
+use crate::{MembershipMark, StoreError};
 
 /// One change to the analytics state, made by the event at `position`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub enum Op {
     Distinct { set: String, member: String, metric: &'static str, bucket: String },
     /// A user is now in (or out of) a group; the group's size moves only when that is news.
     Membership { group_id: String, user_id: String, member: bool },
+    /// A membership mark on `confab.messages` at `seq`: kept so that a group message from a
+    /// removed sender is not counted, by the same rule the messages projection applies.
+    Mark { group_id: String, user_id: String, seq: u64, member: bool },
 }
 
 /// The counter of each group's size: bucket = group id.
@@ -40,4 +43,7 @@ pub trait AnalyticsStore: Send + Sync + 'static {
 
     /// The counters of `metric` whose buckets are in `from..=to` (string order), by bucket.
     async fn counters(&self, metric: &str, from: &str, to: &str) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// The marks kept of `user_id` in `group_id`, oldest first.
+    async fn marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError>;
 }

@@ -13,10 +13,10 @@ use aws_sdk_dynamodb::{
 
 use crate::analytics::{AnalyticsStore, Change, GROUP_SIZE, Op};
 use crate::{
-    StoreError,
+    MembershipMark, StoreError,
     dynamodb::{
         DynamoStore,
-        items::{Item, get_n, get_s, n, s},
+        items::{Item, get_n, get_s, n, s, seq_key},
         sdk_error,
     },
 };
@@ -24,6 +24,11 @@ use crate::{
 /// Counter contributions of one batch: (metric, bucket) -> partition -> (offset, amount), in
 /// log order.
 type Contributions = BTreeMap<(String, String), BTreeMap<String, Vec<(u64, i64)>>>;
+
+/// Where a user's membership marks in a group are kept: one item per mark, by seq.
+fn marks_set(group_id: &str, user_id: &str) -> String {
+    format!("marks:{group_id}/{user_id}")
+}
 
 fn watermark(partition: &str) -> String {
     format!("w_{partition}")
@@ -169,6 +174,18 @@ impl AnalyticsStore for DynamoStore {
                         add(GROUP_SIZE, group_id, partition, p.offset, delta);
                     }
                 }
+                Op::Mark { group_id, user_id, seq, member } => {
+                    let _ = self
+                        .client
+                        .put_item()
+                        .table_name(&self.tables.analytics_members)
+                        .item("set_key", s(&marks_set(group_id, user_id)))
+                        .item("member", s(&seq_key(*seq)))
+                        .item("state", AttributeValue::Bool(*member))
+                        .send()
+                        .await
+                        .map_err(sdk_error)?;
+                }
             }
         }
         for ((metric, bucket), partitions) in &contributions {
@@ -192,5 +209,22 @@ impl AnalyticsStore for DynamoStore {
             .consistent_read(true);
         let items = super::query::all(query).await?;
         items.iter().map(|item| Ok((get_s(item, "bucket")?, get_n(item, "value").unwrap_or(0)))).collect()
+    }
+
+    async fn marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
+        let items = self.query_all(&self.tables.analytics_members, "set_key", &marks_set(group_id, user_id)).await?;
+        items
+            .iter()
+            .map(|item| {
+                let seq = get_s(item, "member")?;
+                Ok(MembershipMark {
+                    group_id: group_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                    seq: seq.parse().map_err(|e| StoreError::corrupt("analytics_members", e))?,
+                    member: item.get("state").and_then(|v| v.as_bool().ok()).copied().unwrap_or(true),
+                    change_event_id: None,
+                })
+            })
+            .collect()
     }
 }

@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::analytics::{AnalyticsStore, Change, GROUP_SIZE, Op};
-use crate::{StoreError, embedded::on_blocking_pool, error::storage_error};
+use crate::{MembershipMark, StoreError, embedded::on_blocking_pool, error::storage_error};
 
 /// (metric, bucket) -> value.
 const COUNTERS: TableDefinition<'_, (&str, &str), i64> = TableDefinition::new("counters");
 /// (set, member) -> is in it (membership can end; distinct sets only grow).
 const MEMBERS: TableDefinition<'_, (&str, &str), bool> = TableDefinition::new("members");
+/// (group id, user id, seq) -> member: the membership marks, for counting group messages.
+const MARKS: TableDefinition<'_, (&str, &str, u64), bool> = TableDefinition::new("marks");
 /// (topic, partition) -> the next offset to apply.
 const APPLIED: TableDefinition<'_, (&str, u32), u64> = TableDefinition::new("applied");
 
@@ -30,6 +32,7 @@ impl EmbeddedAnalytics {
             let _ = txn.open_table(COUNTERS).map_err(storage_error)?;
             let _ = txn.open_table(MEMBERS).map_err(storage_error)?;
             let _ = txn.open_table(APPLIED).map_err(storage_error)?;
+            let _ = txn.open_table(MARKS).map_err(storage_error)?;
         }
         txn.commit().map_err(storage_error)?;
         Ok(Self { db: Arc::new(db) })
@@ -68,6 +71,7 @@ impl AnalyticsStore for EmbeddedAnalytics {
                 let mut counters = txn.open_table(COUNTERS).map_err(storage_error)?;
                 let mut members = txn.open_table(MEMBERS).map_err(storage_error)?;
                 let mut applied = txn.open_table(APPLIED).map_err(storage_error)?;
+                let mut marks = txn.open_table(MARKS).map_err(storage_error)?;
                 let mut next: std::collections::HashMap<(String, u32), u64> = std::collections::HashMap::new();
                 for change in &changes {
                     let p = &change.position;
@@ -101,6 +105,11 @@ impl AnalyticsStore for EmbeddedAnalytics {
                                 add(&mut counters, GROUP_SIZE, group_id, if *member { 1 } else { -1 })?;
                             }
                         }
+                        Op::Mark { group_id, user_id, seq, member } => {
+                            let _ = marks
+                                .insert((group_id.as_str(), user_id.as_str(), *seq), *member)
+                                .map_err(storage_error)?;
+                        }
                     }
                 }
                 for ((topic, partition), offset) in next {
@@ -125,6 +134,31 @@ impl AnalyticsStore for EmbeddedAnalytics {
                 .map(|entry| {
                     let (key, value) = entry.map_err(storage_error)?;
                     Ok((key.value().1.to_owned(), value.value()))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
+        let (group_id, user_id) = (group_id.to_owned(), user_id.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let marks = txn.open_table(MARKS).map_err(storage_error)?;
+            let range = (group_id.as_str(), user_id.as_str(), 0)..=(group_id.as_str(), user_id.as_str(), u64::MAX);
+            marks
+                .range(range)
+                .map_err(storage_error)?
+                .map(|entry| {
+                    let (key, member) = entry.map_err(storage_error)?;
+                    let (_, _, seq) = key.value();
+                    Ok(MembershipMark {
+                        group_id: group_id.clone(),
+                        user_id: user_id.clone(),
+                        seq,
+                        member: member.value(),
+                        change_event_id: None,
+                    })
                 })
                 .collect()
         })
