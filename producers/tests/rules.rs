@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use confab_eventlog::{EventLog, Position, embedded::EmbeddedLog};
 use confab_objects::embedded::{AtRestKeys, EmbeddedObjects};
 use confab_producers::{
-    AttachmentLimits, AttachmentRequest, Caller, ChatError, DirectSend, EventPublisher, Keyring, Kind, Limits,
-    MessageCommand, NewGroup, PasswordHasher, Projected, RateLimits, RateSpecs, TokenKeys, UseCases, topic_specs,
+    AttachmentLimits, AttachmentRequest, Caller, ChatError, DirectSend, EventPublisher, KeyScope, Keyring, Kind,
+    Limits, MessageCommand, NewGroup, PasswordHasher, Projected, RateLimits, RateSpecs, TokenKeys, UseCases,
+    topic_specs,
 };
 use confab_readmodels::{
-    GroupChange, GroupRole, GroupRow, LiveReadModels, MemberRow, ReadModels, ReadModelsConfig, UserRow,
-    embedded::EmbeddedAnalytics,
+    GroupChange, GroupMessageRow, GroupRole, GroupRow, LiveReadModels, MemberRow, MembershipMark, ReadModels,
+    ReadModelsConfig, UserRow, embedded::EmbeddedAnalytics,
 };
 use confab_schemas::Codec;
 
@@ -239,4 +240,74 @@ async fn attachments_are_declared_within_the_limits_to_a_place_the_caller_may_wr
     let ticket = cases.request_attachment(&a, request(10, None, Some("name-b"))).await.unwrap();
     assert!(ticket.upload.url.contains(&ticket.attachment_id));
     assert_eq!(appended(&world).await, 1);
+}
+
+/// The read side's rules, on rows written by hand: a member added late reads the group from
+/// their mark on, in history and in what a resume sends; a cursor of another list, or of a
+/// message the group does not hold, names nothing (404), and a malformed one is a 400.
+#[tokio::test]
+async fn a_late_member_reads_from_their_mark_and_cursors_belong_to_their_list() {
+    let world = world().await;
+    with_group(&world).await;
+    let late = MemberRow {
+        group_id: GROUP.into(),
+        user_id: uid("c"),
+        username: "name-c".into(),
+        role: GroupRole::Member,
+        joined_at_ms: 0,
+        seniority: MemberRow::seniority(1, 0),
+        history_after: None,
+        added_by: Some("add-c".into()),
+    };
+    let group = world.read_models.groups.group(GROUP).await.unwrap().unwrap();
+    let added = GroupChange { group, put_members: vec![late], remove_members: Vec::new() };
+    world.read_models.groups.apply_group_change(&added).await.unwrap();
+    let message = |seq: u64| {
+        let message_id = uuid::Uuid::now_v7().to_string();
+        let content =
+            world.use_cases.keyring.seal(KeyScope::Group(GROUP), format!("m{seq}").as_bytes(), message_id.as_bytes());
+        GroupMessageRow {
+            group_id: GROUP.into(),
+            seq,
+            message_id,
+            sender_id: uid("a"),
+            sender_username: "name-a".into(),
+            content: content.unwrap(),
+            sent_at_ms: i64::try_from(seq).unwrap(),
+            client_message_id: None,
+            attachments: Vec::new(),
+        }
+    };
+    let rows: Vec<GroupMessageRow> = (1..=5).map(message).collect();
+    world.read_models.messages.put_group_messages(&rows).await.unwrap();
+    let mark = MembershipMark {
+        group_id: GROUP.into(),
+        user_id: uid("c"),
+        seq: 3,
+        member: true,
+        change_event_id: Some("add-c".into()),
+    };
+    world.read_models.messages.put_membership_marks(&[mark]).await.unwrap();
+
+    let contents = |page: confab_producers::GroupHistory| -> Vec<String> {
+        page.messages.into_iter().map(|(m, _)| m.content).collect()
+    };
+    let of_c = world.use_cases.group_history(&caller("c"), GROUP, None, 50).await.unwrap();
+    assert_eq!(contents(of_c), ["m4", "m5"], "from the mark on");
+    let of_b = world.use_cases.group_history(&caller("b"), GROUP, None, 50).await.unwrap();
+    assert_eq!(contents(of_b), ["m1", "m2", "m3", "m4", "m5"], "a member from the start sees it all");
+    let missed = world.use_cases.missed_messages(&uid("c"), &[0, 0], &[100, 100], 100).await.unwrap().unwrap();
+    let seqs: Vec<u64> = missed.iter().map(|(_, m)| m.seq()).collect();
+    assert_eq!(seqs, [5, 4], "a resume sends what history shows (newest page first)");
+
+    let history = |before: String| {
+        let use_cases = &world.use_cases;
+        async move { use_cases.group_history(&caller("b"), GROUP, Some(&before), 50).await }
+    };
+    let unknown = uuid::Uuid::now_v7();
+    assert_eq!(refusal(history(unknown.to_string()).await), (Kind::NotFound, "invalid_cursor"));
+    assert_eq!(refusal(history(format!("{unknown}.{unknown}")).await), (Kind::NotFound, "invalid_cursor"));
+    assert_eq!(refusal(history("not-a-cursor".into()).await), (Kind::Invalid, "invalid_cursor"));
+    let list = world.use_cases.conversation_list(&caller("b"), Some(&unknown.to_string()), 50).await;
+    assert_eq!(refusal(list), (Kind::NotFound, "invalid_cursor"), "a history's cursor in the list");
 }
