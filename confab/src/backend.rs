@@ -24,7 +24,7 @@ use confab_readmodels::{
 
 use crate::{
     args::{BackendArgs, ObjectsKind, StoreKind},
-    secrets::load_or_create,
+    secrets::{load_or_create, private_dir},
 };
 
 const LOG_FILE: &str = "log.redb";
@@ -114,7 +114,7 @@ pub(crate) fn keyring_spec(args: &BackendArgs, embedded: bool) -> anyhow::Result
         (Some(keys), _) => Ok(Some(keys.clone())),
         (None, true) => {
             let dir = &args.data_dir;
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            private_dir(dir)?;
             Ok(Some(load_or_create(dir, "master.keys", Keyring::generate_spec)?))
         }
         (None, false) => Ok(None),
@@ -159,7 +159,7 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
     let backend = match (log_kind(&args.log)?, args.store) {
         (LogKind::Embedded, StoreKind::Embedded) => {
             let dir = &args.data_dir;
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            private_dir(dir)?;
             let path = dir.join(LOG_FILE);
             let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(&path)).await?.with_context(|| {
                 format!("cannot open the event log in {} (is another confab using it?)", dir.display())

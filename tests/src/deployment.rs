@@ -1,6 +1,6 @@
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
     sync::atomic::{AtomicU32, Ordering},
 };
 
@@ -94,6 +94,32 @@ impl Deployment {
             let _ = command.env(key, value);
         }
         command
+    }
+
+    /// A long-running role from a command of this deployment's (see [`Self::command`]), changed.
+    pub fn spawn(&self, command: Command) -> Confab {
+        Confab::spawn(command)
+    }
+
+    /// Runs `command`, which must refuse to start: its stderr. Fails if it is still running when
+    /// a start would long have got past its checks.
+    pub fn refused(&self, mut command: Command) -> String {
+        let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn confab");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for confab") {
+                let mut stderr = String::new();
+                let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("piped stderr"), &mut stderr);
+                assert!(!status.success(), "confab started, and exited with success: {stderr}");
+                return stderr;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("confab was still running: it did not refuse to start");
+            }
+            // A poll interval: the loop ends when the process does.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// `confab serve`: the API and every projection in one process.

@@ -24,7 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{bind, limits::LimitArgs, signal};
 use crate::{
-    args::BackendArgs, backend::Backend, backend::keyring_spec, scratch::sweep_scratch, secrets::load_or_create,
+    args::BackendArgs,
+    backend::Backend,
+    backend::keyring_spec,
+    scratch::sweep_scratch,
+    secrets::{check_jwt_secret, load_or_create, private_dir},
 };
 
 #[derive(Debug, Clone, Args)]
@@ -106,11 +110,12 @@ pub(crate) async fn run_http(
     let (jwt_secret, keyring_spec) = match (&args.jwt_secret, keyring_spec(&args.backend, embedded)?, embedded) {
         (Some(secret), Some(keys), _) => (secret.clone(), keys),
         (None, Some(keys), true) => {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            private_dir(dir)?;
             (load_or_create(dir, "jwt.secret", random_secret)?, keys)
         }
         _ => bail!("with a kafka log, every API process needs the same --jwt-secret and --master-keys"),
     };
+    check_jwt_secret(&jwt_secret)?;
     let dependencies = Dependencies {
         log: Arc::clone(&backend.log),
         store: Arc::clone(&live.now().users),
