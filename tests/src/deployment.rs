@@ -101,6 +101,12 @@ impl Deployment {
         Confab::spawn(command)
     }
 
+    /// As [`Self::spawn`], its logs written to `log`.
+    pub fn spawn_logging_to(&self, command: Command, log: &Path) -> Confab {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Confab::spawn_with_stderr(command, Stdio::from(file))
+    }
+
     /// Runs `command`, which must refuse to start: its stderr. Fails if it is still running when
     /// a start would long have got past its checks.
     pub fn refused(&self, mut command: Command) -> String {

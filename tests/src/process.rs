@@ -45,8 +45,12 @@ fn copy_command(command: &Command) -> Command {
 impl Confab {
     /// Spawns `command` and waits for the line that says it is up.
     pub(crate) fn spawn(command: Command) -> Self {
-        let mut child =
-            copy_command(&command).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn confab");
+        Self::spawn_with_stderr(command, Stdio::inherit())
+    }
+
+    /// As [`Self::spawn`], its stderr (the logs) going to `stderr`.
+    pub(crate) fn spawn_with_stderr(command: Command, stderr: Stdio) -> Self {
+        let mut child = copy_command(&command).stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawn confab");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         // Keeps draining stdout so the process never blocks on a full pipe.

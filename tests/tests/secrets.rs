@@ -61,3 +61,24 @@ async fn generated_secrets_are_private_and_an_empty_one_is_refused() {
     let stderr = deployment.refused(unconfigured());
     assert!(stderr.contains("jwt.secret is empty"), "{stderr}");
 }
+
+/// With request tracing on, the logs name paths, never query strings: a `/ws?token=` and a
+/// signed URL's signature stay out of them.
+#[tokio::test]
+async fn logs_name_paths_not_query_strings() {
+    let mut deployment = Deployment::new(Backend::Embedded);
+    let _ = deployment.env("RUST_LOG", "debug");
+    let log = deployment.data_dir().with_file_name("confab.log");
+    let mut server = deployment.spawn_logging_to(deployment.command(&["serve", "--listen", "127.0.0.1:0"]), &log);
+    let client = Client::new(&server.base_url);
+    let alice = client.user("alice").await;
+    let socket = confab_e2e::Socket::connect(&server.base_url, &alice.token, None).await;
+    socket.close().await;
+    let probe = client.get("/objects/anything?X-Amz-Signature=secret-signature-in-a-query", None).await;
+    assert!(probe.status.is_client_error(), "{}", probe.body);
+    server.stop();
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("/ws"), "the request is traced at all");
+    assert!(!logs.contains(&alice.token), "the token reached the logs");
+    assert!(!logs.contains("secret-signature-in-a-query"), "a signature reached the logs");
+}

@@ -91,7 +91,15 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         // 5xx answers are logged where they arise (faults at error, overload and outages at
         // warn); the trace adds the request, not a second alarm.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        // The span names the path, never the query: it carries `?token=` on /ws and the
+        // signatures of signed URLs.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
         .with_state(state);
     bounded(routes, limits)
 }
