@@ -1,5 +1,8 @@
 //! Events to analytics changes.
-use std::sync::Arc;
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    sync::Arc,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,6 +19,9 @@ pub const ANALYTICS: ProjectionSpec = ProjectionSpec {
     build: |sinks| Arc::new(AnalyticsConsumer::new(Arc::clone(sinks.analytics), Arc::clone(&sinks.read_models.groups))),
 };
 
+/// A batch's membership marks by (group id, user id): what is stored, then the batch's own.
+type MarksByMember = HashMap<(String, String), Vec<MembershipMark>>;
+
 /// The analytics consumer, run as a projection into its own store (consumer group
 /// `confab.projector.analytics`).
 pub struct AnalyticsConsumer {
@@ -29,21 +35,32 @@ impl AnalyticsConsumer {
         Self { store, groups }
     }
 
+    /// The marks of `user_id` in `group_id`: read from the store once per batch.
+    async fn marks_of<'a>(
+        &self,
+        marks: &'a mut MarksByMember,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<&'a mut Vec<MembershipMark>, StoreError> {
+        Ok(match marks.entry((group_id.to_owned(), user_id.to_owned())) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(new) => new.insert(self.store.marks(group_id, user_id).await?),
+        })
+    }
+
     /// Whether what `logged` asked for counts: a membership change only once the groups
     /// projection applied it (not decided yet is an error, so the batch is tried again later,
-    /// not counted wrongly); a group message unless its sender's marks before it, kept here
-    /// and in `batch` (this batch's marks so far), say they were removed: the rule the
-    /// messages projection stores by.
-    async fn counts(&self, logged: &LoggedEvent, batch: &[MembershipMark]) -> Result<bool, StoreError> {
+    /// not counted wrongly); a group message unless its sender's marks before it say they were
+    /// removed: the rule the messages projection stores by. `marks` holds, per (group, user)
+    /// read once per batch, the stored marks and this batch's so far.
+    async fn counts(&self, logged: &LoggedEvent, marks: &mut MarksByMember) -> Result<bool, StoreError> {
         let offset = logged.position.offset;
         let group_id = match &logged.event {
             Event::GroupMemberAdded(e) => &e.payload.group_id,
             Event::GroupMemberRemoved(e) => &e.payload.group_id,
             Event::GroupMessageSent(e) => {
-                let (group_id, sender) = (&e.payload.group_id, &e.payload.sender_id);
-                let mut marks = self.store.marks(group_id, sender).await?;
-                marks.extend(batch.iter().filter(|m| m.group_id == *group_id && m.user_id == *sender).cloned());
-                return Ok(!MembershipMark::excludes(&marks, offset));
+                let of_sender = self.marks_of(marks, &e.payload.group_id, &e.payload.sender_id).await?;
+                return Ok(!MembershipMark::excludes(of_sender, offset));
             }
             _ => return Ok(true),
         };
@@ -65,11 +82,12 @@ impl Projection for AnalyticsConsumer {
 
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let mut changes = Vec::new();
-        let mut marks = Vec::new();
+        let mut marks = MarksByMember::new();
         for logged in events {
-            changes.extend(self::changes(logged, self.counts(logged, &marks).await?));
+            changes.extend(self::changes(logged, self.counts(logged, &mut marks).await?));
+            // A mark of this batch is not stored yet: later messages of the batch need it too.
             if let Event::GroupMembershipMarked(e) = &logged.event {
-                marks.push(MembershipMark {
+                self.marks_of(&mut marks, &e.payload.group_id, &e.payload.user_id).await?.push(MembershipMark {
                     group_id: e.payload.group_id.clone(),
                     user_id: e.payload.user_id.clone(),
                     seq: logged.position.offset,
