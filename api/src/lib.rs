@@ -3,19 +3,23 @@
 //! content or reads a read-model port.
 
 mod client_addr;
+mod connections;
 mod constraints;
 mod error;
 mod extract;
 pub mod health;
 mod http_limits;
 pub mod live;
+mod min_rate;
 mod openapi;
 mod projected;
 mod routes;
 mod state;
+mod tally;
 mod views;
 
 pub use client_addr::TrustedProxies;
+pub use connections::{BoundedListener, ConnectionLimits, Counted};
 pub use error::ApiError;
 pub use http_limits::HttpLimits;
 pub use projected::ProjectionWaits;

@@ -161,6 +161,8 @@ impl ObjectStore for S3Objects {
             .content_length(size)
             .content_type(terms.content_type)
             .server_side_encryption(ServerSideEncryption::Aes256)
+            // The url works once: a second PUT to the key finds it taken.
+            .if_none_match("*")
             .presigned(presigning(terms.expires_in)?)
             .await
             .map_err(sdk_error)?;

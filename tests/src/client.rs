@@ -41,6 +41,13 @@ impl Client {
         Self { http: reqwest::Client::new(), base_url: base_url.to_owned() }
     }
 
+    /// A client whose connections come from `local` (any of 127.0.0.0/8 reaches a server on
+    /// 127.0.0.1), so tests can be two clients to the per-client bounds.
+    pub fn from_address(base_url: &str, local: std::net::IpAddr) -> Self {
+        let http = reqwest::Client::builder().local_address(local).build().expect("an http client");
+        Self { http, base_url: base_url.to_owned() }
+    }
+
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut request = self.http.request(method, format!("{}{path}", self.base_url));
         if let Some(token) = token {

@@ -31,7 +31,7 @@ use tracing::Level;
 
 use crate::{
     ApiError, AppState, health,
-    http_limits::{bounded, with_deadline},
+    http_limits::{bounded, in_pool, with_deadline},
     openapi,
 };
 
@@ -50,11 +50,13 @@ const DRAIN_PAUSE: Duration = Duration::from_millis(500);
 /// Every endpoint of the API.
 pub fn router(state: AppState) -> Router {
     let limits = state.http;
+    let proxies = state.trusted_proxies.clone();
     // Attachment bytes stream through the embedded store's URLs, beside the JSON API's body
-    // limits; their size is what the URL was signed for.
+    // limits (their size is what the URL was signed for) and in a pool of their own.
     let objects = Router::new()
         .route("/objects/{*key}", put(objects::upload).get(objects::download))
         .layer(DefaultBodyLimit::disable());
+    let objects = in_pool(objects, limits.max_transfers);
     let api = Router::new()
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
@@ -86,7 +88,8 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(refuse_oversize));
-    let routes = with_deadline(api, limits.request_timeout)
+    let api = in_pool(with_deadline(api, limits.request_timeout), limits.max_in_flight);
+    let routes = api
         .merge(objects)
         .layer(CatchPanicLayer::custom(panic_response))
         // 5xx answers are logged where they arise (faults at error, overload and outages at
@@ -101,7 +104,7 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .with_state(state);
-    bounded(routes, limits)
+    bounded(routes, limits, proxies)
 }
 
 /// Refuses a body over the limit, and reads up to `DRAIN_BYTES` of it first so the client reads

@@ -15,6 +15,7 @@ use confab_objects::{
 use crate::{
     ApiError, AppState,
     extract::{PathParams, QueryParams},
+    min_rate::{AtLeast, BodyError, UPLOAD_GRACE},
 };
 
 fn embedded(state: &AppState) -> Result<&EmbeddedObjects, ApiError> {
@@ -68,10 +69,22 @@ pub(crate) async fn upload(
         return Err(size_mismatch(size));
     }
     state.use_cases.upload_still_open(&key).await?;
-    match objects.write(&key, size, &content_type, body.into_data_stream()).await {
+    let body = AtLeast::new(body.into_data_stream(), state.http.upload_min_bytes_per_sec, UPLOAD_GRACE);
+    match objects.write(&key, size, &content_type, body).await {
         Ok(()) => Ok(StatusCode::OK),
         Err(UploadError::TooLong | UploadError::TooShort) => Err(size_mismatch(size)),
-        Err(UploadError::Body(reason)) => Err(ApiError::bad_request("invalid_body", reason)),
+        Err(UploadError::Used) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_url_used",
+            "this upload url was used already; request a new upload for other bytes",
+        )),
+        Err(UploadError::Body(reason)) => match reason.downcast::<BodyError>().map(|e| *e) {
+            Ok(too_slow @ BodyError::TooSlow(_)) => {
+                Err(ApiError::new(StatusCode::REQUEST_TIMEOUT, "upload_too_slow", too_slow.to_string()))
+            }
+            Ok(other) => Err(ApiError::bad_request("invalid_body", other.to_string())),
+            Err(other) => Err(ApiError::bad_request("invalid_body", other.to_string())),
+        },
         Err(UploadError::Store(e)) => Err(store_error(e)),
     }
 }

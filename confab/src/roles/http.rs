@@ -3,10 +3,11 @@
 use std::{collections::HashSet, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
+use axum::serve::ListenerExt;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use clap::Args;
 use confab_api::{
-    AppState, ProjectionWaits,
+    AppState, BoundedListener, Counted, ProjectionWaits,
     health::Dependencies,
     live::{Hub, LiveSettings},
 };
@@ -182,6 +183,8 @@ pub(crate) async fn run_http(
     let sweeper =
         backend.objects.embedded.clone().map(|objects| tokio::spawn(sweep_scratch(objects, shutdown.clone())));
     let forgetting = tokio::spawn(forget_idle_clients(use_cases, shutdown.clone()));
+    let listener = BoundedListener::new(listener, args.limits.connections(), args.limits.trusted_proxies())
+        .tap_io(Counted::no_delay);
     let app = confab_api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(signal()).await;
     shutdown.cancel();

@@ -3,7 +3,7 @@
 use std::{thread, time::Duration};
 
 use clap::Args;
-use confab_api::{HttpLimits, TrustedProxies};
+use confab_api::{ConnectionLimits, HttpLimits, TrustedProxies};
 use confab_producers::{RateSpec, RateSpecs};
 use ipnet::IpNet;
 
@@ -51,9 +51,27 @@ pub(crate) struct LimitArgs {
     /// Seconds a request body may send nothing before it is cut off.
     #[arg(long, env = "CONFAB_HTTP_BODY_IDLE_TIMEOUT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) http_body_idle_timeout_secs: u64,
-    /// HTTP requests handled at once; more are answered 503 at once.
+    /// JSON API requests handled at once; more are answered 503 at once.
     #[arg(long, env = "CONFAB_HTTP_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub(crate) http_max_in_flight: usize,
+    /// Uploads and downloads at the embedded store's URLs handled at once, a pool beside the
+    /// API's; more are answered 503 at once.
+    #[arg(long, env = "CONFAB_HTTP_MAX_TRANSFERS", default_value_t = 256, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub(crate) http_max_transfers: usize,
+    /// Requests one client (an IPv4 address, an IPv6 /64) may have in flight; more are
+    /// answered 429.
+    #[arg(long, env = "CONFAB_HTTP_MAX_IN_FLIGHT_PER_CLIENT", default_value_t = 64, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub(crate) http_max_in_flight_per_client: usize,
+    /// TCP connections open at once (WebSockets included); more are closed when accepted.
+    #[arg(long, env = "CONFAB_HTTP_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub(crate) http_max_connections: usize,
+    /// TCP connections one client may hold open; a trusted proxy's count only in the total.
+    #[arg(long, env = "CONFAB_HTTP_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub(crate) http_max_connections_per_client: usize,
+    /// Slowest average rate, in bytes a second, an upload may arrive at (after 10 s); a slower
+    /// one is cut off with 408.
+    #[arg(long, env = "CONFAB_UPLOAD_MIN_BYTES_PER_SEC", default_value_t = 8192)]
+    pub(crate) upload_min_bytes_per_sec: u64,
     /// WebSocket connections one user may hold; a new one closes the oldest (code 4002).
     #[arg(long, env = "CONFAB_WS_MAX_PER_USER", default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
     pub(crate) ws_max_per_user: usize,
@@ -91,7 +109,14 @@ impl LimitArgs {
             request_timeout: Duration::from_secs(self.http_request_timeout_secs),
             body_idle_timeout: Duration::from_secs(self.http_body_idle_timeout_secs),
             max_in_flight: self.http_max_in_flight,
+            max_transfers: self.http_max_transfers,
+            max_in_flight_per_client: self.http_max_in_flight_per_client,
+            upload_min_bytes_per_sec: self.upload_min_bytes_per_sec,
         }
+    }
+
+    pub(crate) fn connections(&self) -> ConnectionLimits {
+        ConnectionLimits { max_total: self.http_max_connections, max_per_client: self.http_max_connections_per_client }
     }
 
     pub(crate) fn trusted_proxies(&self) -> TrustedProxies {

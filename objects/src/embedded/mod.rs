@@ -40,7 +40,9 @@ pub enum UploadError {
     #[error("the body is shorter than the signed size")]
     TooShort,
     #[error("the body could not be read: {0}")]
-    Body(String),
+    Body(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("this upload url was used already")]
+    Used,
     #[error(transparent)]
     Store(#[from] ObjectError),
 }
@@ -113,8 +115,9 @@ impl EmbeddedObjects {
     }
 
     /// Stores exactly `size` bytes of `body` as `key`, or nothing: the object appears whole once
-    /// the last byte is on disk.
-    pub async fn write<E: std::fmt::Display>(
+    /// the last byte is on disk. A key is written once: a second write, even one racing the
+    /// first, is refused with [`UploadError::Used`] (S3's `If-None-Match: *`).
+    pub async fn write<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         &self,
         key: &str,
         size: u64,
@@ -122,24 +125,19 @@ impl EmbeddedObjects {
         body: impl Stream<Item = Result<Bytes, E>> + Unpin,
     ) -> Result<(), UploadError> {
         let target = self.path(key)?;
-        let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
-        let result = self.write_partial(&partial, size, content_type, body).await;
-        match result {
-            Ok(()) => {
-                if let Some(parent) = target.parent() {
-                    tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
-                }
-                tokio::fs::rename(&partial, &target).await.map_err(unavailable)?;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&partial).await;
-                Err(e)
-            }
+        if tokio::fs::try_exists(&target).await.map_err(unavailable)? {
+            return Err(UploadError::Used);
         }
+        let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
+        let written = match self.write_partial(&partial, size, content_type, body).await {
+            Ok(()) => place_once(&partial, &target).await,
+            Err(e) => Err(e),
+        };
+        let _ = tokio::fs::remove_file(&partial).await;
+        written
     }
 
-    async fn write_partial<E: std::fmt::Display>(
+    async fn write_partial<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         &self,
         partial: &Path,
         size: u64,
@@ -152,7 +150,7 @@ impl EmbeddedObjects {
         file.write_all(sealer.header()).await.map_err(unavailable)?;
         let (mut pending, mut received, mut chunk) = (Vec::with_capacity(CHUNK), 0u64, 0u64);
         while let Some(bytes) = body.next().await {
-            let bytes = bytes.map_err(|e| UploadError::Body(e.to_string()))?;
+            let bytes = bytes.map_err(|e| UploadError::Body(e.into()))?;
             received += bytes.len() as u64;
             if received > size {
                 return Err(UploadError::TooLong);
@@ -172,6 +170,29 @@ impl EmbeddedObjects {
         file.flush().await.map_err(unavailable)?;
         file.into_inner().sync_all().await.map_err(unavailable)?;
         Ok(())
+    }
+
+    /// Replaces `key` with `size` bytes of `body`, written whole or not at all; for what Confab
+    /// writes itself (verdicts, scratch), never for a client's upload.
+    async fn overwrite<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+        &self,
+        key: &str,
+        size: u64,
+        content_type: &str,
+        body: impl Stream<Item = Result<Bytes, E>> + Unpin,
+    ) -> Result<(), UploadError> {
+        let target = self.path(key)?;
+        let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
+        let written = self.write_partial(&partial, size, content_type, body).await;
+        if written.is_ok() {
+            if let Some(parent) = target.parent() {
+                tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+            }
+            tokio::fs::rename(&partial, &target).await.map_err(unavailable)?;
+            return Ok(());
+        }
+        let _ = tokio::fs::remove_file(&partial).await;
+        written
     }
 
     async fn opener(&self, key: &str) -> Result<Option<(Opener, File)>, ObjectError> {
@@ -212,6 +233,19 @@ impl EmbeddedObjects {
             Ok(Some((Bytes::from(opened), (opener, reader))))
         });
         Ok(Some((meta, chunks)))
+    }
+}
+
+/// Gives `partial` the name `target` unless something has it already: a hard link fails rather
+/// than replace, where a rename would not.
+async fn place_once(partial: &Path, target: &Path) -> Result<(), UploadError> {
+    if let Some(parent) = target.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+    }
+    match tokio::fs::hard_link(partial, target).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(UploadError::Used),
+        Err(e) => Err(UploadError::Store(unavailable(e))),
     }
 }
 
@@ -280,7 +314,7 @@ impl ObjectStore for EmbeddedObjects {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError> {
         let size = bytes.len() as u64;
         let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(bytes))]);
-        self.write(key, size, content_type, body).await.map_err(|e| match e {
+        self.overwrite(key, size, content_type, body).await.map_err(|e| match e {
             UploadError::Store(e) => e,
             other => unavailable(other.to_string()),
         })
