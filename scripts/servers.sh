@@ -1,7 +1,9 @@
 # Installs (once, cached outside the clone) and starts the real servers the Kafka + DynamoDB
 # backend is tested against, on free ports of 127.0.0.1: tansu (Kafka-compatible broker),
-# dynalite (DynamoDB) and s3s-fs (S3, verifying SigV4 signatures of pre-signed URLs). Sourced by scripts/test; exports CONFAB_TEST_* for the test suite and
-# stops the servers when the calling shell exits.
+# dynalite (DynamoDB) and s3s-fs (S3, verifying SigV4 signatures of pre-signed URLs); and
+# stunnel (Debian's stunnel4), which the Kafka security test puts in front of a broker of its own
+# for TLS. Sourced by scripts/test; exports CONFAB_TEST_* for the test suite and stops the
+# servers when the calling shell exits.
 
 CONFAB_CACHE="${CONFAB_CACHE:-$HOME/.cache/confab}"
 TANSU_VERSION=0.6.0
@@ -24,6 +26,13 @@ install_servers() {
         cargo install s3s-fs --version "$S3S_FS_VERSION" --locked --features binary \
             --root "$CONFAB_CACHE/tools" --target-dir "$CONFAB_CACHE/s3s-target"
         echo "$S3S_FS_VERSION" > "$CONFAB_CACHE/tools/s3s-fs.version"
+    fi
+    if ! command -v stunnel4 >/dev/null; then
+        echo "installing stunnel4 (Debian) for the Kafka-over-TLS test"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo=sudo
+        { $sudo apt-get install -y -qq stunnel4 || { $sudo apt-get update -qq && $sudo apt-get install -y -qq stunnel4; }; } >/dev/null \
+            || { echo "cannot install stunnel4: install it (Debian: apt-get install stunnel4)"; return 1; }
     fi
     if [ ! -x "$DYNALITE" ]; then
         echo "installing dynalite into $CONFAB_CACHE/node"
@@ -70,6 +79,8 @@ start_servers() {
     export CONFAB_TEST_KAFKA="127.0.0.1:$kafka_port"
     export CONFAB_TEST_DYNAMODB="http://127.0.0.1:$dynamo_port"
     export CONFAB_TEST_TANSU_BIN="$TANSU"
+    CONFAB_TEST_STUNNEL="$(command -v stunnel4)"
+    export CONFAB_TEST_STUNNEL
     export CONFAB_TEST_S3="http://127.0.0.1:$s3_port"
     # For tests that talk to the servers with the AWS SDK directly; confab processes get the same.
     export AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY" AWS_REGION=us-east-1 \

@@ -109,17 +109,20 @@ impl From<ChatError> for ApiError {
             Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Kind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Kind::Unavailable => {
-                // The whole chain: which dependency, and what it said.
+                // The whole chain is logged: which dependency, and what it said. The answer says
+                // which part failed, never the dependency's own words (addresses, names, keys).
                 tracing::warn!(error = &e as &dyn std::error::Error, "dependency unavailable");
                 let message = match &e {
-                    ChatError::Log(LogError::Closed) => "server is shutting down".to_owned(),
-                    ChatError::Log(LogError::Unavailable(reason)) => format!("event log unavailable: {reason}"),
+                    // Refusals carry messages of our own.
+                    ChatError::Refused { .. } => &e.to_string(),
+                    ChatError::Log(LogError::Closed) => "server is shutting down",
                     ChatError::Log(LogError::Ambiguous(_)) => {
-                        "event log did not confirm the write in time; retry with the same clientMessageId".to_owned()
+                        "event log did not confirm the write in time; retry with the same clientMessageId"
                     }
-                    ChatError::Store(_) => "read-model store unavailable".to_owned(),
-                    ChatError::Objects(_) => "object storage unavailable".to_owned(),
-                    other => other.to_string(),
+                    ChatError::Log(_) => "event log unavailable",
+                    ChatError::Store(_) => "read-model store unavailable",
+                    ChatError::Objects(_) => "object storage unavailable",
+                    _ => "a service this request needs is unavailable",
                 };
                 return Self::unavailable(message);
             }

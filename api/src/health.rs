@@ -1,7 +1,15 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (it can do its job).
+//! `GET /healthz` (the process answers) and `GET /readyz` (it can do its job). On the public API
+//! `/readyz` tells anyone only whether each check passed; what failed and how, and the offsets
+//! applied, go to admins (`--admins`, by bearer token) and to a worker's health listener, which
+//! is bound where only operators reach it.
 use std::{collections::BTreeMap, sync::Arc};
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::get,
+};
 use confab_consumers::ProjectionHandle;
 use confab_eventlog::EventLog;
 use confab_readmodels::{LiveReadModels, UserStore};
@@ -9,7 +17,7 @@ use confab_schemas::Topic;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, extract::bearer_header};
 
 /// What a process depends on: the log, the store, and the projections it runs or follows.
 #[derive(Clone)]
@@ -40,6 +48,19 @@ pub(crate) struct ReadinessReport {
     generation: Option<u32>,
 }
 
+impl ReadinessReport {
+    /// Whether each check passed, and nothing more.
+    fn redacted(self) -> Self {
+        Self {
+            status: self.status,
+            log: self.log.redacted(),
+            store: self.store.redacted(),
+            projections: self.projections.into_iter().map(|(name, check)| (name, check.redacted())).collect(),
+            generation: None,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Check {
     ok: bool,
@@ -52,6 +73,10 @@ pub(crate) struct Check {
 }
 
 impl Check {
+    fn redacted(self) -> Self {
+        Self { ok: self.ok, error: None, applied: None }
+    }
+
     fn from<E: ToString>(result: Result<(), E>) -> Self {
         match result {
             Ok(()) => Self { ok: true, error: None, applied: None },
@@ -68,12 +93,17 @@ pub(crate) async fn healthz() -> Json<Health> {
 #[utoipa::path(
     get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, description = "log and store reachable, projections running", body = ReadinessReport),
-        (status = 503, description = "not ready; the body says which check failed", body = ReadinessReport),
+        (status = 200, description = "log and store reachable, projections running; each check's error and the offsets applied only for an admin's bearer token", body = ReadinessReport),
+        (status = 503, description = "not ready; the body says which check failed (and, for an admin, how)", body = ReadinessReport),
     )
 )]
-pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<ReadinessReport>) {
-    state.dependencies.check().await
+pub(crate) async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> (StatusCode, Json<ReadinessReport>) {
+    let (status, Json(report)) = state.dependencies.check().await;
+    let caller = bearer_header(&headers).ok().flatten().and_then(|token| state.tokens.verify(token).ok());
+    if caller.is_some_and(|caller| state.use_cases.is_admin(&caller)) {
+        return (status, Json(report));
+    }
+    (status, Json(report.redacted()))
 }
 
 impl Dependencies {

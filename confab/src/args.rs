@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use confab_objects::s3::Encryption;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ObjectsKind {
@@ -53,6 +54,14 @@ pub(crate) struct BackendArgs {
     /// container network name): pre-signed URLs are signed for it.
     #[arg(long, env = "CONFAB_S3_PUBLIC_ENDPOINT")]
     pub(crate) s3_public_endpoint: Option<String>,
+    /// Server-side encryption every S3 write asks for: `aes256` (SSE-S3), `aws:kms` (SSE-KMS,
+    /// under --s3-sse-kms-key-id or the account's default key) or `none` (a server that refuses
+    /// SSE-S3 without a KMS, such as MinIO out of the box, or a bucket's default encryption).
+    #[arg(long, env = "CONFAB_S3_SSE", default_value = "aes256", value_parser = ["aes256", "aws:kms", "none"])]
+    pub(crate) s3_sse: String,
+    /// The KMS key of `--s3-sse aws:kms`.
+    #[arg(long, env = "CONFAB_S3_SSE_KMS_KEY_ID")]
+    pub(crate) s3_sse_kms_key_id: Option<String>,
     /// Prefix of every topic, consumer group and table, so deployments can share a cluster.
     #[arg(long, env = "CONFAB_NAMESPACE", default_value = "")]
     pub(crate) namespace: String,
@@ -65,4 +74,46 @@ pub(crate) struct BackendArgs {
     /// Bound on every Kafka produce and admin call; past it a send answers 503.
     #[arg(long, env = "CONFAB_KAFKA_TIMEOUT_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..))]
     pub(crate) kafka_timeout_ms: u64,
+    /// A librdkafka property for every Kafka client, `KEY=VALUE` (repeatable): TLS, SASL and
+    /// whatever else a cluster needs (`security.protocol=SASL_SSL`, `sasl.mechanism=SCRAM-SHA-512`,
+    /// `ssl.ca.location=/etc/confab/ca.pem`...). As environment variables:
+    /// `CONFAB_KAFKA_OPTION_<KEY>` with the key's dots as underscores
+    /// (`CONFAB_KAFKA_OPTION_SASL_PASSWORD`), so a value needs no quoting.
+    #[arg(long = "kafka-option", value_name = "KEY=VALUE", value_parser = kafka_option)]
+    pub(crate) kafka_options: Vec<(String, String)>,
+}
+
+/// The prefix of the environment form of `--kafka-option`.
+const KAFKA_OPTION_ENV: &str = "CONFAB_KAFKA_OPTION_";
+
+fn kafka_option(raw: &str) -> Result<(String, String), String> {
+    let (key, value) = raw.split_once('=').ok_or_else(|| format!("{raw:?} is not KEY=VALUE"))?;
+    let key = key.trim().to_owned();
+    confab_eventlog::kafka::check_option(&key)?;
+    Ok((key, value.to_owned()))
+}
+
+impl BackendArgs {
+    pub(crate) fn s3_encryption(&self) -> Encryption {
+        match self.s3_sse.as_str() {
+            "aws:kms" => Encryption::Kms(self.s3_sse_kms_key_id.clone()),
+            "none" => Encryption::None,
+            _ => Encryption::Aes256,
+        }
+    }
+
+    /// Every `--kafka-option`, after the ones from the environment (so a flag wins).
+    pub(crate) fn all_kafka_options(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let mut options = Vec::new();
+        for (name, value) in std::env::vars() {
+            if let Some(key) = name.strip_prefix(KAFKA_OPTION_ENV) {
+                let key = key.to_ascii_lowercase().replace('_', ".");
+                confab_eventlog::kafka::check_option(&key).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+                options.push((key, value));
+            }
+        }
+        options.sort();
+        options.extend(self.kafka_options.iter().cloned());
+        Ok(options)
+    }
 }

@@ -130,6 +130,7 @@ async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<O
                 endpoint: args.s3_endpoint.clone(),
                 public_endpoint: args.s3_public_endpoint.clone(),
                 scratch_prefix: Some(upload_key("")),
+                encryption: args.s3_encryption(),
             };
             let s3 = S3Objects::connect(&config).await.context("cannot reach S3")?;
             Ok(Objects { store: Arc::new(s3), embedded: None })
@@ -188,6 +189,7 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
                 namespace: args.namespace.clone(),
                 timeout: Duration::from_millis(args.kafka_timeout_ms),
                 replication_factor: args.kafka_replication_factor,
+                options: args.all_kafka_options()?,
             };
             let log = KafkaLog::connect(kafka, Arc::new(store.clone())).context("cannot configure the kafka client")?;
             Backend {

@@ -1,5 +1,5 @@
 //! Objects in an S3 bucket (AWS, or any S3-compatible server through `endpoint`), every one
-//! stored with server-side encryption requested.
+//! stored with the server-side encryption configured (SSE-S3 unless told otherwise).
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,6 +33,37 @@ pub struct S3Config {
     /// Objects under this prefix are scratch: when Confab creates the bucket, it adds a
     /// lifecycle rule that expires them after [`SCRATCH_RETENTION_DAYS`].
     pub scratch_prefix: Option<String>,
+    /// What every write asks of the server.
+    pub encryption: Encryption,
+}
+
+/// The server-side encryption every object is written with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    /// SSE-S3: keys the service manages (`AES256`).
+    Aes256,
+    /// SSE-KMS, under this KMS key (the account's default `aws/s3` key when None).
+    Kms(Option<String>),
+    /// None asked for: a server that refuses SSE-S3 without a KMS (MinIO out of the box), or a
+    /// bucket whose default encryption applies.
+    None,
+}
+
+impl Encryption {
+    fn algorithm(&self) -> Option<ServerSideEncryption> {
+        match self {
+            Self::Aes256 => Some(ServerSideEncryption::Aes256),
+            Self::Kms(_) => Some(ServerSideEncryption::AwsKms),
+            Self::None => None,
+        }
+    }
+
+    fn kms_key_id(&self) -> Option<String> {
+        match self {
+            Self::Kms(key) => key.clone(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -42,6 +73,7 @@ pub struct S3Objects {
     presigner: Client,
     bucket: String,
     scratch_prefix: Option<String>,
+    encryption: Encryption,
 }
 
 /// An SDK error, with its whole context in the message (the SDK's own `Display` says only
@@ -84,8 +116,13 @@ impl S3Objects {
             Some(public) => client_for(Some(public)),
             None => client.clone(),
         };
-        let store =
-            Self { client, presigner, bucket: config.bucket.clone(), scratch_prefix: config.scratch_prefix.clone() };
+        let store = Self {
+            client,
+            presigner,
+            bucket: config.bucket.clone(),
+            scratch_prefix: config.scratch_prefix.clone(),
+            encryption: config.encryption.clone(),
+        };
         store.ensure_bucket().await?;
         Ok(store)
     }
@@ -160,7 +197,8 @@ impl ObjectStore for S3Objects {
             .key(checked(terms.key)?)
             .content_length(size)
             .content_type(terms.content_type)
-            .server_side_encryption(ServerSideEncryption::Aes256)
+            .set_server_side_encryption(self.encryption.algorithm())
+            .set_ssekms_key_id(self.encryption.kms_key_id())
             // The url works once: a second PUT to the key finds it taken.
             .if_none_match("*")
             .presigned(presigning(terms.expires_in)?)
@@ -209,7 +247,8 @@ impl ObjectStore for S3Objects {
             .bucket(&self.bucket)
             .copy_source(format!("{}/{}", self.bucket, checked(from)?))
             .key(checked(to)?)
-            .server_side_encryption(ServerSideEncryption::Aes256)
+            .set_server_side_encryption(self.encryption.algorithm())
+            .set_ssekms_key_id(self.encryption.kms_key_id())
             .send()
             .await
             .map_err(sdk_error)?;
@@ -239,7 +278,8 @@ impl ObjectStore for S3Objects {
             .bucket(&self.bucket)
             .key(checked(key)?)
             .content_type(content_type)
-            .server_side_encryption(ServerSideEncryption::Aes256)
+            .set_server_side_encryption(self.encryption.algorithm())
+            .set_ssekms_key_id(self.encryption.kms_key_id())
             .body(bytes.into())
             .send()
             .await

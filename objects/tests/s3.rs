@@ -22,6 +22,7 @@ async fn store() -> Option<S3Objects> {
             endpoint: Some(endpoint),
             public_endpoint: None,
             scratch_prefix: Some("uploads/".into()),
+            encryption: confab_objects::s3::Encryption::Aes256,
         })
         .await
         .expect("s3 reachable"),

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Caller, ChatError, KeyScope, MessageCommand, UseCases,
+    Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases, bound_attachments,
     messaging::Published,
     rate_limits::UserAction,
     time::{now_ms, rfc3339},
@@ -59,13 +59,17 @@ impl UseCases {
         let attachments = self.attach(caller, &conversation_id.to_string(), &command.message.attachments).await?;
         let message_id = Uuid::now_v7();
         let occurred_at = now_ms();
+        let (message_id_text, place_id) = (message_id.to_string(), conversation_id.to_string());
+        let binding = MessageBinding {
+            message_id: &message_id_text,
+            sender_id: &caller.sub,
+            place_id: &place_id,
+            recipient_id: Some(&recipient.user_id),
+            attachments: bound_attachments(&attachments),
+        };
         let content = self
             .keyring
-            .seal(
-                KeyScope::Conversation(&conversation_id.to_string()),
-                text.as_bytes(),
-                message_id.to_string().as_bytes(),
-            )
+            .seal_message(KeyScope::Conversation(&place_id), text.as_bytes(), &binding)
             .map_err(ChatError::internal)?;
         let client_message_id = command.message.client_message_id;
         let event = Event::DirectMessageSent(DirectMessageSent {

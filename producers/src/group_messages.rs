@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Caller, ChatError, KeyScope, MessageCommand, UseCases,
+    Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases, bound_attachments,
     messaging::Published,
     rate_limits::UserAction,
     time::{now_ms, rfc3339},
@@ -40,9 +40,17 @@ impl UseCases {
         let attachments = self.attach(caller, &group_id, &command.attachments).await?;
         let message_id = Uuid::now_v7();
         let occurred_at = now_ms();
+        let message_id_text = message_id.to_string();
+        let binding = MessageBinding {
+            message_id: &message_id_text,
+            sender_id: &caller.sub,
+            place_id: &group_id,
+            recipient_id: None,
+            attachments: bound_attachments(&attachments),
+        };
         let content = self
             .keyring
-            .seal(KeyScope::Group(&group_id), text.as_bytes(), message_id.to_string().as_bytes())
+            .seal_message(KeyScope::Group(&group_id), text.as_bytes(), &binding)
             .map_err(ChatError::internal)?;
         let client_message_id = command.client_message_id;
         let event = Event::GroupMessageSent(GroupMessageSent {

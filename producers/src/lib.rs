@@ -11,6 +11,7 @@ mod encryption;
 mod error;
 mod group_messages;
 mod groups;
+mod login_guard;
 mod messaging;
 mod opened;
 mod password;
@@ -36,6 +37,7 @@ pub use direct::{DirectSend, DirectSent, conversation_id};
 pub use error::{ChatError, Kind, PublishError};
 pub use group_messages::GroupSent;
 pub use groups::{MAX_GROUP_NAME_CHARS, NewGroup};
+pub use login_guard::LoginFailureSpecs;
 pub use messaging::{MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_BYTES, MessageCommand};
 pub use opened::{Opened, OpenedAttachment, OpenedFile, Opener};
 pub use password::PasswordHasher;
@@ -43,11 +45,11 @@ pub use projected::Projected;
 pub use publisher::{EventPublisher, topic_specs};
 pub use queries::{
     AttachmentPage, AttachmentsOf, ConversationEntry, ConversationPage, DEFAULT_PAGE, DirectHistory, GroupDetails,
-    GroupHistory, GroupListEntry, GroupPage, MAX_PAGE, Missed, MissedMessage, Tally, page_limit,
+    GroupHistory, GroupListEntry, GroupPage, MAX_PAGE, Missed, MissedMessage, ResumeBounds, Tally, page_limit,
 };
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
-pub use sealing::{CryptoError, KeyScope, Keyring};
+pub use sealing::{CryptoError, KeyScope, Keyring, MessageBinding, bound_attachments};
 pub use text::patterns;
 pub use time::{now_ms, rfc3339};
 pub use tokens::{Caller, Claims, TokenError, TokenKeys};

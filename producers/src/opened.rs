@@ -6,7 +6,7 @@ use std::sync::Arc;
 use confab_readmodels::{AttachmentRow, GroupMessageRow, MessageRow};
 use confab_schemas::AttachmentRef;
 
-use crate::{ChatError, KeyScope, Keyring, UseCases, scope_of};
+use crate::{ChatError, KeyScope, Keyring, MessageBinding, UseCases, bound_attachments, scope_of};
 
 /// An attachment as a message shows it, its name opened.
 #[derive(Debug, Clone)]
@@ -46,14 +46,28 @@ impl Opener {
 
     pub fn direct(&self, row: MessageRow) -> Result<Opened<MessageRow>, ChatError> {
         let scope = KeyScope::Conversation(&row.conversation_id);
-        let content = self.text(scope, &row.content, &row.message_id)?;
+        let binding = MessageBinding {
+            message_id: &row.message_id,
+            sender_id: &row.sender_id,
+            place_id: &row.conversation_id,
+            recipient_id: Some(&row.recipient_id),
+            attachments: bound_attachments(&row.attachments),
+        };
+        let content = self.content(scope, &row.content, &binding)?;
         let attachments = self.attachments(scope, &row.attachments)?;
         Ok(Opened { row, content, attachments })
     }
 
     pub fn group(&self, row: GroupMessageRow) -> Result<Opened<GroupMessageRow>, ChatError> {
         let scope = KeyScope::Group(&row.group_id);
-        let content = self.text(scope, &row.content, &row.message_id)?;
+        let binding = MessageBinding {
+            message_id: &row.message_id,
+            sender_id: &row.sender_id,
+            place_id: &row.group_id,
+            recipient_id: None,
+            attachments: bound_attachments(&row.attachments),
+        };
+        let content = self.content(scope, &row.content, &binding)?;
         let attachments = self.attachments(scope, &row.attachments)?;
         Ok(Opened { row, content, attachments })
     }
@@ -75,6 +89,13 @@ impl Opener {
                 })
             })
             .collect()
+    }
+
+    /// A message's sealed content, bound to its context. A failure is the server's: a lost key,
+    /// a damaged row, or an event forged onto the log.
+    fn content(&self, scope: KeyScope<'_>, sealed: &str, binding: &MessageBinding<'_>) -> Result<String, ChatError> {
+        let plaintext = self.keyring.open_message(scope, sealed, binding).map_err(ChatError::internal)?;
+        String::from_utf8(plaintext).map_err(ChatError::internal)
     }
 
     /// Sealed text bound to `id`; a failure is the server's (a lost key, a damaged row).

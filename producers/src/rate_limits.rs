@@ -1,24 +1,17 @@
 //! How often one user, one client address or one account may do something: GCRA limiters
 //! (governor), one per action, each keyed by who does it. They live in this process's memory, so
 //! with several API processes every limit is per process.
-use std::{
-    fmt,
-    net::IpAddr,
-    num::NonZeroU32,
-    str::FromStr,
-    sync::{Mutex, PoisonError},
-    time::Duration,
-};
+use std::{fmt, net::IpAddr, num::NonZeroU32, str::FromStr, time::Duration};
 
 use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter,
-    clock::{Clock, DefaultClock, QuantaInstant, Reference},
-    middleware::StateInformationMiddleware,
-    nanos::Nanos,
-    state::{InMemoryState, NotKeyed},
+    clock::{Clock, DefaultClock, QuantaInstant},
 };
 
-use crate::ChatError;
+use crate::{
+    ChatError,
+    login_guard::{LoginFailureSpecs, LoginGuard},
+};
 
 /// `BURST/WINDOW`: at most `BURST` at once, refilled evenly over `WINDOW` (`10/15m` = ten, then
 /// one more every 90 seconds); or `off`.
@@ -27,6 +20,10 @@ pub struct RateSpec(Option<(NonZeroU32, Duration)>);
 
 impl RateSpec {
     pub const OFF: Self = Self(None);
+
+    pub(crate) fn burst_and_window(self) -> Option<(NonZeroU32, Duration)> {
+        self.0
+    }
 
     fn quota(self) -> Option<Quota> {
         let (burst, window) = self.0?;
@@ -75,8 +72,8 @@ impl fmt::Display for RateSpec {
 /// The limits of a deployment, one per thing a client can make the server do.
 #[derive(Debug, Clone, Copy)]
 pub struct RateSpecs {
-    /// Failed logins per account; a success resets it.
-    pub login_failures_per_account: RateSpec,
+    /// Failed logins, counted per (account, address), address, account and in all.
+    pub login_failures: LoginFailureSpecs,
     /// Login attempts per client address.
     pub login_per_address: RateSpec,
     /// Registrations per client address.
@@ -95,7 +92,7 @@ pub struct RateSpecs {
 
 impl RateSpecs {
     pub const OFF: Self = Self {
-        login_failures_per_account: RateSpec::OFF,
+        login_failures: LoginFailureSpecs::OFF,
         login_per_address: RateSpec::OFF,
         register_per_address: RateSpec::OFF,
         send_per_user: RateSpec::OFF,
@@ -118,13 +115,9 @@ pub(crate) enum UserAction {
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
 
-/// Accounts whose failures are tracked at once; past it new ones are not tracked (the
-/// per-address limit still holds), so a flood of made-up names cannot grow memory without end.
-const MAX_TRACKED_ACCOUNTS: usize = 100_000;
-
 pub struct RateLimits {
     clock: DefaultClock,
-    login_failures: Option<AccountFailures>,
+    login_failures: LoginGuard,
     login_per_address: Option<Keyed<IpAddr>>,
     register_per_address: Option<Keyed<IpAddr>>,
     send: Option<Keyed<String>>,
@@ -145,7 +138,7 @@ impl RateLimits {
     pub fn new(specs: &RateSpecs) -> Self {
         Self {
             clock: DefaultClock::default(),
-            login_failures: specs.login_failures_per_account.quota().map(AccountFailures::new),
+            login_failures: LoginGuard::new(&specs.login_failures),
             login_per_address: keyed(specs.login_per_address),
             register_per_address: keyed(specs.register_per_address),
             send: keyed(specs.send_per_user),
@@ -192,13 +185,11 @@ impl RateLimits {
         self.check(self.register_per_address.as_ref(), &from)
     }
 
-    /// Before checking a password: refused while the address or the account is over its limit.
+    /// Before checking a password: refused while the address makes too many attempts, or the
+    /// failures say so (see `login_guard`).
     pub(crate) fn login_attempt(&self, from: IpAddr, account: &str) -> Result<(), ChatError> {
         self.login_from(from)?;
-        match &self.login_failures {
-            Some(failures) => failures.locked(account, &self.clock),
-            None => Ok(()),
-        }
+        self.login_failures.before_check(account, from)
     }
 
     /// A login attempt from `from`, for no account in particular.
@@ -206,16 +197,12 @@ impl RateLimits {
         self.check(self.login_per_address.as_ref(), &from)
     }
 
-    pub(crate) fn login_failed(&self, account: &str) {
-        if let Some(failures) = &self.login_failures {
-            failures.failed(account, &self.clock);
-        }
+    pub(crate) fn login_failed(&self, account: &str, from: IpAddr) {
+        self.login_failures.failed(account, from);
     }
 
-    pub(crate) fn login_succeeded(&self, account: &str) {
-        if let Some(failures) = &self.login_failures {
-            failures.forget(account);
-        }
+    pub(crate) fn login_succeeded(&self, account: &str, from: IpAddr) {
+        self.login_failures.succeeded(account, from);
     }
 
     /// Forgets keys that are back to a full allowance; run now and then so memory follows the
@@ -233,71 +220,6 @@ impl RateLimits {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
-        if let Some(failures) = &self.login_failures {
-            failures.forget_idle(&self.clock);
-        }
-    }
-}
-
-/// Failed logins by account. A keyed limiter cannot forget one key, and a success must reset
-/// the account, so each account has its own limiter, dropped on success.
-struct AccountFailures {
-    quota: Quota,
-    accounts: Mutex<std::collections::HashMap<String, Account>>,
-}
-
-struct Account {
-    limiter: RateLimiter<NotKeyed, InMemoryState, DefaultClock, StateInformationMiddleware>,
-    locked_until: Option<QuantaInstant>,
-    last_failure: QuantaInstant,
-}
-
-impl AccountFailures {
-    fn new(quota: Quota) -> Self {
-        Self { quota, accounts: Mutex::default() }
-    }
-
-    fn accounts(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Account>> {
-        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn locked(&self, account: &str, clock: &DefaultClock) -> Result<(), ChatError> {
-        let now = clock.now();
-        match self.accounts().get(account).and_then(|a| a.locked_until) {
-            Some(until) if until > now => Err(ChatError::RateLimited { retry_after: until.duration_since(now).into() }),
-            _ => Ok(()),
-        }
-    }
-
-    fn failed(&self, account: &str, clock: &DefaultClock) {
-        let now = clock.now();
-        let mut accounts = self.accounts();
-        if !accounts.contains_key(account) && accounts.len() >= MAX_TRACKED_ACCOUNTS {
-            tracing::warn!("too many accounts with failed logins to track another");
-            return;
-        }
-        let entry = accounts.entry(account.to_owned()).or_insert_with(|| Account {
-            limiter: RateLimiter::direct(self.quota).with_middleware::<StateInformationMiddleware>(),
-            locked_until: None,
-            last_failure: now,
-        });
-        entry.last_failure = now;
-        // The failure that spends the last of the allowance locks the account until the next
-        // attempt would be allowed, so the limit is exact: BURST failures, then one per refill.
-        entry.locked_until = match entry.limiter.check() {
-            Ok(state) if state.remaining_burst_capacity() > 0 => None,
-            Ok(_) => Some(now + Nanos::from(self.quota.replenish_interval())),
-            Err(not_until) => Some(not_until.earliest_possible()),
-        };
-    }
-
-    fn forget(&self, account: &str) {
-        let _ = self.accounts().remove(account);
-    }
-
-    fn forget_idle(&self, clock: &DefaultClock) {
-        let now = clock.now();
-        let full_after = self.quota.burst_size_replenished_in();
-        self.accounts().retain(|_, a| now.duration_since(a.last_failure) < full_after.into());
+        self.login_failures.forget_idle();
     }
 }

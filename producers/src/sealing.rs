@@ -2,7 +2,12 @@
 //! names the master key it was made with, so a new key can become current while old ciphertexts
 //! stay readable.
 //!
-//! Sealed form: `v1.<keyId>.<base64url(nonce || ciphertext || tag)>`.
+//! Sealed form: `v<N>.<keyId>.<base64url(nonce || ciphertext || tag)>`. `v1` is bound (its
+//! associated data) to what the caller gives: an id. `v2`, message content since it was
+//! introduced, is bound to the whole [`MessageBinding`]: a forged event that keeps the
+//! ciphertext but changes the sender, the recipient, the place or the attachments does not open.
+//! Both open; the version is not a way around the binding, since a `v2` ciphertext relabelled
+//! `v1` fails under the other associated data.
 use std::collections::HashMap;
 
 use aes_gcm::{
@@ -45,6 +50,45 @@ impl KeyScope<'_> {
             KeyScope::User(id) => format!("confab/user/{id}"),
         }
     }
+}
+
+/// What a message's content is bound to.
+#[derive(Debug, Clone)]
+pub struct MessageBinding<'a> {
+    pub message_id: &'a str,
+    pub sender_id: &'a str,
+    /// The conversation or the group.
+    pub place_id: &'a str,
+    /// The other participant of a direct message; None in a group.
+    pub recipient_id: Option<&'a str>,
+    /// Each attachment's id and SHA-256, in the message's order.
+    pub attachments: Vec<(&'a str, &'a str)>,
+}
+
+impl MessageBinding<'_> {
+    /// The associated data of a `v2` message ciphertext: `confab.message.v2` then each field
+    /// as a netstring (`<byte length>:<bytes>,`): message id, sender id, place id, recipient id
+    /// (empty in a group), the number of attachments, and each attachment's id and SHA-256.
+    /// Netstrings, so no choice of field values can make two bindings the same bytes.
+    pub fn associated_data(&self) -> Vec<u8> {
+        let count = self.attachments.len().to_string();
+        let mut fields = vec![self.message_id, self.sender_id, self.place_id, self.recipient_id.unwrap_or(""), &count];
+        for (id, sha256) in &self.attachments {
+            fields.extend([*id, *sha256]);
+        }
+        let mut aad = b"confab.message.v2".to_vec();
+        for field in fields {
+            aad.extend_from_slice(format!("{}:", field.len()).as_bytes());
+            aad.extend_from_slice(field.as_bytes());
+            aad.push(b',');
+        }
+        aad
+    }
+}
+
+/// The attachments of a message as its binding names them.
+pub fn bound_attachments(refs: &[confab_schemas::AttachmentRef]) -> Vec<(&str, &str)> {
+    refs.iter().map(|a| (a.attachment_id.as_str(), a.sha256.as_str())).collect()
 }
 
 pub struct Keyring {
@@ -111,22 +155,57 @@ impl Keyring {
         Aes256Gcm::new_from_slice(&derived).map_err(|_| CryptoError::Unreadable)
     }
 
-    /// Seals `plaintext` under the current key; `aad` binds it to its context (e.g. message id).
+    /// Seals `plaintext` under the current key; `aad` binds it to its context (e.g. an id).
     pub fn seal(&self, scope: KeyScope<'_>, plaintext: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+        self.seal_as("v1", scope, plaintext, aad)
+    }
+
+    /// Seals a message's content, bound to all of `binding`.
+    pub fn seal_message(
+        &self,
+        scope: KeyScope<'_>,
+        plaintext: &[u8],
+        binding: &MessageBinding<'_>,
+    ) -> Result<String, CryptoError> {
+        self.seal_as("v2", scope, plaintext, &binding.associated_data())
+    }
+
+    fn seal_as(&self, version: &str, scope: KeyScope<'_>, plaintext: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
         let cipher = self.cipher(&self.current, scope)?;
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let sealed = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Unreadable)?;
         let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
         body.extend_from_slice(&nonce);
         body.extend_from_slice(&sealed);
-        Ok(format!("v1.{}.{}", self.current, URL_SAFE_NO_PAD.encode(body)))
+        Ok(format!("{version}.{}.{}", self.current, URL_SAFE_NO_PAD.encode(body)))
     }
 
+    /// Opens a value sealed with [`Keyring::seal`] and `aad`.
     pub fn open(&self, scope: KeyScope<'_>, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut parts = sealed.splitn(3, '.');
-        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(CryptoError::Unreadable);
-        };
+        match sealed.split_once('.') {
+            Some(("v1", rest)) => self.open_body(scope, rest, aad),
+            _ => Err(CryptoError::Unreadable),
+        }
+    }
+
+    /// Opens a message's content: a `v2` one under all of `binding`, one sealed before that
+    /// (`v1`) under its message id, as it was sealed.
+    pub fn open_message(
+        &self,
+        scope: KeyScope<'_>,
+        sealed: &str,
+        binding: &MessageBinding<'_>,
+    ) -> Result<Vec<u8>, CryptoError> {
+        match sealed.split_once('.') {
+            Some(("v2", rest)) => self.open_body(scope, rest, &binding.associated_data()),
+            Some(("v1", rest)) => self.open_body(scope, rest, binding.message_id.as_bytes()),
+            _ => Err(CryptoError::Unreadable),
+        }
+    }
+
+    /// Opens `<keyId>.<body>`.
+    fn open_body(&self, scope: KeyScope<'_>, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let Some((key_id, body)) = sealed.split_once('.') else { return Err(CryptoError::Unreadable) };
         let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Unreadable)?;
         if body.len() < NONCE_LEN + 16 {
             return Err(CryptoError::Unreadable);
@@ -159,6 +238,40 @@ mod tests {
         assert!(rotated.seal(KeyScope::User("u1"), b"x", b"").unwrap().starts_with("v1.k2."));
         assert!(Keyring::parse("k1:short").is_err());
         assert!(Keyring::parse("").is_err());
+    }
+
+    #[test]
+    fn message_content_is_bound_to_its_whole_context_and_old_content_still_opens() {
+        let keyring = Keyring::parse(&Keyring::generate_spec()).unwrap();
+        let scope = KeyScope::Conversation("c1");
+        let binding = MessageBinding {
+            message_id: "m1",
+            sender_id: "alice",
+            place_id: "c1",
+            recipient_id: Some("bob"),
+            attachments: vec![("a1", "00ff")],
+        };
+        let sealed = keyring.seal_message(scope, b"hi", &binding).unwrap();
+        assert!(sealed.starts_with("v2."));
+        assert_eq!(keyring.open_message(scope, &sealed, &binding).unwrap(), b"hi");
+        let forged = [
+            MessageBinding { sender_id: "mallory", ..binding.clone() },
+            MessageBinding { recipient_id: Some("carol"), ..binding.clone() },
+            MessageBinding { message_id: "m2", ..binding.clone() },
+            MessageBinding { attachments: Vec::new(), ..binding.clone() },
+            MessageBinding { attachments: vec![("a1", "00fe")], ..binding.clone() },
+            // The same bytes in other fields: netstrings keep them apart.
+            MessageBinding { sender_id: "alic", place_id: "ec1", ..binding.clone() },
+        ];
+        for forged in &forged {
+            assert!(keyring.open_message(scope, &sealed, forged).is_err(), "{forged:?} opened");
+        }
+        // Relabelled as the old version, it is opened under the old binding, and fails.
+        assert!(keyring.open_message(scope, &sealed.replacen("v2.", "v1.", 1), &binding).is_err());
+        // Content sealed before the binding (under its message id) still opens.
+        let old = keyring.seal(scope, b"old", b"m1").unwrap();
+        assert_eq!(keyring.open_message(scope, &old, &binding).unwrap(), b"old");
+        assert!(keyring.open(scope, &sealed, b"m1").is_err(), "a v2 value never opens as v1");
     }
 
     fn spec_of(keyring: &Keyring) -> String {

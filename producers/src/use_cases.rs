@@ -5,7 +5,9 @@ use confab_eventlog::Position;
 use confab_objects::ObjectStore;
 use confab_readmodels::{AnalyticsStore, LiveReadModels, MemberRow, ReadModels, Sight};
 
-use crate::{AttachmentLimits, ChatError, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits, TokenKeys};
+use crate::{
+    AttachmentLimits, Caller, ChatError, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits, TokenKeys,
+};
 
 /// The limits a deployment sets.
 #[derive(Debug, Clone, Copy)]
@@ -66,5 +68,11 @@ impl UseCases {
             );
         }
         projected
+    }
+
+    /// Whether `caller` is one of the operators named at start-up (`--admins`): they read the
+    /// analytics and the full readiness report.
+    pub fn is_admin(&self, caller: &Caller) -> bool {
+        self.admins.contains(&caller.sub)
     }
 }

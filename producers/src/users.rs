@@ -97,7 +97,7 @@ impl UseCases {
         if self.passwords.verify(password, Some(existing.password_hash)).await? {
             Ok((user_id, existing.username))
         } else {
-            self.rate_limits.login_failed(&existing.username);
+            self.rate_limits.login_failed(&existing.username, from);
             Err(username_taken())
         }
     }
@@ -115,10 +115,10 @@ impl UseCases {
         let user = self.read().users.user_by_name(&account).await?;
         let verified = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| verified) else {
-            self.rate_limits.login_failed(&account);
+            self.rate_limits.login_failed(&account, from);
             return Err(ChatError::BadCredentials);
         };
-        self.rate_limits.login_succeeded(&account);
+        self.rate_limits.login_succeeded(&account, from);
         let token = self.tokens.issue(&user.user_id, &user.username).map_err(ChatError::internal)?;
         Ok(Login { token, expires_in_secs: self.tokens.ttl_secs })
     }

@@ -296,9 +296,13 @@ async fn a_late_member_reads_from_their_mark_and_cursors_belong_to_their_list() 
     assert_eq!(contents(of_c), ["m4", "m5"], "from the mark on");
     let of_b = world.use_cases.group_history(&caller("b"), GROUP, None, 50).await.unwrap();
     assert_eq!(contents(of_b), ["m1", "m2", "m3", "m4", "m5"], "a member from the start sees it all");
-    let missed = world.use_cases.missed_messages(&uid("c"), &[0, 0], &[100, 100], 100).await.unwrap().unwrap();
-    let seqs: Vec<u64> = missed.iter().map(|(_, m)| m.seq()).collect();
-    assert_eq!(seqs, [5, 4], "a resume sends what history shows (newest page first)");
+    let bounds = confab_producers::ResumeBounds { max_messages: 100, max_bytes: 1 << 20 };
+    let mut missed = world.use_cases.missed_messages(&uid("c"), &[0, 0], &[100, 100], bounds).await.unwrap().unwrap();
+    let mut seqs = Vec::new();
+    while let Some((_, message)) = missed.next(&world.use_cases).await.unwrap() {
+        seqs.push(message.seq());
+    }
+    assert_eq!(seqs, [4, 5], "a resume sends what history shows, in log order");
 
     let history = |before: String| {
         let use_cases = &world.use_cases;
@@ -310,4 +314,128 @@ async fn a_late_member_reads_from_their_mark_and_cursors_belong_to_their_list() 
     assert_eq!(refusal(history("not-a-cursor".into()).await), (Kind::Invalid, "invalid_cursor"));
     let list = world.use_cases.conversation_list(&caller("b"), Some(&unknown.to_string()), 50).await;
     assert_eq!(refusal(list), (Kind::NotFound, "invalid_cursor"), "a history's cursor in the list");
+}
+
+#[tokio::test]
+async fn a_resume_streams_each_partition_in_log_order_within_its_bounds() {
+    let world = world().await;
+    // Five peers' conversations with "c", spread over the two partitions, their messages
+    // interleaved in time and in each partition's offsets.
+    let peers = ["a", "b", "d", "e", "f"];
+    let partitions = 2;
+    let mut next_seq = [0u64; 2];
+    let mut rows = Vec::new();
+    for round in 0..20 {
+        for peer in peers {
+            let conversation_id = confab_producers::conversation_id(&uid(peer), &uid("c")).to_string();
+            let partition = confab_eventlog::partition_for_key(conversation_id.as_bytes(), partitions) as usize;
+            let seq = next_seq[partition];
+            next_seq[partition] += 1;
+            let message_id = uuid::Uuid::now_v7().to_string();
+            let text = format!("{peer}{round}:{}", "x".repeat(10_000));
+            let content = world.use_cases.keyring.seal(
+                KeyScope::Conversation(&conversation_id),
+                text.as_bytes(),
+                message_id.as_bytes(),
+            );
+            rows.push(confab_readmodels::MessageRow {
+                message_id,
+                conversation_id,
+                seq,
+                sender_id: uid(peer),
+                sender_username: format!("name-{peer}"),
+                recipient_id: uid("c"),
+                recipient_username: "name-c".into(),
+                content: content.unwrap(),
+                sent_at_ms: i64::from(round) * 10 + i64::try_from(seq).unwrap(),
+                client_message_id: None,
+                attachments: Vec::new(),
+            });
+        }
+    }
+    world.read_models.messages.put_messages(&rows).await.unwrap();
+
+    let until = next_seq.to_vec();
+    let roomy = confab_producers::ResumeBounds { max_messages: 100, max_bytes: 10 << 20 };
+    let mut missed = world.use_cases.missed_messages(&uid("c"), &[0, 0], &until, roomy).await.unwrap().unwrap();
+    assert_eq!(missed.len(), 100);
+    let mut last = [None::<u64>; 2];
+    let mut count = 0;
+    while let Some((partition, message)) = missed.next(&world.use_cases).await.unwrap() {
+        let at = partition as usize;
+        assert!(last[at].is_none_or(|before| before < message.seq()), "partition {partition} out of order");
+        last[at] = Some(message.seq());
+        count += 1;
+    }
+    assert_eq!(count, 100, "every missed message, once");
+
+    // From a later cursor, only what follows it.
+    let since = [next_seq[0] - 3, next_seq[1] - 2];
+    let later = world.use_cases.missed_messages(&uid("c"), &since, &until, roomy).await.unwrap().unwrap();
+    assert_eq!(later.len(), 5);
+
+    // Over either bound: None, and the client pages the history.
+    let few = confab_producers::ResumeBounds { max_messages: 99, max_bytes: 10 << 20 };
+    assert!(world.use_cases.missed_messages(&uid("c"), &[0, 0], &until, few).await.unwrap().is_none());
+    let small = confab_producers::ResumeBounds { max_messages: 100, max_bytes: 500_000 };
+    assert!(world.use_cases.missed_messages(&uid("c"), &[0, 0], &until, small).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn message_content_opens_only_in_the_context_it_was_sent_in() {
+    let world = world().await;
+    with_group(&world).await;
+    let text = MessageCommand { message: Some("the real one".into()), ..MessageCommand::default() };
+    let _ = world
+        .use_cases
+        .send_direct(&caller("a"), DirectSend { recipient: "name-b".into(), message: text })
+        .await
+        .unwrap();
+    // The event as it is on the log, turned into the row the messages projection would write.
+    let messages = confab_schemas::Topic::Messages.name().to_owned();
+    let mut reader =
+        world.log.read_from(&[confab_eventlog::ReadStart { topic: messages, offsets: vec![0, 0] }]).await.unwrap();
+    let records = reader.poll(10, std::time::Duration::from_secs(5)).await.unwrap();
+    let codec = Codec::new().unwrap();
+    let Ok(confab_schemas::Event::DirectMessageSent(sent)) = codec.decode(&records[0].record.value) else {
+        panic!("not a direct message")
+    };
+    let p = sent.payload;
+    let row = confab_readmodels::MessageRow {
+        message_id: p.message_id,
+        conversation_id: p.conversation_id,
+        seq: 0,
+        sender_id: p.sender_id,
+        sender_username: p.sender_username,
+        recipient_id: p.recipient_id,
+        recipient_username: p.recipient_username,
+        content: p.content,
+        sent_at_ms: 0,
+        client_message_id: None,
+        attachments: p.attachments,
+    };
+    let opener = world.use_cases.opener();
+    assert_eq!(opener.direct(row.clone()).unwrap().content, "the real one");
+
+    // A forged event reusing the ciphertext as someone else's, or with an attachment added.
+    let as_c = confab_readmodels::MessageRow { sender_id: uid("c"), sender_username: "name-c".into(), ..row.clone() };
+    assert!(opener.direct(as_c).is_err(), "a changed sender opened");
+    let attachment = confab_schemas::AttachmentRef {
+        attachment_id: uuid::Uuid::now_v7().to_string(),
+        file_name: row.content.clone(),
+        content_type: "image/png".into(),
+        size: 1,
+        sha256: "00".repeat(32),
+    };
+    let with_file = confab_readmodels::MessageRow { attachments: vec![attachment], ..row.clone() };
+    assert!(opener.direct(with_file).is_err(), "a changed attachment list opened");
+
+    // Content sealed before the binding (the message id as associated data) still opens.
+    let old = world
+        .use_cases
+        .keyring
+        .seal(KeyScope::Conversation(&row.conversation_id), b"sealed long ago", row.message_id.as_bytes())
+        .unwrap();
+    let old_row = confab_readmodels::MessageRow { content: old, ..row };
+    assert_eq!(opener.direct(old_row).unwrap().content, "sealed long ago");
 }

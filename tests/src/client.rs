@@ -90,6 +90,12 @@ impl Client {
         }
     }
 
+    /// `/readyz` as the deployment's operator reads it: every check's error and the offsets
+    /// applied (anyone else reads only whether each check passed).
+    pub async fn readiness(&self) -> Reply {
+        self.get("/readyz", Some(&crate::operator_token())).await
+    }
+
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http.request(method, format!("{}{path}", self.base_url))
     }

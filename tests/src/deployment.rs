@@ -8,6 +8,22 @@ use crate::{Backend, Confab, confab_bin};
 
 /// Tokens in tests are signed with this, so tests can also mint expired or forged ones.
 pub const TEST_JWT_SECRET: &str = "confab-e2e-test-secret-0123456789abcdef";
+/// The user id of the operator every deployment names in `--admins`, whose token
+/// ([`operator_token`]) reads the full readiness report.
+pub const OPERATOR_ID: &str = "01900000-0000-7000-8000-0000000000ad";
+
+/// A token of the operator, signed like the deployment's own.
+pub fn operator_token() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let claims = serde_json::json!({ "sub": OPERATOR_ID, "name": "operator", "iat": now, "exp": now + 3600 });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()),
+    )
+    .expect("a token")
+}
+
 /// A fixed master key (32 zero-to-31 bytes), shared by every process of a deployment.
 pub const TEST_MASTER_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -90,7 +106,10 @@ impl Deployment {
                 .env("AWS_REGION", "us-east-1")
                 .env("AWS_EC2_METADATA_DISABLED", "true");
         }
+        let _ = command.env("CONFAB_ADMINS", OPERATOR_ID);
         for (key, value) in &self.extra_env {
+            // The operator stays an admin beside the ones a test names.
+            let value = if key == "CONFAB_ADMINS" { format!("{value},{OPERATOR_ID}") } else { value.clone() };
             let _ = command.env(key, value);
         }
         command

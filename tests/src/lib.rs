@@ -11,7 +11,7 @@ mod socket;
 
 pub use backend::{Backend, External};
 pub use client::{Client, Reply, User, read_response};
-pub use deployment::{Deployment, TEST_JWT_SECRET, TEST_MASTER_KEYS};
+pub use deployment::{Deployment, OPERATOR_ID, TEST_JWT_SECRET, TEST_MASTER_KEYS, operator_token};
 pub use dynamodb::dynamodb_client;
 pub use process::{Confab, confab_bin};
 pub use socket::{Socket, WsError};

@@ -36,41 +36,73 @@ async fn login_raw(client: &Client, username: &str, password: &str, from: Option
     request.send().await.unwrap()
 }
 
-async fn guessing_a_password_locks_the_account_and_a_success_resets_the_count(backend: Backend) {
-    let deployment = limited(backend, &[("CONFAB_RATE_LOGIN_FAILURES", "3/15m")]);
+async fn a_guessing_address_is_refused_while_the_owner_logs_in_from_elsewhere(backend: Backend) {
+    // Addresses are named by a trusted proxy here: the attacker is 203.0.113.66, the owner's
+    // phone 198.51.100.7.
+    let deployment = limited(
+        backend,
+        &[
+            ("CONFAB_RATE_LOGIN_FAILURES", "3/15m"),
+            ("CONFAB_RATE_LOGIN_FAILURES_PER_ADDRESS", "8/15m"),
+            ("CONFAB_RATE_LOGIN_FAILURES_PER_ACCOUNT", "5/15m"),
+            ("CONFAB_TRUSTED_PROXIES", "127.0.0.0/8"),
+        ],
+    );
     let server = deployment.serve();
     let client = Client::new(&server.base_url);
     let _alice = client.user("alice").await;
     let _bob = client.user("bob").await;
+    let _carol = client.user("carol").await;
+    let (attacker, owner) = (Some("203.0.113.66"), Some("198.51.100.7"));
+    let status = |response: reqwest::Response| response.status();
 
     for _ in 0..3 {
-        assert_eq!(client.login("alice", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(login_raw(&client, "alice", "guess", attacker).await), StatusCode::UNAUTHORIZED);
     }
-    // Locked: even the right password waits, and says how long.
-    let locked = login_raw(&client, "alice", "alice-password", None).await;
-    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait = retry_after(&locked);
+    // The guessing address is refused, even with the right password, and told how long to wait.
+    let refused = login_raw(&client, "alice", "alice-password", attacker).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait = retry_after(&refused);
     assert!((1..=300).contains(&wait), "Retry-After {wait}");
-    let body: serde_json::Value = locked.json().await.unwrap();
+    let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
-    // Another account is not affected; names are case-insensitive, so the lock is too.
-    assert_eq!(client.login("bob", "bob-password").await.status, StatusCode::OK);
-    assert_eq!(client.login("ALICE", "alice-password").await.status, StatusCode::TOO_MANY_REQUESTS);
+    // Names are case-insensitive, so the refusal is too.
+    assert_eq!(status(login_raw(&client, "ALICE", "guess", attacker).await), StatusCode::TOO_MANY_REQUESTS);
+    // The owner, from an address that has not been failing, logs in at once.
+    assert_eq!(status(login_raw(&client, "alice", "alice-password", owner).await), StatusCode::OK);
+
     // Unknown names are counted like known ones: guessing which exist gains nothing.
     for _ in 0..3 {
-        assert_eq!(client.login("nobody", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(login_raw(&client, "nobody", "guess", attacker).await), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(client.login("nobody", "wrong-password").await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status(login_raw(&client, "nobody", "guess", attacker).await), StatusCode::TOO_MANY_REQUESTS);
 
-    // A success resets the count.
+    // An address failing across accounts (trying a list of names) is refused for all of them.
     for _ in 0..2 {
-        assert_eq!(client.login("bob", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(login_raw(&client, "bob", "guess", attacker).await), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(client.login("bob", "bob-password").await.status, StatusCode::OK);
+    assert_eq!(status(login_raw(&client, "bob", "bob-password", attacker).await), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status(login_raw(&client, "bob", "bob-password", owner).await), StatusCode::OK);
+
+    // Many addresses against one account put it under attack: each that failed is refused at
+    // once, and an address that has not failed is still checked: the owner gets in.
+    for i in 0..5 {
+        let from = format!("192.0.2.{i}");
+        assert_eq!(status(login_raw(&client, "bob", "guess", Some(&from)).await), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(status(login_raw(&client, "bob", "guess", Some("192.0.2.0")).await), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status(login_raw(&client, "bob", "bob-password", Some("192.0.2.200")).await), StatusCode::OK);
+
+    // A success from an address resets its count for that account.
+    let laptop = Some("198.51.100.9");
     for _ in 0..2 {
-        assert_eq!(client.login("bob", "wrong-password").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(status(login_raw(&client, "carol", "typo", laptop).await), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(client.login("bob", "bob-password").await.status, StatusCode::OK);
+    assert_eq!(status(login_raw(&client, "carol", "carol-password", laptop).await), StatusCode::OK);
+    for _ in 0..2 {
+        assert_eq!(status(login_raw(&client, "carol", "typo", laptop).await), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(status(login_raw(&client, "carol", "carol-password", laptop).await), StatusCode::OK);
 }
 
 async fn logins_and_registrations_are_limited_per_client_address(backend: Backend) {
@@ -516,7 +548,7 @@ backend_tests!(
     a_late_joiner_reaches_nothing_from_before_joining,
     names_a_store_cannot_keep_or_a_screen_would_misrender_are_refused,
     usernames_of_32_hex_digits_are_usernames_on_every_frame,
-    guessing_a_password_locks_the_account_and_a_success_resets_the_count,
+    a_guessing_address_is_refused_while_the_owner_logs_in_from_elsewhere,
     logins_and_registrations_are_limited_per_client_address,
     a_login_flood_is_refused_fast_and_bounded_while_others_keep_chatting,
     each_user_has_a_send_and_group_change_allowance,

@@ -144,7 +144,7 @@ async fn analytics_caught_up(base_url: &str, ends: &HashMap<String, u64>) {
     let client = Client::new(base_url);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = client.get("/readyz", None).await;
+        let ready = client.readiness().await;
         let applied = &ready.body["projections"]["analytics"]["applied"];
         if ends.iter().all(|(key, end)| applied[key].as_u64() == Some(*end)) {
             return;

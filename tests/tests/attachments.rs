@@ -336,3 +336,24 @@ backend_tests!(
     verified_bytes_are_kept_once_and_the_upload_is_spent,
     requests_and_sends_are_validated,
 );
+
+/// Kafka + DynamoDB + S3 only: `--s3-sse` is what S3 writes ask for. The test S3 server takes the
+/// headers and does not encrypt (that is the service's job), so this shows each setting signs
+/// and completes the whole flow: the header is in the signed upload URL the client uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_s3_encryption_setting_carries_an_attachment_through() {
+    let Some(backend) = Backend::kafka_dynamodb("every_s3_encryption_setting") else { return };
+    for (sse, header) in [("none", None), ("aws:kms", Some("aws:kms")), ("aes256", Some("AES256"))] {
+        let mut deployment = Deployment::new(backend.clone());
+        let _ = deployment.env("CONFAB_S3_SSE", sse);
+        let server = deployment.serve();
+        let client = Client::new(&server.base_url);
+        let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+        let bytes = format!("sealed by {sse}").into_bytes();
+        let ticket = client.request_upload(&alice, json!({ "recipient": "bob" }), &bytes, &bytes).await;
+        assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+        assert_eq!(ticket.body["uploadHeaders"]["x-amz-server-side-encryption"].as_str(), header, "{sse}");
+        let id = client.attachment(&alice, json!({ "recipient": "bob" }), &bytes).await;
+        assert_eq!(client.download(&bob, &id).await, bytes, "{sse}");
+    }
+}

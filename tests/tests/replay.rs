@@ -133,7 +133,7 @@ async fn running_processes_move_to_the_new_generation_without_a_restart() {
     for base_url in [&api.base_url, &workers.base_url] {
         let health = Client::new(base_url);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while health.get("/readyz", None).await.body["generation"] != 1 {
+        while health.readiness().await.body["generation"] != 1 {
             assert!(Instant::now() < deadline, "{base_url} never moved to generation 1");
             // A poll interval: the loop ends on the condition.
             tokio::time::sleep(Duration::from_millis(50)).await;

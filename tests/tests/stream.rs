@@ -202,7 +202,7 @@ async fn tail_prints_the_stream_sealed_or_opened(backend: Backend) {
     assert_eq!(event["type"], "io.confab.events.DirectMessageSent");
     assert_eq!(event["topic"], "confab.messages");
     assert!(event["offset"].is_u64() && event["timestampMs"].is_i64());
-    assert!(event["event"]["payload"]["content"].as_str().unwrap().starts_with("v1.k1."));
+    assert!(event["event"]["payload"]["content"].as_str().unwrap().starts_with("v2.k1."));
     let opened = lines(&["--from-beginning", "--decrypt"]);
     assert_eq!(opened[0]["event"]["payload"]["content"], "hello from the tail");
     assert_eq!(opened[0]["event"]["payload"]["attachments"][0]["fileName"], "photo \u{1f4f7}.png");
@@ -496,7 +496,7 @@ async fn a_message_from_a_removed_member_after_the_mark_is_not_stored(backend: B
 async fn analytics_caught_up_with_messages(client: &Client) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = client.get("/readyz", None).await;
+        let ready = client.readiness().await;
         let projections = &ready.body["projections"];
         let (messages, analytics) = (&projections["messages"]["applied"], &projections["analytics"]["applied"]);
         let caught_up = messages.as_object().is_some_and(|applied| {

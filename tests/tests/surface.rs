@@ -17,6 +17,20 @@ async fn health_readiness_and_openapi(backend: Backend) {
     for projection in ["users", "messages", "groups", "attachments", "analytics"] {
         assert_eq!(ready["projections"][projection]["ok"], true, "{ready}");
     }
+    // Anyone learns whether each check passed; offsets, errors and the generation are for
+    // admins (the harness names an operator in --admins).
+    let public = serde_json::to_string(&ready).unwrap();
+    assert!(!public.contains("applied") && !public.contains("generation"), "{public}");
+    let user = client.user("alice").await;
+    let not_admin = client.get("/readyz", Some(&user.token)).await.body;
+    assert!(
+        not_admin["generation"].is_null() && not_admin["projections"]["messages"]["applied"].is_null(),
+        "{not_admin}"
+    );
+    let full = client.readiness().await.body;
+    assert_eq!(full["status"], "ready");
+    assert!(full["projections"]["messages"]["applied"].is_object(), "{full}");
+    assert!(full["generation"].is_u64(), "{full}");
 
     let doc = client.get("/openapi.json", None).await;
     assert_eq!(doc.status, StatusCode::OK);

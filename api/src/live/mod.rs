@@ -10,4 +10,5 @@ pub(crate) mod socket;
 pub(crate) mod typing;
 
 pub use hub::Hub;
+pub use resume::ResumeLimits;
 pub use socket::LiveSettings;

@@ -1,75 +1,72 @@
-//! A reconnecting client's missed messages as frames: the query (`missed_messages` in
-//! `confab-producers`) says what they are; this renders them and orders them for the cursor.
-use std::collections::BTreeMap;
+//! A reconnecting client's missed messages as frames, one at a time: the query
+//! (`missed_messages` in `confab-producers`) plans what they are and reads them as they go out;
+//! this renders each with its cursor. Resumes running at once are bounded per process: each
+//! reads the store and holds up to a buffer of messages while it lasts.
+use std::{sync::Arc, time::Duration};
 
-use confab_producers::MissedMessage;
+use confab_producers::{Missed, MissedMessage, ResumeBounds};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{
     ApiError, AppState,
     live::{
         cursor::Cursor,
-        frames::{self, Outbound, Rendered},
+        frames::{self, Outbound},
     },
 };
 
-/// A missed message, rendered, with where it sits.
-struct Missed {
-    partition: u32,
-    seq: u64,
-    sent_at_ms: i64,
-    frame: Rendered,
+/// How long a resume waits for its turn before the client is told to try again.
+const TURN_WAIT: Duration = Duration::from_secs(10);
+
+/// What resumes may cost.
+#[derive(Debug, Clone)]
+pub struct ResumeLimits {
+    pub bounds: ResumeBounds,
+    /// Resumes running at once.
+    running: Arc<Semaphore>,
 }
 
-/// The frames, each with its cursor, for everything in `[since, until)` addressed to `user`;
-/// None when that is more than `max` messages.
+impl ResumeLimits {
+    pub fn new(bounds: ResumeBounds, max_running: usize) -> Self {
+        Self { bounds, running: Arc::new(Semaphore::new(max_running.max(1))) }
+    }
+
+    /// A place among the resumes running; None if none frees up in time.
+    pub(crate) async fn turn(&self) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(TURN_WAIT, Arc::clone(&self.running).acquire_owned()).await.ok()?.ok()
+    }
+}
+
+/// The missed messages still to send, and the cursor the last one sent moved to.
+pub(crate) struct Resume {
+    missed: Missed,
+    cursor: Cursor,
+}
+
+/// What `user` missed in `[since, until)`; None when that is more than the bounds allow.
 pub(crate) async fn missed(
     state: &AppState,
     user: &str,
     since: &Cursor,
     until: &[u64],
-    max: usize,
-) -> Result<Option<Vec<Outbound>>, ApiError> {
-    let Some(messages) = state.use_cases.missed_messages(user, &since.0, until, max).await? else {
-        return Ok(None);
-    };
-    let mut missed = Vec::with_capacity(messages.len());
-    for (partition, message) in messages {
-        let (seq, sent_at_ms) = (message.seq(), message.sent_at_ms());
+) -> Result<Option<Resume>, ApiError> {
+    let bounds = state.live.resume.bounds;
+    let planned = state.use_cases.missed_messages(user, &since.0, until, bounds).await?;
+    Ok(planned.map(|missed| Resume { missed, cursor: since.clone() }))
+}
+
+impl Resume {
+    /// The next missed message's frame; its cursor moves only its own partition forward.
+    pub(crate) async fn next(&mut self, state: &AppState) -> Result<Option<Outbound>, ApiError> {
+        let Some((partition, message)) = self.missed.next(&state.use_cases).await? else { return Ok(None) };
+        let seq = message.seq();
         let frame = match message {
             MissedMessage::Direct(m) => frames::direct_message(m, partition)?,
             MissedMessage::Group(m) => frames::group_message(m, partition)?,
         };
-        missed.push(Missed { partition, seq, sent_at_ms, frame });
-    }
-    Ok(Some(in_order(missed, since)))
-}
-
-/// Each partition's messages in log order (what a cursor needs), the partitions interleaved by
-/// time; each frame's cursor moves only its own partition forward.
-fn in_order(missed: Vec<Missed>, since: &Cursor) -> Vec<Outbound> {
-    let mut by_partition: BTreeMap<u32, Vec<Missed>> = BTreeMap::new();
-    for m in missed {
-        by_partition.entry(m.partition).or_default().push(m);
-    }
-    let mut queues: Vec<std::collections::VecDeque<Missed>> = by_partition
-        .into_values()
-        .map(|mut ms| {
-            ms.sort_by_key(|m| m.seq);
-            ms.into()
-        })
-        .collect();
-    let mut cursor = since.clone();
-    let mut out = Vec::new();
-    while let Some(next) = queues
-        .iter_mut()
-        .filter(|q| !q.is_empty())
-        .min_by_key(|q| q.front().map_or(i64::MAX, |m| m.sent_at_ms))
-        .and_then(|q| q.pop_front())
-    {
-        if let Some(offset) = cursor.0.get_mut(next.partition as usize) {
-            *offset = (*offset).max(next.seq + 1);
+        if let Some(offset) = self.cursor.0.get_mut(partition as usize) {
+            *offset = (*offset).max(seq + 1);
         }
-        out.push(Outbound { text: frames::with_cursor(&next.frame.body, &cursor).into(), message: next.frame.message });
+        Ok(Some(Outbound { text: frames::with_cursor(&frame.body, &self.cursor).into(), message: frame.message }))
     }
-    out
 }

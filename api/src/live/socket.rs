@@ -26,7 +26,8 @@ use crate::{
         frames::{self, Outbound},
         hub::Attachment,
         remembered::Remembered,
-        resume, typing,
+        resume::{self, ResumeLimits},
+        typing,
     },
 };
 
@@ -71,13 +72,13 @@ pub(crate) struct ConnectQuery {
 }
 
 /// How live delivery treats clients.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LiveSettings {
     /// Pings go out this often; a connection silent for two of these is dropped.
     pub ping_interval: Duration,
-    /// Most messages sent to a resuming client before `ready`; further behind, it is closed
-    /// with 4004 and pages the history instead.
-    pub max_resume_messages: usize,
+    /// What is sent to a resuming client before `ready` at most (further behind, it is closed
+    /// with 4004 and pages the history instead), and how many resume at once.
+    pub resume: ResumeLimits,
 }
 
 /// The token from the `Authorization` header, the `token` query parameter, or the
@@ -227,31 +228,7 @@ impl Connection {
             Some(since) => {
                 // Boxed, as is every rare and deep await here: an idle connection's task is only
                 // as large as the largest future it could be awaiting.
-                let missed = Box::pin(resume::missed(
-                    &self.state,
-                    &self.caller.sub,
-                    since,
-                    &live_from.0,
-                    self.state.live.max_resume_messages,
-                ))
-                .await;
-                let missed = match missed {
-                    Ok(Some(missed)) => missed,
-                    Ok(None) => {
-                        let _ = self
-                            .send_text(frames::error("resume_too_far", "too much was missed: page the history"))
-                            .await;
-                        return Err(End::Close(CLOSE_RESUME_TOO_FAR, "page the history, then connect without since"));
-                    }
-                    Err(error) => {
-                        tracing::warn!(user = %self.caller.sub, ?error, "cannot resume a connection");
-                        let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
-                        return Err(End::Close(CLOSE_TRY_AGAIN, "cannot resume now; try again"));
-                    }
-                };
-                for frame in missed {
-                    self.send(frame).await?;
-                }
+                Box::pin(self.resume(since, &live_from)).await?;
                 since.max(&live_from.0)
             }
             None => live_from,
@@ -300,6 +277,44 @@ impl Connection {
                         return Ok(());
                     }
                     self.send_raw(Message::Ping(Default::default())).await?;
+                }
+            }
+        }
+    }
+
+    /// Sends what the client missed between `since` and `live_from`, one message at a time.
+    async fn resume(&mut self, since: &Cursor, live_from: &Cursor) -> Result<(), End> {
+        let Some(_turn) = self.state.live.resume.turn().await else {
+            let _ = self.send_text(frames::error("resume_unavailable", "too many resuming; try again shortly")).await;
+            return Err(End::Close(CLOSE_TRY_AGAIN, "too many resuming; try again"));
+        };
+        let (state, user) = (self.state.clone(), self.caller.sub.clone());
+        let unavailable = |error: ApiError| {
+            tracing::warn!(%user, ?error, "cannot resume a connection");
+            End::Close(CLOSE_TRY_AGAIN, "cannot resume now; try again")
+        };
+        let mut missed = match resume::missed(&state, &user, since, &live_from.0).await {
+            Ok(Some(missed)) => missed,
+            Ok(None) => {
+                let _ = self.send_text(frames::error("resume_too_far", "too much was missed: page the history")).await;
+                return Err(End::Close(CLOSE_RESUME_TOO_FAR, "page the history, then connect without since"));
+            }
+            Err(error) => {
+                let end = unavailable(error);
+                let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
+                return Err(end);
+            }
+        };
+        // A failure part way: what was sent carries its cursors, so the client resumes from
+        // the last one it got.
+        loop {
+            match missed.next(&state).await {
+                Ok(Some(frame)) => self.send(frame).await?,
+                Ok(None) => return Ok(()),
+                Err(error) => {
+                    let end = unavailable(error);
+                    let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
+                    return Err(end);
                 }
             }
         }

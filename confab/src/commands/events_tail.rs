@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use clap::{Args, Subcommand};
-use confab_producers::{KeyScope, Keyring};
+use confab_producers::{KeyScope, Keyring, MessageBinding, bound_attachments};
 
 use crate::{
     args::BackendArgs,
@@ -152,9 +152,29 @@ fn open_sealed(keyring: &Keyring, event: &Event, json: &mut Value) {
         }
     };
     let payload = &mut json["payload"];
-    let (scope, message_id) = match event {
-        Event::DirectMessageSent(e) => (KeyScope::Conversation(&e.payload.conversation_id), &e.payload.message_id),
-        Event::GroupMessageSent(e) => (KeyScope::Group(&e.payload.group_id), &e.payload.message_id),
+    let (scope, binding) = match event {
+        Event::DirectMessageSent(e) => {
+            let p = &e.payload;
+            let binding = MessageBinding {
+                message_id: &p.message_id,
+                sender_id: &p.sender_id,
+                place_id: &p.conversation_id,
+                recipient_id: Some(&p.recipient_id),
+                attachments: bound_attachments(&p.attachments),
+            };
+            (KeyScope::Conversation(&p.conversation_id), binding)
+        }
+        Event::GroupMessageSent(e) => {
+            let p = &e.payload;
+            let binding = MessageBinding {
+                message_id: &p.message_id,
+                sender_id: &p.sender_id,
+                place_id: &p.group_id,
+                recipient_id: None,
+                attachments: bound_attachments(&p.attachments),
+            };
+            (KeyScope::Group(&p.group_id), binding)
+        }
         Event::AttachmentRequested(e) => {
             let scope = match e.payload.kind.as_str() {
                 "group" => KeyScope::Group(&e.payload.conversation_id),
@@ -165,7 +185,10 @@ fn open_sealed(keyring: &Keyring, event: &Event, json: &mut Value) {
         }
         _ => return,
     };
-    open(scope, &mut payload["content"], message_id);
+    let opened = payload["content"].as_str().and_then(|sealed| keyring.open_message(scope, sealed, &binding).ok());
+    if let Some(plaintext) = opened.and_then(|bytes| String::from_utf8(bytes).ok()) {
+        payload["content"] = Value::String(plaintext);
+    }
     if let Some(attachments) = payload["attachments"].as_array_mut() {
         for attachment in attachments {
             let id = attachment["attachmentId"].as_str().unwrap_or_default().to_owned();

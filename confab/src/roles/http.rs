@@ -164,10 +164,7 @@ pub(crate) async fn run_http(
         tokens,
         dependencies,
         hub,
-        live: LiveSettings {
-            ping_interval: Duration::from_secs(args.ws_ping_secs),
-            max_resume_messages: args.limits.ws_max_resume_messages,
-        },
+        live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs), resume: args.limits.resume() },
         http: args.limits.http(),
         trusted_proxies: args.limits.trusted_proxies(),
         embedded_objects: backend.objects.embedded.clone(),

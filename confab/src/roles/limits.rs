@@ -3,8 +3,8 @@
 use std::{thread, time::Duration};
 
 use clap::Args;
-use confab_api::{ConnectionLimits, HttpLimits, TrustedProxies};
-use confab_producers::{RateSpec, RateSpecs};
+use confab_api::{ConnectionLimits, HttpLimits, TrustedProxies, live::ResumeLimits};
+use confab_producers::{LoginFailureSpecs, RateSpec, RateSpecs, ResumeBounds};
 use ipnet::IpNet;
 
 #[derive(Debug, Clone, Args)]
@@ -12,9 +12,22 @@ pub(crate) struct LimitArgs {
     /// `off` turns every rate limit off (for benchmarks); the bounds stay.
     #[arg(long, env = "CONFAB_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
     pub(crate) rate_limits: String,
-    /// Failed logins per account (BURST/WINDOW, or off); a success resets it.
+    /// Failed logins of one account from one client address (BURST/WINDOW, or off); past it
+    /// that address is refused for that account, others are not. A success resets it.
     #[arg(long, env = "CONFAB_RATE_LOGIN_FAILURES", default_value = "10/15m")]
     pub(crate) rate_login_failures: RateSpec,
+    /// Failed logins from one client address over all accounts; past it the address is
+    /// refused for every account.
+    #[arg(long, env = "CONFAB_RATE_LOGIN_FAILURES_PER_ADDRESS", default_value = "30/15m")]
+    pub(crate) rate_login_failures_per_address: RateSpec,
+    /// Failed logins of one account from all addresses; past it the account is under attack:
+    /// addresses that have failed against it are refused, others are still checked.
+    #[arg(long, env = "CONFAB_RATE_LOGIN_FAILURES_PER_ACCOUNT", default_value = "100/15m")]
+    pub(crate) rate_login_failures_per_account: RateSpec,
+    /// Failed logins of the whole process; past it every address with a failure on record is
+    /// refused, others are still checked.
+    #[arg(long, env = "CONFAB_RATE_LOGIN_FAILURES_GLOBAL", default_value = "1000/1m")]
+    pub(crate) rate_login_failures_global: RateSpec,
     /// Login attempts per client address.
     #[arg(long, env = "CONFAB_RATE_LOGIN_PER_ADDRESS", default_value = "60/1m")]
     pub(crate) rate_login_per_address: RateSpec,
@@ -79,6 +92,14 @@ pub(crate) struct LimitArgs {
     /// 4004 and pages the history.
     #[arg(long, env = "CONFAB_WS_MAX_RESUME_MESSAGES", default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub(crate) ws_max_resume_messages: usize,
+    /// Most bytes of missed messages a reconnecting client is sent (their content, roughly as
+    /// the frames carry it); further behind, it is closed with 4004.
+    #[arg(long, env = "CONFAB_WS_MAX_RESUME_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) ws_max_resume_bytes: u64,
+    /// Resumes running at once; a reconnecting client waits up to 10 s for its turn, then is
+    /// closed with 1013 (try again).
+    #[arg(long, env = "CONFAB_WS_MAX_RESUMES", default_value_t = 32, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub(crate) ws_max_resumes: usize,
 }
 
 impl LimitArgs {
@@ -87,7 +108,12 @@ impl LimitArgs {
             return RateSpecs::OFF;
         }
         RateSpecs {
-            login_failures_per_account: self.rate_login_failures,
+            login_failures: LoginFailureSpecs {
+                per_account_and_address: self.rate_login_failures,
+                per_address: self.rate_login_failures_per_address,
+                per_account: self.rate_login_failures_per_account,
+                global: self.rate_login_failures_global,
+            },
             login_per_address: self.rate_login_per_address,
             register_per_address: self.rate_register_per_address,
             send_per_user: self.rate_send,
@@ -113,6 +139,11 @@ impl LimitArgs {
             max_in_flight_per_client: self.http_max_in_flight_per_client,
             upload_min_bytes_per_sec: self.upload_min_bytes_per_sec,
         }
+    }
+
+    pub(crate) fn resume(&self) -> ResumeLimits {
+        let bounds = ResumeBounds { max_messages: self.ws_max_resume_messages, max_bytes: self.ws_max_resume_bytes };
+        ResumeLimits::new(bounds, self.ws_max_resumes)
     }
 
     pub(crate) fn connections(&self) -> ConnectionLimits {

@@ -24,7 +24,7 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 
-pub use config::KafkaConfig;
+pub use config::{KafkaConfig, check_option};
 
 use crate::{
     Claim, ClaimStore, ClaimedAppend, CommittedOffset, EventLog, LogError, LogReader, OffsetTarget, Position,

@@ -129,7 +129,7 @@ impl EmbeddedObjects {
             return Err(UploadError::Used);
         }
         let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
-        let written = match self.write_partial(&partial, size, content_type, body).await {
+        let written = match self.write_partial(key, &partial, size, content_type, body).await {
             Ok(()) => place_once(&partial, &target).await,
             Err(e) => Err(e),
         };
@@ -137,15 +137,17 @@ impl EmbeddedObjects {
         written
     }
 
+    /// Seals `body` for the object `key` into the file `partial`.
     async fn write_partial<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         &self,
+        key: &str,
         partial: &Path,
         size: u64,
         content_type: &str,
         mut body: impl Stream<Item = Result<Bytes, E>> + Unpin,
     ) -> Result<(), UploadError> {
         let header = Header::new(&self.inner.keys.current, size, content_type);
-        let mut sealer = Sealer::new(&self.inner.keys, &header)?;
+        let mut sealer = Sealer::new(&self.inner.keys, &header, key)?;
         let mut file = BufWriter::new(File::create(partial).await.map_err(unavailable)?);
         file.write_all(sealer.header()).await.map_err(unavailable)?;
         let (mut pending, mut received, mut chunk) = (Vec::with_capacity(CHUNK), 0u64, 0u64);
@@ -183,7 +185,7 @@ impl EmbeddedObjects {
     ) -> Result<(), UploadError> {
         let target = self.path(key)?;
         let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
-        let written = self.write_partial(&partial, size, content_type, body).await;
+        let written = self.write_partial(key, &partial, size, content_type, body).await;
         if written.is_ok() {
             if let Some(parent) = target.parent() {
                 tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
@@ -205,15 +207,14 @@ impl EmbeddedObjects {
         // The header is read in the pieces its lengths announce, so the file stops at chunk 0.
         let mut head = vec![0u8; 5];
         let _ = file.read_exact(&mut head).await.map_err(unavailable)?;
-        let key_id_to_type_len = usize::from(head[4]) + 7 + 8 + 2;
-        head.resize(5 + key_id_to_type_len, 0);
+        head.resize(5 + Header::fixed_after_prefix(&head[..4], head[4]), 0);
         let _ = file.read_exact(&mut head[5..]).await.map_err(unavailable)?;
         let type_len = usize::from(u16::from_be_bytes([head[head.len() - 2], head[head.len() - 1]]));
         let at = head.len();
         head.resize(at + type_len, 0);
         let _ = file.read_exact(&mut head[at..]).await.map_err(unavailable)?;
         let (header, _) = Header::decode(&head).map_err(corrupt)?.ok_or_else(|| corrupt("short header".into()))?;
-        let opener = Opener::new(&self.inner.keys, header, head).map_err(corrupt)?;
+        let opener = Opener::new(&self.inner.keys, header, &head, key).map_err(corrupt)?;
         Ok(Some((opener, file)))
     }
 
@@ -275,20 +276,17 @@ impl ObjectStore for EmbeddedObjects {
             .map(|(opener, _)| ObjectMeta { size: opener.header.size, content_type: Some(opener.header.content_type) }))
     }
 
+    /// Copies by opening `from` and sealing the bytes again for `to`: an object is sealed for
+    /// its own key, so a file copy would not open there.
     async fn copy(&self, from: &str, to: &str) -> Result<(), ObjectError> {
-        let (from, to) = (self.path(from)?, self.path(to)?);
-        let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
-        match tokio::fs::copy(&from, &partial).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ObjectError::NotFound(from.display().to_string()));
-            }
-            Err(e) => return Err(unavailable(e)),
-        }
-        if let Some(parent) = to.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
-        }
-        tokio::fs::rename(&partial, &to).await.map_err(unavailable)
+        let Some((meta, chunks)) = self.read(from).await? else {
+            return Err(ObjectError::NotFound(from.to_owned()));
+        };
+        let content_type = meta.content_type.unwrap_or_default();
+        self.overwrite(to, meta.size, &content_type, Box::pin(chunks)).await.map_err(|e| match e {
+            UploadError::Store(e) => e,
+            other => ObjectError::Corrupt { key: from.to_owned(), reason: other.to_string() },
+        })
     }
 
     async fn sha256(&self, key: &str) -> Result<[u8; 32], ObjectError> {

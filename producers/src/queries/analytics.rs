@@ -12,7 +12,7 @@ impl UseCases {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<Summary, ChatError> {
-        if !self.admins.contains(&caller.sub) {
+        if !self.is_admin(caller) {
             return Err(ChatError::forbidden("not_an_admin", "analytics are for admins (--admins)"));
         }
         let (from, to) = day_range(from, to).map_err(|e| ChatError::invalid("invalid_range", e))?;

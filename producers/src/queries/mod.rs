@@ -14,5 +14,5 @@ pub use attachments::{AttachmentPage, AttachmentsOf};
 pub use groups::GroupDetails;
 pub use history::{DirectHistory, GroupHistory, Tally};
 pub use lists::{ConversationEntry, ConversationPage, GroupListEntry, GroupPage};
-pub use missed::{Missed, MissedMessage};
+pub use missed::{Missed, MissedMessage, ResumeBounds};
 pub use paging::{DEFAULT_PAGE, MAX_PAGE, page_limit};

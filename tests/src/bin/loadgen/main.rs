@@ -2,7 +2,8 @@
 //! Modes: closed-loop sends (the default, or a bare handler with `--baseline`), idle WebSockets
 //! (`--sockets`), open-loop live delivery (`--deliver`), and the server's memory through
 //! registrations, sends and a login flood (`--memory`), and history pages of one long
-//! conversation (`--history`); and the raw ceiling of the Kafka and DynamoDB servers under it
+//! conversation (`--history`), and what resuming many large missed messages costs the server
+//! (`--resume`); and the raw ceiling of the Kafka and DynamoDB servers under it
 //! (`--raw-kafka`, `--raw-dynamodb`). See BENCHMARKS.md for how each is run.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
@@ -12,6 +13,7 @@ mod history;
 mod latency;
 mod memory;
 mod raw;
+mod resume;
 mod rss;
 mod sends;
 mod sockets;
@@ -68,6 +70,10 @@ pub struct Args {
     /// Instead, fill one conversation with this many messages and time 50-message pages of it.
     #[arg(long, default_value_t = 0)]
     history: usize,
+    /// Instead, have one user miss this many messages of --bytes, then resume --concurrency of
+    /// their sockets at once, following the server's resident memory (needs --server-pid).
+    #[arg(long, default_value_t = 0)]
+    resume: usize,
     /// Sends of the memory mode.
     #[arg(long, default_value_t = 100_000)]
     sends: usize,
@@ -104,6 +110,8 @@ async fn main() {
     if args.sockets > 0 {
         let pid = args.server_pid.expect("--sockets needs --server-pid");
         sockets::hold(&args.url, &users, args.sockets, pid).await;
+    } else if args.resume > 0 {
+        resume::run(&args, &client, &users, args.server_pid.expect("--resume needs --server-pid")).await;
     } else if args.history > 0 {
         history::run(&args, &client, &users).await;
     } else if args.deliver > 0 {
