@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases, bound_attachments,
+    Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases,
     messaging::Published,
     rate_limits::UserAction,
     time::{now_ms, rfc3339},
@@ -41,13 +41,7 @@ impl UseCases {
         let message_id = Uuid::now_v7();
         let occurred_at = now_ms();
         let message_id_text = message_id.to_string();
-        let binding = MessageBinding {
-            message_id: &message_id_text,
-            sender_id: &caller.sub,
-            place_id: &group_id,
-            recipient_id: None,
-            attachments: bound_attachments(&attachments),
-        };
+        let binding = MessageBinding::group(&message_id_text, &caller.sub, &group_id, &attachments);
         let content = self
             .keyring
             .seal_message(KeyScope::Group(&group_id), text.as_bytes(), &binding)

@@ -49,7 +49,7 @@ pub use queries::{
 };
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
-pub use sealing::{CryptoError, KeyScope, Keyring, MessageBinding, bound_attachments};
+pub use sealing::{CryptoError, KeyScope, Keyring, MessageBinding};
 pub use text::patterns;
 pub use time::{now_ms, rfc3339};
 pub use tokens::{Caller, Claims, TokenError, TokenKeys};

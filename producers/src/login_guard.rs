@@ -117,18 +117,11 @@ impl LoginGuard {
     /// Forgets keys whose failures have all worn off.
     pub(crate) fn forget_idle(&self) {
         let now = self.now();
-        for table in [self.pair.as_ref().map(|t| t as &dyn Idle), self.address.as_ref().map(|t| t as &dyn Idle)]
-            .into_iter()
-            .chain([self.account.as_ref().map(|t| t as &dyn Idle), self.global.as_ref().map(|t| t as &dyn Idle)])
-            .flatten()
-        {
-            table.forget_worn_off(now);
-        }
+        self.pair.iter().for_each(|t| t.forget_worn_off(now));
+        self.address.iter().for_each(|t| t.forget_worn_off(now));
+        self.account.iter().for_each(|t| t.forget_worn_off(now));
+        self.global.iter().for_each(|t| t.forget_worn_off(now));
     }
-}
-
-trait Idle {
-    fn forget_worn_off(&self, now: u64);
 }
 
 /// One limit: per key, the time (nanoseconds since the guard's epoch) at which its failures will
@@ -180,9 +173,7 @@ impl<K: Eq + Hash + Clone> Table<K> {
     fn forget(&self, key: &K) {
         let _ = self.keys().remove(key);
     }
-}
 
-impl<K: Eq + Hash + Clone> Idle for Table<K> {
     fn forget_worn_off(&self, now: u64) {
         let mut keys = self.keys();
         keys.retain(|_, &mut clear_at| clear_at > now);

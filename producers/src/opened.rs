@@ -6,7 +6,7 @@ use std::sync::Arc;
 use confab_readmodels::{AttachmentRow, GroupMessageRow, MessageRow};
 use confab_schemas::AttachmentRef;
 
-use crate::{ChatError, KeyScope, Keyring, MessageBinding, UseCases, bound_attachments, scope_of};
+use crate::{ChatError, KeyScope, Keyring, MessageBinding, UseCases, scope_of};
 
 /// An attachment as a message shows it, its name opened.
 #[derive(Debug, Clone)]
@@ -46,13 +46,13 @@ impl Opener {
 
     pub fn direct(&self, row: MessageRow) -> Result<Opened<MessageRow>, ChatError> {
         let scope = KeyScope::Conversation(&row.conversation_id);
-        let binding = MessageBinding {
-            message_id: &row.message_id,
-            sender_id: &row.sender_id,
-            place_id: &row.conversation_id,
-            recipient_id: Some(&row.recipient_id),
-            attachments: bound_attachments(&row.attachments),
-        };
+        let binding = MessageBinding::direct(
+            &row.message_id,
+            &row.sender_id,
+            &row.conversation_id,
+            &row.recipient_id,
+            &row.attachments,
+        );
         let content = self.content(scope, &row.content, &binding)?;
         let attachments = self.attachments(scope, &row.attachments)?;
         Ok(Opened { row, content, attachments })
@@ -60,13 +60,7 @@ impl Opener {
 
     pub fn group(&self, row: GroupMessageRow) -> Result<Opened<GroupMessageRow>, ChatError> {
         let scope = KeyScope::Group(&row.group_id);
-        let binding = MessageBinding {
-            message_id: &row.message_id,
-            sender_id: &row.sender_id,
-            place_id: &row.group_id,
-            recipient_id: None,
-            attachments: bound_attachments(&row.attachments),
-        };
+        let binding = MessageBinding::group(&row.message_id, &row.sender_id, &row.group_id, &row.attachments);
         let content = self.content(scope, &row.content, &binding)?;
         let attachments = self.attachments(scope, &row.attachments)?;
         Ok(Opened { row, content, attachments })

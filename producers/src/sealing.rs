@@ -15,6 +15,7 @@ use aes_gcm::{
     aead::{Aead, AeadCore, OsRng, Payload, rand_core::RngCore},
 };
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
+use confab_schemas::AttachmentRef;
 use hkdf::Hkdf;
 use sha2::Sha256;
 use thiserror::Error;
@@ -65,7 +66,24 @@ pub struct MessageBinding<'a> {
     pub attachments: Vec<(&'a str, &'a str)>,
 }
 
-impl MessageBinding<'_> {
+impl<'a> MessageBinding<'a> {
+    /// A direct message's binding.
+    pub fn direct(
+        message_id: &'a str,
+        sender_id: &'a str,
+        conversation_id: &'a str,
+        recipient_id: &'a str,
+        attachments: &'a [AttachmentRef],
+    ) -> Self {
+        let attachments = attachments.iter().map(|a| (a.attachment_id.as_str(), a.sha256.as_str())).collect();
+        Self { message_id, sender_id, place_id: conversation_id, recipient_id: Some(recipient_id), attachments }
+    }
+
+    /// A group message's binding.
+    pub fn group(message_id: &'a str, sender_id: &'a str, group_id: &'a str, attachments: &'a [AttachmentRef]) -> Self {
+        Self { recipient_id: None, ..Self::direct(message_id, sender_id, group_id, "", attachments) }
+    }
+
     /// The associated data of a `v2` message ciphertext: `confab.message.v2` then each field
     /// as a netstring (`<byte length>:<bytes>,`): message id, sender id, place id, recipient id
     /// (empty in a group), the number of attachments, and each attachment's id and SHA-256.
@@ -84,11 +102,6 @@ impl MessageBinding<'_> {
         }
         aad
     }
-}
-
-/// The attachments of a message as its binding names them.
-pub fn bound_attachments(refs: &[confab_schemas::AttachmentRef]) -> Vec<(&str, &str)> {
-    refs.iter().map(|a| (a.attachment_id.as_str(), a.sha256.as_str())).collect()
 }
 
 pub struct Keyring {

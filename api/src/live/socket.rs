@@ -288,22 +288,14 @@ impl Connection {
             let _ = self.send_text(frames::error("resume_unavailable", "too many resuming; try again shortly")).await;
             return Err(End::Close(CLOSE_TRY_AGAIN, "too many resuming; try again"));
         };
-        let (state, user) = (self.state.clone(), self.caller.sub.clone());
-        let unavailable = |error: ApiError| {
-            tracing::warn!(%user, ?error, "cannot resume a connection");
-            End::Close(CLOSE_TRY_AGAIN, "cannot resume now; try again")
-        };
-        let mut missed = match resume::missed(&state, &user, since, &live_from.0).await {
+        let state = self.state.clone();
+        let mut missed = match resume::missed(&state, &self.caller.sub, since, &live_from.0).await {
             Ok(Some(missed)) => missed,
             Ok(None) => {
                 let _ = self.send_text(frames::error("resume_too_far", "too much was missed: page the history")).await;
                 return Err(End::Close(CLOSE_RESUME_TOO_FAR, "page the history, then connect without since"));
             }
-            Err(error) => {
-                let end = unavailable(error);
-                let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
-                return Err(end);
-            }
+            Err(error) => return Err(self.cannot_resume(error).await),
         };
         // A failure part way: what was sent carries its cursors, so the client resumes from
         // the last one it got.
@@ -311,13 +303,16 @@ impl Connection {
             match missed.next(&state).await {
                 Ok(Some(frame)) => self.send(frame).await?,
                 Ok(None) => return Ok(()),
-                Err(error) => {
-                    let end = unavailable(error);
-                    let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
-                    return Err(end);
-                }
+                Err(error) => return Err(self.cannot_resume(error).await),
             }
         }
+    }
+
+    /// Tells the client its missed messages cannot be read now: an error frame, then 1013.
+    async fn cannot_resume(&mut self, error: ApiError) -> End {
+        tracing::warn!(user = %self.caller.sub, ?error, "cannot resume a connection");
+        let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
+        End::Close(CLOSE_TRY_AGAIN, "cannot resume now; try again")
     }
 
     async fn send(&mut self, frame: Outbound) -> Result<(), End> {

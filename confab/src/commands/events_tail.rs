@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use clap::{Args, Subcommand};
-use confab_producers::{KeyScope, Keyring, MessageBinding, bound_attachments};
+use confab_producers::{KeyScope, Keyring, MessageBinding};
 
 use crate::{
     args::BackendArgs,
@@ -155,25 +155,21 @@ fn open_sealed(keyring: &Keyring, event: &Event, json: &mut Value) {
     let (scope, binding) = match event {
         Event::DirectMessageSent(e) => {
             let p = &e.payload;
-            let binding = MessageBinding {
-                message_id: &p.message_id,
-                sender_id: &p.sender_id,
-                place_id: &p.conversation_id,
-                recipient_id: Some(&p.recipient_id),
-                attachments: bound_attachments(&p.attachments),
-            };
+            let binding = MessageBinding::direct(
+                &p.message_id,
+                &p.sender_id,
+                &p.conversation_id,
+                &p.recipient_id,
+                &p.attachments,
+            );
             (KeyScope::Conversation(&p.conversation_id), binding)
         }
         Event::GroupMessageSent(e) => {
             let p = &e.payload;
-            let binding = MessageBinding {
-                message_id: &p.message_id,
-                sender_id: &p.sender_id,
-                place_id: &p.group_id,
-                recipient_id: None,
-                attachments: bound_attachments(&p.attachments),
-            };
-            (KeyScope::Group(&p.group_id), binding)
+            (
+                KeyScope::Group(&p.group_id),
+                MessageBinding::group(&p.message_id, &p.sender_id, &p.group_id, &p.attachments),
+            )
         }
         Event::AttachmentRequested(e) => {
             let scope = match e.payload.kind.as_str() {

@@ -124,13 +124,26 @@ impl EmbeddedObjects {
         content_type: &str,
         body: impl Stream<Item = Result<Bytes, E>> + Unpin,
     ) -> Result<(), UploadError> {
-        let target = self.path(key)?;
-        if tokio::fs::try_exists(&target).await.map_err(unavailable)? {
+        if tokio::fs::try_exists(self.path(key)?).await.map_err(unavailable)? {
             return Err(UploadError::Used);
         }
+        self.store(key, size, content_type, body, Placement::Once).await
+    }
+
+    /// Seals `body` for `key` into a partial file, then gives it the key's name as `placement`
+    /// says; the partial file never outlives the call.
+    async fn store<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
+        &self,
+        key: &str,
+        size: u64,
+        content_type: &str,
+        body: impl Stream<Item = Result<Bytes, E>> + Unpin,
+        placement: Placement,
+    ) -> Result<(), UploadError> {
+        let target = self.path(key)?;
         let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
         let written = match self.write_partial(key, &partial, size, content_type, body).await {
-            Ok(()) => place_once(&partial, &target).await,
+            Ok(()) => placement.place(&partial, &target).await,
             Err(e) => Err(e),
         };
         let _ = tokio::fs::remove_file(&partial).await;
@@ -174,29 +187,6 @@ impl EmbeddedObjects {
         Ok(())
     }
 
-    /// Replaces `key` with `size` bytes of `body`, written whole or not at all; for what Confab
-    /// writes itself (verdicts, scratch), never for a client's upload.
-    async fn overwrite<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
-        &self,
-        key: &str,
-        size: u64,
-        content_type: &str,
-        body: impl Stream<Item = Result<Bytes, E>> + Unpin,
-    ) -> Result<(), UploadError> {
-        let target = self.path(key)?;
-        let partial = self.inner.root.join(PARTIAL_DIR).join(uuid::Uuid::new_v4().to_string());
-        let written = self.write_partial(key, &partial, size, content_type, body).await;
-        if written.is_ok() {
-            if let Some(parent) = target.parent() {
-                tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
-            }
-            tokio::fs::rename(&partial, &target).await.map_err(unavailable)?;
-            return Ok(());
-        }
-        let _ = tokio::fs::remove_file(&partial).await;
-        written
-    }
-
     async fn opener(&self, key: &str) -> Result<Option<(Opener, File)>, ObjectError> {
         let mut file = match File::open(self.path(key)?).await {
             Ok(file) => file,
@@ -237,16 +227,30 @@ impl EmbeddedObjects {
     }
 }
 
-/// Gives `partial` the name `target` unless something has it already: a hard link fails rather
-/// than replace, where a rename would not.
-async fn place_once(partial: &Path, target: &Path) -> Result<(), UploadError> {
-    if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
-    }
-    match tokio::fs::hard_link(partial, target).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(UploadError::Used),
-        Err(e) => Err(UploadError::Store(unavailable(e))),
+/// How a written object takes its key's name.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// Unless something has it already (a client's upload): a hard link fails rather than
+    /// replace, where a rename would not.
+    Once,
+    /// Replacing what was there (what Confab writes itself: verdicts, scratch, verified copies).
+    Replace,
+}
+
+impl Placement {
+    async fn place(self, partial: &Path, target: &Path) -> Result<(), UploadError> {
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+        }
+        let placed = match self {
+            Self::Once => tokio::fs::hard_link(partial, target).await,
+            Self::Replace => tokio::fs::rename(partial, target).await,
+        };
+        match placed {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(UploadError::Used),
+            Err(e) => Err(UploadError::Store(unavailable(e))),
+        }
     }
 }
 
@@ -283,7 +287,7 @@ impl ObjectStore for EmbeddedObjects {
             return Err(ObjectError::NotFound(from.to_owned()));
         };
         let content_type = meta.content_type.unwrap_or_default();
-        self.overwrite(to, meta.size, &content_type, Box::pin(chunks)).await.map_err(|e| match e {
+        self.store(to, meta.size, &content_type, Box::pin(chunks), Placement::Replace).await.map_err(|e| match e {
             UploadError::Store(e) => e,
             other => ObjectError::Corrupt { key: from.to_owned(), reason: other.to_string() },
         })
@@ -312,7 +316,7 @@ impl ObjectStore for EmbeddedObjects {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ObjectError> {
         let size = bytes.len() as u64;
         let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(bytes))]);
-        self.overwrite(key, size, content_type, body).await.map_err(|e| match e {
+        self.store(key, size, content_type, body, Placement::Replace).await.map_err(|e| match e {
             UploadError::Store(e) => e,
             other => unavailable(other.to_string()),
         })

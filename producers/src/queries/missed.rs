@@ -71,7 +71,7 @@ pub struct Missed {
     /// Per source, its spots not yet read, oldest first.
     unread: Vec<VecDeque<Spot>>,
     /// Per source, what was read and not yet given out, oldest first.
-    read: HashMap<usize, VecDeque<MissedMessage>>,
+    read: Vec<VecDeque<MissedMessage>>,
     buffered_bytes: u64,
 }
 
@@ -89,11 +89,11 @@ impl Missed {
     /// gone from the store since the plan was made is passed over.
     pub async fn next(&mut self, use_cases: &UseCases) -> Result<Option<(u32, MissedMessage)>, ChatError> {
         while let Some(spot) = self.order.pop_front() {
-            if self.read.get(&spot.source).is_none_or(VecDeque::is_empty) {
+            if self.read.get(spot.source).is_none_or(VecDeque::is_empty) {
                 self.read_ahead(use_cases, spot.source).await?;
             }
             self.buffered_bytes = self.buffered_bytes.saturating_sub(spot.bytes);
-            let read = self.read.entry(spot.source).or_default();
+            let Some(read) = self.read.get_mut(spot.source) else { continue };
             while read.front().is_some_and(|m| m.seq() < spot.seq) {
                 let _ = read.pop_front();
             }
@@ -138,7 +138,9 @@ impl Missed {
                     .collect::<Result<_, _>>()?
             }
         };
-        self.read.entry(source).or_default().extend(messages);
+        if let Some(read) = self.read.get_mut(source) {
+            read.extend(messages);
+        }
         Ok(())
     }
 }
@@ -196,7 +198,8 @@ impl Planning {
         for spot in &order {
             unread[spot.source].push_back(*spot);
         }
-        Missed { sources: self.sources, order, unread, read: HashMap::new(), buffered_bytes: 0 }
+        let read = self.sources.iter().map(|_| VecDeque::new()).collect();
+        Missed { sources: self.sources, order, unread, read, buffered_bytes: 0 }
     }
 }
 
