@@ -2,6 +2,7 @@
 //! (`confab-producers`), shape the answer. No handler holds a rule of the chat, opens sealed
 //! content or reads a read-model port.
 
+mod byte_ranges;
 mod client_addr;
 mod connections;
 mod constraints;

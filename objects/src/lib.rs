@@ -58,7 +58,7 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// Copies `from` to `to`, replacing `to`.
     async fn copy(&self, from: &str, to: &str) -> Result<(), ObjectError>;
 
-    /// Reads the whole object and returns the SHA-256 of its bytes.
+    /// The SHA-256 of the object's bytes.
     async fn sha256(&self, key: &str) -> Result<[u8; 32], ObjectError>;
 
     /// Removes `key`; removing an object that is not there is not an error.

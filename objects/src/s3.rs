@@ -223,6 +223,8 @@ impl ObjectStore for S3Objects {
             .key(checked(key)?)
             // User content on the bucket's origin is downloaded, never rendered there.
             .response_content_disposition("attachment")
+            // Verified bytes never change: a browser or CDN may keep them while the URL lives.
+            .response_cache_control(format!("private, max-age={}, immutable", expires_in.as_secs()))
             .presigned(presigning(expires_in)?)
             .await
             .map_err(sdk_error)?;

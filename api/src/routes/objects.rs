@@ -14,9 +14,14 @@ use confab_objects::{
 
 use crate::{
     ApiError, AppState,
+    byte_ranges::{self, Answer},
     extract::{PathParams, QueryParams},
     min_rate::{AtLeast, BodyError, UPLOAD_GRACE},
 };
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
 
 fn embedded(state: &AppState) -> Result<&EmbeddedObjects, ApiError> {
     state.embedded_objects.as_ref().ok_or_else(|| ApiError::not_found("not_found", "no such endpoint"))
@@ -89,27 +94,65 @@ pub(crate) async fn upload(
     }
 }
 
+/// Serves a verified object: immutable, so named by its SHA-256 (`ETag`), cacheable privately
+/// for as long as its URL lives, and readable in ranges.
 pub(crate) async fn download(
     State(state): State<AppState>,
     PathParams(key): PathParams<String>,
     QueryParams(query): QueryParams<SignedQuery>,
+    request: HeaderMap,
 ) -> Result<Response, ApiError> {
     let objects = embedded(&state)?;
     let _ = objects.authorize("GET", &key, &query).map_err(refused)?;
-    let (meta, chunks) =
-        objects.read(&key).await.map_err(store_error)?.ok_or_else(|| store_error(ObjectError::NotFound(key)))?;
+    let object =
+        objects.object(&key).await.map_err(store_error)?.ok_or_else(|| store_error(ObjectError::NotFound(key)))?;
+    let meta = object.meta();
+    let etag = object.sha256().map(|digest| format!("\"{}\"", hex::encode(digest)));
+    // What every answer about this object says, a 304 included.
+    let mut headers = HeaderMap::new();
+    if let Some(etag) = etag.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+        let _ = headers.insert(header::ETAG, etag);
+    }
+    let lives_for = query.expires.as_deref().and_then(|e| e.parse::<i64>().ok()).map_or(0, |e| e - now_secs()).max(0);
+    let cache = format!("private, max-age={lives_for}, immutable");
+    if let Ok(value) = HeaderValue::from_str(&cache) {
+        let _ = headers.insert(header::CACHE_CONTROL, value);
+    }
+    let _ = headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // User content from the API's own origin: never rendered in place, never sniffed.
+    let _ = headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    let _ = headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let _ = headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+
+    let (status, range) = match byte_ranges::answer(&request, etag.as_deref(), meta.size) {
+        Answer::NotModified => return Ok((StatusCode::NOT_MODIFIED, headers).into_response()),
+        Answer::Unsatisfiable => {
+            let mut refusal = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("the range is malformed or outside the object's {} bytes", meta.size),
+            )
+            .into_response();
+            refusal.headers_mut().extend(headers);
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{}", meta.size)) {
+                let _ = refusal.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            return Ok(refusal);
+        }
+        Answer::Whole => (StatusCode::OK, 0..meta.size),
+        Answer::Part(range) => {
+            let content_range = format!("bytes {}-{}/{}", range.start, range.end - 1, meta.size);
+            if let Ok(value) = HeaderValue::from_str(&content_range) {
+                let _ = headers.insert(header::CONTENT_RANGE, value);
+            }
+            (StatusCode::PARTIAL_CONTENT, range)
+        }
+    };
     let content_type = meta
         .content_type
         .and_then(|t| HeaderValue::from_str(&t).ok())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    // User content from the API's own origin: never rendered in place, never sniffed.
-    let headers = [
-        (header::CONTENT_TYPE, content_type),
-        (header::CONTENT_LENGTH, HeaderValue::from(meta.size)),
-        (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment")),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox")),
-        (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
-    ];
-    Ok((headers, Body::from_stream(chunks)).into_response())
+    let _ = headers.insert(header::CONTENT_TYPE, content_type);
+    let _ = headers.insert(header::CONTENT_LENGTH, HeaderValue::from(range.end - range.start));
+    Ok((status, headers, Body::from_stream(object.bytes(range))).into_response())
 }

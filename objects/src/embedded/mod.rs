@@ -17,11 +17,11 @@ use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::{
     fs::File,
-    io::{AsyncReadExt, AsyncWriteExt, BufWriter},
+    io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter, SeekFrom},
 };
 
 pub use sealed::AtRestKeys;
-use sealed::{CHUNK, Header, Opener, Sealer};
+use sealed::{CHUNK, DIGEST_SLOT, Header, Opener, Sealer};
 use signing::UrlSigner;
 pub use signing::{Grant, Refusal, SignedQuery};
 
@@ -163,6 +163,8 @@ impl EmbeddedObjects {
         let mut sealer = Sealer::new(&self.inner.keys, &header, key)?;
         let mut file = BufWriter::new(File::create(partial).await.map_err(unavailable)?);
         file.write_all(sealer.header()).await.map_err(unavailable)?;
+        let slot_at = sealer.header().len() as u64;
+        file.write_all(&[0; DIGEST_SLOT]).await.map_err(unavailable)?;
         let (mut pending, mut received, mut chunk) = (Vec::with_capacity(CHUNK), 0u64, 0u64);
         while let Some(bytes) = body.next().await {
             let bytes = bytes.map_err(|e| UploadError::Body(e.into()))?;
@@ -182,12 +184,15 @@ impl EmbeddedObjects {
             return Err(UploadError::TooShort);
         }
         file.write_all(&sealer.seal(&pending)?).await.map_err(unavailable)?;
+        let _ = file.seek(SeekFrom::Start(slot_at)).await.map_err(unavailable)?;
+        file.write_all(&sealer.digest()?).await.map_err(unavailable)?;
         file.flush().await.map_err(unavailable)?;
         file.into_inner().sync_all().await.map_err(unavailable)?;
         Ok(())
     }
 
-    async fn opener(&self, key: &str) -> Result<Option<(Opener, File)>, ObjectError> {
+    /// The object `key`, opened for reading: what it is, and its bytes on demand.
+    pub async fn object(&self, key: &str) -> Result<Option<StoredObject>, ObjectError> {
         let mut file = match File::open(self.path(key)?).await {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -204,8 +209,15 @@ impl EmbeddedObjects {
         head.resize(at + type_len, 0);
         let _ = file.read_exact(&mut head[at..]).await.map_err(unavailable)?;
         let (header, _) = Header::decode(&head).map_err(corrupt)?.ok_or_else(|| corrupt("short header".into()))?;
-        let opener = Opener::new(&self.inner.keys, header, &head, key).map_err(corrupt)?;
-        Ok(Some((opener, file)))
+        let mut slot = [0u8; DIGEST_SLOT];
+        let slot = if header.digested {
+            let _ = file.read_exact(&mut slot).await.map_err(unavailable)?;
+            Some(&slot[..])
+        } else {
+            None
+        };
+        let opener = Opener::new(&self.inner.keys, header, &head, slot, key).map_err(corrupt)?;
+        Ok(Some(StoredObject { opener, file }))
     }
 
     /// The object's bytes as a stream of opened chunks; a chunk that does not authenticate ends
@@ -214,16 +226,58 @@ impl EmbeddedObjects {
         &self,
         key: &str,
     ) -> Result<Option<(ObjectMeta, impl Stream<Item = std::io::Result<Bytes>> + Send + 'static)>, ObjectError> {
-        let Some((opener, reader)) = self.opener(key).await? else { return Ok(None) };
-        let meta = ObjectMeta { size: opener.header.size, content_type: Some(opener.header.content_type.clone()) };
-        let chunks = futures::stream::try_unfold((opener, reader), |(mut opener, mut reader)| async move {
-            let Some(len) = opener.next_len() else { return Ok(None) };
-            let mut sealed = vec![0u8; len];
-            let _ = reader.read_exact(&mut sealed).await?;
-            let opened = opener.open(&sealed).map_err(std::io::Error::other)?;
-            Ok(Some((Bytes::from(opened), (opener, reader))))
-        });
-        Ok(Some((meta, chunks)))
+        let Some(object) = self.object(key).await? else { return Ok(None) };
+        let meta = object.meta();
+        let whole = 0..meta.size;
+        Ok(Some((meta, object.bytes(whole))))
+    }
+}
+
+/// An object open for reading.
+pub struct StoredObject {
+    opener: Opener,
+    file: File,
+}
+
+impl StoredObject {
+    pub fn meta(&self) -> ObjectMeta {
+        ObjectMeta { size: self.opener.header.size, content_type: Some(self.opener.header.content_type.clone()) }
+    }
+
+    /// The SHA-256 of the bytes, when the object was written with it (every object written
+    /// since the `CFO3` format).
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        self.opener.sha256
+    }
+
+    /// The bytes of `range` (within the object's size) as a stream of opened pieces; only the
+    /// chunks the range covers are read. A chunk that does not authenticate ends the stream
+    /// with an error. An empty range still opens the chunk it starts in, so even an empty
+    /// object is authenticated when read whole.
+    pub fn bytes(self, range: std::ops::Range<u64>) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+        let chunk = CHUNK as u64;
+        let first = range.start / chunk;
+        let last = if range.end > range.start { (range.end - 1) / chunk } else { first };
+        let Self { opener, file } = self;
+        futures::stream::try_unfold((opener, file, first, true), move |(opener, mut file, index, seek)| {
+            let range = range.clone();
+            async move {
+                if index > last || index >= opener.header.chunks() {
+                    return Ok(None);
+                }
+                if seek {
+                    let _ = file.seek(SeekFrom::Start(opener.chunk_offset(index))).await?;
+                }
+                let mut sealed = vec![0u8; opener.header.sealed_chunk_len(index)];
+                let _ = file.read_exact(&mut sealed).await?;
+                let opened = opener.open(index, &sealed).map_err(std::io::Error::other)?;
+                let starts = index * chunk;
+                let from = range.start.saturating_sub(starts).min(opened.len() as u64) as usize;
+                let to = (range.end - starts).min(opened.len() as u64) as usize;
+                let piece = Bytes::from(opened).slice(from..to.max(from));
+                Ok(Some((piece, (opener, file, index + 1, false))))
+            }
+        })
     }
 }
 
@@ -274,10 +328,7 @@ impl ObjectStore for EmbeddedObjects {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, ObjectError> {
-        Ok(self
-            .opener(key)
-            .await?
-            .map(|(opener, _)| ObjectMeta { size: opener.header.size, content_type: Some(opener.header.content_type) }))
+        Ok(self.object(key).await?.map(|object| object.meta()))
     }
 
     /// Copies by opening `from` and sealing the bytes again for `to`: an object is sealed for
@@ -293,11 +344,16 @@ impl ObjectStore for EmbeddedObjects {
         })
     }
 
+    /// Read from the object's header, where it was sealed with the bytes, when it is there.
     async fn sha256(&self, key: &str) -> Result<[u8; 32], ObjectError> {
-        let Some((_, chunks)) = self.read(key).await? else {
+        let Some(object) = self.object(key).await? else {
             return Err(ObjectError::NotFound(key.to_owned()));
         };
-        let mut chunks = std::pin::pin!(chunks);
+        if let Some(digest) = object.sha256() {
+            return Ok(digest);
+        }
+        let size = object.meta().size;
+        let mut chunks = std::pin::pin!(object.bytes(0..size));
         let mut hasher = Sha256::new();
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk.map_err(|e| ObjectError::Corrupt { key: key.to_owned(), reason: e.to_string() })?;
