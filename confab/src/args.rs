@@ -62,6 +62,18 @@ pub(crate) struct BackendArgs {
     /// The KMS key of `--s3-sse aws:kms`.
     #[arg(long, env = "CONFAB_S3_SSE_KMS_KEY_ID")]
     pub(crate) s3_sse_kms_key_id: Option<String>,
+    /// A CloudFront distribution in front of the S3 bucket (e.g.
+    /// `https://d111111abcdef8.cloudfront.net`): download URLs become CloudFront signed URLs
+    /// (canned policy) for the same object path. Needs `--cdn-key-pair-id` and `--cdn-private-key`.
+    #[arg(long, env = "CONFAB_CDN_URL", requires_all = ["cdn_key_pair_id", "cdn_private_key"])]
+    pub(crate) cdn_url: Option<String>,
+    /// The id of the CloudFront public key whose private key signs download URLs.
+    #[arg(long, env = "CONFAB_CDN_KEY_PAIR_ID", requires = "cdn_url")]
+    pub(crate) cdn_key_pair_id: Option<String>,
+    /// That private key (RSA, PEM): a file's path, or the PEM itself (as a Lambda's environment
+    /// or a secrets manager passes it).
+    #[arg(long, env = "CONFAB_CDN_PRIVATE_KEY", hide_env_values = true, requires = "cdn_url")]
+    pub(crate) cdn_private_key: Option<String>,
     /// Prefix of every topic, consumer group and table, so deployments can share a cluster.
     #[arg(long, env = "CONFAB_NAMESPACE", default_value = "")]
     pub(crate) namespace: String,

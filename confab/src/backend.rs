@@ -11,6 +11,7 @@ use confab_eventlog::{
 };
 use confab_objects::{
     ObjectStore,
+    cdn::{CdnDownloads, CdnSigner},
     embedded::{AtRestKeys, EmbeddedObjects},
     s3::{S3Config, S3Objects},
 };
@@ -121,6 +122,20 @@ pub(crate) fn keyring_spec(args: &BackendArgs, embedded: bool) -> anyhow::Result
     }
 }
 
+/// The CloudFront signer `--cdn-url` asks for, if it does.
+fn cdn_signer(args: &BackendArgs) -> anyhow::Result<Option<CdnSigner>> {
+    let (Some(url), Some(key_pair_id), Some(key)) = (&args.cdn_url, &args.cdn_key_pair_id, &args.cdn_private_key)
+    else {
+        return Ok(None);
+    };
+    let pem = if key.trim_start().starts_with("-----BEGIN") {
+        key.as_bytes().to_vec()
+    } else {
+        std::fs::read(key).with_context(|| format!("cannot read --cdn-private-key {key}"))?
+    };
+    Ok(Some(CdnSigner::new(url, key_pair_id, &pem)?))
+}
+
 /// Connects the configured object store; S3 buckets are created when missing.
 async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<Objects> {
     match args.objects {
@@ -132,8 +147,15 @@ async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<O
                 scratch_prefix: Some(upload_key("")),
                 encryption: args.s3_encryption(),
             };
-            let s3 = S3Objects::connect(&config).await.context("cannot reach S3")?;
-            Ok(Objects { store: Arc::new(s3), embedded: None })
+            let s3: Arc<dyn ObjectStore> = Arc::new(S3Objects::connect(&config).await.context("cannot reach S3")?);
+            let store = match cdn_signer(args)? {
+                Some(signer) => Arc::new(CdnDownloads::new(s3, signer)),
+                None => s3,
+            };
+            Ok(Objects { store, embedded: None })
+        }
+        ObjectsKind::Embedded if args.cdn_url.is_some() => {
+            bail!("--cdn-url fronts an S3 bucket (--objects s3); the embedded store signs its own URLs")
         }
         ObjectsKind::Embedded if !embedded => {
             bail!("a kafka log needs --objects s3: every process must reach the same attachment bytes")

@@ -2,6 +2,7 @@
 //! pre-signed URLs; Confab itself only signs those URLs, and the attachment indexer checks what
 //! arrived. Two adapters: S3 ([`s3`]) and files on local disk served by Confab ([`embedded`]).
 
+pub mod cdn;
 pub mod embedded;
 mod error;
 pub mod s3;

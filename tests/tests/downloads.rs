@@ -115,3 +115,80 @@ async fn downloads_are_tagged_cacheable_and_ranged(backend: Backend) {
 }
 
 backend_tests!(downloads_are_tagged_cacheable_and_ranged);
+
+/// The URL CloudFront would rebuild the policy from, checked as CloudFront checks it: the canned
+/// policy over the URL without its signing parameters, the RSA-SHA1 signature with the public key,
+/// the key pair id; then the expiry.
+fn verify_cloudfront_url(url: &str, public_pem: &[u8]) -> (String, String, u64) {
+    use openssl::{hash::MessageDigest, pkey::PKey, sign::Verifier};
+    let (resource, query) = url.split_once('?').expect("a query");
+    let params: Vec<(&str, &str)> = query.split('&').map(|p| p.split_once('=').expect("name=value")).collect();
+    let names: Vec<&str> = params.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["Expires", "Signature", "Key-Pair-Id"], "{url}");
+    let expires: u64 = params[0].1.parse().unwrap();
+    let policy = format!(
+        r#"{{"Statement":[{{"Resource":"{resource}","Condition":{{"DateLessThan":{{"AWS:EpochTime":{expires}}}}}}}]}}"#
+    );
+    let signature: String = params[1]
+        .1
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '=',
+            '~' => '/',
+            c => c,
+        })
+        .collect();
+    let signature = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, signature).unwrap();
+    let public = PKey::public_key_from_pem(public_pem).unwrap();
+    let mut verifier = Verifier::new(MessageDigest::sha1(), &public).unwrap();
+    verifier.update(policy.as_bytes()).unwrap();
+    assert!(verifier.verify(&signature).unwrap(), "the signature does not verify: {url}");
+    (resource.to_owned(), params[2].1.to_owned(), expires)
+}
+
+/// Kafka + DynamoDB + S3 only (CloudFront fronts a bucket): with `--cdn-*`, a download ticket is
+/// a CloudFront signed URL for the same object, valid as long as the download TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn downloads_can_go_through_cloudfront_signed_urls() {
+    let Some(backend) = Backend::kafka_dynamodb("downloads_can_go_through_cloudfront_signed_urls") else { return };
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let private = String::from_utf8(rsa.private_key_to_pem().unwrap()).unwrap();
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment
+        .env("CONFAB_CDN_URL", "https://d111111abcdef8.cloudfront.net")
+        .env("CONFAB_CDN_KEY_PAIR_ID", "K2JCJMDEHXQW5F")
+        .env("CONFAB_CDN_PRIVATE_KEY", &private)
+        .env("CONFAB_ATTACHMENT_DOWNLOAD_TTL_SECS", "120");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let id = client.attachment(&alice, json!({ "recipient": "bob" }), &file(1000)).await;
+    let ticket = client.get(&format!("/attachments/{id}"), Some(&bob.token)).await;
+    assert_eq!(ticket.status, StatusCode::OK, "{}", ticket.body);
+    let url = ticket.body["downloadUrl"].as_str().unwrap();
+    let (resource, key_pair_id, expires) = verify_cloudfront_url(url, &rsa.public_key_to_pem().unwrap());
+    assert!(resource.starts_with("https://d111111abcdef8.cloudfront.net/attachments/"), "{resource}");
+    assert!(resource.ends_with(&id), "the object's own path: {resource}");
+    assert_eq!(key_pair_id, "K2JCJMDEHXQW5F");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!((now + 100..=now + 121).contains(&expires), "expires with the download TTL: {expires} at {now}");
+    let said = chrono::DateTime::parse_from_rfc3339(ticket.body["expiresAt"].as_str().unwrap()).unwrap();
+    assert!((said.timestamp() as u64).abs_diff(expires) <= 2, "the ticket's expiresAt is the URL's");
+
+    // The other uses of the store still go to S3: a new upload URL is S3's.
+    let upload = client.request_upload(&alice, json!({ "recipient": "bob" }), b"abc", b"abc").await;
+    assert!(!upload.body["uploadUrl"].as_str().unwrap().contains("cloudfront"), "{}", upload.body);
+}
+
+/// A CDN in front of the embedded store makes no sense: it signs URLs of its own.
+#[test]
+fn the_embedded_store_refuses_a_cdn() {
+    let mut deployment = Deployment::new(Backend::Embedded);
+    let _ = deployment
+        .env("CONFAB_CDN_URL", "https://d111111abcdef8.cloudfront.net")
+        .env("CONFAB_CDN_KEY_PAIR_ID", "K2JCJMDEHXQW5F")
+        .env("CONFAB_CDN_PRIVATE_KEY", "/nonexistent.pem");
+    let stderr = deployment.refused(deployment.command(&["serve", "--listen", "127.0.0.1:0"]));
+    assert!(stderr.contains("--cdn-url fronts an S3 bucket"), "{stderr}");
+}
