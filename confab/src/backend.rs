@@ -86,13 +86,14 @@ fn log_kind(url: &str) -> anyhow::Result<LogKind> {
 
 /// The read models of `generation` (the live one when None) in the configured store: embedded
 /// files in `embedded_dir`, or DynamoDB tables under `namespace`; `fresh` drops that
-/// generation's tables first (DynamoDB).
+/// generation's tables first (DynamoDB), and `provision` says whether missing tables are made.
 pub(crate) async fn read_models(
     args: &BackendArgs,
     embedded_dir: &Path,
     namespace: &str,
     generation: Option<u32>,
     fresh: bool,
+    provision: Provision,
 ) -> anyhow::Result<ReadModels> {
     let config = match args.store {
         StoreKind::Embedded => ReadModelsConfig::Embedded { dir: embedded_dir.to_owned(), generation },
@@ -101,6 +102,7 @@ pub(crate) async fn read_models(
             namespace: namespace.to_owned(),
             generation,
             fresh,
+            create_tables: provision == Provision::CreateMissing,
         }),
     };
     ReadModels::open(&config).await.with_context(|| match args.store {
@@ -136,8 +138,9 @@ fn cdn_signer(args: &BackendArgs) -> anyhow::Result<Option<CdnSigner>> {
     Ok(Some(CdnSigner::new(url, key_pair_id, &pem)?))
 }
 
-/// Connects the configured object store; S3 buckets are created when missing.
-async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<Objects> {
+/// Connects the configured object store; S3 buckets are created when missing if `provision`
+/// says so.
+async fn connect_objects(args: &BackendArgs, embedded: bool, provision: Provision) -> anyhow::Result<Objects> {
     match args.objects {
         ObjectsKind::S3 => {
             let config = S3Config {
@@ -146,6 +149,7 @@ async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<O
                 public_endpoint: args.s3_public_endpoint.clone(),
                 scratch_prefix: Some(upload_key("")),
                 encryption: args.s3_encryption(),
+                create_bucket: provision == Provision::CreateMissing,
             };
             let s3: Arc<dyn ObjectStore> = Arc::new(S3Objects::connect(&config).await.context("cannot reach S3")?);
             let store = match cdn_signer(args)? {
@@ -177,8 +181,24 @@ async fn connect_objects(args: &BackendArgs, embedded: bool) -> anyhow::Result<O
     }
 }
 
+/// Whether connecting creates what is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Provision {
+    /// Topics, tables and the bucket are created when missing: long-lived processes and
+    /// `confab setup`.
+    CreateMissing,
+    /// They exist already (`confab setup` or a stack made them): nothing is created, so a
+    /// Lambda function's cold start makes no admin calls and needs no rights to make them.
+    Existing,
+}
+
 /// Connects the configured adapters and creates missing topics and tables.
 pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
+    connect_with(args, Provision::CreateMissing).await
+}
+
+/// Connects the configured adapters, creating what is missing as `provision` says.
+pub(crate) async fn connect_with(args: &BackendArgs, provision: Provision) -> anyhow::Result<Backend> {
     let backend = match (log_kind(&args.log)?, args.store) {
         (LogKind::Embedded, StoreKind::Embedded) => {
             let dir = &args.data_dir;
@@ -193,8 +213,8 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
                 .with_context(|| format!("cannot open the analytics state in {}", dir.display()))?;
             Backend {
                 log: Arc::new(log),
-                read_models: read_models(args, dir, "", None, false).await?,
-                objects: connect_objects(args, true).await?,
+                read_models: read_models(args, dir, "", None, false, provision).await?,
+                objects: connect_objects(args, true, provision).await?,
                 analytics: Arc::new(analytics),
             }
         }
@@ -204,6 +224,7 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
                 namespace: args.namespace.clone(),
                 generation: None,
                 fresh: false,
+                create_tables: provision == Provision::CreateMissing,
             };
             let store = DynamoStore::connect(&config).await.context("cannot reach DynamoDB")?;
             let kafka = KafkaConfig {
@@ -218,7 +239,7 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
                 log: Arc::new(log),
                 analytics: Arc::new(store.clone()),
                 read_models: ReadModels::dynamo(store),
-                objects: connect_objects(args, false).await?,
+                objects: connect_objects(args, false, provision).await?,
             }
         }
         (LogKind::Kafka(_), StoreKind::Embedded) => {
@@ -228,6 +249,8 @@ pub(crate) async fn connect(args: &BackendArgs) -> anyhow::Result<Backend> {
             bail!("--store dynamodb goes with --log kafka://...")
         }
     };
-    backend.log.ensure_topics(&topic_specs(args.partitions)).await.context("cannot create topics")?;
+    if provision == Provision::CreateMissing {
+        backend.log.ensure_topics(&topic_specs(args.partitions)).await.context("cannot create topics")?;
+    }
     Ok(backend)
 }

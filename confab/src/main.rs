@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::{
     commands::{
         dump_tables::DumpTablesArgs, events_tail::EventsArgs, generations::GenerationsArgs, offsets::OffsetsArgs,
-        rebuild::RebuildArgs, replay::ReplayArgs,
+        rebuild::RebuildArgs, replay::ReplayArgs, setup::SetupArgs,
     },
     roles::{analytics::AnalyticsArgs, consume::ConsumeArgs, http::ServeArgs},
 };
@@ -36,6 +36,9 @@ struct Cli {
 enum Command {
     /// Runs the HTTP API and every projection in one process.
     Serve(ServeArgs),
+    /// Creates the topics, tables and bucket a deployment needs, then exits (once, before Lambda
+    /// functions, which create nothing; long-lived processes create what is missing themselves).
+    Setup(SetupArgs),
     /// Runs the HTTP API only; projections run in `confab consume` processes (Kafka backend).
     Api(ServeArgs),
     /// Runs projection workers only (Kafka backend).
@@ -56,6 +59,12 @@ enum Command {
     DumpTables(DumpTablesArgs),
     /// Generations of read models: list them, drop the ones a replay replaced.
     Generations(GenerationsArgs),
+    /// Runs a role as an AWS Lambda function: `api` behind API Gateway or an ALB, `consume` on a
+    /// Kafka event source mapping.
+    Lambda {
+        #[command(subcommand)]
+        role: roles::lambda::LambdaCommand,
+    },
 }
 
 #[tokio::main]
@@ -69,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => roles::serve::run(args).await,
+        Command::Setup(args) => args.run().await,
         Command::Api(args) => roles::api::run(args).await,
         Command::Consume(args) => args.run().await,
         Command::Events(args) => args.run().await,
@@ -78,5 +88,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Rebuild(args) => args.run().await,
         Command::DumpTables(args) => args.run().await,
         Command::Generations(args) => args.run().await,
+        Command::Lambda { role } => role.run().await,
     }
 }

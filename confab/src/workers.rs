@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     args::BackendArgs,
-    backend::{Backend, Objects, read_models},
+    backend::{Backend, Objects, Provision, read_models},
 };
 
 /// How often a process looks at the generation pointer.
@@ -144,7 +144,7 @@ async fn follow_generations(
         if generation == live.generation() {
             continue;
         }
-        match read_models(&args, &args.data_dir, &args.namespace, Some(generation), false).await {
+        match read_models(&args, &args.data_dir, &args.namespace, Some(generation), false, Provision::Existing).await {
             Ok(next) => {
                 // Runners stop first, so that nothing applied to the old generation after this
                 // looks applied to a writer that then reads the new one.

@@ -28,6 +28,15 @@ pub fn parse_projection(name: &str) -> Result<&'static ProjectionSpec, String> {
     })
 }
 
+/// The consumer (projection or analytics) called `name`, for the command line: an error lists
+/// the names there are.
+pub fn parse_consumer(name: &str) -> Result<&'static ProjectionSpec, String> {
+    CONSUMERS.into_iter().find(|c| c.name == name).ok_or_else(|| {
+        let names: Vec<&str> = CONSUMERS.iter().map(|c| c.name).collect();
+        format!("no consumer {name:?}; there are: {}", names.join(", "))
+    })
+}
+
 /// The consumer (projection or analytics) whose group, without generation suffix, is `group`.
 pub fn consumer_of_group(group: &str) -> Option<&'static ProjectionSpec> {
     CONSUMERS.into_iter().find(|c| group == c.group(0) || group_of_generation(group, c))

@@ -177,6 +177,25 @@ impl ProjectionRunner {
         tracing::info!(projection = name, "projection stopped");
     }
 
+    /// Applies records delivered from outside the log's consumer groups (a Lambda function's
+    /// Kafka event, whose event source mapping commits the offsets): decoded, applied with
+    /// undecodable and failing events dead-lettered as [`Self::run`] does, and checkpointed. False
+    /// if `until` came first, as during a store outage, which is waited out until then: the
+    /// batch must then be delivered again, and applying it again changes nothing.
+    pub async fn apply_delivered(&self, records: Vec<ConsumedRecord>, until: &CancellationToken) -> bool {
+        let group = group_name(self.projection.as_ref(), self.generation);
+        let batch = Batch::decode(&self.codec, records);
+        if !self.apply(&batch, &group, until).await {
+            return false;
+        }
+        let positions: Vec<Position> = batch.records.into_iter().map(|r| r.position).collect();
+        if !self.checkpoint(&positions, until).await {
+            return false;
+        }
+        self.advance(&positions);
+        true
+    }
+
     /// Flushes the store, then commits the offsets of what it made durable. A failed flush keeps
     /// them for the next try: a crash before then replays those batches, which changes nothing.
     async fn commit_flushed(&self, subscription: &mut dyn Subscription, unflushed: &mut Unflushed) {

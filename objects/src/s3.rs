@@ -35,6 +35,9 @@ pub struct S3Config {
     pub scratch_prefix: Option<String>,
     /// What every write asks of the server.
     pub encryption: Encryption,
+    /// Creates the bucket when missing. Off where it is provisioned beforehand (`confab setup`,
+    /// a CloudFormation stack), such as a Lambda function's cold start.
+    pub create_bucket: bool,
 }
 
 /// The server-side encryption every object is written with.
@@ -123,7 +126,9 @@ impl S3Objects {
             scratch_prefix: config.scratch_prefix.clone(),
             encryption: config.encryption.clone(),
         };
-        store.ensure_bucket().await?;
+        if config.create_bucket {
+            store.ensure_bucket().await?;
+        }
         Ok(store)
     }
 

@@ -23,6 +23,7 @@ async fn store() -> Option<S3Objects> {
             public_endpoint: None,
             scratch_prefix: Some("uploads/".into()),
             encryption: confab_objects::s3::Encryption::Aes256,
+            create_bucket: true,
         })
         .await
         .expect("s3 reachable"),

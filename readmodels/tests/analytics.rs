@@ -100,7 +100,8 @@ async fn dynamodb_analytics_count_each_event_once() {
         return;
     };
     let namespace = format!("analytics{}.", std::process::id());
-    let config = DynamoConfig { endpoint: Some(endpoint), namespace, generation: None, fresh: false };
+    let config =
+        DynamoConfig { endpoint: Some(endpoint), namespace, generation: None, fresh: false, create_tables: true };
     let store = DynamoStore::connect(&config).await.unwrap();
     counts_each_event_once(&store).await;
 }

@@ -32,7 +32,13 @@ async fn open(adapter: Adapter, test: &str) -> Option<(ReadModels, Option<tempfi
                 return None;
             };
             let namespace = format!("{test}{}.", std::process::id());
-            let config = DynamoConfig { endpoint: Some(endpoint), namespace, generation: None, fresh: true };
+            let config = DynamoConfig {
+                endpoint: Some(endpoint),
+                namespace,
+                generation: None,
+                fresh: true,
+                create_tables: true,
+            };
             Some((ReadModels::open(&ReadModelsConfig::Dynamodb(config)).await.unwrap(), None))
         }
     }

@@ -6,6 +6,7 @@ mod backend;
 mod client;
 mod deployment;
 mod dynamodb;
+mod lambda;
 mod process;
 mod socket;
 
@@ -13,6 +14,7 @@ pub use backend::{Backend, External};
 pub use client::{Client, Reply, User, read_response};
 pub use deployment::{Deployment, OPERATOR_ID, TEST_JWT_SECRET, TEST_MASTER_KEYS, operator_token};
 pub use dynamodb::dynamodb_client;
+pub use lambda::{Front, Gateway, KafkaRecordIn, LambdaRuntime, Outcome, kafka_event};
 pub use process::{Confab, confab_bin};
 pub use socket::{Socket, WsError};
 

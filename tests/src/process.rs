@@ -58,7 +58,7 @@ impl Confab {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("confab listening on ") {
                     let _ = tx.send(url.to_owned());
-                } else if line == "confab consuming" {
+                } else if line == "confab consuming" || line == "confab lambda ready" {
                     let _ = tx.send(String::new());
                 }
             }

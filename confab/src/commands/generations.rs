@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::{
     args::BackendArgs,
-    backend::{connect, read_models},
+    backend::{Provision, connect, read_models},
 };
 
 #[derive(Debug, Clone, Args)]
@@ -53,7 +53,7 @@ impl GenerationsArgs {
 }
 
 async fn list(args: &BackendArgs) -> anyhow::Result<()> {
-    let read_models = read_models(args, &args.data_dir, &args.namespace, None, false).await?;
+    let read_models = read_models(args, &args.data_dir, &args.namespace, None, false, Provision::CreateMissing).await?;
     let live = read_models.generation();
     let generations = match read_models.adapter() {
         Adapter::Embedded(_) => generations::existing(&args.data_dir)?,

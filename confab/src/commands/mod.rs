@@ -6,3 +6,4 @@ pub(crate) mod generations;
 pub(crate) mod offsets;
 pub(crate) mod rebuild;
 pub(crate) mod replay;
+pub(crate) mod setup;

@@ -11,7 +11,7 @@ use confab_schemas::Codec;
 
 use crate::{
     args::{BackendArgs, StoreKind},
-    backend::{connect, read_models},
+    backend::{Provision, connect, read_models},
 };
 
 #[derive(Debug, Clone, Args)]
@@ -34,13 +34,13 @@ impl RebuildArgs {
                     bail!("{} already holds read models; rebuild needs an empty directory", dir.display());
                 }
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                read_models(args, dir, "", None, false).await?
+                read_models(args, dir, "", None, false, Provision::CreateMissing).await?
             }
             StoreKind::Dynamodb => {
                 if self.into == args.namespace {
                     bail!("--into must name another namespace than the live tables'");
                 }
-                read_models(args, Path::new("."), &self.into, None, false).await?
+                read_models(args, Path::new("."), &self.into, None, false, Provision::CreateMissing).await?
             }
         };
         let is_empty = target

@@ -25,7 +25,7 @@ use serde_json::json;
 
 use crate::{
     args::BackendArgs,
-    backend::{Backend, connect, read_models},
+    backend::{Backend, Provision, connect, read_models},
 };
 
 #[derive(Debug, Clone, Args)]
@@ -108,9 +108,11 @@ async fn fresh_generation(args: &ReplayArgs, backend: &Backend, generation: u32)
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
             }
-            read_models(args, dir, "", Some(generation), false).await?
+            read_models(args, dir, "", Some(generation), false, Provision::CreateMissing).await?
         }
-        Adapter::Dynamo(_) => read_models(args, &args.data_dir, &args.namespace, Some(generation), true).await?,
+        Adapter::Dynamo(_) => {
+            read_models(args, &args.data_dir, &args.namespace, Some(generation), true, Provision::CreateMissing).await?
+        }
     })
 }
 

@@ -106,69 +106,14 @@ pub(crate) async fn run_http(
     projections: Vec<ProjectionHandle>,
     workers: Vec<ProjectionHandle>,
 ) -> anyhow::Result<()> {
-    let dir = &args.backend.data_dir;
-    let embedded = backend.is_embedded();
-    let (jwt_secret, keyring_spec) = match (&args.jwt_secret, keyring_spec(&args.backend, embedded)?, embedded) {
-        (Some(secret), Some(keys), _) => (secret.clone(), keys),
-        (None, Some(keys), true) => {
-            private_dir(dir)?;
-            (load_or_create(dir, "jwt.secret", random_secret)?, keys)
-        }
-        _ => bail!("with a kafka log, every API process needs the same --jwt-secret and --master-keys"),
-    };
-    check_jwt_secret(&jwt_secret)?;
-    let dependencies = Dependencies {
-        log: Arc::clone(&backend.log),
-        store: Arc::clone(&live.now().users),
-        read_models: Some(live.clone()),
-        projections: projections.iter().cloned().chain(workers).collect(),
-    };
-    let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
-    let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs));
-    let hub = Arc::new(Hub::new(Opener::new(Arc::clone(&keyring)), args.ws_queue_frames, args.limits.ws_max_per_user));
-    let notifier = Notifier::new(Arc::clone(&backend.log), Arc::clone(&codec), live.clone());
+    let state = api_state(args, &backend, &live, Arc::clone(&codec), projections, workers).await?;
+    let use_cases = Arc::clone(&state.use_cases);
+    let notifier = Notifier::new(Arc::clone(&backend.log), codec, live);
     let shutdown = CancellationToken::new();
     let notifier = notifier
-        .start(Arc::clone(&hub) as Arc<dyn NotificationSink>, shutdown.clone())
+        .start(Arc::clone(&state.hub) as Arc<dyn NotificationSink>, shutdown.clone())
         .await
         .context("cannot start the notifier")?;
-    let waits = ProjectionWaits::new(projections, Duration::from_millis(args.read_your_writes_timeout_ms));
-    let limits = Limits {
-        group_member_limit: args.group_member_limit,
-        attachments: AttachmentLimits {
-            max_bytes: args.attachment_max_bytes,
-            upload_ttl: Duration::from_secs(args.attachment_upload_ttl_secs),
-            download_ttl: Duration::from_secs(args.attachment_download_ttl_secs),
-            max_pending: args.attachment_max_pending,
-            max_pending_bytes: args.attachment_max_pending_bytes,
-        },
-    };
-    let admins = admin_ids(&args.admins, &live).await?;
-    let use_cases = UseCases {
-        publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
-        read_models: live.clone(),
-        keyring,
-        tokens: Arc::clone(&tokens),
-        objects: Arc::clone(&backend.objects.store),
-        projected: Arc::new(waits),
-        limits,
-        rate_limits: RateLimits::new(&args.limits.rate_specs()),
-        passwords: PasswordHasher::new(args.limits.password_hash_threads(), args.limits.password_hash_queue)
-            .context("cannot start the password hashing threads")?,
-        analytics: Arc::clone(&backend.analytics),
-        admins,
-    };
-    let use_cases = Arc::new(use_cases);
-    let state = AppState {
-        use_cases: Arc::clone(&use_cases),
-        tokens,
-        dependencies,
-        hub,
-        live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs), resume: args.limits.resume() },
-        http: args.limits.http(),
-        trusted_proxies: args.limits.trusted_proxies(),
-        embedded_objects: backend.objects.embedded.clone(),
-    };
     let listener = bind(args.listen).await?;
     if let Some(objects) = &backend.objects.embedded {
         let public_url = match &args.public_url {
@@ -191,6 +136,74 @@ pub(crate) async fn run_http(
         sweeper.await?;
     }
     Ok(served?)
+}
+
+/// The API's state: the use cases over `backend` and `live`, tokens, the WebSocket hub (fed by
+/// a notifier the caller starts, if it serves sockets) and the HTTP limits.
+pub(crate) async fn api_state(
+    args: &ServeArgs,
+    backend: &Backend,
+    live: &LiveReadModels,
+    codec: Arc<Codec>,
+    projections: Vec<ProjectionHandle>,
+    workers: Vec<ProjectionHandle>,
+) -> anyhow::Result<AppState> {
+    let dir = &args.backend.data_dir;
+    let embedded = backend.is_embedded();
+    let (jwt_secret, keyring_spec) = match (&args.jwt_secret, keyring_spec(&args.backend, embedded)?, embedded) {
+        (Some(secret), Some(keys), _) => (secret.clone(), keys),
+        (None, Some(keys), true) => {
+            private_dir(dir)?;
+            (load_or_create(dir, "jwt.secret", random_secret)?, keys)
+        }
+        _ => bail!("with a kafka log, every API process needs the same --jwt-secret and --master-keys"),
+    };
+    check_jwt_secret(&jwt_secret)?;
+    let dependencies = Dependencies {
+        log: Arc::clone(&backend.log),
+        store: Arc::clone(&live.now().users),
+        read_models: Some(live.clone()),
+        projections: projections.iter().cloned().chain(workers).collect(),
+    };
+    let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
+    let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs));
+    let hub = Arc::new(Hub::new(Opener::new(Arc::clone(&keyring)), args.ws_queue_frames, args.limits.ws_max_per_user));
+    let waits = ProjectionWaits::new(projections, Duration::from_millis(args.read_your_writes_timeout_ms));
+    let limits = Limits {
+        group_member_limit: args.group_member_limit,
+        attachments: AttachmentLimits {
+            max_bytes: args.attachment_max_bytes,
+            upload_ttl: Duration::from_secs(args.attachment_upload_ttl_secs),
+            download_ttl: Duration::from_secs(args.attachment_download_ttl_secs),
+            max_pending: args.attachment_max_pending,
+            max_pending_bytes: args.attachment_max_pending_bytes,
+        },
+    };
+    let admins = admin_ids(&args.admins, live).await?;
+    let use_cases = UseCases {
+        publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
+        read_models: live.clone(),
+        keyring,
+        tokens: Arc::clone(&tokens),
+        objects: Arc::clone(&backend.objects.store),
+        projected: Arc::new(waits),
+        limits,
+        rate_limits: RateLimits::new(&args.limits.rate_specs()),
+        passwords: PasswordHasher::new(args.limits.password_hash_threads(), args.limits.password_hash_queue)
+            .context("cannot start the password hashing threads")?,
+        analytics: Arc::clone(&backend.analytics),
+        admins,
+    };
+    Ok(AppState {
+        use_cases: Arc::new(use_cases),
+        tokens,
+        dependencies,
+        hub,
+        live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs), resume: args.limits.resume() },
+        http: args.limits.http(),
+        trusted_proxies: args.limits.trusted_proxies(),
+        embedded_objects: backend.objects.embedded.clone(),
+    })
 }
 
 async fn forget_idle_clients(use_cases: Arc<UseCases>, shutdown: CancellationToken) {

@@ -5,6 +5,7 @@ pub(crate) mod api;
 pub(crate) mod catch_up;
 pub(crate) mod consume;
 pub(crate) mod http;
+pub(crate) mod lambda;
 pub(crate) mod limits;
 pub(crate) mod serve;
 

@@ -46,6 +46,10 @@ pub struct DynamoConfig {
     pub generation: Option<u32>,
     /// Deletes that generation's tables first: they are a half-built replay's, not live ones.
     pub fresh: bool,
+    /// Creates missing tables (and waits for them). Off where tables are provisioned beforehand
+    /// (`confab setup`, a CloudFormation stack) and creating them is neither allowed nor wanted,
+    /// such as a Lambda function's cold start.
+    pub create_tables: bool,
 }
 
 #[derive(Clone)]
@@ -103,7 +107,9 @@ impl DynamoStore {
         }
         let client = Client::from_conf(builder.build());
         let shared = TableNames::new(&config.namespace, 0);
-        tables::ensure_meta(&client, &shared.meta).await?;
+        if config.create_tables {
+            tables::ensure_meta(&client, &shared.meta).await?;
+        }
         let generation = match config.generation {
             Some(generation) => generation,
             None => generations::current(&client, &shared.meta).await?,
@@ -117,7 +123,9 @@ impl DynamoStore {
         if config.fresh {
             tables::delete(&store.client, &store.tables.generational()).await?;
         }
-        tables::ensure(&store.client, &store.tables).await?;
+        if config.create_tables {
+            tables::ensure(&store.client, &store.tables).await?;
+        }
         Ok(store)
     }
 

@@ -1,0 +1,66 @@
+//! `confab lambda api`: the router of `confab api`, run by `lambda_http`. Writes wait for their
+//! projections through checkpoints, as in `confab api`; the client is the address API Gateway
+//! saw (or, behind an ALB, the one it appended to `X-Forwarded-For`).
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+
+use anyhow::bail;
+use axum::{
+    extract::{ConnectInfo, Request},
+    middleware::{self, Next},
+    response::Response,
+};
+use confab_consumers::{ProjectionHandle, catalog::PROJECTIONS};
+use confab_readmodels::{CheckpointStore, LiveReadModels};
+use confab_schemas::Codec;
+use lambda_http::{RequestExt, request::RequestContext};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    backend::{Provision, connect_with},
+    roles::http::{ServeArgs, api_state},
+    workers,
+};
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let backend = connect_with(&args.backend, Provision::Existing).await?;
+    if backend.is_embedded() {
+        bail!("a Lambda function has no disk of its own to keep: run it on --log kafka://... with DynamoDB and S3");
+    }
+    let live = LiveReadModels::new(backend.read_models.clone());
+    let checkpoints: Arc<dyn CheckpointStore> = Arc::new(live.clone());
+    let projections =
+        PROJECTIONS.iter().map(|spec| ProjectionHandle::remote(spec.name, Arc::clone(&checkpoints))).collect();
+    let codec = Arc::new(Codec::new()?);
+    let state = api_state(&args, &backend, &live, codec, projections, Vec::new()).await?;
+    // A warm function moves to a new generation of read models as `confab api` does.
+    let shutdown = CancellationToken::new();
+    let _follower = workers::follow(&args.backend, &live, None, &shutdown);
+    let app = confab_api::router(state).layer(middleware::from_fn(client_address));
+    // The line the test harness waits for, as for the other roles.
+    println!("confab lambda ready");
+    lambda_http::run(app).await.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}
+
+/// Gives the request the client address the rest of the API reads (rate limits, login guard),
+/// from the event's request context, where a socket's peer would be.
+async fn client_address(mut request: Request, next: Next) -> Response {
+    let source = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV1(context)) => context.identity.source_ip.clone(),
+        // An ALB appends the address it saw to whatever the client sent.
+        Some(RequestContext::Alb(_)) => request
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(|v| v.trim().to_owned()),
+        _ => None,
+    };
+    if let Some(ip) = source.and_then(|s| s.parse::<IpAddr>().ok()) {
+        let _ = request.extensions_mut().insert(ConnectInfo(SocketAddr::new(ip, 0)));
+    }
+    next.run(request).await
+}
