@@ -14,14 +14,12 @@ CONFAB_CACHE="${CONFAB_CACHE:-$HOME/.cache/confab}"
 SCHEMATHESIS_VERSION=4.32.5
 FUZZ_MIN_CASES="${FUZZ_MIN_CASES:-1000}"
 
+# shellcheck source=scripts/python-tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/python-tools.sh"
+
 install_schemathesis() {
-    local venv="$CONFAB_CACHE/venv"
-    if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-        echo "installing schemathesis $SCHEMATHESIS_VERSION into $venv (once)"
-        python3 -m venv "$venv" || { echo "python3 -m venv failed: install python3-venv (Debian)"; return 1; }
-        "$venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
-    fi
-    SCHEMATHESIS="$venv/bin/schemathesis"
+    python_tool venv schemathesis schemathesis "$SCHEMATHESIS_VERSION" || return 1
+    SCHEMATHESIS="$CONFAB_CACHE/venv/bin/schemathesis"
 }
 
 # fuzz_api NAME [ENV=VALUE...]: `confab serve` with the given environment, fuzzed.

@@ -9,6 +9,8 @@ mod scratch;
 mod secrets;
 mod workers;
 
+use std::ffi::OsString;
+
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -67,6 +69,19 @@ enum Command {
     },
 }
 
+/// The command line. Under a Lambda custom runtime the binary is `bootstrap`, started without
+/// arguments, and the function's handler setting names the role (`lambda api`, `lambda consume
+/// messages`), as `_HANDLER`: one binary for every function of the stack.
+fn command_line() -> Vec<OsString> {
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    if args.len() == 1
+        && let Ok(handler) = std::env::var("_HANDLER")
+    {
+        args.extend(handler.split_whitespace().map(OsString::from));
+    }
+    args
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // Every file and directory Confab creates (logs, read models, keys, attachment files) is its
@@ -76,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match Cli::parse_from(command_line()).command {
         Command::Serve(args) => roles::serve::run(args).await,
         Command::Setup(args) => args.run().await,
         Command::Api(args) => roles::api::run(args).await,

@@ -18,16 +18,17 @@ use rdkafka::{
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// `confab lambda <args>` under `runtime`, up once it polls for invocations.
+/// The function whose handler is `lambda <args>`, under `runtime`, started as Lambda starts a
+/// custom runtime: the binary without arguments, the handler in `_HANDLER` (so the one binary
+/// plays every function); up once it polls for invocations.
 fn function(
     deployment: &Deployment,
     runtime: &LambdaRuntime,
     args: &[&str],
     extra: &[(&str, &str)],
 ) -> confab_e2e::Confab {
-    let mut full = vec!["lambda"];
-    full.extend_from_slice(args);
-    let mut command = deployment.command(&full);
+    let mut command = deployment.command(&[]);
+    let _ = command.env("_HANDLER", format!("lambda {}", args.join(" ")));
     runtime.environment(&mut command, &format!("confab-{}", args.join("-")));
     for (key, value) in extra {
         let _ = command.env(key, value);
@@ -183,4 +184,24 @@ async fn the_consume_function_applies_real_records_and_a_replayed_batch_changes_
     assert_eq!(again["records"], 7);
     assert_eq!(deployment.tables(), before, "a replayed batch changes no read model");
     assert_eq!(client.full_history(&bob, "alice").await.len(), 5);
+
+    // The analytics consumer the same way, on the three topics it reads, once and again.
+    let mut everything = Vec::new();
+    for topic in ["confab.users", "confab.messages", "confab.groups"] {
+        everything.extend(broker_records(&bootstrap, &format!("{}{topic}", deployment.namespace)));
+    }
+    let runtime = LambdaRuntime::start().await;
+    let _analytics = function(&deployment, &runtime, &["consume", "analytics"], &[]);
+    let event = kafka_event(&everything);
+    let report =
+        || -> serde_json::Value { serde_json::from_slice(&deployment.run(&["analytics", "report"]).stdout).unwrap() };
+    let Outcome::Response(_) = runtime.invoke(event.clone()).await else { panic!("the analytics batch failed") };
+    let counted = report();
+    assert_eq!(
+        (counted["messages"]["direct"].as_i64(), counted["messages"]["group"].as_i64()),
+        (Some(5), Some(1)),
+        "{counted}"
+    );
+    let Outcome::Response(_) = runtime.invoke(event).await else { panic!("the replayed analytics batch failed") };
+    assert_eq!(report(), counted, "a replayed batch counts nothing twice");
 }

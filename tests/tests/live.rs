@@ -329,22 +329,28 @@ async fn typing_reaches_the_others_once_a_second_and_is_not_stored(backend: Back
     let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
     let mut alice_phone = Socket::connect(&server.base_url, &alice.token, None).await;
     let mut bob_phone = Socket::connect(&server.base_url, &bob.token, None).await;
+    let burst = std::time::Instant::now();
     for _ in 0..5 {
         bob_phone.send(json!({ "type": "typing", "to": "alice" })).await;
     }
+    // Typing travels over the socket and the message over HTTP: the first typing frame is awaited
+    // before the message is sent, since the two paths keep no order between them.
+    let frame = alice_phone.next_of("typing").await;
+    assert_eq!((frame["userId"].as_str(), frame["kind"].as_str()), (Some(bob.id.as_str()), Some("direct")));
     let sent = client.send(&bob, "alice", "there").await;
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::from([("typing".to_owned(), 1)]);
     loop {
         let frame = alice_phone.next_frame().await;
         *seen.entry(frame["type"].as_str().unwrap().to_owned()).or_default() += 1;
-        if frame["type"] == "typing" {
-            assert_eq!((frame["userId"].as_str(), frame["kind"].as_str()), (Some(bob.id.as_str()), Some("direct")));
-        }
         if frame["messageId"] == sent.body["messageId"] {
             break;
         }
     }
-    assert_eq!(seen.get("typing"), Some(&1), "five typing frames in a burst arrive as one");
+    // One a second: a busy machine that spread the burst's handling over more than a second may
+    // rightly relay one more per second it took.
+    let allowed = 1 + burst.elapsed().as_secs() as usize;
+    let typing = seen["typing"];
+    assert!(typing <= allowed, "five typing frames in a burst arrive as one: {typing} in {allowed} s");
     // Bob's own device does not hear his typing.
     let next = bob_phone.next_of("message").await;
     assert_eq!(next["messageId"], sent.body["messageId"]);

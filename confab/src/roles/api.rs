@@ -11,16 +11,20 @@ use tokio_util::sync::CancellationToken;
 use super::http::{ServeArgs, run_http};
 use crate::{backend::connect, workers};
 
+/// The projections other processes run, followed through the live generation's checkpoints
+/// (whichever generation that is when a write waits).
+pub(crate) fn remote_projections(live: &LiveReadModels) -> Vec<ProjectionHandle> {
+    let checkpoints: Arc<dyn CheckpointStore> = Arc::new(live.clone());
+    PROJECTIONS.iter().map(|spec| ProjectionHandle::remote(spec.name, Arc::clone(&checkpoints))).collect()
+}
+
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let backend = connect(&args.backend).await?;
     if backend.is_embedded() {
         bail!("the embedded backend runs in one process: use `confab serve`");
     }
     let live = LiveReadModels::new(backend.read_models.clone());
-    // The live generation's checkpoints, whichever that is when a write waits.
-    let checkpoints: Arc<dyn CheckpointStore> = Arc::new(live.clone());
-    let projections =
-        PROJECTIONS.iter().map(|spec| ProjectionHandle::remote(spec.name, Arc::clone(&checkpoints))).collect();
+    let projections = remote_projections(&live);
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
     let follower = workers::follow(&args.backend, &live, None, &shutdown);

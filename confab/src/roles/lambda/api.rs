@@ -12,15 +12,17 @@ use axum::{
     middleware::{self, Next},
     response::Response,
 };
-use confab_consumers::{ProjectionHandle, catalog::PROJECTIONS};
-use confab_readmodels::{CheckpointStore, LiveReadModels};
+use confab_readmodels::LiveReadModels;
 use confab_schemas::Codec;
 use lambda_http::{RequestExt, request::RequestContext};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     backend::{Provision, connect_with},
-    roles::http::{ServeArgs, api_state},
+    roles::{
+        api::remote_projections,
+        http::{ServeArgs, api_state},
+    },
     workers,
 };
 
@@ -30,9 +32,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
         bail!("a Lambda function has no disk of its own to keep: run it on --log kafka://... with DynamoDB and S3");
     }
     let live = LiveReadModels::new(backend.read_models.clone());
-    let checkpoints: Arc<dyn CheckpointStore> = Arc::new(live.clone());
-    let projections =
-        PROJECTIONS.iter().map(|spec| ProjectionHandle::remote(spec.name, Arc::clone(&checkpoints))).collect();
+    let projections = remote_projections(&live);
     let codec = Arc::new(Codec::new()?);
     let state = api_state(&args, &backend, &live, codec, projections, Vec::new()).await?;
     // A warm function moves to a new generation of read models as `confab api` does.
