@@ -5,7 +5,7 @@ use confab_objects::embedded::EmbeddedObjects;
 use confab_producers::{TokenKeys, UseCases};
 
 use crate::{
-    HttpLimits, TrustedProxies,
+    CorsOrigin, HttpLimits, TrustedProxies,
     health::Dependencies,
     live::{Hub, LiveSettings},
 };
@@ -26,4 +26,6 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// The embedded object store, whose URLs this process serves; None on S3.
     pub embedded_objects: Option<EmbeddedObjects>,
+    /// Web origins other than the API's own that may call it from a browser.
+    pub cors_origins: Vec<CorsOrigin>,
 }

@@ -4,6 +4,7 @@
 mod args;
 mod backend;
 mod commands;
+mod logging;
 mod roles;
 mod scratch;
 mod secrets;
@@ -12,7 +13,6 @@ mod workers;
 use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// A server's allocator: it returns freed memory to the system and keeps per-thread caches small,
 /// where glibc's arenas kept every large buffer a thread ever freed.
@@ -24,12 +24,17 @@ use crate::{
         dump_tables::DumpTablesArgs, events_tail::EventsArgs, generations::GenerationsArgs, offsets::OffsetsArgs,
         rebuild::RebuildArgs, replay::ReplayArgs, setup::SetupArgs,
     },
+    logging::LogFormat,
     roles::{analytics::AnalyticsArgs, consume::ConsumeArgs, http::ServeArgs},
 };
 
 #[derive(Debug, Parser)]
 #[command(name = "confab", version, about = "Event-sourced chat backend")]
 struct Cli {
+    /// Log lines on stderr: `text` (colored on a terminal only) or `json` (one object per line;
+    /// the default under a Lambda function whose log format is JSON).
+    #[arg(long, global = true, env = "CONFAB_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -87,11 +92,9 @@ async fn main() -> anyhow::Result<()> {
     // Every file and directory Confab creates (logs, read models, keys, attachment files) is its
     // owner's only: they hold password hashes and keys.
     let _ = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse_from(command_line()).command {
+    let cli = Cli::parse_from(command_line());
+    logging::init(LogFormat::chosen(cli.log_format));
+    match cli.command {
         Command::Serve(args) => roles::serve::run(args).await,
         Command::Setup(args) => args.run().await,
         Command::Api(args) => roles::api::run(args).await,

@@ -7,7 +7,7 @@ use std::{
 };
 
 use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position, ReadStart, Subscription};
-use confab_schemas::{Codec, Topic, dead_letter};
+use confab_schemas::{Codec, HEADER_REQUEST_ID, Topic, dead_letter};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -228,6 +228,7 @@ impl ProjectionRunner {
             match self.projection.apply(events).await {
                 Ok(()) => {
                     self.healthy();
+                    self.trace_applied(batch);
                     return true;
                 }
                 Err(error) => {
@@ -258,7 +259,8 @@ impl ProjectionRunner {
                     }
                     break;
                 }
-                tracing::error!(projection = self.projection.name(), %error, store_is_up, "event failed, retrying");
+                let request_id = batch.records[source].record.header_text(HEADER_REQUEST_ID);
+                tracing::error!(projection = self.projection.name(), %error, store_is_up, request_id, "event failed, retrying");
                 if !backoff.wait(shutdown).await {
                     return false;
                 }
@@ -266,6 +268,26 @@ impl ProjectionRunner {
         }
         self.healthy();
         true
+    }
+
+    /// At debug level, a line per applied record naming the request that wrote it: how one
+    /// request is followed from its handler through the log to each projection.
+    fn trace_applied(&self, batch: &Batch) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        for &source in &batch.sources {
+            let polled = &batch.records[source];
+            let position = &polled.position;
+            tracing::debug!(
+                projection = self.projection.name(),
+                topic = %position.topic,
+                partition = position.partition,
+                offset = position.offset,
+                request_id = polled.record.header_text(HEADER_REQUEST_ID),
+                "applied"
+            );
+        }
     }
 
     /// Copies a record to `confab.deadletter` with where it came from and why; retried until the
@@ -283,6 +305,7 @@ impl ProjectionRunner {
             topic = %position.topic,
             partition = position.partition,
             offset = position.offset,
+            request_id = polled.record.header_text(HEADER_REQUEST_ID),
             reason,
             "dead-lettering record"
         );

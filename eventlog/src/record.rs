@@ -27,6 +27,11 @@ impl Record {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LogError> {
         decode_record(bytes)
     }
+
+    /// The value of the first header called `name`, as text, if it is there and is UTF-8.
+    pub fn header_text(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|h| h.name == name).and_then(|h| std::str::from_utf8(&h.value).ok())
+    }
 }
 
 /// Where a record sits in the log.

@@ -20,6 +20,7 @@ mod publisher;
 mod queries;
 mod rate_limits;
 mod receipts;
+mod request_id;
 mod sealing;
 mod text;
 mod time;
@@ -49,6 +50,7 @@ pub use queries::{
 };
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
+pub use request_id::{MAX_REQUEST_ID_CHARS, RequestId};
 pub use sealing::{CryptoError, KeyScope, Keyring, MessageBinding};
 pub use text::patterns;
 pub use time::{now_ms, rfc3339};

@@ -1,9 +1,9 @@
 use std::sync::Arc;
 
 use confab_eventlog::{Claim, ClaimedAppend, EventLog, Header, Position, Record, TopicSpec, partition_for_key};
-use confab_schemas::{Codec, Event, HEADER_EVENT_TYPE, HEADER_SCHEMA_FINGERPRINT, Topic};
+use confab_schemas::{Codec, Event, HEADER_EVENT_TYPE, HEADER_REQUEST_ID, HEADER_SCHEMA_FINGERPRINT, Topic};
 
-use crate::PublishError;
+use crate::{PublishError, RequestId};
 
 /// Every topic of the stream with `partitions` partitions each.
 pub fn topic_specs(partitions: u32) -> Vec<TopicSpec> {
@@ -54,14 +54,13 @@ impl EventPublisher {
 
     fn record(&self, event: &Event, occurred_at_ms: i64) -> Result<Record, PublishError> {
         let encoded = self.codec.encode(event)?;
-        Ok(Record {
-            key: event.key().as_bytes().to_vec(),
-            headers: vec![
-                Header { name: HEADER_EVENT_TYPE.into(), value: encoded.event_type.as_bytes().to_vec() },
-                Header { name: HEADER_SCHEMA_FINGERPRINT.into(), value: encoded.fingerprint_hex().into_bytes() },
-            ],
-            value: encoded.value,
-            timestamp_ms: occurred_at_ms,
-        })
+        let mut headers = vec![
+            Header { name: HEADER_EVENT_TYPE.into(), value: encoded.event_type.as_bytes().to_vec() },
+            Header { name: HEADER_SCHEMA_FINGERPRINT.into(), value: encoded.fingerprint_hex().into_bytes() },
+        ];
+        if let Some(request) = RequestId::current() {
+            headers.push(Header { name: HEADER_REQUEST_ID.into(), value: request.as_str().as_bytes().to_vec() });
+        }
+        Ok(Record { key: event.key().as_bytes().to_vec(), headers, value: encoded.value, timestamp_ms: occurred_at_ms })
     }
 }

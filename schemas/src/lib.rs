@@ -17,4 +17,4 @@ pub use codec::{Codec, EncodedEvent, SINGLE_OBJECT_MAGIC};
 pub use error::SchemaError;
 pub use events::*;
 pub use registry::{SchemaFile, SchemaRegistry};
-pub use topics::{HEADER_EVENT_TYPE, HEADER_SCHEMA_FINGERPRINT, Topic, dead_letter};
+pub use topics::{HEADER_EVENT_TYPE, HEADER_REQUEST_ID, HEADER_SCHEMA_FINGERPRINT, Topic, dead_letter};

@@ -2,6 +2,8 @@
 pub const HEADER_EVENT_TYPE: &str = "confab.event-type";
 /// Header carrying the writer schema's CRC-64-AVRO fingerprint as 16 lowercase hex digits.
 pub const HEADER_SCHEMA_FINGERPRINT: &str = "confab.schema-fingerprint";
+/// Header carrying the id of the API request that wrote the event (`X-Request-Id`), when one did.
+pub const HEADER_REQUEST_ID: &str = "confab.request-id";
 
 /// The topics of the stream. Each event type lives on exactly one topic, keyed by its aggregate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -30,9 +30,9 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{
-    ApiError, AppState, health,
+    ApiError, AppState, cors, health,
     http_limits::{bounded, in_pool, with_deadline},
-    openapi,
+    openapi, request_id,
 };
 
 /// Largest request body accepted; a message itself may be at most 64 KiB, and JSON escaping can
@@ -51,6 +51,7 @@ const DRAIN_PAUSE: Duration = Duration::from_millis(500);
 pub fn router(state: AppState) -> Router {
     let limits = state.http;
     let proxies = state.trusted_proxies.clone();
+    let cors_origins = state.cors_origins.clone();
     // Attachment bytes stream through the embedded store's URLs, beside the JSON API's body
     // limits (their size is what the URL was signed for) and in a pool of their own.
     let objects = Router::new()
@@ -98,13 +99,20 @@ pub fn router(state: AppState) -> Router {
         // signatures of signed URLs.
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|request: &axum::http::Request<_>| {
-                    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+                .make_span_with(|request: &Request| {
+                    let id = request_id::of(request);
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = id)
                 })
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .with_state(state);
-    bounded(routes, limits, proxies)
+    // Outermost: every answer carries its request id, refusals by the limits included, and a
+    // preflight is answered before it costs anything.
+    let routes = bounded(routes, limits, proxies).layer(middleware::from_fn(request_id::tag_request));
+    match cors::layer(&cors_origins) {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    }
 }
 
 /// Refuses a body over the limit, and reads up to `DRAIN_BYTES` of it first so the client reads

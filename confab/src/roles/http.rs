@@ -7,7 +7,7 @@ use axum::serve::ListenerExt;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use clap::Args;
 use confab_api::{
-    AppState, BoundedListener, Counted, ProjectionWaits,
+    AppState, BoundedListener, CorsOrigin, Counted, ProjectionWaits,
     health::Dependencies,
     live::{Hub, LiveSettings},
 };
@@ -82,6 +82,10 @@ pub(crate) struct ServeArgs {
     /// Seconds between WebSocket pings; a connection silent for two is dropped.
     #[arg(long, env = "CONFAB_WS_PING_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) ws_ping_secs: u64,
+    /// Web origins that may call the API from a browser, besides its own (`https://chat.example.com`,
+    /// comma-separated; `*` for any). None by default.
+    #[arg(long, env = "CONFAB_CORS_ORIGINS", value_delimiter = ',', value_parser = CorsOrigin::parse)]
+    pub(crate) cors_origins: Vec<CorsOrigin>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
@@ -203,6 +207,7 @@ pub(crate) async fn api_state(
         http: args.limits.http(),
         trusted_proxies: args.limits.trusted_proxies(),
         embedded_objects: backend.objects.embedded.clone(),
+        cors_origins: args.cors_origins.clone(),
     })
 }
 

@@ -1,6 +1,8 @@
 //! `confab lambda api`: the router of `confab api`, run by `lambda_http`. Writes wait for their
 //! projections through checkpoints, as in `confab api`; the client is the address API Gateway
-//! saw (or, behind an ALB, the one it appended to `X-Forwarded-For`).
+//! saw (or, behind an ALB, the one it appended to `X-Forwarded-For`), and a request without an
+//! `X-Request-Id` takes API Gateway's own request id, so the gateway's access log and Confab's
+//! lines and events name a request alike.
 use std::{
     net::{IpAddr, SocketAddr},
     sync::Arc,
@@ -9,6 +11,7 @@ use std::{
 use anyhow::bail;
 use axum::{
     extract::{ConnectInfo, Request},
+    http::HeaderValue,
     middleware::{self, Next},
     response::Response,
 };
@@ -38,15 +41,26 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // A warm function moves to a new generation of read models as `confab api` does.
     let shutdown = CancellationToken::new();
     let _follower = workers::follow(&args.backend, &live, None, &shutdown);
-    let app = confab_api::router(state).layer(middleware::from_fn(client_address));
+    let app = confab_api::router(state).layer(middleware::from_fn(from_request_context));
     // The line the test harness waits for, as for the other roles.
     println!("confab lambda ready");
     lambda_http::run(app).await.map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
 }
 
 /// Gives the request the client address the rest of the API reads (rate limits, login guard),
-/// from the event's request context, where a socket's peer would be.
-async fn client_address(mut request: Request, next: Next) -> Response {
+/// from the event's request context, where a socket's peer would be; and the gateway's request
+/// id where the client sent none.
+async fn from_request_context(mut request: Request, next: Next) -> Response {
+    let gateway_request_id = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        Some(RequestContext::ApiGatewayV1(context)) => context.request_id.clone(),
+        _ => None,
+    };
+    if !request.headers().contains_key("x-request-id")
+        && let Some(value) = gateway_request_id.and_then(|id| HeaderValue::from_str(&id).ok())
+    {
+        let _ = request.headers_mut().insert("x-request-id", value);
+    }
     let source = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         Some(RequestContext::ApiGatewayV1(context)) => context.identity.source_ip.clone(),
