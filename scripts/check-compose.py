@@ -3,7 +3,8 @@
 (no compose plugin here): every CONFAB_* variable a service sets is one its role reads; secrets
 must be given (`${VAR:?...}`); every service restarts and has a healthcheck that what depends on
 it can wait for; volumes are declared; Kafka keeps its log on its volume and advertises a listener
-the host can reach; MinIO gets no SSE-S3 request (it refuses one without a KMS).
+the host can reach; MinIO gets no SSE-S3 request (it refuses one without a KMS); Prometheus
+scrapes every role where it listens.
 
 usage: check-compose.py COMPOSE_FILE CONFAB_BIN
 """
@@ -89,6 +90,29 @@ if kafka:
     for listener in host_listeners:
         if listener.rsplit(":", 1)[1] not in published:
             problems.append(f"kafka: {listener} is advertised but its port is not published")
+
+# Prometheus scrapes each role where it listens, and every role is scraped.
+prometheus = services.get("prometheus")
+if prometheus:
+    import os
+
+    config_mount = next((v for v in prometheus.get("volumes", []) if v.split(":")[1].endswith("prometheus.yml")), None)
+    if not config_mount:
+        problems.append("prometheus: no prometheus.yml mounted")
+    else:
+        with open(os.path.join(os.path.dirname(compose_path) or ".", config_mount.split(":")[0])) as f:
+            scrape = yaml.safe_load(f)
+        targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+        listening = {}
+        for name, service in services.items():
+            env = env_of(service)
+            address = env.get("CONFAB_LISTEN") or env.get("CONFAB_HEALTH_LISTEN")
+            if service.get("build") is not None and address:
+                listening[f"{name}:{address.rsplit(':', 1)[1]}"] = name
+        for target in sorted(targets - listening.keys()):
+            problems.append(f"prometheus: scrapes {target}, where no confab role listens")
+        for target in sorted(listening.keys() - targets):
+            problems.append(f"prometheus: does not scrape {listening[target]} ({target})")
 
 if problems:
     print("docker-compose.yml does not agree with confab:")

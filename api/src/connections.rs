@@ -69,6 +69,7 @@ impl Listener for BoundedListener {
                 Some(slots) => return (Counted { stream, _slots: slots }, peer),
                 None => {
                     tracing::debug!(%peer, "connection refused: too many open");
+                    crate::metrics::refused("connections");
                     drop(stream);
                 }
             }

@@ -17,7 +17,7 @@ use confab_schemas::Topic;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{ApiError, AppState, extract::bearer_header};
+use crate::{ApiError, AppState, MetricsEndpoint, extract::bearer_header};
 
 /// What a process depends on: the log, the store, and the projections it runs or follows.
 #[derive(Clone)]
@@ -131,10 +131,11 @@ impl Dependencies {
     }
 }
 
-/// `/healthz` and `/readyz` alone, for `confab consume`.
-pub fn router(dependencies: Dependencies) -> Router {
+/// `/healthz`, `/readyz` and `/metrics` alone, for workers.
+pub fn router(dependencies: Dependencies, metrics: MetricsEndpoint) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::serve).with_state(metrics))
         .route("/readyz", get(async |State(d): State<Dependencies>| d.check().await))
         .fallback(async || ApiError::not_found("not_found", "no such endpoint"))
         .with_state(dependencies)

@@ -17,6 +17,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::{
     ApiError, TrustedProxies,
     client_addr::peer_of,
+    metrics,
     tally::{Slot, Tally},
 };
 
@@ -43,8 +44,11 @@ pub(crate) fn with_deadline<S: Clone + Send + Sync + 'static>(router: Router<S>,
     router.layer(middleware::from_fn(move |request: Request, next: Next| async move {
         match tokio::time::timeout(timeout, next.run(request)).await {
             Ok(response) => response,
-            Err(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the request took too long")
-                .into_response(),
+            Err(_) => {
+                metrics::refused("request_timeout");
+                ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", "the request took too long")
+                    .into_response()
+            }
         }
     }))
 }
@@ -79,6 +83,7 @@ struct PerClient {
 async fn per_client_gate(State(per_client): State<PerClient>, request: Request, next: Next) -> Response {
     let client = per_client.proxies.client_of(peer_of(request.extensions()), request.headers());
     let Some(slot): Option<Slot<IpAddr>> = per_client.in_flight.take(client, per_client.max) else {
+        metrics::refused("too_many_in_flight");
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_in_flight",
@@ -93,5 +98,6 @@ async fn per_client_gate(State(per_client): State<PerClient>, request: Request, 
 }
 
 fn shed() -> Response {
+    metrics::refused("overloaded");
     ApiError::overloaded().into_response()
 }

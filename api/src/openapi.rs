@@ -28,7 +28,7 @@ use crate::{
         crate::live::socket::connect,
         analytics::summary_of,
         encryption::encrypt, encryption::decrypt,
-        health::healthz, health::readyz,
+        health::healthz, health::readyz, crate::metrics::scrape,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &CommonRefusals),
@@ -40,7 +40,7 @@ use crate::{
         (name = "analytics", description = "the analytics consumer's numbers, for admins"),
         (name = "encryption", description = "the caller's own AES-256-GCM key"),
         (name = "live", description = "real-time delivery over WebSocket; the frames are listed in the README"),
-        (name = "operations", description = "health and readiness"),
+        (name = "operations", description = "health, readiness and metrics"),
     )
 )]
 pub(crate) struct ApiDoc;

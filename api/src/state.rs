@@ -5,7 +5,7 @@ use confab_objects::embedded::EmbeddedObjects;
 use confab_producers::{TokenKeys, UseCases};
 
 use crate::{
-    CorsOrigin, HttpLimits, TrustedProxies,
+    CorsOrigin, HttpLimits, MetricsEndpoint, TrustedProxies,
     health::Dependencies,
     live::{Hub, LiveSettings},
 };
@@ -26,6 +26,8 @@ pub struct AppState {
     pub trusted_proxies: TrustedProxies,
     /// The embedded object store, whose URLs this process serves; None on S3.
     pub embedded_objects: Option<EmbeddedObjects>,
+    /// The process's metrics, served at `/metrics`.
+    pub metrics: MetricsEndpoint,
     /// Web origins other than the API's own that may call it from a browser.
     pub cors_origins: Vec<CorsOrigin>,
 }

@@ -5,6 +5,7 @@ mod args;
 mod backend;
 mod commands;
 mod logging;
+mod metrics;
 mod roles;
 mod scratch;
 mod secrets;
@@ -94,6 +95,7 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse_from(command_line());
     logging::init(LogFormat::chosen(cli.log_format));
+    metrics::install()?;
     match cli.command {
         Command::Serve(args) => roles::serve::run(args).await,
         Command::Setup(args) => args.run().await,

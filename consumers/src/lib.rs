@@ -6,6 +6,7 @@
 pub mod analytics;
 mod backoff;
 pub mod catalog;
+pub mod metrics;
 pub mod notifier;
 mod progress;
 pub mod projection;

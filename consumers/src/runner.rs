@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Backoff, ProjectionHandle, ProjectionStatus,
+    Backoff, ProjectionHandle, ProjectionStatus, metrics,
     projection::{LoggedEvent, Projection, group_name},
 };
 use confab_readmodels::{CheckpointStore, Flush, StoreError};
@@ -132,6 +132,14 @@ impl ProjectionRunner {
         };
         self.status.send_modify(|s| s.healthy = true);
         tracing::info!(projection = name, %group, "projection started");
+        metrics::started(name);
+        let lag = tokio::spawn(metrics::report_lag(
+            Arc::clone(&self.log),
+            group.clone(),
+            topics.clone(),
+            self.status.subscribe(),
+            shutdown.child_token(),
+        ));
         let mut unflushed = Unflushed::default();
         loop {
             let polled = tokio::select! {
@@ -154,6 +162,7 @@ impl ProjectionRunner {
                 self.commit_flushed(subscription.as_mut(), &mut unflushed).await;
                 continue;
             }
+            metrics::batch_polled(name, records.len());
             let batch = Batch::decode(&self.codec, records);
             if !self.apply(&batch, &group, &shutdown).await {
                 break;
@@ -174,6 +183,7 @@ impl ProjectionRunner {
             backoff.reset();
         }
         self.commit_flushed(subscription.as_mut(), &mut unflushed).await;
+        lag.abort();
         tracing::info!(projection = name, "projection stopped");
     }
 
@@ -225,8 +235,10 @@ impl ProjectionRunner {
         }
         let mut backoff = Backoff::default();
         for _ in 0..BATCH_ATTEMPTS {
+            let started = Instant::now();
             match self.projection.apply(events).await {
                 Ok(()) => {
+                    metrics::batch_applied(self.projection.name(), started.elapsed());
                     self.healthy();
                     self.trace_applied(batch);
                     return true;
@@ -309,6 +321,7 @@ impl ProjectionRunner {
             reason,
             "dead-lettering record"
         );
+        metrics::dead_lettered(self.projection.name());
         let mut record = polled.record.clone();
         for (name, value) in [
             (dead_letter::SOURCE_TOPIC, position.topic.clone()),

@@ -13,6 +13,7 @@ mod group_messages;
 mod groups;
 mod login_guard;
 mod messaging;
+pub mod metrics;
 mod opened;
 mod password;
 mod projected;

@@ -19,7 +19,7 @@ use argon2::{
 };
 use tokio::sync::oneshot;
 
-use crate::ChatError;
+use crate::{ChatError, metrics};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -52,10 +52,19 @@ impl PasswordHasher {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = answer.send(work());
+            metrics::hash_queue(-1.0);
         });
-        self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => ChatError::Overloaded,
-            TrySendError::Disconnected(_) => ChatError::internal("the password hashing threads are gone"),
+        // Counted before it is queued, so a hashing thread never takes away what is not added yet.
+        metrics::hash_queue(1.0);
+        self.jobs.try_send(job).map_err(|e| {
+            metrics::hash_queue(-1.0);
+            match e {
+                TrySendError::Full(_) => {
+                    metrics::hash_refused();
+                    ChatError::Overloaded
+                }
+                TrySendError::Disconnected(_) => ChatError::internal("the password hashing threads are gone"),
+            }
         })?;
         answered.await.map_err(ChatError::internal)
     }

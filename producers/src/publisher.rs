@@ -1,9 +1,9 @@
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use confab_eventlog::{Claim, ClaimedAppend, EventLog, Header, Position, Record, TopicSpec, partition_for_key};
 use confab_schemas::{Codec, Event, HEADER_EVENT_TYPE, HEADER_REQUEST_ID, HEADER_SCHEMA_FINGERPRINT, Topic};
 
-use crate::{PublishError, RequestId};
+use crate::{PublishError, RequestId, metrics};
 
 /// Every topic of the stream with `partitions` partitions each.
 pub fn topic_specs(partitions: u32) -> Vec<TopicSpec> {
@@ -25,7 +25,11 @@ impl EventPublisher {
     /// Appends `event`; returns once it is durable.
     pub async fn publish(&self, event: &Event, occurred_at_ms: i64) -> Result<Position, PublishError> {
         let record = self.record(event, occurred_at_ms)?;
-        Ok(self.log.append(event.topic().name(), record).await?)
+        let topic = event.topic().name();
+        let started = Instant::now();
+        let appended = self.log.append(topic, record).await;
+        metrics::appended(topic, started, appended.is_ok());
+        Ok(appended?)
     }
 
     /// Appends `event` only if `claim` is free (see [`Claim`]).
@@ -36,7 +40,11 @@ impl EventPublisher {
         occurred_at_ms: i64,
     ) -> Result<ClaimedAppend, PublishError> {
         let record = self.record(event, occurred_at_ms)?;
-        Ok(self.log.append_claimed(event.topic().name(), claim, record).await?)
+        let topic = event.topic().name();
+        let started = Instant::now();
+        let appended = self.log.append_claimed(topic, claim, record).await;
+        metrics::appended(topic, started, appended.is_ok());
+        Ok(appended?)
     }
 
     /// The offset the next record keyed `key` on `topic` will get: where something placed now

@@ -160,41 +160,50 @@ impl RateLimits {
         ChatError::RateLimited { retry_after: not_until.wait_time_from(self.clock.now()) }
     }
 
-    fn check<K: std::hash::Hash + Eq + Clone>(&self, limiter: Option<&Keyed<K>>, key: &K) -> Result<(), ChatError> {
+    /// Checks `key` against `limiter`, the limit called `limit` (counted when it refuses).
+    fn check<K: std::hash::Hash + Eq + Clone>(
+        &self,
+        limit: &'static str,
+        limiter: Option<&Keyed<K>>,
+        key: &K,
+    ) -> Result<(), ChatError> {
         match limiter.map(|limiter| limiter.check_key(key)) {
-            Some(Err(not_until)) => Err(self.refused(&not_until)),
+            Some(Err(not_until)) => {
+                crate::metrics::rate_limited(limit);
+                Err(self.refused(&not_until))
+            }
             _ => Ok(()),
         }
     }
 
     pub(crate) fn user(&self, action: UserAction, user_id: &str) -> Result<(), ChatError> {
-        let limiter = match action {
-            UserAction::Send => &self.send,
-            UserAction::GroupChange => &self.group_changes,
-            UserAction::Attachment => &self.attachments,
-            UserAction::Receipt => &self.receipts,
-            UserAction::Typing => &self.typing,
+        let (limit, limiter) = match action {
+            UserAction::Send => ("send", &self.send),
+            UserAction::GroupChange => ("group_changes", &self.group_changes),
+            UserAction::Attachment => ("attachments", &self.attachments),
+            UserAction::Receipt => ("receipts", &self.receipts),
+            UserAction::Typing => ("typing", &self.typing),
         };
         match limiter {
-            Some(limiter) => self.check(Some(limiter), &user_id.to_owned()),
+            Some(limiter) => self.check(limit, Some(limiter), &user_id.to_owned()),
             None => Ok(()),
         }
     }
 
     pub(crate) fn register(&self, from: IpAddr) -> Result<(), ChatError> {
-        self.check(self.register_per_address.as_ref(), &from)
+        self.check("register_per_address", self.register_per_address.as_ref(), &from)
     }
 
     /// Before checking a password: refused while the address makes too many attempts, or the
     /// failures say so (see `login_guard`).
     pub(crate) fn login_attempt(&self, from: IpAddr, account: &str) -> Result<(), ChatError> {
         self.login_from(from)?;
-        self.login_failures.before_check(account, from)
+        self.login_failures.before_check(account, from).inspect_err(|_| crate::metrics::rate_limited("login_failures"))
     }
 
     /// A login attempt from `from`, for no account in particular.
     pub(crate) fn login_from(&self, from: IpAddr) -> Result<(), ChatError> {
-        self.check(self.login_per_address.as_ref(), &from)
+        self.check("login_per_address", self.login_per_address.as_ref(), &from)
     }
 
     pub(crate) fn login_failed(&self, account: &str, from: IpAddr) {

@@ -62,6 +62,7 @@ async fn health_readiness_and_openapi(backend: Backend) {
         ("/decrypt", "post"),
         ("/healthz", "get"),
         ("/readyz", "get"),
+        ("/metrics", "get"),
     ] {
         let operation = &doc.body["paths"][path][method];
         assert!(operation.is_object(), "{method} {path} missing from the OpenAPI document");

@@ -25,6 +25,8 @@ pub(crate) struct Rendered {
     /// A JSON object's text; message frames get their cursor spliced in per connection.
     pub(crate) body: Arc<str>,
     pub(crate) message: Option<Arc<SentMessage>>,
+    /// Its `type`, for the frame counts.
+    pub(crate) frame_type: &'static str,
 }
 
 /// One frame on its way to one connection. The text is shared: a group message's frame is one
@@ -33,6 +35,7 @@ pub(crate) struct Rendered {
 pub(crate) struct Outbound {
     pub(crate) text: Utf8Bytes,
     pub(crate) message: Option<Arc<SentMessage>>,
+    pub(crate) frame_type: &'static str,
 }
 
 #[derive(Serialize)]
@@ -62,7 +65,7 @@ pub(crate) fn direct_message(message: Opened<MessageRow>, partition: u32) -> Res
         seq: row.seq,
     };
     let frame = MessageFrame { frame_type: "message", kind: "direct", view: MessageView::from(message) };
-    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)) })
+    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)), frame_type: "message" })
 }
 
 pub(crate) fn group_message(message: Opened<GroupMessageRow>, partition: u32) -> Result<Rendered, ApiError> {
@@ -75,12 +78,12 @@ pub(crate) fn group_message(message: Opened<GroupMessageRow>, partition: u32) ->
         seq: row.seq,
     };
     let frame = MessageFrame { frame_type: "message", kind: "group", view: GroupMessageView::from(message) };
-    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)) })
+    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)), frame_type: "message" })
 }
 
 /// The payload's own fields, with `type`, `labels` (what happened), who acted and when.
 fn payload_frame(
-    frame_type: &str,
+    frame_type: &'static str,
     labels: &[(&str, &str)],
     payload: &impl Serialize,
     event: &Event,
@@ -94,7 +97,7 @@ fn payload_frame(
         let _ = fields.insert("actorId".into(), json!(event.actor_id()));
         let _ = fields.insert("timestamp".into(), json!(rfc3339(event.occurred_at())));
     }
-    Ok(Rendered { body: to_text(&value)?, message: None })
+    Ok(Rendered { body: to_text(&value)?, message: None, frame_type })
 }
 
 /// The frame a notification becomes; None for events no client is told of.

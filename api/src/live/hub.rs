@@ -113,12 +113,12 @@ impl Hub {
     }
 
     /// Best effort, for frames nobody resumes (typing): a full queue just misses it.
-    pub(crate) fn signal(&self, users: &[String], text: &str) {
+    pub(crate) fn signal(&self, users: &[String], frame_type: &'static str, text: &str) {
         let text = Utf8Bytes::from(text);
         let state = self.state();
         for user in users {
             for connection in state.connections.get(user).into_iter().flatten() {
-                let _ = connection.queue.try_send(Outbound { text: text.clone(), message: None });
+                let _ = connection.queue.try_send(Outbound { text: text.clone(), message: None, frame_type });
             }
         }
     }
@@ -150,11 +150,13 @@ impl HubState {
                 }
                 None => shared.get_or_insert_with(|| Utf8Bytes::from(&*rendered.body)).clone(),
             };
-            match connection.queue.try_send(Outbound { text, message: rendered.message.clone() }) {
+            let frame_type = rendered.frame_type;
+            match connection.queue.try_send(Outbound { text, message: rendered.message.clone(), frame_type }) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     connection.overflowed.store(true, Ordering::Release);
                     tracing::info!(user, connection = connection.id, "client too slow; disconnecting it");
+                    crate::metrics::slow_client_dropped();
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,

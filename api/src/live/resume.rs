@@ -67,6 +67,7 @@ impl Resume {
         if let Some(offset) = self.cursor.0.get_mut(partition as usize) {
             *offset = (*offset).max(seq + 1);
         }
-        Ok(Some(Outbound { text: frames::with_cursor(&frame.body, &self.cursor).into(), message: frame.message }))
+        let text = frames::with_cursor(&frame.body, &self.cursor).into();
+        Ok(Some(Outbound { text, message: frame.message, frame_type: frame.frame_type }))
     }
 }

@@ -29,6 +29,7 @@ use crate::{
         resume::{self, ResumeLimits},
         typing,
     },
+    metrics,
 };
 
 /// Close code telling a client it fell too far behind: reconnect with `since` = its last cursor.
@@ -140,6 +141,7 @@ pub(crate) async fn connect(
     let upgrade = if via_protocol { upgrade.protocols(["bearer"]) } else { upgrade };
     Ok(upgrade.on_upgrade(move |socket| async move {
         let Some(attachment) = state.hub.attach(&caller.sub, since.as_ref()) else { return };
+        let _open = metrics::OpenSocket::opened();
         let id = attachment.id;
         let user = caller.sub.clone();
         let mut connection = Connection::new(socket, state.clone(), caller);
@@ -233,7 +235,7 @@ impl Connection {
             }
             None => live_from,
         };
-        self.send_text(frames::ready(&ready_at)).await?;
+        self.send_text("ready", frames::ready(&ready_at)).await?;
         let ping_interval = self.state.live.ping_interval;
         let mut ping = tokio::time::interval(ping_interval);
         let mut last_heard = Instant::now();
@@ -262,7 +264,7 @@ impl Connection {
                         }
                         Some(Ok(Message::Text(text))) => Box::pin(self.on_frame(text.as_str())).await?,
                         Some(Ok(Message::Binary(_))) => {
-                            self.send_text(frames::error("invalid_frame", "frames are json text")).await?;
+                            self.send_text("error", frames::error("invalid_frame", "frames are json text")).await?;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Err(error)) if too_big(&error) => {
@@ -285,14 +287,18 @@ impl Connection {
     /// Sends what the client missed between `since` and `live_from`, one message at a time.
     async fn resume(&mut self, since: &Cursor, live_from: &Cursor) -> Result<(), End> {
         let Some(_turn) = self.state.live.resume.turn().await else {
-            let _ = self.send_text(frames::error("resume_unavailable", "too many resuming; try again shortly")).await;
+            let _ = self
+                .send_text("error", frames::error("resume_unavailable", "too many resuming; try again shortly"))
+                .await;
             return Err(End::Close(CLOSE_TRY_AGAIN, "too many resuming; try again"));
         };
         let state = self.state.clone();
         let mut missed = match resume::missed(&state, &self.caller.sub, since, &live_from.0).await {
             Ok(Some(missed)) => missed,
             Ok(None) => {
-                let _ = self.send_text(frames::error("resume_too_far", "too much was missed: page the history")).await;
+                let _ = self
+                    .send_text("error", frames::error("resume_too_far", "too much was missed: page the history"))
+                    .await;
                 return Err(End::Close(CLOSE_RESUME_TOO_FAR, "page the history, then connect without since"));
             }
             Err(error) => return Err(self.cannot_resume(error).await),
@@ -311,7 +317,7 @@ impl Connection {
     /// Tells the client its missed messages cannot be read now: an error frame, then 1013.
     async fn cannot_resume(&mut self, error: ApiError) -> End {
         tracing::warn!(user = %self.caller.sub, ?error, "cannot resume a connection");
-        let _ = self.send_text(frames::error("resume_unavailable", "try again shortly")).await;
+        let _ = self.send_text("error", frames::error("resume_unavailable", "try again shortly")).await;
         End::Close(CLOSE_TRY_AGAIN, "cannot resume now; try again")
     }
 
@@ -319,11 +325,14 @@ impl Connection {
         if let Some(message) = frame.message {
             self.sent.remember(message);
         }
-        self.send_text(frame.text).await
+        self.send_text(frame.frame_type, frame.text).await
     }
 
-    async fn send_text(&mut self, text: impl Into<Utf8Bytes>) -> Result<(), End> {
-        self.send_raw(Message::Text(text.into())).await
+    /// Sends a frame of type `frame_type`, counted as such.
+    async fn send_text(&mut self, frame_type: &'static str, text: impl Into<Utf8Bytes>) -> Result<(), End> {
+        self.send_raw(Message::Text(text.into())).await?;
+        metrics::frame_sent(frame_type);
+        Ok(())
     }
 
     /// A send that cannot finish within two ping intervals means a client that stopped reading.
@@ -337,7 +346,7 @@ impl Connection {
     async fn on_frame(&mut self, text: &str) -> Result<(), End> {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(frame) => frame,
-            Err(e) => return self.send_text(frames::error("invalid_frame", &e.to_string())).await,
+            Err(e) => return self.send_text("error", frames::error("invalid_frame", &e.to_string())).await,
         };
         let outcome = match frame {
             ClientFrame::Ack { message_ids } => {
@@ -355,7 +364,7 @@ impl Connection {
         };
         match outcome {
             Ok(()) => Ok(()),
-            Err(error) => self.send_text(frames::error(error.code(), error.message())).await,
+            Err(error) => self.send_text("error", frames::error(error.code(), error.message())).await,
         }
     }
 

@@ -8,6 +8,6 @@ use crate::{ApiError, AppState, live::frames};
 pub(crate) async fn send(state: &AppState, caller: &Caller, to: &str) -> Result<(), ApiError> {
     let typing = state.use_cases.typing(caller, to).await?;
     let frame = frames::typing(&caller.sub, &caller.name, typing.group_id.as_deref(), now_ms());
-    state.hub.signal(&typing.audience, &frame);
+    state.hub.signal(&typing.audience, "typing", &frame);
     Ok(())
 }

@@ -32,7 +32,7 @@ use tracing::Level;
 use crate::{
     ApiError, AppState, cors, health,
     http_limits::{bounded, in_pool, with_deadline},
-    openapi, request_id,
+    metrics, openapi, request_id,
 };
 
 /// Largest request body accepted; a message itself may be at most 64 KiB, and JSON escaping can
@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi::document))
+        .route("/metrics", get(metrics::scrape))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
     let routes = api
         .merge(objects)
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(metrics::track_requests))
         // 5xx answers are logged where they arise (faults at error, overload and outages at
         // warn); the trace adds the request, not a second alarm.
         // The span names the path, never the query: it carries `?token=` on /ws and the

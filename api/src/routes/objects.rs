@@ -16,6 +16,7 @@ use crate::{
     ApiError, AppState,
     byte_ranges::{self, Answer},
     extract::{PathParams, QueryParams},
+    metrics,
     min_rate::{AtLeast, BodyError, UPLOAD_GRACE},
 };
 
@@ -76,7 +77,10 @@ pub(crate) async fn upload(
     state.use_cases.upload_still_open(&key).await?;
     let body = AtLeast::new(body.into_data_stream(), state.http.upload_min_bytes_per_sec, UPLOAD_GRACE);
     match objects.write(&key, size, &content_type, body).await {
-        Ok(()) => Ok(StatusCode::OK),
+        Ok(()) => {
+            metrics::attachment_bytes("in", size);
+            Ok(StatusCode::OK)
+        }
         Err(UploadError::TooLong | UploadError::TooShort) => Err(size_mismatch(size)),
         Err(UploadError::Used) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -154,5 +158,6 @@ pub(crate) async fn download(
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let _ = headers.insert(header::CONTENT_TYPE, content_type);
     let _ = headers.insert(header::CONTENT_LENGTH, HeaderValue::from(range.end - range.start));
+    metrics::attachment_bytes("out", range.end - range.start);
     Ok((status, headers, Body::from_stream(object.bytes(range))).into_response())
 }

@@ -7,7 +7,7 @@ use axum::serve::ListenerExt;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use clap::Args;
 use confab_api::{
-    AppState, BoundedListener, CorsOrigin, Counted, ProjectionWaits,
+    AppState, BoundedListener, CorsOrigin, Counted, MetricsEndpoint, ProjectionWaits,
     health::Dependencies,
     live::{Hub, LiveSettings},
 };
@@ -86,6 +86,10 @@ pub(crate) struct ServeArgs {
     /// comma-separated; `*` for any). None by default.
     #[arg(long, env = "CONFAB_CORS_ORIGINS", value_delimiter = ',', value_parser = CorsOrigin::parse)]
     pub(crate) cors_origins: Vec<CorsOrigin>,
+    /// A secret `GET /metrics` then asks for as a bearer token (Prometheus's `authorization`
+    /// scrape setting); without it the metrics are open to whoever reaches the API.
+    #[arg(long, env = "CONFAB_METRICS_TOKEN", hide_env_values = true)]
+    pub(crate) metrics_token: Option<String>,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
@@ -208,6 +212,7 @@ pub(crate) async fn api_state(
         trusted_proxies: args.limits.trusted_proxies(),
         embedded_objects: backend.objects.embedded.clone(),
         cors_origins: args.cors_origins.clone(),
+        metrics: MetricsEndpoint::new(crate::metrics::handle()?, args.metrics_token.clone()),
     })
 }
 

@@ -11,7 +11,10 @@ pub(crate) mod serve;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use confab_api::health::{self, Dependencies};
+use confab_api::{
+    MetricsEndpoint,
+    health::{self, Dependencies},
+};
 use confab_consumers::{ProjectionHandle, ProjectionRunner, analytics::ANALYTICS};
 use confab_readmodels::LiveReadModels;
 use confab_schemas::Codec;
@@ -50,7 +53,8 @@ async fn serve_health_until_signal(
                 read_models,
             };
             let listener = bind(address).await?;
-            axum::serve(listener, health::router(dependencies)).with_graceful_shutdown(signal()).await?;
+            let metrics = MetricsEndpoint::new(crate::metrics::handle()?, None);
+            axum::serve(listener, health::router(dependencies, metrics)).with_graceful_shutdown(signal()).await?;
         }
         None => {
             println!("confab consuming");

@@ -171,6 +171,9 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: Vec<Command>) {
+        // One durable write for every command that queued while the last one ran: the group
+        // commit whose size says how much a disk sync is shared.
+        metrics::histogram!("confab_log_commit_records").record(batch.len() as f64);
         let mut answers = Vec::with_capacity(batch.len());
         let outcome = self.db.begin_write().map_err(storage_error).and_then(|txn| {
             let mut failure = None;
