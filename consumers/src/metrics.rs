@@ -1,7 +1,7 @@
 //! What the consumers count: batches, how long applying them takes, dead letters, and each
 //! group's place in the log (the applied offset and the lag behind each partition's end, the
 //! figures Kafka operators watch first).
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use confab_eventlog::EventLog;
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
@@ -47,8 +47,7 @@ pub(crate) fn dead_lettered(projection: &'static str) {
 }
 
 /// Reports `group`'s applied offset and lag on every partition of `topics` every `LAG_EVERY`
-/// until `shutdown`: applied is what the runner reports, or, for a partition it has not read
-/// since it started, the group's committed offset.
+/// until `shutdown`, from what the runner reports (from its committed offsets on).
 pub(crate) async fn report_lag(
     log: Arc<dyn EventLog>,
     group: String,
@@ -56,7 +55,6 @@ pub(crate) async fn report_lag(
     status: watch::Receiver<ProjectionStatus>,
     shutdown: CancellationToken,
 ) {
-    let mut committed: Option<HashMap<(String, u32), u64>> = None;
     let mut every = tokio::time::interval(LAG_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -64,22 +62,12 @@ pub(crate) async fn report_lag(
             () = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        if committed.is_none() {
-            // Read once: after that the runner's own reports are newer.
-            committed = log.committed_offsets(&group, &topics).await.ok().map(|offsets| {
-                offsets.into_iter().filter_map(|(topic, partition, next)| Some(((topic, partition), next?))).collect()
-            });
-        }
         for topic in &topics {
             let Ok(ends) = log.end_offsets(topic).await else { continue };
             let applied = status.borrow().applied.clone();
             for (partition, end) in (0u32..).zip(ends) {
                 let key = ((*topic).to_owned(), partition);
-                let next = applied
-                    .get(&key)
-                    .copied()
-                    .or_else(|| committed.as_ref().and_then(|c| c.get(&key).copied()))
-                    .unwrap_or(0);
+                let next = applied.get(&key).copied().unwrap_or(0);
                 let labels =
                     [("group", group.clone()), ("topic", (*topic).to_owned()), ("partition", partition.to_string())];
                 gauge!("confab_consumer_offset", &labels).set(next as f64);

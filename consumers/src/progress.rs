@@ -66,8 +66,8 @@ impl ProjectionHandle {
         }
     }
 
-    /// (topic, partition) -> next offset, for a runner in this process: how far it has got
-    /// since it started.
+    /// (topic, partition) -> next offset, for a runner in this process: how far it has got, from
+    /// its group's committed offsets when it started.
     pub fn applied(&self) -> Option<HashMap<(String, u32), u64>> {
         match &self.source {
             Source::Local(status) => Some(status.borrow().applied.clone()),

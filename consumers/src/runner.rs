@@ -130,6 +130,7 @@ impl ProjectionRunner {
                 }
             }
         };
+        self.start_from_committed(&group, &topics).await;
         self.status.send_modify(|s| s.healthy = true);
         tracing::info!(projection = name, %group, "projection started");
         metrics::started(name);
@@ -185,6 +186,25 @@ impl ProjectionRunner {
         self.commit_flushed(subscription.as_mut(), &mut unflushed).await;
         lag.abort();
         tracing::info!(projection = name, "projection stopped");
+    }
+
+    /// Reports what the group committed as applied: it is in the store already, so a wait for a
+    /// record below it is answered at once after a restart too, not only once a new record of
+    /// that partition comes (a resuming socket waits on partitions that may see none for long).
+    async fn start_from_committed(&self, group: &str, topics: &[&str]) {
+        match self.log.committed_offsets(group, topics).await {
+            Ok(offsets) => self.status.send_modify(|s| {
+                for (topic, partition, next) in offsets {
+                    if let Some(next) = next {
+                        let applied = s.applied.entry((topic, partition)).or_insert(0);
+                        *applied = (*applied).max(next);
+                    }
+                }
+            }),
+            Err(error) => {
+                tracing::warn!(projection = self.projection.name(), %error, "cannot read the committed offsets");
+            }
+        }
     }
 
     /// Applies records delivered from outside the log's consumer groups (a Lambda function's

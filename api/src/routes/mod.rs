@@ -10,6 +10,7 @@ pub(crate) mod groups;
 pub(crate) mod members;
 pub(crate) mod objects;
 pub(crate) mod receipts;
+pub(crate) mod web;
 
 use std::{any::Any, time::Duration};
 
@@ -59,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable());
     let objects = in_pool(objects, limits.max_transfers);
     let api = Router::new()
+        .route("/", get(web::page))
+        .route("/web/{file}", get(web::asset))
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
         .route("/chat/send", post(chat::send))
