@@ -374,7 +374,36 @@ async fn typing_reaches_the_others_once_a_second_and_is_not_stored(backend: Back
     assert!(types.iter().all(|t| !t.to_lowercase().contains("typing")), "{types:?}");
 }
 
+/// A cursor taken before a receipt was written is behind the end of that partition; after a
+/// restart, with nothing new there, it still resumes at once (the projections start from their
+/// committed offsets) instead of waiting for a record that never comes.
+async fn a_cursor_resumes_after_a_restart_with_nothing_new_in_its_partition(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let mut bob_phone = Socket::connect(&server.base_url, &bob.token, None).await;
+    let sent = client.send(&alice, "bob", "before the restart").await;
+    assert_eq!(bob_phone.next_of("message").await["messageId"], sent.body["messageId"]);
+    let cursor = bob_phone.cursor.clone();
+    bob_phone.close().await;
+    // A receipt after the message, in its partition: the cursor is now behind that partition's end.
+    let read = client
+        .post("/chat/read", Some(&bob.token), json!({"recipient": "alice", "upToMessageId": sent.body["messageId"]}))
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{read:?}");
+
+    // Tokens outlive a restart: the same secret signs them.
+    server.restart();
+    let client = Client::new(&server.base_url);
+    let mut bob_phone = Socket::connect(&server.base_url, &bob.token, Some(&cursor)).await;
+    assert!(bob_phone.missed.iter().all(|f| f["type"] != "message"), "{:?}", bob_phone.missed);
+    let after = client.send(&alice, "bob", "after the restart").await;
+    assert_eq!(bob_phone.next_of("message").await["messageId"], after.body["messageId"]);
+}
+
 backend_tests!(
+    a_cursor_resumes_after_a_restart_with_nothing_new_in_its_partition,
     messages_reach_every_device_of_everyone_in_the_conversation,
     the_token_is_checked_before_the_upgrade,
     a_reconnect_with_since_gets_exactly_what_was_missed_then_live_frames,
