@@ -67,7 +67,7 @@ pub(crate) struct Check {
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     /// For a projection running in this process: `topic/partition` -> the next offset it will
-    /// apply, for the partitions it has applied since it started.
+    /// apply, for the partitions its group has committed or it has applied since it started.
     #[serde(skip_serializing_if = "Option::is_none")]
     applied: Option<BTreeMap<String, u64>>,
 }
