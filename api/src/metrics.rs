@@ -11,7 +11,7 @@ use axum::{
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::{ApiError, AppState, extract::bearer_header};
+use crate::{ApiError, extract::bearer_header};
 
 /// Prometheus's text exposition format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -31,7 +31,7 @@ impl MetricsEndpoint {
     }
 
     /// The scrape: every metric, or 401 without the token when one is configured.
-    pub(crate) fn scrape(&self, headers: &HeaderMap) -> Response {
+    fn scrape(&self, headers: &HeaderMap) -> Response {
         if let Some(token) = &self.token {
             let presented = bearer_header(headers).ok().flatten().unwrap_or_default();
             if !constant_time_eq(presented.as_bytes(), token.as_bytes()) {
@@ -47,7 +47,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `GET /metrics` on the API.
+/// `GET /metrics`, on the API and on workers' health listeners.
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
     responses(
@@ -55,11 +55,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         (status = 401, description = "`--metrics-token` is set and the request does not bear it", body = crate::error::ErrorBody),
     )
 )]
-pub(crate) async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    state.metrics.scrape(&headers)
-}
-
-/// `GET /metrics` on a router whose state is the endpoint.
 pub async fn serve(State(endpoint): State<MetricsEndpoint>, headers: HeaderMap) -> Response {
     endpoint.scrape(&headers)
 }

@@ -28,7 +28,7 @@ use crate::{
         crate::live::socket::connect,
         analytics::summary_of,
         encryption::encrypt, encryption::decrypt,
-        health::healthz, health::readyz, crate::metrics::scrape,
+        health::healthz, health::readyz, crate::metrics::serve,
     ),
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &CommonRefusals),

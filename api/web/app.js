@@ -213,7 +213,7 @@ async function openChat(key) {
   $("composer").hidden = false;
   $("add-member").hidden = chat.kind !== "group" || chat.role !== "admin";
   $("chat-error").textContent = "";
-  $("typing").textContent = "";
+  $("typing").textContent = chat.typing ? `${chat.typing} is typing…` : "";
   renderList();
   renderMessages(chat);
   if (!chat.loaded) {
@@ -301,7 +301,6 @@ function renderMessages(chat) {
   const list = $("messages");
   list.replaceChildren(...chat.messages.map((m) => messageItem(chat, m)));
   $("older").hidden = !chat.loaded || chat.olderCursor === null;
-  if (!chat.loaded) $("older").hidden = true;
 }
 
 function appendMessage(chat, message) {

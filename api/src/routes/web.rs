@@ -38,19 +38,21 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 
 /// `GET /`: the client's page.
 pub(crate) async fn page(request: HeaderMap) -> Response {
-    serve(&ASSETS[0], &request)
+    serve(0, &request)
 }
 
 /// `GET /web/{file}`: its scripts, styles and icon.
 pub(crate) async fn asset(Path(name): Path<String>, request: HeaderMap) -> Response {
-    match ASSETS.iter().skip(1).find(|asset| asset.name == name) {
-        Some(asset) => serve(asset, &request),
+    // Index 0, the page, is served at `/` only.
+    match ASSETS.iter().skip(1).position(|asset| asset.name == name) {
+        Some(index) => serve(index + 1, &request),
         None => ApiError::not_found("not_found", "no such file of the web client").into_response(),
     }
 }
 
-fn serve(asset: &Asset, request: &HeaderMap) -> Response {
-    let etag = etag_of(asset);
+/// Serves `ASSETS[index]`.
+fn serve(index: usize, request: &HeaderMap) -> Response {
+    let (asset, etag) = (&ASSETS[index], etag_of(index));
     let mut headers = HeaderMap::new();
     let _ = headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     let _ = headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -70,12 +72,11 @@ fn serve(asset: &Asset, request: &HeaderMap) -> Response {
     (headers, asset.bytes).into_response()
 }
 
-/// The quoted SHA-256 of the file, worked out once.
-fn etag_of(asset: &Asset) -> &'static str {
+/// The quoted SHA-256 (its first half) of `ASSETS[index]`, worked out once for every file.
+fn etag_of(index: usize) -> &'static str {
     static TAGS: OnceLock<Vec<String>> = OnceLock::new();
     let tags = TAGS.get_or_init(|| {
         ASSETS.iter().map(|a| format!("\"{}\"", hex::encode(&Sha256::digest(a.bytes)[..16]))).collect()
     });
-    let index = ASSETS.iter().position(|a| a.name == asset.name).unwrap_or(0);
-    tags.get(index).map_or("\"\"", String::as_str)
+    &tags[index]
 }
