@@ -20,6 +20,7 @@ mod request_id;
 mod routes;
 mod state;
 mod tally;
+mod trace_context;
 mod views;
 
 pub use client_addr::TrustedProxies;

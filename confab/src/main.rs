@@ -9,6 +9,7 @@ mod metrics;
 mod roles;
 mod scratch;
 mod secrets;
+mod trace_export;
 mod workers;
 
 use std::ffi::OsString;
@@ -27,6 +28,7 @@ use crate::{
     },
     logging::LogFormat,
     roles::{analytics::AnalyticsArgs, consume::ConsumeArgs, http::ServeArgs},
+    trace_export::TraceExport,
 };
 
 #[derive(Debug, Parser)]
@@ -36,6 +38,11 @@ struct Cli {
     /// the default under a Lambda function whose log format is JSON).
     #[arg(long, global = true, env = "CONFAB_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// Export traces (requests, appends, projection batches) as OTLP/HTTP JSON to this receiver,
+    /// an `http://` base URL such as `http://127.0.0.1:4318` (`/v1/traces` is added). Off unless
+    /// set; `OTEL_SERVICE_NAME` and `OTEL_EXPORTER_OTLP_HEADERS` are honoured.
+    #[arg(long, global = true, env = "CONFAB_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,6 +82,26 @@ enum Command {
     },
 }
 
+impl Command {
+    /// The role a process plays, as its traces name it.
+    fn role(&self) -> &'static str {
+        match self {
+            Self::Serve(_) => "serve",
+            Self::Setup(_) => "setup",
+            Self::Api(_) => "api",
+            Self::Consume(_) => "consume",
+            Self::Events(_) => "events",
+            Self::Analytics(_) => "analytics",
+            Self::Offsets(_) => "offsets",
+            Self::Replay(_) => "replay",
+            Self::Rebuild(_) => "rebuild",
+            Self::DumpTables(_) => "dump-tables",
+            Self::Generations(_) => "generations",
+            Self::Lambda { .. } => "lambda",
+        }
+    }
+}
+
 /// The command line. Under a Lambda custom runtime the binary is `bootstrap`, started without
 /// arguments, and the function's handler setting names the role (`lambda api`, `lambda consume
 /// messages`), as `_HANDLER`: one binary for every function of the stack.
@@ -94,9 +121,19 @@ async fn main() -> anyhow::Result<()> {
     // owner's only: they hold password hashes and keys.
     let _ = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse_from(command_line());
-    logging::init(LogFormat::chosen(cli.log_format));
+    let traces =
+        cli.otlp_endpoint.as_deref().map(|endpoint| TraceExport::start(endpoint, cli.command.role())).transpose()?;
+    logging::init(LogFormat::chosen(cli.log_format), traces.as_ref());
     metrics::install()?;
-    match cli.command {
+    let ran = run(cli.command).await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    ran
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => roles::serve::run(args).await,
         Command::Setup(args) => args.run().await,
         Command::Api(args) => roles::api::run(args).await,

@@ -6,10 +6,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use confab_eventlog::{ConsumedRecord, EventLog, Header, LogError, Position, ReadStart, Subscription};
+use confab_eventlog::{
+    ConsumedRecord, EventLog, Header, LogError, Position, ReadStart, Subscription, trace_context::TRACE_ONLY_TARGET,
+};
 use confab_schemas::{Codec, HEADER_REQUEST_ID, Topic, dead_letter};
+use opentelemetry::trace::TraceContextExt;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::{
     Backoff, ProjectionHandle, ProjectionStatus, metrics,
@@ -27,6 +32,8 @@ const EVENT_ATTEMPTS: u32 = 3;
 /// durable only at a flush: one fsync per interval instead of one per batch, and at most this
 /// much of the log to replay after a crash.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// Links from a batch's span to the traces that wrote it: the exporter's own limit per span.
+const MAX_TRACE_LINKS: usize = 128;
 
 pub struct ProjectionRunner {
     log: Arc<dyn EventLog>,
@@ -244,6 +251,28 @@ impl ProjectionRunner {
     /// healthy, go to the dead-letter topic; a store outage is waited out, never skipped.
     /// False if shutdown came first.
     async fn apply(&self, batch: &Batch, group: &str, shutdown: &CancellationToken) -> bool {
+        self.apply_traced(batch, group, shutdown).instrument(self.apply_span(batch)).await
+    }
+
+    /// The batch as a step of the traces of the requests that wrote it: a span linked to each
+    /// record's trace (exported only, never a log line's span).
+    fn apply_span(&self, batch: &Batch) -> tracing::Span {
+        let span = tracing::info_span!(
+            target: TRACE_ONLY_TARGET,
+            "apply",
+            otel.name = %format_args!("apply {}", self.projection.name()),
+            otel.kind = "consumer",
+            records = batch.records.len(),
+        );
+        if !span.is_disabled() {
+            for polled in batch.records.iter().take(MAX_TRACE_LINKS) {
+                span.add_link(polled.record.trace_context().span().span_context().clone());
+            }
+        }
+        span
+    }
+
+    async fn apply_traced(&self, batch: &Batch, group: &str, shutdown: &CancellationToken) -> bool {
         for (i, reason) in &batch.undecodable {
             if !self.dead_letter(&batch.records[*i], group, reason, shutdown).await {
                 return false;

@@ -9,6 +9,7 @@ pub mod kafka;
 mod partitioner;
 mod port;
 mod record;
+pub mod trace_context;
 
 pub use claim::{Claim, ClaimStore, ClaimedAppend, HeldClaim, PendingAppend};
 pub use error::{Cause, LogError, cause};

@@ -1,7 +1,13 @@
 use std::{sync::Arc, time::Instant};
 
-use confab_eventlog::{Claim, ClaimedAppend, EventLog, Header, Position, Record, TopicSpec, partition_for_key};
+use confab_eventlog::{
+    Claim, ClaimedAppend, EventLog, Header, Position, Record, TopicSpec, partition_for_key,
+    trace_context::{self, TRACE_ONLY_TARGET},
+};
 use confab_schemas::{Codec, Event, HEADER_EVENT_TYPE, HEADER_REQUEST_ID, HEADER_SCHEMA_FINGERPRINT, Topic};
+
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::{PublishError, RequestId, metrics};
 
@@ -24,12 +30,16 @@ impl EventPublisher {
 
     /// Appends `event`; returns once it is durable.
     pub async fn publish(&self, event: &Event, occurred_at_ms: i64) -> Result<Position, PublishError> {
-        let record = self.record(event, occurred_at_ms)?;
         let topic = event.topic().name();
-        let started = Instant::now();
-        let appended = self.log.append(topic, record).await;
-        metrics::appended(topic, started, appended.is_ok());
-        Ok(appended?)
+        async {
+            let record = self.record(event, occurred_at_ms)?;
+            let started = Instant::now();
+            let appended = self.log.append(topic, record).await;
+            metrics::appended(topic, started, appended.is_ok());
+            Ok(appended?)
+        }
+        .instrument(append_span(topic))
+        .await
     }
 
     /// Appends `event` only if `claim` is free (see [`Claim`]).
@@ -39,12 +49,16 @@ impl EventPublisher {
         event: &Event,
         occurred_at_ms: i64,
     ) -> Result<ClaimedAppend, PublishError> {
-        let record = self.record(event, occurred_at_ms)?;
         let topic = event.topic().name();
-        let started = Instant::now();
-        let appended = self.log.append_claimed(topic, claim, record).await;
-        metrics::appended(topic, started, appended.is_ok());
-        Ok(appended?)
+        async {
+            let record = self.record(event, occurred_at_ms)?;
+            let started = Instant::now();
+            let appended = self.log.append_claimed(topic, claim, record).await;
+            metrics::appended(topic, started, appended.is_ok());
+            Ok(appended?)
+        }
+        .instrument(append_span(topic))
+        .await
     }
 
     /// The offset the next record keyed `key` on `topic` will get: where something placed now
@@ -69,6 +83,20 @@ impl EventPublisher {
         if let Some(request) = RequestId::current() {
             headers.push(Header { name: HEADER_REQUEST_ID.into(), value: request.as_str().as_bytes().to_vec() });
         }
+        // Inside the append's span: the projections link to it (nothing when export is off).
+        trace_context::inject(&tracing::Span::current().context(), &mut headers);
         Ok(Record { key: event.key().as_bytes().to_vec(), headers, value: encoded.value, timestamp_ms: occurred_at_ms })
     }
+}
+
+/// The append as a step of the request's trace (exported only, never a log line's span).
+fn append_span(topic: &str) -> tracing::Span {
+    tracing::info_span!(
+        target: TRACE_ONLY_TARGET,
+        "append",
+        otel.name = %format_args!("send {topic}"),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.destination.name = topic,
+    )
 }

@@ -26,14 +26,14 @@ use axum::{
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    trace::{DefaultOnFailure, TraceLayer},
+    trace::{DefaultOnFailure, DefaultOnResponse, OnResponse, TraceLayer},
 };
-use tracing::Level;
+use tracing::{Level, Span};
 
 use crate::{
     ApiError, AppState, cors, health,
     http_limits::{bounded, in_pool, with_deadline},
-    metrics, openapi, request_id,
+    metrics, openapi, request_id, trace_context,
 };
 
 /// Largest request body accepted; a message itself may be at most 64 KiB, and JSON escaping can
@@ -106,7 +106,20 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
                     let id = request_id::of(request);
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = id)
+                    let span = tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = id,
+                        otel.name = tracing::field::Empty,
+                        otel.kind = tracing::field::Empty,
+                    );
+                    trace_context::join(&span, request);
+                    span
+                })
+                .on_response(|response: &Response, latency: Duration, span: &Span| {
+                    trace_context::answered(span, response.status());
+                    DefaultOnResponse::new().on_response(response, latency, span);
                 })
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
