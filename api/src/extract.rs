@@ -104,7 +104,6 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_header(&parts.headers)?.ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-        let claims = state.tokens.verify(token).map_err(|e| ApiError::unauthorized(e.to_string()))?;
-        Ok(Self(claims))
+        Ok(Self(state.authenticate(token)?))
     }
 }

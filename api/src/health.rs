@@ -99,7 +99,7 @@ pub(crate) async fn healthz() -> Json<Health> {
 )]
 pub(crate) async fn readyz(State(state): State<AppState>, headers: HeaderMap) -> (StatusCode, Json<ReadinessReport>) {
     let (status, Json(report)) = state.dependencies.check().await;
-    let caller = bearer_header(&headers).ok().flatten().and_then(|token| state.tokens.verify(token).ok());
+    let caller = bearer_header(&headers).ok().flatten().and_then(|token| state.authenticate(token).ok());
     if caller.is_some_and(|caller| state.use_cases.is_admin(&caller)) {
         return (status, Json(report));
     }

@@ -11,7 +11,7 @@ use utoipa::{
 
 use crate::{
     AppState, constraints, health,
-    routes::{analytics, attachments, auth, chat, encryption, group_messages, groups, members, receipts},
+    routes::{analytics, attachments, auth, chat, encryption, group_messages, groups, members, receipts, sessions},
 };
 
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use crate::{
     info(title = "Confab", description = "Event-sourced one-on-one and group chat."),
     paths(
         auth::register, auth::login,
+        sessions::refresh, sessions::logout, sessions::list, sessions::end, sessions::change_password,
         chat::send, chat::messages, receipts::read_direct,
         groups::create, groups::list, groups::get, groups::rename,
         members::add_member, members::remove_member, members::set_role,
@@ -33,7 +34,7 @@ use crate::{
     components(schemas(crate::error::ErrorBody)),
     modifiers(&BearerAuth, &CommonRefusals),
     tags(
-        (name = "auth", description = "accounts and tokens"),
+        (name = "auth", description = "accounts, sessions and tokens"),
         (name = "chat", description = "one-on-one messages"),
         (name = "groups", description = "group chat: membership and messages"),
         (name = "attachments", description = "files moved straight to and from object storage through pre-signed URLs, verified by the attachment indexer"),

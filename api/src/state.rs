@@ -1,11 +1,12 @@
 //! What every handler can reach. Cheap to clone.
 use std::sync::Arc;
 
+use confab_consumers::revocations::Revocations;
 use confab_objects::embedded::EmbeddedObjects;
-use confab_producers::{TokenKeys, UseCases};
+use confab_producers::{Caller, TokenKeys, UseCases};
 
 use crate::{
-    CorsOrigin, HttpLimits, MetricsEndpoint, TrustedProxies,
+    ApiError, CorsOrigin, HttpLimits, MetricsEndpoint, TrustedProxies,
     health::Dependencies,
     live::{Hub, LiveSettings},
 };
@@ -16,6 +17,8 @@ pub struct AppState {
     pub use_cases: Arc<UseCases>,
     /// Verifies bearer tokens.
     pub tokens: Arc<TokenKeys>,
+    /// The sessions ended recently: their tokens are refused before they expire.
+    pub revocations: Arc<Revocations>,
     pub dependencies: Dependencies,
     /// This process's WebSocket connections, fed by its notifier.
     pub hub: Arc<Hub>,
@@ -30,4 +33,20 @@ pub struct AppState {
     pub metrics: MetricsEndpoint,
     /// Web origins other than the API's own that may call it from a browser.
     pub cors_origins: Vec<CorsOrigin>,
+}
+
+impl AppState {
+    /// Who a bearer token says the caller is: one signed here, unexpired, of a session that has
+    /// not ended. Every surface that takes a token asks here.
+    pub(crate) fn authenticate(&self, token: &str) -> Result<Caller, ApiError> {
+        let caller = self.tokens.verify(token).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        if self.revocations.has_ended(&caller.sid) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "session_ended",
+                "this session has ended (logged out, revoked, or its password changed); log in again",
+            ));
+        }
+        Ok(caller)
+    }
 }

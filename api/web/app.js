@@ -8,7 +8,7 @@ const PAGE = 50;
 
 /** The signed-in user, the chats, and the socket. */
 const state = {
-  session: null, // {token, userId, username, expiresAt}
+  session: null, // {token, refreshToken, sessionId, userId, username, expiresAt, refreshExpiresAt, cursor}
   chats: new Map(), // key -> Chat
   order: [], // keys, newest activity first
   current: null,
@@ -30,7 +30,7 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, retried) {
   const headers = { accept: "application/json" };
   if (state.session) headers.authorization = `Bearer ${state.session.token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -45,7 +45,12 @@ async function api(method, path, body) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
     const error = new ApiError(response.status, data?.error?.code, data?.error?.message);
-    if (response.status === 401 && state.session && !path.startsWith("/auth/")) signOut("Your session ended; log in again.");
+    if (response.status === 401 && state.session && !path.startsWith("/auth/")) {
+      // An access token that expired is renewed once with the refresh token; an ended session
+      // (logged out elsewhere, revoked, a new password) signs out.
+      if (error.code !== "session_ended" && !retried && await refreshSession()) return api(method, path, body, true);
+      signOut("Your session ended; log in again.");
+    }
     throw error;
   }
   return data;
@@ -66,29 +71,77 @@ function saveSession(session) {
 function loadSession() {
   try {
     const session = JSON.parse(localStorage.getItem(STORE) || "null");
-    if (session && session.expiresAt > Date.now() + 5000) return session;
+    if (session && session.refreshToken && session.refreshExpiresAt > Date.now() + 5000) return session;
   } catch { /* a damaged entry is a signed-out browser */ }
   localStorage.removeItem(STORE);
   return null;
 }
 
+/** The session's fields from a login or refresh answer. */
+function tokensOf(login) {
+  const claims = claimsOf(login.token);
+  return {
+    token: login.token,
+    refreshToken: login.refreshToken,
+    sessionId: login.sessionId,
+    userId: claims.sub,
+    username: claims.name,
+    issuedAt: Date.now(),
+    expiresAt: Date.now() + login.expiresIn * 1000,
+    refreshExpiresAt: Date.now() + login.refreshExpiresIn * 1000,
+  };
+}
+
 async function signIn(username, password, register) {
   if (register) await api("POST", "/auth/register", { username, password });
-  const login = await api("POST", "/auth/login", { username, password });
-  const claims = claimsOf(login.token);
-  saveSession({
-    token: login.token,
-    userId: claims.sub,
-    username: claims.name || username.toLowerCase(),
-    expiresAt: Date.now() + login.expiresIn * 1000,
-    cursor: null,
-  });
+  const login = await api("POST", "/auth/login", { username, password, deviceName: "Web browser" });
+  saveSession({ ...tokensOf(login), cursor: null });
   await start();
+}
+
+/** Exchanges the refresh token for new tokens, once however many callers ask at a time; a
+ * refresh token is good for one exchange only (a second one ends the session). */
+function refreshSession() {
+  if (!state.refreshing) {
+    state.refreshing = (async () => {
+      const session = state.session;
+      if (!session?.refreshToken) return false;
+      try {
+        const login = await api("POST", "/auth/refresh", { refreshToken: session.refreshToken });
+        if (state.session !== session) return false;
+        saveSession({ ...session, ...tokensOf(login) });
+        scheduleRefresh();
+        return true;
+      } catch {
+        return false;
+      }
+    })().finally(() => { state.refreshing = null; });
+  }
+  return state.refreshing;
+}
+
+/** Renews the access token a minute before it expires (a fifth of its life, if shorter), so a
+ * quiet tab keeps its socket. */
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  if (!state.session) return;
+  const lifetime = state.session.expiresAt - (state.session.issuedAt || Date.now());
+  const lead = Math.min(60000, lifetime / 5);
+  const wait = Math.max(1000, state.session.expiresAt - Date.now() - lead);
+  state.refreshTimer = setTimeout(async () => {
+    if (!(await refreshSession()) && state.session) signOut("Your session ended; log in again.");
+  }, wait);
+}
+
+async function logOut() {
+  await api("POST", "/auth/logout").catch(() => {});
+  signOut("");
 }
 
 function signOut(message) {
   localStorage.removeItem(STORE);
   state.session = null;
+  clearTimeout(state.refreshTimer);
   if (state.socket) { state.socket.onclose = null; state.socket.close(1000); state.socket = null; }
   clearTimeout(state.reconnectTimer);
   state.chats.clear();
@@ -516,10 +569,20 @@ function connect() {
     state.socket = null;
     setConnection("offline");
     if (!opened) refusedBeforeUpgrade();
-    if (event.code === 4003 || event.code === 4002) {
-      // The token expired, or a newer tab of this user took the place of this one.
-      if (event.code === 4003) signOut("Your session expired; log in again.");
-      else setConnection("replaced by another tab");
+    if (event.code === 4005) {
+      signOut("This session was ended (logged out elsewhere, or the password changed); log in again.");
+      return;
+    }
+    if (event.code === 4002) {
+      setConnection("replaced by another tab");
+      return;
+    }
+    if (event.code === 4003) {
+      // The access token expired: renew it and carry on from the cursor.
+      refreshSession().then((renewed) => {
+        if (renewed) connect();
+        else if (state.session) signOut("Your session expired; log in again.");
+      });
       return;
     }
     if (event.code === 4004) forgetHistory(); // too much was missed to replay
@@ -651,7 +714,7 @@ function wire() {
       $("auth-error").textContent = e.message;
     }
   });
-  $("logout").addEventListener("click", () => signOut(""));
+  $("logout").addEventListener("click", () => logOut());
   $("new-chat").addEventListener("submit", async (event) => {
     event.preventDefault();
     const username = $("new-chat-user").value.trim().toLowerCase();
@@ -753,6 +816,7 @@ async function start() {
   $("welcome").hidden = true;
   $("app").hidden = false;
   $("me").textContent = state.session.username;
+  scheduleRefresh();
   try {
     await loadLists(false);
   } catch (e) {

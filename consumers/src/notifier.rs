@@ -175,7 +175,12 @@ impl Notifier {
                 all
             }
             Event::GroupMemberAdded(_) | Event::GroupMemberRemoved(_) => Vec::new(),
+            // Not on the topics it reads; session ends reach sockets through the revocations.
             Event::UserRegistered(_)
+            | Event::SessionStarted(_)
+            | Event::SessionRefreshed(_)
+            | Event::SessionEnded(_)
+            | Event::PasswordChanged(_)
             | Event::AttachmentRequested(_)
             | Event::AttachmentUploaded(_)
             | Event::GroupMembershipMarked(_) => Vec::new(),

@@ -60,7 +60,7 @@ fn events() -> Vec<LoggedEvent> {
 }
 
 async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
-    let users = UsersProjection::new(Arc::new(store.clone()));
+    let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()));
     let messages = MessagesProjection::new(Arc::new(store.clone()), Arc::new(store.clone()));
     for event in events {
         for _ in 0..if twice { 2 } else { 1 } {

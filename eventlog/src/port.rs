@@ -39,6 +39,10 @@ pub trait EventLog: Send + Sync + 'static {
     /// log from "now" (the notifier) or reads it whole (replays).
     async fn read_from(&self, starts: &[ReadStart]) -> Result<Box<dyn LogReader>, LogError>;
 
+    /// Where `to` falls in each partition of `topic`, as the next offset to read there; no
+    /// consumer group is touched. How a reader starts from a time (the revocations).
+    async fn offsets_at(&self, topic: &str, to: OffsetTarget) -> Result<Vec<u64>, LogError>;
+
     /// Sets consumer group `group`'s committed offsets on every partition of `topics` to `to`,
     /// and returns them as (topic, partition, next offset). Stop the group's consumers first: a
     /// running member commits over it (Kafka refuses it while the group has members).

@@ -75,6 +75,10 @@ impl ChatError {
         Self::Refused { kind: Kind::Invalid, code, message: message.into() }
     }
 
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused { kind: Kind::Unauthenticated, code, message: message.into() }
+    }
+
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         Self::Refused { kind: Kind::Forbidden, code, message: message.into() }
     }

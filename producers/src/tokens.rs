@@ -1,5 +1,6 @@
-//! HS256 JWTs: `sub` = user id, with `iat` and `exp`. The algorithm is pinned, so `alg: none` or
-//! any other algorithm is refused.
+//! Access tokens: HS256 JWTs, `sub` = user id, `sid` = the session (login) they belong to, with
+//! `iat` and `exp`. The algorithm is pinned, so `alg: none` or any other algorithm is refused.
+//! A token of a session that ended is refused by the API before its `exp` (the revocations).
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -10,6 +11,8 @@ pub struct Claims {
     pub sub: String,
     /// The username, so handlers need no lookup to name the caller.
     pub name: String,
+    /// The session: what logging out or revoking ends.
+    pub sid: String,
     pub iat: i64,
     pub exp: i64,
 }
@@ -31,25 +34,36 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// How long an access token lives.
     pub ttl_secs: i64,
+    /// How long a refresh token works unused; each exchange starts it again.
+    pub refresh_ttl_secs: i64,
 }
 
 impl TokenKeys {
-    pub fn new(secret: &[u8], ttl_secs: i64) -> Self {
+    pub fn new(secret: &[u8], ttl_secs: i64, refresh_ttl_secs: i64) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        // `sid` is required too: a field without a default.
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl_secs,
+            refresh_ttl_secs,
         }
     }
 
-    pub fn issue(&self, user_id: &str, username: &str) -> Result<String, TokenError> {
+    pub fn issue(&self, user_id: &str, username: &str, session_id: &str) -> Result<String, TokenError> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: user_id.to_owned(), name: username.to_owned(), iat: now, exp: now + self.ttl_secs };
+        let claims = Claims {
+            sub: user_id.to_owned(),
+            name: username.to_owned(),
+            sid: session_id.to_owned(),
+            iat: now,
+            exp: now + self.ttl_secs,
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(TokenError::Sign)
     }
 

@@ -6,17 +6,10 @@ use uuid::Uuid;
 
 use std::net::IpAddr;
 
-use crate::{ChatError, UseCases, time::now_ms};
+use crate::{ChatError, Login, UseCases, time::now_ms};
 
 /// Claim scope that keeps usernames unique.
 const USERNAME_CLAIM: &str = "username";
-
-/// A token and how long it lasts.
-#[derive(Debug, Clone)]
-pub struct Login {
-    pub token: String,
-    pub expires_in_secs: i64,
-}
 
 /// Lowercases and checks a username against the rules.
 pub fn normalize_username(raw: &str) -> Result<String, ChatError> {
@@ -33,7 +26,7 @@ pub fn normalize_username(raw: &str) -> Result<String, ChatError> {
     Ok(username)
 }
 
-fn check_password(password: &str) -> Result<(), ChatError> {
+pub(crate) fn check_password(password: &str) -> Result<(), ChatError> {
     if !(8..=1024).contains(&password.chars().count()) {
         return Err(ChatError::invalid("invalid_password", "password must be 8-1024 characters"));
     }
@@ -102,9 +95,16 @@ impl UseCases {
         }
     }
 
-    /// A token for `username` if `password` is theirs. An unknown username costs the same time
-    /// as a wrong password, and counts against its name the same way.
-    pub async fn login(&self, username: &str, password: String, from: IpAddr) -> Result<Login, ChatError> {
+    /// A new session for `username` if `password` is theirs: its access and refresh tokens. An
+    /// unknown username costs the same time as a wrong password, and counts against its name the
+    /// same way.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: String,
+        device: Option<&str>,
+        from: IpAddr,
+    ) -> Result<Login, ChatError> {
         // A name no account can have (empty, too long, other characters) is never looked up:
         // it is not worth a hash or a tracked failure, and some stores refuse such keys.
         let Ok(account) = normalize_username(username) else {
@@ -119,8 +119,7 @@ impl UseCases {
             return Err(ChatError::BadCredentials);
         };
         self.rate_limits.login_succeeded(&account, from);
-        let token = self.tokens.issue(&user.user_id, &user.username).map_err(ChatError::internal)?;
-        Ok(Login { token, expires_in_secs: self.tokens.ttl_secs })
+        self.start_session(&user.user_id, &user.username, device).await
     }
 
     /// The user a request names; [`ChatError::UserNotFound`] when there is none.

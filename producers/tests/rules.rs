@@ -48,7 +48,7 @@ async fn world() -> World {
         publisher: EventPublisher::new(Arc::clone(&log), Arc::new(Codec::new().unwrap())),
         read_models: LiveReadModels::new(read_models.clone()),
         keyring: Arc::new(Keyring::parse(&Keyring::generate_spec()).unwrap()),
-        tokens: Arc::new(TokenKeys::new(b"secret", 60)),
+        tokens: Arc::new(TokenKeys::new(b"secret", 60, 600)),
         objects: Arc::new(objects),
         projected: Arc::new(NotProjected),
         limits: Limits {
@@ -76,7 +76,7 @@ fn uid(name: &str) -> String {
 }
 
 fn caller(name: &str) -> Caller {
-    Caller { sub: uid(name), name: format!("name-{name}"), iat: 0, exp: i64::MAX }
+    Caller { sub: uid(name), name: format!("name-{name}"), sid: uid("session"), iat: 0, exp: i64::MAX }
 }
 
 const GROUP: &str = "0190f0c4-1b2c-7d3e-8f40-5a6b7c8d9e0f";

@@ -1,5 +1,5 @@
 //! The read models: every port the projections write and the API queries (users, messages,
-//! receipts, groups, attachments, analytics state, checkpoints), their embedded (redb) and
+//! receipts, groups, attachments, sessions, analytics state, checkpoints), their embedded (redb) and
 //! DynamoDB adapters side by side, the generations of read models and the live one, and the
 //! choice of adapter by configuration.
 
@@ -16,6 +16,7 @@ mod live;
 mod messages;
 mod receipts;
 mod select;
+mod sessions;
 mod users;
 mod visibility;
 
@@ -34,6 +35,7 @@ pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};
 pub use select::{Adapter, ReadModels, ReadModelsConfig};
+pub use sessions::{SessionChange, SessionRow, SessionStore};
 pub use users::{UserRow, UserStore};
 pub use visibility::{Sight, sight, sights, sights_with};
 

@@ -5,7 +5,8 @@ use std::{path::PathBuf, sync::Arc};
 use serde_json::Value;
 
 use crate::{
-    AttachmentStore, CheckpointStore, Flush, GroupStore, MessageStore, ReceiptStore, StoreError, UserStore,
+    AttachmentStore, CheckpointStore, Flush, GroupStore, MessageStore, ReceiptStore, SessionStore, StoreError,
+    UserStore,
     dynamodb::{DynamoConfig, DynamoStore},
     embedded::{EmbeddedStore, generations},
     error::storage_error,
@@ -35,6 +36,7 @@ pub struct ReadModels {
     pub receipts: Arc<dyn ReceiptStore>,
     pub groups: Arc<dyn GroupStore>,
     pub attachments: Arc<dyn AttachmentStore>,
+    pub sessions: Arc<dyn SessionStore>,
     /// Where projections publish progress for other processes; the embedded backend is one
     /// process, so it has none.
     pub checkpoints: Option<Arc<dyn CheckpointStore>>,
@@ -67,7 +69,7 @@ impl ReadModels {
         adapter: Adapter,
     ) -> Self
     where
-        S: UserStore + MessageStore + ReceiptStore + GroupStore + AttachmentStore + Clone,
+        S: UserStore + MessageStore + ReceiptStore + GroupStore + AttachmentStore + SessionStore + Clone,
     {
         Self {
             users: Arc::new(store.clone()),
@@ -75,6 +77,7 @@ impl ReadModels {
             receipts: Arc::new(store.clone()),
             groups: Arc::new(store.clone()),
             attachments: Arc::new(store.clone()),
+            sessions: Arc::new(store.clone()),
             checkpoints,
             flush,
             generation,

@@ -20,6 +20,9 @@ pub trait UserStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Inserts users not yet present; a user already present is left unchanged.
     async fn put_users(&self, users: &[UserRow]) -> Result<(), StoreError>;
+    /// Replaces the password hash of `username`'s account, if there is one. Changes apply in log
+    /// order (one user's events share a partition), so the last one applied is the newest.
+    async fn change_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
     async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError>;
 }

@@ -5,8 +5,8 @@
 
 use confab_readmodels::{
     AttachmentRow, AttachmentStatus, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow,
-    MembershipMark, MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, Sight, UserRow,
-    change_applied, dynamodb::DynamoConfig,
+    MembershipMark, MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SessionChange, SessionRow,
+    Sight, UserRow, change_applied, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -75,7 +75,8 @@ conformance!(
     receipts,
     groups,
     change_outcomes,
-    attachments
+    attachments,
+    sessions
 );
 
 fn user(id: &str, name: &str) -> UserRow {
@@ -108,6 +109,81 @@ async fn users(read_models: &ReadModels) {
     assert_eq!(users.user_by_id("u2").await.unwrap(), Some(user("u2", "bob")));
     assert_eq!(users.user_by_name("carol").await.unwrap(), None);
     assert_eq!(users.user_by_id("u9").await.unwrap(), None);
+    // A new password replaces the hash, found by name and by id; an unknown name changes nothing.
+    users.change_password("alice", "hash-new").await.unwrap();
+    users.change_password("carol", "hash-new").await.unwrap();
+    let changed = UserRow { password_hash: "hash-new".into(), ..user("u1", "alice") };
+    assert_eq!(users.user_by_name("alice").await.unwrap(), Some(changed.clone()));
+    assert_eq!(users.user_by_id("u1").await.unwrap(), Some(changed));
+    assert_eq!(users.user_by_name("carol").await.unwrap(), None);
+}
+
+fn session(user: &str, id: &str, offset: u64) -> SessionRow {
+    SessionRow {
+        user_id: user.into(),
+        session_id: id.into(),
+        device_name: offset.is_multiple_of(2).then(|| format!("phone {offset}")),
+        started_at_ms: 1000 + offset as i64,
+        started_offset: offset,
+        last_seen_ms: 1000 + offset as i64,
+        refresh_token_hash: format!("hash-{id}-0"),
+        refresh_expires_at_ms: 9000,
+    }
+}
+
+fn refreshed(user: &str, id: &str, from: u32, to: u32) -> SessionChange {
+    SessionChange::Refreshed {
+        user_id: user.into(),
+        session_id: id.into(),
+        retired_hash: format!("hash-{id}-{from}"),
+        refresh_token_hash: format!("hash-{id}-{to}"),
+        refresh_expires_at_ms: 9000 + i64::from(to),
+        seen_at_ms: 2000 + i64::from(to),
+    }
+}
+
+async fn sessions(read_models: &ReadModels) {
+    let sessions = &read_models.sessions;
+    sessions.ping().await.unwrap();
+    let started = [session("u1", "s1", 1), session("u1", "s2", 2), session("u1", "s3", 3), session("u2", "s4", 4)];
+    let changes: Vec<SessionChange> = started.iter().cloned().map(SessionChange::Started).collect();
+    sessions.apply_session_changes(&changes).await.unwrap();
+    // Started again (a redelivery, or a second start of one id): nothing changes.
+    let mut again = session("u1", "s1", 1);
+    again.device_name = Some("other".into());
+    sessions.apply_session_changes(&[SessionChange::Started(again)]).await.unwrap();
+    assert_eq!(sessions.session("u1", "s1").await.unwrap(), Some(session("u1", "s1", 1)));
+    assert_eq!(sessions.session("u2", "s1").await.unwrap(), None);
+
+    // A refresh applies only from the current token; redelivered, or from a retired one, nothing.
+    let rotate = [refreshed("u1", "s1", 0, 1), refreshed("u1", "s1", 0, 1), refreshed("u1", "s1", 0, 9)];
+    sessions.apply_session_changes(&rotate).await.unwrap();
+    let row = sessions.session("u1", "s1").await.unwrap().unwrap();
+    assert_eq!(
+        (row.refresh_token_hash.as_str(), row.refresh_expires_at_ms, row.last_seen_ms),
+        ("hash-s1-1", 9001, 2001)
+    );
+    sessions.apply_session_changes(&[refreshed("u9", "s9", 0, 1)]).await.unwrap();
+    assert_eq!(sessions.session("u9", "s9").await.unwrap(), None);
+
+    let mut of_u1: Vec<String> = sessions.sessions_of("u1").await.unwrap().into_iter().map(|r| r.session_id).collect();
+    of_u1.sort();
+    assert_eq!(of_u1, ["s1", "s2", "s3"]);
+
+    // Ended, and ended again.
+    let ended = SessionChange::Ended { user_id: "u1".into(), session_id: "s2".into() };
+    sessions.apply_session_changes(&[ended.clone(), ended]).await.unwrap();
+    assert_eq!(sessions.session("u1", "s2").await.unwrap(), None);
+
+    // A password change at offset 5 ends the others started before it, not a later one.
+    sessions.apply_session_changes(&[SessionChange::Started(session("u1", "s5", 6))]).await.unwrap();
+    let others = SessionChange::OthersEnded { user_id: "u1".into(), kept: Some("s3".into()), before_offset: 5 };
+    sessions.apply_session_changes(&[others.clone(), others]).await.unwrap();
+    let mut left: Vec<String> = sessions.sessions_of("u1").await.unwrap().into_iter().map(|r| r.session_id).collect();
+    left.sort();
+    assert_eq!(left, ["s3", "s5"]);
+    assert_eq!(sessions.sessions_of("u2").await.unwrap(), [session("u2", "s4", 4)]);
+    assert_eq!(sessions.sessions_of("u3").await.unwrap(), []);
 }
 
 async fn direct_messages(read_models: &ReadModels) {

@@ -15,7 +15,9 @@ pub const OPERATOR_ID: &str = "01900000-0000-7000-8000-0000000000ad";
 /// A token of the operator, signed like the deployment's own.
 pub fn operator_token() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let claims = serde_json::json!({ "sub": OPERATOR_ID, "name": "operator", "iat": now, "exp": now + 3600 });
+    let session = uuid::Uuid::now_v7().to_string();
+    let claims =
+        serde_json::json!({ "sub": OPERATOR_ID, "name": "operator", "sid": session, "iat": now, "exp": now + 3600 });
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,

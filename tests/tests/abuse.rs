@@ -236,7 +236,8 @@ async fn each_user_has_a_send_and_group_change_allowance(backend: Backend) {
 /// A token for `user` that expires `in_secs` from now, signed as the server signs.
 fn token_expiring(user_id: &str, username: &str, in_secs: i64) -> String {
     let now = chrono::Utc::now().timestamp();
-    let claims = json!({ "sub": user_id, "name": username, "iat": now, "exp": now + in_secs });
+    let session = uuid::Uuid::now_v7().to_string();
+    let claims = json!({ "sub": user_id, "name": username, "sid": session, "iat": now, "exp": now + in_secs });
     jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes())).unwrap()
 }
 

@@ -111,7 +111,7 @@ async fn login_works_at_once_and_fails_the_same_way_for_unknown_user_and_wrong_p
         let login = client.login(&name.to_uppercase(), "password123").await;
         assert_eq!(login.status, StatusCode::OK, "login right after register: {}", login.body);
         assert_eq!(login.body["tokenType"], "Bearer");
-        assert_eq!(login.body["expiresIn"], 3600);
+        assert_eq!(login.body["expiresIn"], 900);
         assert!(login.body["token"].as_str().unwrap().split('.').count() == 3);
     }
 
@@ -136,7 +136,8 @@ async fn only_valid_unexpired_tokens_signed_by_the_server_are_accepted(backend: 
     assert_eq!(client.get("/chat/messages", Some(&alice.token)).await.status, StatusCode::OK);
 
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let claims = |iat: i64, exp: i64| json!({ "sub": alice.id, "name": "alice", "iat": iat, "exp": exp });
+    let sid = uuid::Uuid::now_v7().to_string();
+    let claims = |iat: i64, exp: i64| json!({ "sub": alice.id, "name": "alice", "sid": sid, "iat": iat, "exp": exp });
     let secret = TEST_JWT_SECRET.as_bytes();
     let fresh = forge(&claims(now, now + 600), Algorithm::HS256, secret);
     assert_eq!(client.get("/chat/messages", Some(&fresh)).await.status, StatusCode::OK, "the test forges correctly");
@@ -144,6 +145,9 @@ async fn only_valid_unexpired_tokens_signed_by_the_server_are_accepted(backend: 
     let expired = forge(&claims(now - 7200, now - 3600), Algorithm::HS256, secret);
     let other_key = forge(&claims(now, now + 600), Algorithm::HS256, b"some other secret entirely");
     let other_alg = forge(&claims(now, now + 600), Algorithm::HS512, secret);
+    // A token of no session (as tokens were before sessions) cannot be revoked: refused.
+    let sessionless =
+        forge(&json!({ "sub": alice.id, "name": "alice", "iat": now, "exp": now + 600 }), Algorithm::HS256, secret);
     let unsigned = {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -153,6 +157,7 @@ async fn only_valid_unexpired_tokens_signed_by_the_server_are_accepted(backend: 
         ("expired", expired.as_str()),
         ("other key", &other_key),
         ("other algorithm", &other_alg),
+        ("no session", &sessionless),
         ("alg none", &unsigned),
         ("garbage", "not.a.jwt"),
     ] {

@@ -267,7 +267,8 @@ async fn metrics_count_what_was_done(backend: Backend) {
     assert_eq!(total(&scraped, "confab_ws_frames_sent_total", &[("type", "ready")]), 1.0);
     assert_eq!(total(&scraped, "confab_ws_connections", &[]), 1.0);
     assert!(total(&scraped, "confab_log_append_seconds_count", &[("topic", "confab.messages")]) >= SENDS as f64);
-    assert_eq!(total(&scraped, "confab_log_append_seconds_count", &[("topic", "confab.users")]), 2.0);
+    // Two registrations and two logins (each starts a session).
+    assert_eq!(total(&scraped, "confab_log_append_seconds_count", &[("topic", "confab.users")]), 4.0);
     assert_eq!(total(&scraped, "confab_dead_letters_total", &[]), 0.0);
     assert!(total(&scraped, "confab_projection_batch_seconds_count", &[("projection", "messages")]) >= 1.0);
 

@@ -307,6 +307,14 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
     );
     let left = client.delete(&format!("/groups/{group}/members/carol"), Some(&carol.token)).await;
     assert_eq!(left.status, reqwest::StatusCode::NO_CONTENT);
+    // Sessions: a refresh, a logout, a new password.
+    let login = client.login("carol", "carol-password").await;
+    let refreshed = client.post("/auth/refresh", None, json!({ "refreshToken": login.body["refreshToken"] })).await;
+    assert_eq!(refreshed.status, reqwest::StatusCode::OK, "{}", refreshed.body);
+    let logout = client.post("/auth/logout", Some(refreshed.body["token"].as_str().unwrap()), json!({})).await;
+    assert_eq!(logout.status, reqwest::StatusCode::NO_CONTENT);
+    let change = json!({ "currentPassword": "carol-password", "newPassword": "carol-new-password" });
+    assert_eq!(client.post("/auth/password", Some(&carol.token), change).await.status, reqwest::StatusCode::NO_CONTENT);
     server.stop();
 
     let schemas = schema_files();

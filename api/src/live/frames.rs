@@ -124,6 +124,10 @@ pub(crate) fn render(opener: &Opener, notification: &Notification) -> Result<Opt
         Event::GroupMessagesDelivered(e) => Some(receipt("delivered", "group", &e.payload, event)?),
         Event::GroupMessagesRead(e) => Some(receipt("read", "group", &e.payload, event)?),
         Event::UserRegistered(_)
+        | Event::SessionStarted(_)
+        | Event::SessionRefreshed(_)
+        | Event::SessionEnded(_)
+        | Event::PasswordChanged(_)
         | Event::AttachmentRequested(_)
         | Event::AttachmentUploaded(_)
         | Event::GroupMembershipMarked(_) => None,

@@ -11,7 +11,10 @@ use std::{
 };
 
 use axum::extract::ws::Utf8Bytes;
-use confab_consumers::notifier::{Notification, NotificationSink};
+use confab_consumers::{
+    notifier::{Notification, NotificationSink},
+    revocations::{EndedSession, SessionEndSink},
+};
 use confab_eventlog::Position;
 use confab_schemas::Topic;
 use tokio::sync::mpsc;
@@ -43,12 +46,15 @@ struct HubState {
 
 struct Connection {
     id: u64,
+    /// The session whose token opened it.
+    session: String,
     /// Message frames below these offsets were already sent (resumed from the read models, or
     /// by another process before a reconnect).
     floor: Vec<u64>,
     queue: mpsc::Sender<Outbound>,
     overflowed: Arc<AtomicBool>,
     replaced: Arc<AtomicBool>,
+    session_ended: Arc<AtomicBool>,
 }
 
 /// A connection's end of the hub.
@@ -59,6 +65,8 @@ pub(crate) struct Attachment {
     pub(crate) overflowed: Arc<AtomicBool>,
     /// Set when the hub dropped the connection for a newer one of the same user.
     pub(crate) replaced: Arc<AtomicBool>,
+    /// Set when the hub dropped the connection because its session ended.
+    pub(crate) session_ended: Arc<AtomicBool>,
     /// The notifier's progress at attach time: everything below it comes from the read models.
     pub(crate) live_from: Vec<u64>,
 }
@@ -80,17 +88,25 @@ impl Hub {
 
     /// Registers a connection of `user`. Live message frames below `since` are skipped: the
     /// client has them. None until the notifier has started.
-    pub(crate) fn attach(&self, user: &str, since: Option<&Cursor>) -> Option<Attachment> {
+    pub(crate) fn attach(&self, user: &str, session: &str, since: Option<&Cursor>) -> Option<Attachment> {
         let (queue, frames) = mpsc::channel(self.queue_capacity);
         let overflowed = Arc::new(AtomicBool::new(false));
         let replaced = Arc::new(AtomicBool::new(false));
+        let session_ended = Arc::new(AtomicBool::new(false));
         let mut state = self.state();
         let live_from = state.progress.clone()?;
         let floor = since.map_or_else(|| live_from.clone(), |since| since.max(&live_from).0);
         state.next_id += 1;
         let id = state.next_id;
-        let connection =
-            Connection { id, floor, queue, overflowed: Arc::clone(&overflowed), replaced: Arc::clone(&replaced) };
+        let connection = Connection {
+            id,
+            session: session.to_owned(),
+            floor,
+            queue,
+            overflowed: Arc::clone(&overflowed),
+            replaced: Arc::clone(&replaced),
+            session_ended: Arc::clone(&session_ended),
+        };
         let connections = state.connections.entry(user.to_owned()).or_default();
         // The newest device wins: the oldest connection is most likely one whose network died.
         while connections.len() >= self.max_per_user {
@@ -99,7 +115,7 @@ impl Hub {
             tracing::info!(user, connection = oldest.id, "too many connections; closing the oldest");
         }
         connections.push(connection);
-        Some(Attachment { id, frames, overflowed, replaced, live_from })
+        Some(Attachment { id, frames, overflowed, replaced, session_ended, live_from })
     }
 
     pub(crate) fn detach(&self, user: &str, id: u64) {
@@ -205,6 +221,27 @@ impl NotificationSink for Hub {
         }
         for position in positions {
             state.advance(position);
+        }
+    }
+}
+
+/// Closes the connections of sessions that ended: dropped here, each one's socket sees its
+/// queue end and closes with 4005.
+impl SessionEndSink for Hub {
+    fn sessions_ended(&self, ended: &[EndedSession]) {
+        let mut state = self.state();
+        for session in ended {
+            let Some(connections) = state.connections.get_mut(&session.user_id) else { continue };
+            connections.retain(|connection| {
+                let ends = connection.session == session.session_id;
+                if ends {
+                    connection.session_ended.store(true, Ordering::Release);
+                }
+                !ends
+            });
+            if connections.is_empty() {
+                let _ = state.connections.remove(&session.user_id);
+            }
         }
     }
 }

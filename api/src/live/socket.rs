@@ -38,6 +38,9 @@ pub(crate) const CLOSE_RESUME: u16 = 4001;
 pub(crate) const CLOSE_REPLACED: u16 = 4002;
 /// Close code for a connection whose token expired: reconnect with a fresh one.
 pub(crate) const CLOSE_TOKEN_EXPIRED: u16 = 4003;
+/// Close code for a connection whose session ended (logout, revoked, password changed): its
+/// tokens are refused from now on, so log in again.
+pub(crate) const CLOSE_SESSION_ENDED: u16 = 4005;
 /// Close code for a `since` too far back to resume from: page the history over HTTP, then
 /// connect without `since`.
 pub(crate) const CLOSE_RESUME_TOO_FAR: u16 = 4004;
@@ -124,7 +127,7 @@ pub(crate) async fn connect(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let (token, via_protocol) = token(&headers, query.token.as_deref())?;
-    let caller = state.tokens.verify(token).map_err(|e| ApiError::unauthorized(e.to_string()))?;
+    let caller = state.authenticate(token)?;
     let partitions = state.hub.partitions().ok_or_else(|| ApiError::unavailable("live delivery is starting"))?;
     let since = match query.since.as_deref() {
         Some(raw) => Some(within_log(&state, Cursor::parse(raw, partitions)?).await?),
@@ -140,7 +143,7 @@ pub(crate) async fn connect(
         .write_buffer_size(SOCKET_WRITE_BUFFER_BYTES);
     let upgrade = if via_protocol { upgrade.protocols(["bearer"]) } else { upgrade };
     Ok(upgrade.on_upgrade(move |socket| async move {
-        let Some(attachment) = state.hub.attach(&caller.sub, since.as_ref()) else { return };
+        let Some(attachment) = state.hub.attach(&caller.sub, &caller.sid, since.as_ref()) else { return };
         let _open = metrics::OpenSocket::opened();
         let id = attachment.id;
         let user = caller.sub.clone();
@@ -248,6 +251,9 @@ impl Connection {
                     Some(frame) => self.send(frame).await?,
                     None if attachment.overflowed.load(Ordering::Acquire) => {
                         return Err(End::Close(CLOSE_RESUME, "too far behind: reconnect with since"));
+                    }
+                    None if attachment.session_ended.load(Ordering::Acquire) => {
+                        return Err(End::Close(CLOSE_SESSION_ENDED, "session ended: log in again"));
                     }
                     None if attachment.replaced.load(Ordering::Acquire) => {
                         return Err(End::Close(CLOSE_REPLACED, "too many connections: this, the oldest, is closed"));

@@ -1,10 +1,12 @@
-//! `POST /auth/register` and `POST /auth/login`.
+//! `POST /auth/register` and `POST /auth/login` (which starts a session: see `sessions.rs`).
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{ApiError, AppState, client_addr::ClientAddr, error::ErrorBody, extract::JsonBody};
+use crate::{
+    ApiError, AppState, client_addr::ClientAddr, error::ErrorBody, extract::JsonBody, views::tokens::LoginResponse,
+};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct Credentials {
@@ -23,14 +25,16 @@ pub(crate) struct RegisteredUser {
     username: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct LoginResponse {
-    token: String,
-    #[schema(example = "Bearer")]
-    token_type: &'static str,
-    /// Seconds until the token expires.
-    expires_in: i64,
+pub(crate) struct LoginRequest {
+    #[schema(example = "alice", min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
+    username: String,
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 1024)]
+    password: String,
+    /// What to call this device in the list of sessions; at most 64 characters are kept.
+    #[schema(example = "Alice's phone")]
+    device_name: Option<String>,
 }
 
 #[utoipa::path(
@@ -55,9 +59,9 @@ pub(crate) async fn register(
 
 #[utoipa::path(
     post, path = "/auth/login", tag = "auth",
-    request_body = Credentials,
+    request_body = LoginRequest,
     responses(
-        (status = 200, description = "a bearer token", body = LoginResponse),
+        (status = 200, description = "a new session: its access and refresh tokens", body = LoginResponse),
         (status = 400, description = "malformed body", body = ErrorBody),
         (status = 401, description = "wrong username or password", body = ErrorBody),
         (status = 429, description = "too many attempts from this address or failures for this account; see Retry-After", body = ErrorBody),
@@ -67,8 +71,8 @@ pub(crate) async fn register(
 pub(crate) async fn login(
     State(state): State<AppState>,
     ClientAddr(from): ClientAddr,
-    JsonBody(body): JsonBody<Credentials>,
+    JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let login = state.use_cases.login(&body.username, body.password, from).await?;
-    Ok(Json(LoginResponse { token: login.token, token_type: "Bearer", expires_in: login.expires_in_secs }))
+    let login = state.use_cases.login(&body.username, body.password, body.device_name.as_deref(), from).await?;
+    Ok(Json(login.into()))
 }

@@ -10,6 +10,7 @@ pub(crate) mod groups;
 pub(crate) mod members;
 pub(crate) mod objects;
 pub(crate) mod receipts;
+pub(crate) mod sessions;
 pub(crate) mod web;
 
 use std::{any::Any, time::Duration};
@@ -64,6 +65,11 @@ pub fn router(state: AppState) -> Router {
         .route("/web/{file}", get(web::asset))
         .route("/auth/register", post(auth::register))
         .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(sessions::refresh))
+        .route("/auth/logout", post(sessions::logout))
+        .route("/auth/sessions", get(sessions::list))
+        .route("/auth/sessions/{session_id}", delete(sessions::end))
+        .route("/auth/password", post(sessions::change_password))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))
         .route("/chat/read", post(receipts::read_direct))

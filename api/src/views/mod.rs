@@ -2,3 +2,4 @@
 pub(crate) mod attachments;
 pub(crate) mod groups;
 pub(crate) mod messages;
+pub(crate) mod tokens;

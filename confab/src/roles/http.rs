@@ -14,6 +14,7 @@ use confab_api::{
 use confab_consumers::{
     ProjectionHandle,
     notifier::{NotificationSink, Notifier},
+    revocations::{self, Revocations, SessionEndSink},
 };
 use confab_producers::{
     AttachmentLimits, EventPublisher, Keyring, Limits, Opener, PasswordHasher, RateLimits, TokenKeys, UseCases,
@@ -66,9 +67,13 @@ pub(crate) struct ServeArgs {
     /// accounts that exist when the process starts (a name registered later grants nothing).
     #[arg(long, env = "CONFAB_ADMINS", value_delimiter = ',')]
     pub(crate) admins: Vec<String>,
-    /// Lifetime of issued tokens.
-    #[arg(long, env = "CONFAB_TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    /// Lifetime of access tokens. Each API process keeps the sessions ended within this long in
+    /// memory (read from the log at start), so that a revoked token is refused before it expires.
+    #[arg(long, env = "CONFAB_TOKEN_TTL_SECS", default_value_t = 900, value_parser = clap::value_parser!(i64).range(1..=86_400))]
     pub(crate) token_ttl_secs: i64,
+    /// How long a refresh token works unused; each exchange gives a new one that works as long.
+    #[arg(long, env = "CONFAB_REFRESH_TTL_SECS", default_value_t = 30 * 86_400, value_parser = clap::value_parser!(i64).range(60..=365 * 86_400))]
+    pub(crate) refresh_ttl_secs: i64,
     /// How long a write waits for its projection before answering without read-your-writes.
     #[arg(long, env = "CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5000)]
     pub(crate) read_your_writes_timeout_ms: u64,
@@ -122,6 +127,7 @@ pub(crate) async fn run_http(
         .start(Arc::clone(&state.hub) as Arc<dyn NotificationSink>, shutdown.clone())
         .await
         .context("cannot start the notifier")?;
+    let revocations = follow_revocations(&state, &backend, shutdown.clone()).await?;
     let listener = bind(args.listen).await?;
     if let Some(objects) = &backend.objects.embedded {
         let public_url = match &args.public_url {
@@ -140,10 +146,25 @@ pub(crate) async fn run_http(
     shutdown.cancel();
     forgetting.await?;
     notifier.await?;
+    revocations.await?;
     if let Some(sweeper) = sweeper {
         sweeper.await?;
     }
     Ok(served?)
+}
+
+/// Starts following the sessions that end, into the state's revocations, closing their sockets;
+/// returns once it has read what the log held, so no revoked token is taken after a restart.
+pub(crate) async fn follow_revocations(
+    state: &AppState,
+    backend: &Backend,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let codec = Arc::new(Codec::new()?);
+    let sink = Arc::clone(&state.hub) as Arc<dyn SessionEndSink>;
+    revocations::follow(Arc::clone(&backend.log), codec, Arc::clone(&state.revocations), sink, shutdown)
+        .await
+        .context("cannot read the sessions that ended")
 }
 
 /// The API's state: the use cases over `backend` and `live`, tokens, the WebSocket hub (fed by
@@ -174,7 +195,7 @@ pub(crate) async fn api_state(
         projections: projections.iter().cloned().chain(workers).collect(),
     };
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
-    let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs));
+    let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs, args.refresh_ttl_secs));
     let hub = Arc::new(Hub::new(Opener::new(Arc::clone(&keyring)), args.ws_queue_frames, args.limits.ws_max_per_user));
     let waits = ProjectionWaits::new(projections, Duration::from_millis(args.read_your_writes_timeout_ms));
     let limits = Limits {
@@ -202,9 +223,11 @@ pub(crate) async fn api_state(
         analytics: Arc::clone(&backend.analytics),
         admins,
     };
+    let token_ttl = Duration::from_secs(u64::try_from(args.token_ttl_secs).unwrap_or(u64::MAX));
     Ok(AppState {
         use_cases: Arc::new(use_cases),
         tokens,
+        revocations: Arc::new(Revocations::new(token_ttl)),
         dependencies,
         hub,
         live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs), resume: args.limits.resume() },

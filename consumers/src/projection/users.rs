@@ -4,23 +4,27 @@ use async_trait::async_trait;
 use confab_schemas::{Event, Topic};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
-use confab_readmodels::{StoreError, UserRow, UserStore};
+use confab_readmodels::{SessionChange, SessionRow, SessionStore, StoreError, UserRow, UserStore};
 
-/// `confab.users` into the users read model.
+/// `confab.users` into the accounts read models: users and their sessions.
 pub const USERS: ProjectionSpec = ProjectionSpec {
     name: "users",
     topics: &[Topic::Users],
-    build: |sinks| Arc::new(UsersProjection::new(Arc::clone(&sinks.read_models.users))),
+    build: |sinks| {
+        let read_models = &sinks.read_models;
+        Arc::new(UsersProjection::new(Arc::clone(&read_models.users), Arc::clone(&read_models.sessions)))
+    },
 };
 
-/// `confab.users` -> the users table.
+/// `confab.users` -> the users and sessions tables.
 pub struct UsersProjection {
-    store: Arc<dyn UserStore>,
+    users: Arc<dyn UserStore>,
+    sessions: Arc<dyn SessionStore>,
 }
 
 impl UsersProjection {
-    pub fn new(store: Arc<dyn UserStore>) -> Self {
-        Self { store }
+    pub fn new(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>) -> Self {
+        Self { users, sessions }
     }
 }
 
@@ -31,25 +35,90 @@ impl Projection for UsersProjection {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.store.ping().await
+        self.users.ping().await?;
+        self.sessions.ping().await
     }
 
+    /// In log order, a run of one kind at a time: registrations together, session changes
+    /// together, each password change alone (it ends sessions started before it).
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
-        let users: Vec<UserRow> = events
-            .iter()
-            .filter_map(|logged| match &logged.event {
-                Event::UserRegistered(e) => Some(UserRow {
-                    user_id: e.payload.user_id.clone(),
-                    username: e.payload.username.clone(),
-                    password_hash: e.payload.password_hash.clone(),
-                    registered_at_ms: e.occurred_at,
-                }),
-                _ => None,
-            })
-            .collect();
-        if users.is_empty() {
-            return Ok(());
+        let mut registered = Vec::new();
+        let mut changes = Vec::new();
+        for logged in events {
+            match &logged.event {
+                Event::UserRegistered(e) => {
+                    self.flush_sessions(&mut changes).await?;
+                    registered.push(UserRow {
+                        user_id: e.payload.user_id.clone(),
+                        username: e.payload.username.clone(),
+                        password_hash: e.payload.password_hash.clone(),
+                        registered_at_ms: e.occurred_at,
+                    });
+                }
+                Event::PasswordChanged(e) => {
+                    self.flush_users(&mut registered).await?;
+                    self.users.change_password(&e.payload.username, &e.payload.password_hash).await?;
+                    changes.push(SessionChange::OthersEnded {
+                        user_id: e.payload.user_id.clone(),
+                        kept: e.payload.kept_session_id.clone(),
+                        before_offset: logged.position.offset,
+                    });
+                }
+                event => {
+                    if let Some(change) = session_change(event, logged.position.offset) {
+                        self.flush_users(&mut registered).await?;
+                        changes.push(change);
+                    }
+                }
+            }
         }
-        self.store.put_users(&users).await
+        self.flush_users(&mut registered).await?;
+        self.flush_sessions(&mut changes).await
     }
+}
+
+impl UsersProjection {
+    async fn flush_users(&self, registered: &mut Vec<UserRow>) -> Result<(), StoreError> {
+        if !registered.is_empty() {
+            self.users.put_users(registered).await?;
+            registered.clear();
+        }
+        Ok(())
+    }
+
+    async fn flush_sessions(&self, changes: &mut Vec<SessionChange>) -> Result<(), StoreError> {
+        if !changes.is_empty() {
+            self.sessions.apply_session_changes(changes).await?;
+            changes.clear();
+        }
+        Ok(())
+    }
+}
+
+/// What a session event at `offset` changes.
+fn session_change(event: &Event, offset: u64) -> Option<SessionChange> {
+    Some(match event {
+        Event::SessionStarted(e) => SessionChange::Started(SessionRow {
+            user_id: e.payload.user_id.clone(),
+            session_id: e.payload.session_id.clone(),
+            device_name: e.payload.device_name.clone(),
+            started_at_ms: e.occurred_at,
+            started_offset: offset,
+            last_seen_ms: e.occurred_at,
+            refresh_token_hash: e.payload.refresh_token_hash.clone(),
+            refresh_expires_at_ms: e.payload.refresh_expires_at,
+        }),
+        Event::SessionRefreshed(e) => SessionChange::Refreshed {
+            user_id: e.payload.user_id.clone(),
+            session_id: e.payload.session_id.clone(),
+            retired_hash: e.payload.retired_token_hash.clone(),
+            refresh_token_hash: e.payload.refresh_token_hash.clone(),
+            refresh_expires_at_ms: e.payload.refresh_expires_at,
+            seen_at_ms: e.occurred_at,
+        },
+        Event::SessionEnded(e) => {
+            SessionChange::Ended { user_id: e.payload.user_id.clone(), session_id: e.payload.session_id.clone() }
+        }
+        _ => return None,
+    })
 }

@@ -24,12 +24,11 @@ use crate::{
     Claim, ClaimedAppend, CommittedOffset, EventLog, LogError, LogReader, OffsetTarget, Position, ReadStart, Record,
     Subscription, TopicSpec,
     embedded::{
-        storage::storage_error,
+        storage::{offset_at, storage_error},
         subscription::EmbeddedSubscription,
         tables::{CLAIMS, GROUP_OFFSETS, RECORDS, TOPICS},
         writer::{Command, Writer},
     },
-    record::encoded_timestamp,
 };
 
 /// redb's page cache; its default (1 GiB per database) is more than a chat server should hold.
@@ -141,47 +140,29 @@ impl EventLog for EmbeddedLog {
         Ok(Box::new(subscription))
     }
 
+    async fn offsets_at(&self, topic: &str, to: OffsetTarget) -> Result<Vec<u64>, LogError> {
+        let topic = topic.to_owned();
+        self.read(move |db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let known = txn.open_table(TOPICS).map_err(storage_error)?;
+            let records = txn.open_table(RECORDS).map_err(storage_error)?;
+            let partitions = storage::partition_count(&known, &topic)?;
+            (0..partitions).map(|partition| offset_at(&records, &topic, partition, to)).collect()
+        })
+        .await
+    }
+
     async fn reset_offsets(
         &self,
         group: &str,
         topics: &[&str],
         to: OffsetTarget,
     ) -> Result<Vec<(String, u32, u64)>, LogError> {
-        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
-        let next_offsets = self
-            .read(move |db| {
-                let txn = db.begin_read().map_err(storage_error)?;
-                let known = txn.open_table(TOPICS).map_err(storage_error)?;
-                let records = txn.open_table(RECORDS).map_err(storage_error)?;
-                let mut out = Vec::new();
-                for topic in &topics {
-                    let partitions = storage::partition_count(&known, topic)?;
-                    for partition in 0..partitions {
-                        let end = storage::end_offset(&records, topic, partition)?;
-                        let next = match to {
-                            OffsetTarget::Earliest => 0,
-                            OffsetTarget::Latest => end,
-                            OffsetTarget::Timestamp(at) => {
-                                let mut first = end;
-                                for entry in records
-                                    .range((topic.as_str(), partition, 0)..(topic.as_str(), partition, end))
-                                    .map_err(storage_error)?
-                                {
-                                    let (key, value) = entry.map_err(storage_error)?;
-                                    if encoded_timestamp(value.value()).is_some_and(|ts| ts >= at) {
-                                        first = key.value().2;
-                                        break;
-                                    }
-                                }
-                                first
-                            }
-                        };
-                        out.push((topic.clone(), partition, next));
-                    }
-                }
-                Ok(out)
-            })
-            .await?;
+        let mut next_offsets = Vec::new();
+        for topic in topics {
+            let offsets = self.offsets_at(topic, to).await?;
+            next_offsets.extend(offsets.into_iter().enumerate().map(|(p, next)| ((*topic).to_owned(), p as u32, next)));
+        }
         self.set_offsets(group, &next_offsets).await?;
         Ok(next_offsets)
     }

@@ -206,6 +206,11 @@ impl EventLog for KafkaLog {
         tokio::task::spawn_blocking(move || offsets::reset(&config, &group, &topics, to)).await.map_err(unavailable)?
     }
 
+    async fn offsets_at(&self, topic: &str, to: OffsetTarget) -> Result<Vec<u64>, LogError> {
+        let (config, topic) = (self.config.clone(), topic.to_owned());
+        tokio::task::spawn_blocking(move || offsets::at(&config, &topic, to)).await.map_err(unavailable)?
+    }
+
     async fn set_offsets(&self, group: &str, next_offsets: &[(String, u32, u64)]) -> Result<(), LogError> {
         let (config, group, next_offsets) = (self.config.clone(), group.to_owned(), next_offsets.to_vec());
         tokio::task::spawn_blocking(move || offsets::commit(&config, &group, &next_offsets))

@@ -18,30 +18,45 @@ pub(crate) fn reset(
     to: OffsetTarget,
 ) -> Result<Vec<(String, u32, u64)>, LogError> {
     let consumer = outsider(config, group)?;
-    let timeout = config.timeout;
     let mut out = Vec::new();
     for topic in topics {
-        let name = config.topic(topic);
-        for partition in 0..partitions(config, &consumer, topic)? {
-            let (low, high) = consumer.fetch_watermarks(&name, partition, timeout).map_err(unavailable)?;
-            let next = match to {
-                OffsetTarget::Earliest => low,
-                OffsetTarget::Latest => high,
-                OffsetTarget::Timestamp(at) => {
-                    let mut query = TopicPartitionList::new();
-                    query.add_partition_offset(&name, partition, Offset::Offset(at)).map_err(unavailable)?;
-                    let found = consumer.offsets_for_times(query, timeout).map_err(unavailable)?;
-                    match found.find_partition(&name, partition).map(|p| p.offset()) {
-                        Some(Offset::Offset(offset)) if offset >= 0 => offset,
-                        // No record at or after the time: the end.
-                        _ => high,
-                    }
-                }
-            };
-            out.push((topic.clone(), partition as u32, next.max(0) as u64));
+        for (partition, next) in resolve(config, &consumer, topic, to)?.into_iter().enumerate() {
+            out.push((topic.clone(), partition as u32, next));
         }
     }
     commit_with(config, &consumer, group, &out)?;
+    Ok(out)
+}
+
+/// Where `to` falls in each partition of `topic`, as next offsets; no group is touched. Blocks
+/// on the broker.
+pub(crate) fn at(config: &KafkaConfig, topic: &str, to: OffsetTarget) -> Result<Vec<u64>, LogError> {
+    // A group id the consumer needs to exist, never used to commit.
+    resolve(config, &outsider(config, "offsets-lookup")?, topic, to)
+}
+
+fn resolve(config: &KafkaConfig, consumer: &BaseConsumer, topic: &str, to: OffsetTarget) -> Result<Vec<u64>, LogError> {
+    let timeout = config.timeout;
+    let name = config.topic(topic);
+    let mut out = Vec::new();
+    for partition in 0..partitions(config, consumer, topic)? {
+        let (low, high) = consumer.fetch_watermarks(&name, partition, timeout).map_err(unavailable)?;
+        let next = match to {
+            OffsetTarget::Earliest => low,
+            OffsetTarget::Latest => high,
+            OffsetTarget::Timestamp(at) => {
+                let mut query = TopicPartitionList::new();
+                query.add_partition_offset(&name, partition, Offset::Offset(at)).map_err(unavailable)?;
+                let found = consumer.offsets_for_times(query, timeout).map_err(unavailable)?;
+                match found.find_partition(&name, partition).map(|p| p.offset()) {
+                    Some(Offset::Offset(offset)) if offset >= 0 => offset,
+                    // No record at or after the time: the end.
+                    _ => high,
+                }
+            }
+        };
+        out.push(next.max(0) as u64);
+    }
     Ok(out)
 }
 

@@ -12,6 +12,7 @@ mod items;
 mod messages;
 mod query;
 mod receipts;
+mod sessions;
 mod tables;
 mod users;
 

@@ -38,6 +38,7 @@ pub struct TableNames {
     pub attachments: String,
     pub conversation_attachments: String,
     pub pending_uploads: String,
+    pub sessions: String,
     pub claims: String,
     pub checkpoints: String,
     /// The analytics consumer's own state, not a read model.
@@ -74,6 +75,7 @@ impl TableNames {
             attachments: name("attachments"),
             conversation_attachments: name("conversation_attachments"),
             pending_uploads: name("pending_uploads"),
+            sessions: name("sessions"),
             claims: shared("claims"),
             checkpoints: name("checkpoints"),
             analytics: shared("analytics"),
@@ -90,7 +92,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 15] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 16] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -107,6 +109,7 @@ impl TableNames {
             ("attachments", &self.attachments),
             ("conversation_attachments", &self.conversation_attachments),
             ("pending_uploads", &self.pending_uploads),
+            ("sessions", &self.sessions),
         ]
     }
 }
@@ -168,6 +171,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             local_index: None,
         },
         Spec { name: &tables.pending_uploads, hash: "uploader_id", range: Some("attachment_id"), local_index: None },
+        Spec { name: &tables.sessions, hash: "user_id", range: Some("session_id"), local_index: None },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
         Spec { name: &tables.analytics, hash: "metric", range: Some("bucket"), local_index: None },
         Spec { name: &tables.analytics_members, hash: "set_key", range: Some("member"), local_index: None },

@@ -1,7 +1,7 @@
 //! Accounts on DynamoDB: by username, and by user id.
 use async_trait::async_trait;
 
-use super::*;
+use super::{groups::already_updated, *};
 use crate::{StoreError, UserRow, UserStore};
 
 #[async_trait]
@@ -33,6 +33,20 @@ impl UserStore for DynamoStore {
             })
             .collect();
         run_concurrently(puts).await
+    }
+
+    async fn change_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+        already_updated(
+            self.client
+                .update_item()
+                .table_name(&self.tables.users)
+                .key("username", s(username))
+                .update_expression("SET password_hash = :h")
+                .condition_expression("attribute_exists(username)")
+                .expression_attribute_values(":h", s(password_hash))
+                .send()
+                .await,
+        )
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {

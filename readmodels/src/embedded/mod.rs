@@ -12,6 +12,7 @@ pub mod generations;
 mod groups;
 mod messages;
 mod receipts;
+mod sessions;
 mod users;
 
 pub use analytics::EmbeddedAnalytics;
@@ -103,6 +104,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::PENDING_UPLOADS).map_err(storage_error)?;
+            let _ = txn.open_table(sessions::SESSIONS).map_err(storage_error)?;
         }
         txn.commit().map_err(storage_error)?;
         Ok(Self { db: Arc::new(db) })
@@ -177,6 +179,10 @@ impl EmbeddedStore {
         );
         let _ =
             out.insert("pending_uploads".into(), dump_table(&txn, attachments::PENDING_UPLOADS, |k, ()| Ok(json!(k)))?);
+        let _ = out.insert(
+            "sessions".into(),
+            dump_table(&txn, sessions::SESSIONS, |k, v| Ok(json!([k, from_json::<Value>("sessions", v)?])))?,
+        );
         Ok(Value::Object(out))
     }
 

@@ -28,6 +28,21 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
+    async fn change_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError> {
+        let (username, password_hash) = (username.to_owned(), password_hash.to_owned());
+        self.write(move |txn| {
+            let mut by_name = txn.open_table(USERS).map_err(storage_error)?;
+            let current = by_name.get(username.as_str()).map_err(storage_error)?;
+            let current: Option<UserRow> = current.map(|v| from_json("users", v.value())).transpose()?;
+            if let Some(mut user) = current {
+                user.password_hash = password_hash;
+                let _ = by_name.insert(username.as_str(), to_json(&user)?.as_slice()).map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;

@@ -5,6 +5,7 @@ mod direct;
 mod envelope;
 mod groups;
 mod receipts;
+mod sessions;
 mod users;
 
 pub use attachments::{
@@ -19,6 +20,10 @@ pub use groups::{
 pub use receipts::{
     DirectMessagesDelivered, DirectMessagesRead, DirectReceiptPayload, GroupMessagesDelivered, GroupMessagesRead,
     GroupReceiptPayload,
+};
+pub use sessions::{
+    PasswordChanged, PasswordChangedPayload, SessionEnded, SessionEndedPayload, SessionRefreshed,
+    SessionRefreshedPayload, SessionStarted, SessionStartedPayload, end_reason,
 };
 pub use users::{UserRegistered, UserRegisteredPayload};
 
@@ -106,6 +111,10 @@ macro_rules! events {
 
 events! {
     UserRegistered => Topic::Users, |e| &e.payload.username;
+    SessionStarted => Topic::Users, |e| &e.payload.username;
+    SessionRefreshed => Topic::Users, |e| &e.payload.username;
+    SessionEnded => Topic::Users, |e| &e.payload.username;
+    PasswordChanged => Topic::Users, |e| &e.payload.username;
     DirectMessageSent => Topic::Messages, |e| &e.payload.conversation_id;
     GroupMessageSent => Topic::Messages, |e| &e.payload.group_id;
     DirectMessagesDelivered => Topic::Messages, |e| &e.payload.conversation_id;

@@ -24,7 +24,7 @@ use crate::{
     backend::{Provision, connect_with},
     roles::{
         api::remote_projections,
-        http::{ServeArgs, api_state},
+        http::{ServeArgs, api_state, follow_revocations},
     },
     workers,
 };
@@ -41,6 +41,8 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // A warm function moves to a new generation of read models as `confab api` does.
     let shutdown = CancellationToken::new();
     let _follower = workers::follow(&args.backend, &live, None, &shutdown);
+    // Sessions that end, as `confab api` follows them (a frozen function catches up when thawed).
+    let _revocations = follow_revocations(&state, &backend, shutdown.clone()).await?;
     let app = confab_api::router(state).layer(middleware::from_fn(from_request_context));
     // The line the test harness waits for, as for the other roles.
     println!("confab lambda ready");
