@@ -24,6 +24,13 @@ impl ProjectionWaits {
         Self { handles, timeout }
     }
 
+    /// Writes to `topics` wait for `handle` too: a follower outside the catalog (the
+    /// revocations).
+    pub fn also_waiting_for(mut self, topics: &'static [Topic], handle: ProjectionHandle) -> Self {
+        self.handles.push((topics, handle));
+        self
+    }
+
     fn reading(&self, topic: &str) -> impl Iterator<Item = &ProjectionHandle> {
         self.handles
             .iter()

@@ -19,8 +19,12 @@ use confab_schemas::{Codec, Event, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::Backoff;
+use tokio::sync::watch;
 
+use crate::{Backoff, ProjectionHandle, ProjectionStatus};
+
+/// The follower's name, as its progress is reported.
+pub const NAME: &str = "revocations";
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
 /// Beyond a token's lifetime: the verifier's leeway, and clocks of other processes that run
@@ -43,6 +47,10 @@ pub trait SessionEndSink: Send + Sync + 'static {
 pub struct Revocations {
     window: Duration,
     state: Mutex<State>,
+    /// How far the follower has read: a write that ends a session waits for it here, as for a
+    /// projection, so the caller's next request is refused.
+    progress: Arc<watch::Sender<ProjectionStatus>>,
+    handle: ProjectionHandle,
 }
 
 #[derive(Default)]
@@ -57,7 +65,30 @@ struct State {
 impl Revocations {
     /// For access tokens that live `token_ttl`.
     pub fn new(token_ttl: Duration) -> Self {
-        Self { window: token_ttl + SLACK, state: Mutex::default() }
+        let (progress, handle) = ProjectionHandle::channel(NAME);
+        Self { window: token_ttl + SLACK, state: Mutex::default(), progress, handle }
+    }
+
+    /// How far this process has read the sessions that end, for writes to wait on.
+    pub fn progress(&self) -> ProjectionHandle {
+        self.handle.clone()
+    }
+
+    fn read_up_to(&self, next: &[u64]) {
+        self.progress.send_modify(|status| {
+            for (partition, next) in next.iter().enumerate() {
+                let _ = status.applied.insert((Topic::Users.name().to_owned(), partition as u32), *next);
+            }
+            status.healthy = true;
+            status.last_error = None;
+        });
+    }
+
+    fn failed(&self, error: &LogError) {
+        self.progress.send_modify(|status| {
+            status.healthy = false;
+            status.last_error = Some(error.to_string());
+        });
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -145,6 +176,7 @@ pub async fn follow(
     let offsets = log.offsets_at(topic, OffsetTarget::Timestamp(since)).await?;
     let ends = log.end_offsets(topic).await?;
     let reader = log.read_from(&[ReadStart { topic: topic.to_owned(), offsets: offsets.clone() }]).await?;
+    revocations.read_up_to(&offsets);
     let mut follower = Follower { reader, next: offsets, codec, revocations, sink };
     while follower.next.iter().zip(&ends).any(|(at, end)| at < end) {
         if shutdown.is_cancelled() {
@@ -165,6 +197,7 @@ pub async fn follow(
                 Err(LogError::Closed) => break,
                 Err(error) => {
                     tracing::warn!(%error, "revocations cannot read the log, retrying");
+                    follower.revocations.failed(&error);
                     if !backoff.wait(&shutdown).await {
                         break;
                     }
@@ -204,6 +237,7 @@ impl Follower {
             tracing::info!(sessions = ended.len(), "sessions ended");
             self.sink.sessions_ended(&ended);
         }
+        self.revocations.read_up_to(&self.next);
         Ok(())
     }
 }

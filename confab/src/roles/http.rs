@@ -20,7 +20,7 @@ use confab_producers::{
     AttachmentLimits, EventPublisher, Keyring, Limits, Opener, PasswordHasher, RateLimits, TokenKeys, UseCases,
 };
 use confab_readmodels::LiveReadModels;
-use confab_schemas::Codec;
+use confab_schemas::{Codec, Topic};
 use rand::RngCore;
 use tokio_util::sync::CancellationToken;
 
@@ -197,7 +197,11 @@ pub(crate) async fn api_state(
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs, args.refresh_ttl_secs));
     let hub = Arc::new(Hub::new(Opener::new(Arc::clone(&keyring)), args.ws_queue_frames, args.limits.ws_max_per_user));
-    let waits = ProjectionWaits::new(projections, Duration::from_millis(args.read_your_writes_timeout_ms));
+    let token_ttl = Duration::from_secs(u64::try_from(args.token_ttl_secs).unwrap_or(u64::MAX));
+    let revocations = Arc::new(Revocations::new(token_ttl));
+    // A session ended through this process is refused by its very next request.
+    let waits = ProjectionWaits::new(projections, Duration::from_millis(args.read_your_writes_timeout_ms))
+        .also_waiting_for(&[Topic::Users], revocations.progress());
     let limits = Limits {
         group_member_limit: args.group_member_limit,
         attachments: AttachmentLimits {
@@ -223,11 +227,10 @@ pub(crate) async fn api_state(
         analytics: Arc::clone(&backend.analytics),
         admins,
     };
-    let token_ttl = Duration::from_secs(u64::try_from(args.token_ttl_secs).unwrap_or(u64::MAX));
     Ok(AppState {
         use_cases: Arc::new(use_cases),
         tokens,
-        revocations: Arc::new(Revocations::new(token_ttl)),
+        revocations,
         dependencies,
         hub,
         live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs), resume: args.limits.resume() },
