@@ -3,7 +3,9 @@
 people chatting through a real `confab serve` on a fresh data dir. Alice on a desktop-sized
 window, Bob on a phone-sized one: register, a one-on-one chat with live delivery, typing and
 read ticks, a group, an image attachment round trip, a reload, and a server restart that the
-client resumes from without losing or doubling a message.
+client resumes from without losing or doubling a message. Access tokens last 20 seconds, so the
+client renews its own as it goes; last, Bob's browser session is ended from another device and
+the page signs out.
 
 usage: web_client.py CONFAB_BIN [SCREENSHOT_DIR]
 """
@@ -26,13 +28,21 @@ CHROMIUM = os.environ.get("CONFAB_CHROMIUM", "/usr/bin/chromium")
 WAIT_MS = 30_000
 STARTUP_SECS = 120
 PASSWORD = "correct horse battery"
+# Short enough that the run outlives several tokens.
+TOKEN_TTL_SECS = "20"
 
 
 class Server:
     """`confab serve` on DATA_DIR, at LISTEN (a free port at first, the same one on restart)."""
 
     def __init__(self, binary, data_dir, listen="127.0.0.1:0"):
-        env = dict(os.environ, CONFAB_DATA_DIR=data_dir, CONFAB_LISTEN=listen, RUST_LOG="warn")
+        env = dict(
+            os.environ,
+            CONFAB_DATA_DIR=data_dir,
+            CONFAB_LISTEN=listen,
+            CONFAB_TOKEN_TTL_SECS=TOKEN_TTL_SECS,
+            RUST_LOG="warn",
+        )
         self.log = open(data_dir + ".log", "ab")
         self.process = subprocess.Popen(
             [binary, "serve"], env=env, stdout=subprocess.PIPE, stderr=self.log, text=True
@@ -98,6 +108,10 @@ def send(page, text):
     expect(page.locator(".message.mine .text", has_text=text)).to_have_count(1)
 
 
+def stored_session(page):
+    return page.evaluate("() => JSON.parse(localStorage.getItem('confab.session'))")
+
+
 def shown_once(page, text):
     expect(page.locator(".message .text", has_text=re.compile(f"^{re.escape(text)}$"))).to_have_count(1)
 
@@ -122,6 +136,7 @@ def main():
 
             register(alice, "alice")
             register(bob, "bob")
+            first_token = stored_session(alice)["token"]
 
             # A one-on-one chat: delivered live, typing shown, read ticks.
             alice.fill("#new-chat-user", "bob")
@@ -203,6 +218,21 @@ def main():
             shown_once(alice, "back again")
             for text in ("hello bob", "hi al", "a picture"):
                 shown_once(bob, text)
+
+            # Tokens expired along the way; the client renewed them and chats on.
+            alice.wait_for_function(
+                "t => JSON.parse(localStorage.getItem('confab.session')).token !== t", arg=first_token, timeout=WAIT_MS
+            )
+            send(alice, "after a renewal")
+            shown_once(bob, "after a renewal")
+
+            # Bob ends his browser's session from another device: the page signs out at once.
+            browser_session = stored_session(bob)["sessionId"]
+            phone = api(server.url, "POST", "/auth/login", {"username": "bob", "password": PASSWORD})["token"]
+            api(server.url, "DELETE", f"/auth/sessions/{browser_session}", None, phone)
+            expect(bob.locator("#welcome")).to_be_visible()
+            expect(bob.locator("#auth-error")).to_contain_text("ended")
+            assert bob.evaluate("() => localStorage.getItem('confab.session')") is None
 
             browser.close()
         server.stop()
