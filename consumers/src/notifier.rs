@@ -1,5 +1,5 @@
-//! The notifier: follows `confab.messages` and `confab.groups` from where they end when it starts
-//! and works out who should hear of each event. Whoever holds the live connections (the API's
+//! The notifier: follows `confab.messages`, `confab.groups` and `confab.users` from where they
+//! end when it starts and works out who should hear of each event. Whoever holds the live connections (the API's
 //! hub) renders and delivers; this side only decides the audience.
 //!
 //! Every API process runs its own, outside any consumer group, so each sees every event. It
@@ -17,7 +17,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::Backoff;
-use confab_readmodels::{LiveReadModels, MemberRow, MembershipMark, Sight, StoreError, change_applied, sights_with};
+use confab_readmodels::{
+    LiveReadModels, MAX_PAGE_ROWS, MemberRow, MembershipMark, Sight, StoreError, change_applied, sights_with,
+};
 
 const BATCH: usize = 512;
 const POLL_TIMEOUT: Duration = Duration::from_millis(500);
@@ -25,6 +27,9 @@ const POLL_TIMEOUT: Duration = Duration::from_millis(500);
 /// unannounced (the group's members still see it in the group; the frame is a nudge). The
 /// frames behind it wait as long, so it is short.
 const OUTCOME_WAIT: Duration = Duration::from_secs(10);
+/// Most groups whose members hear of one user's profile change: a bound on what one change
+/// costs, not a rule (members of more of a user's groups see it on their next read).
+const MAX_CONTACT_GROUPS: usize = 200;
 
 /// An event and the users who should hear of it.
 #[derive(Debug, Clone)]
@@ -65,7 +70,7 @@ impl Notifier {
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, LogError> {
         let mut starts = Vec::new();
-        for topic in [Topic::Messages, Topic::Groups] {
+        for topic in [Topic::Messages, Topic::Groups, Topic::Users] {
             let offsets = self.log.end_offsets(topic.name()).await?;
             starts.push(ReadStart { topic: topic.name().to_owned(), offsets });
         }
@@ -175,7 +180,8 @@ impl Notifier {
                 all
             }
             Event::GroupMemberAdded(_) | Event::GroupMemberRemoved(_) => Vec::new(),
-            // Not on the topics it reads; session ends reach sockets through the revocations.
+            Event::ProfileUpdated(e) => self.contacts(&e.payload.user_id, shutdown).await?,
+            // Session ends reach sockets through the revocations.
             Event::UserRegistered(_)
             | Event::SessionStarted(_)
             | Event::SessionRefreshed(_)
@@ -187,6 +193,23 @@ impl Notifier {
         };
         audience.sort();
         audience.dedup();
+        Some(audience)
+    }
+
+    /// Who hears of a user's profile: the user (their other devices), the peers of their
+    /// newest conversations and the members of their groups, at most [`MAX_CONTACT_GROUPS`]
+    /// groups and [`MAX_PAGE_ROWS`] conversations; None if shutdown came first.
+    async fn contacts(&self, user_id: &str, shutdown: &CancellationToken) -> Option<Vec<String>> {
+        let read = self.read_models.now();
+        let peers = retried(shutdown, user_id, || read.messages.conversations(user_id, None, MAX_PAGE_ROWS)).await?;
+        let groups = retried(shutdown, user_id, || read.groups.groups_of(user_id)).await?;
+        let mut audience = vec![user_id.to_owned()];
+        audience.extend(peers.into_iter().map(|c| c.peer_id));
+        for summary in groups.iter().take(MAX_CONTACT_GROUPS) {
+            let group_id = &summary.group.group_id;
+            let members = retried(shutdown, group_id, || read.groups.members(group_id)).await?;
+            audience.extend(members.into_iter().map(|m| m.user_id));
+        }
         Some(audience)
     }
 
@@ -330,7 +353,7 @@ async fn retried<T, F: Future<Output = Result<T, StoreError>>>(
         match read().await {
             Ok(value) => return Some(value),
             Err(error) => {
-                tracing::warn!(%error, group_id, "notifier cannot read group members, retrying");
+                tracing::warn!(%error, of = group_id, "notifier cannot read the read models, retrying");
                 if !backoff.wait(shutdown).await {
                     return None;
                 }

@@ -16,6 +16,7 @@ mod messaging;
 pub mod metrics;
 mod opened;
 mod password;
+mod profiles;
 mod projected;
 mod publisher;
 mod queries;
@@ -44,6 +45,7 @@ pub use login_guard::LoginFailureSpecs;
 pub use messaging::{MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_BYTES, MessageCommand};
 pub use opened::{Opened, OpenedAttachment, OpenedFile, Opener};
 pub use password::PasswordHasher;
+pub use profiles::{FieldChange, FoundUsers, MAX_ABOUT_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_SEARCH_RESULTS};
 pub use projected::Projected;
 pub use publisher::{EventPublisher, topic_specs};
 pub use queries::{

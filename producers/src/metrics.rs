@@ -11,6 +11,7 @@ pub(crate) const LIMITS: &[&str] = &[
     "attachments",
     "receipts",
     "typing",
+    "search",
     "register_per_address",
     "login_per_address",
     "login_failures",

@@ -88,6 +88,8 @@ pub struct RateSpecs {
     pub receipts_per_user: RateSpec,
     /// Typing signals per user.
     pub typing_per_user: RateSpec,
+    /// User searches (`GET /users?prefix=`) per user.
+    pub search_per_user: RateSpec,
 }
 
 impl RateSpecs {
@@ -100,6 +102,7 @@ impl RateSpecs {
         attachments_per_user: RateSpec::OFF,
         receipts_per_user: RateSpec::OFF,
         typing_per_user: RateSpec::OFF,
+        search_per_user: RateSpec::OFF,
     };
 }
 
@@ -111,6 +114,7 @@ pub(crate) enum UserAction {
     Attachment,
     Receipt,
     Typing,
+    Search,
 }
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
@@ -125,6 +129,7 @@ pub struct RateLimits {
     attachments: Option<Keyed<String>>,
     receipts: Option<Keyed<String>>,
     typing: Option<Keyed<String>>,
+    search: Option<Keyed<String>>,
     /// One typing signal per (user, target) per second, always: more say nothing new, so they
     /// are dropped rather than refused.
     typing_per_target: Keyed<String>,
@@ -146,6 +151,7 @@ impl RateLimits {
             attachments: keyed(specs.attachments_per_user),
             receipts: keyed(specs.receipts_per_user),
             typing: keyed(specs.typing_per_user),
+            search: keyed(specs.search_per_user),
             typing_per_target: RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN)),
         }
     }
@@ -183,6 +189,7 @@ impl RateLimits {
             UserAction::Attachment => ("attachments", &self.attachments),
             UserAction::Receipt => ("receipts", &self.receipts),
             UserAction::Typing => ("typing", &self.typing),
+            UserAction::Search => ("search", &self.search),
         };
         match limiter {
             Some(limiter) => self.check(limit, Some(limiter), &user_id.to_owned()),
@@ -217,8 +224,9 @@ impl RateLimits {
     /// Forgets keys that are back to a full allowance; run now and then so memory follows the
     /// clients that are active, not every client ever seen.
     pub fn forget_idle(&self) {
-        for limiter in
-            [&self.send, &self.group_changes, &self.attachments, &self.receipts, &self.typing].into_iter().flatten()
+        for limiter in [&self.send, &self.group_changes, &self.attachments, &self.receipts, &self.typing, &self.search]
+            .into_iter()
+            .flatten()
         {
             limiter.retain_recent();
             limiter.shrink_to_fit();

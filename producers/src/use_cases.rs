@@ -15,6 +15,8 @@ pub struct Limits {
     /// Most members a group may have, its creator included.
     pub group_member_limit: usize,
     pub attachments: AttachmentLimits,
+    /// Whether users may search for others by the start of their username.
+    pub user_search: bool,
 }
 
 pub struct UseCases {

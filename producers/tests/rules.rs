@@ -60,6 +60,7 @@ async fn world() -> World {
                 max_pending: 20,
                 max_pending_bytes: 1 << 30,
             },
+            user_search: true,
         },
         rate_limits: RateLimits::new(&RateSpecs::OFF),
         passwords: PasswordHasher::new(1, 4).unwrap(),
@@ -90,6 +91,8 @@ async fn with_group(world: &World) {
             username: format!("name-{id}"),
             password_hash: String::new(),
             registered_at_ms: 0,
+            display_name: None,
+            about: None,
         })
         .collect();
     world.read_models.users.put_users(&users).await.unwrap();

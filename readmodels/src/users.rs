@@ -1,4 +1,5 @@
-//! The users read model: accounts, by username and by id.
+//! The users read model: accounts, by username and by id, with their profiles; and usernames
+//! by prefix, for finding someone to chat with.
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,15 @@ pub struct UserRow {
     pub username: String,
     pub password_hash: String,
     pub registered_at_ms: i64,
+    /// What the user asks to be called; None shows the username.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub about: Option<String>,
 }
+
+/// The shortest prefix a search takes: the DynamoDB index is bucketed by it.
+pub const MIN_PREFIX_CHARS: usize = 2;
 
 /// Accounts, by username and by id.
 #[async_trait]
@@ -23,6 +32,21 @@ pub trait UserStore: Send + Sync + 'static {
     /// Replaces the password hash of `username`'s account, if there is one. Changes apply in log
     /// order (one user's events share a partition), so the last one applied is the newest.
     async fn change_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Replaces the profile of `username`'s account, if there is one (in log order, as above).
+    async fn set_profile(
+        &self,
+        username: &str,
+        display_name: Option<&str>,
+        about: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` accounts whose username starts with `prefix` (at least
+    /// [`MIN_PREFIX_CHARS`]), in username order, after `after` when paging.
+    async fn users_by_prefix(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UserRow>, StoreError>;
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError>;
     async fn user_by_id(&self, user_id: &str) -> Result<Option<UserRow>, StoreError>;
 }

@@ -76,11 +76,19 @@ conformance!(
     groups,
     change_outcomes,
     attachments,
-    sessions
+    sessions,
+    users_by_prefix
 );
 
 fn user(id: &str, name: &str) -> UserRow {
-    UserRow { user_id: id.into(), username: name.into(), password_hash: format!("hash-{id}"), registered_at_ms: 1 }
+    UserRow {
+        user_id: id.into(),
+        username: name.into(),
+        password_hash: format!("hash-{id}"),
+        registered_at_ms: 1,
+        display_name: None,
+        about: None,
+    }
 }
 
 fn message(conversation: &str, seq: u64, from: &str, to: &str, at: i64) -> MessageRow {
@@ -116,6 +124,34 @@ async fn users(read_models: &ReadModels) {
     assert_eq!(users.user_by_name("alice").await.unwrap(), Some(changed.clone()));
     assert_eq!(users.user_by_id("u1").await.unwrap(), Some(changed));
     assert_eq!(users.user_by_name("carol").await.unwrap(), None);
+
+    // A profile, set and cleared; by name and by id.
+    users.set_profile("alice", Some("Alice A."), Some("climbs")).await.unwrap();
+    users.set_profile("nobody", Some("x"), None).await.unwrap();
+    let alice = users.user_by_id("u1").await.unwrap().unwrap();
+    assert_eq!((alice.display_name.as_deref(), alice.about.as_deref()), (Some("Alice A."), Some("climbs")));
+    users.set_profile("alice", None, Some("climbs more")).await.unwrap();
+    let alice = users.user_by_name("alice").await.unwrap().unwrap();
+    assert_eq!((alice.display_name.as_deref(), alice.about.as_deref()), (None, Some("climbs more")));
+    assert_eq!(alice.password_hash, "hash-new", "a profile leaves the rest");
+    assert_eq!(users.user_by_name("nobody").await.unwrap(), None);
+}
+
+async fn users_by_prefix(read_models: &ReadModels) {
+    let users = &read_models.users;
+    let names = ["al", "ala", "alb", "alba", "albert", "alz", "am", "bob", "albert2"];
+    let rows: Vec<UserRow> = names.iter().map(|n| user(&format!("id-{n}"), n)).collect();
+    users.put_users(&rows).await.unwrap();
+    let found = |rows: Vec<UserRow>| rows.into_iter().map(|r| r.username).collect::<Vec<_>>();
+    assert_eq!(
+        found(users.users_by_prefix("al", None, 50).await.unwrap()),
+        ["al", "ala", "alb", "alba", "albert", "albert2", "alz"]
+    );
+    assert_eq!(found(users.users_by_prefix("alb", None, 2).await.unwrap()), ["alb", "alba"]);
+    assert_eq!(found(users.users_by_prefix("alb", Some("alba"), 2).await.unwrap()), ["albert", "albert2"]);
+    assert_eq!(found(users.users_by_prefix("alb", Some("albert2"), 2).await.unwrap()), Vec::<String>::new());
+    assert_eq!(found(users.users_by_prefix("zz", None, 5).await.unwrap()), Vec::<String>::new());
+    assert_eq!(users.users_by_prefix("bo", None, 5).await.unwrap(), [user("id-bob", "bob")]);
 }
 
 fn session(user: &str, id: &str, offset: u64) -> SessionRow {

@@ -123,6 +123,7 @@ pub(crate) fn render(opener: &Opener, notification: &Notification) -> Result<Opt
         Event::DirectMessagesRead(e) => Some(receipt("read", "direct", &e.payload, event)?),
         Event::GroupMessagesDelivered(e) => Some(receipt("delivered", "group", &e.payload, event)?),
         Event::GroupMessagesRead(e) => Some(receipt("read", "group", &e.payload, event)?),
+        Event::ProfileUpdated(e) => Some(payload_frame("profile", &[], &e.payload, event)?),
         Event::UserRegistered(_)
         | Event::SessionStarted(_)
         | Event::SessionRefreshed(_)

@@ -11,6 +11,7 @@ pub(crate) mod members;
 pub(crate) mod objects;
 pub(crate) mod receipts;
 pub(crate) mod sessions;
+pub(crate) mod users;
 pub(crate) mod web;
 
 use std::{any::Any, time::Duration};
@@ -23,7 +24,7 @@ use axum::{
     http::{StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{delete, get, post, put},
+    routing::{delete, get, patch, post, put},
 };
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -70,6 +71,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/sessions", get(sessions::list))
         .route("/auth/sessions/{session_id}", delete(sessions::end))
         .route("/auth/password", post(sessions::change_password))
+        .route("/users", get(users::search))
+        .route("/users/{username}", get(users::profile))
+        .route("/me", patch(users::update_me))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))
         .route("/chat/read", post(receipts::read_direct))

@@ -2,4 +2,5 @@
 pub(crate) mod attachments;
 pub(crate) mod groups;
 pub(crate) mod messages;
+pub(crate) mod profiles;
 pub(crate) mod tokens;

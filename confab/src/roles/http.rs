@@ -74,6 +74,9 @@ pub(crate) struct ServeArgs {
     /// How long a refresh token works unused; each exchange gives a new one that works as long.
     #[arg(long, env = "CONFAB_REFRESH_TTL_SECS", default_value_t = 30 * 86_400, value_parser = clap::value_parser!(i64).range(60..=365 * 86_400))]
     pub(crate) refresh_ttl_secs: i64,
+    /// Whether users may find others by the start of their username (`GET /users?prefix=`).
+    #[arg(long, env = "CONFAB_USER_SEARCH", value_enum, default_value_t = Toggle::On)]
+    pub(crate) user_search: Toggle,
     /// How long a write waits for its projection before answering without read-your-writes.
     #[arg(long, env = "CONFAB_READ_YOUR_WRITES_TIMEOUT_MS", default_value_t = 5000)]
     pub(crate) read_your_writes_timeout_ms: u64,
@@ -211,6 +214,7 @@ pub(crate) async fn api_state(
             max_pending: args.attachment_max_pending,
             max_pending_bytes: args.attachment_max_pending_bytes,
         },
+        user_search: args.user_search == Toggle::On,
     };
     let admins = admin_ids(&args.admins, live).await?;
     let use_cases = UseCases {
@@ -267,4 +271,11 @@ async fn admin_ids(entries: &[String], live: &LiveReadModels) -> anyhow::Result<
         }
     }
     Ok(ids)
+}
+
+/// A feature a deployment turns on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Toggle {
+    On,
+    Off,
 }

@@ -49,6 +49,9 @@ pub(crate) struct LimitArgs {
     /// Typing signals per user (besides one per second per conversation).
     #[arg(long, env = "CONFAB_RATE_TYPING", default_value = "30/10s")]
     pub(crate) rate_typing: RateSpec,
+    /// User searches (`GET /users?prefix=`) per user.
+    #[arg(long, env = "CONFAB_RATE_SEARCH", default_value = "30/1m")]
+    pub(crate) rate_search: RateSpec,
     /// Passwords hashed or checked at once (default: the number of cores).
     #[arg(long, env = "CONFAB_PASSWORD_HASH_THREADS")]
     pub(crate) password_hash_threads: Option<usize>,
@@ -121,6 +124,7 @@ impl LimitArgs {
             attachments_per_user: self.rate_attachments,
             receipts_per_user: self.rate_receipts,
             typing_per_user: self.rate_typing,
+            search_per_user: self.rate_search,
         }
     }
 

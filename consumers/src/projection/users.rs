@@ -53,7 +53,16 @@ impl Projection for UsersProjection {
                         username: e.payload.username.clone(),
                         password_hash: e.payload.password_hash.clone(),
                         registered_at_ms: e.occurred_at,
+                        display_name: None,
+                        about: None,
                     });
+                }
+                Event::ProfileUpdated(e) => {
+                    self.flush_users(&mut registered).await?;
+                    let profile = &e.payload;
+                    self.users
+                        .set_profile(&profile.username, profile.display_name.as_deref(), profile.about.as_deref())
+                        .await?;
                 }
                 Event::PasswordChanged(e) => {
                     self.flush_users(&mut registered).await?;

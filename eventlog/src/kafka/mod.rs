@@ -178,10 +178,7 @@ impl EventLog for KafkaLog {
                 .map(|t| t.partitions().len())
                 .filter(|n| *n > 0)
                 .ok_or_else(|| LogError::UnknownTopic(topic.clone()))?;
-            (0..partitions as i32)
-                .map(|p| metadata.fetch_watermarks(&name, p, timeout).map(|(_, high)| high.max(0) as u64))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(unavailable)
+            (0..partitions as i32).map(|p| high_watermark(&metadata, &name, p, timeout)).collect()
         })
         .await
         .map_err(unavailable)?
@@ -249,5 +246,22 @@ impl KafkaLog {
     /// How long to wait before finishing another claimer's append: longer than any healthy append.
     fn orphan_after(&self) -> Duration {
         self.config.timeout * 3
+    }
+}
+
+/// The offset the next record of `partition` will get. A broker that cannot say yet answers -1
+/// (a partition moving, or a broker under load): asked again until `timeout`, never taken as
+/// 0, which would read as an empty partition.
+fn high_watermark(metadata: &BaseConsumer, topic: &str, partition: i32, timeout: Duration) -> Result<u64, LogError> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let (_, high) = metadata.fetch_watermarks(topic, partition, timeout).map_err(unavailable)?;
+        if let Ok(high) = u64::try_from(high) {
+            return Ok(high);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(unavailable(format!("{topic}[{partition}] has no high watermark yet")));
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

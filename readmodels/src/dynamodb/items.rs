@@ -44,6 +44,8 @@ pub(crate) fn user_from_item(item: &Item) -> Result<UserRow, StoreError> {
         username: get_s(item, "username")?,
         password_hash: get_s(item, "password_hash")?,
         registered_at_ms: get_n(item, "registered_at_ms")?,
+        display_name: get_opt_s(item, "display_name"),
+        about: get_opt_s(item, "about"),
     })
 }
 

@@ -23,6 +23,8 @@ pub(crate) const BY_SEQ: &str = "by_seq";
 pub struct TableNames {
     pub users: String,
     pub user_ids: String,
+    /// Usernames by their first characters, for search.
+    pub user_prefixes: String,
     pub messages: String,
     pub conversations: String,
     pub groups: String,
@@ -62,6 +64,7 @@ impl TableNames {
         Self {
             users: name("users"),
             user_ids: name("user_ids"),
+            user_prefixes: name("user_prefixes"),
             messages: name("messages"),
             conversations: name("conversations"),
             groups: name("groups"),
@@ -92,10 +95,11 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 16] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 17] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
+            ("user_prefixes", &self.user_prefixes),
             ("messages", &self.messages),
             ("conversations", &self.conversations),
             ("groups", &self.groups),
@@ -138,6 +142,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
     let specs = [
         Spec { name: &tables.users, hash: "username", range: None, local_index: None },
         Spec { name: &tables.user_ids, hash: "user_id", range: None, local_index: None },
+        Spec { name: &tables.user_prefixes, hash: "prefix", range: Some("username"), local_index: None },
         Spec {
             name: &tables.messages,
             hash: "conversation_id",

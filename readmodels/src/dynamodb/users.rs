@@ -2,7 +2,9 @@
 use async_trait::async_trait;
 
 use super::{groups::already_updated, *};
-use crate::{StoreError, UserRow, UserStore};
+use std::collections::HashMap;
+
+use crate::{MIN_PREFIX_CHARS, StoreError, UserRow, UserStore, dynamodb::query};
 
 #[async_trait]
 impl UserStore for DynamoStore {
@@ -29,6 +31,13 @@ impl UserStore for DynamoStore {
                         .item("user_id", s(&user.user_id))
                         .item("username", s(&user.username))
                         .condition_expression("attribute_not_exists(user_id)"),
+                    self.client
+                        .put_item()
+                        .table_name(&self.tables.user_prefixes)
+                        .item("prefix", s(&bucket(&user.username)))
+                        .item("username", s(&user.username))
+                        .item("user_id", s(&user.user_id))
+                        .condition_expression("attribute_not_exists(username)"),
                 ]
             })
             .collect();
@@ -49,6 +58,68 @@ impl UserStore for DynamoStore {
         )
     }
 
+    async fn set_profile(
+        &self,
+        username: &str,
+        display_name: Option<&str>,
+        about: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("username", s(username))
+            .condition_expression("attribute_exists(username)");
+        for (name, value) in [("display_name", display_name), ("about", about)] {
+            match value {
+                Some(value) => {
+                    set.push(format!("{name} = :{name}"));
+                    update = update.expression_attribute_values(format!(":{name}"), s(value));
+                }
+                None => remove.push(name),
+            }
+        }
+        let mut expression = String::new();
+        if !set.is_empty() {
+            expression = format!("SET {}", set.join(", "));
+        }
+        if !remove.is_empty() {
+            expression = format!("{expression} REMOVE {}", remove.join(", "));
+        }
+        already_updated(update.update_expression(expression.trim()).send().await)
+    }
+
+    async fn users_by_prefix(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UserRow>, StoreError> {
+        let start = after
+            .map(|after| HashMap::from([("prefix".to_owned(), s(&bucket(prefix))), ("username".to_owned(), s(after))]));
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.user_prefixes)
+            .key_condition_expression("#b = :b AND begins_with(#u, :p)")
+            .expression_attribute_names("#b", "prefix")
+            .expression_attribute_names("#u", "username")
+            .expression_attribute_values(":b", s(&bucket(prefix)))
+            .expression_attribute_values(":p", s(prefix))
+            .set_exclusive_start_key(start)
+            .consistent_read(true);
+        let names = query::up_to(query, limit).await?;
+        let mut users = Vec::with_capacity(names.len());
+        for item in &names {
+            if let Some(user) = self.user_by_name(&get_s(item, "username")?).await? {
+                users.push(user);
+            }
+        }
+        Ok(users)
+    }
+
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         self.get_item(&self.tables.users, &[("username", username)]).await?.as_ref().map(user_from_item).transpose()
     }
@@ -59,4 +130,10 @@ impl UserStore for DynamoStore {
             None => Ok(None),
         }
     }
+}
+
+/// The partition of the prefix index a username (or a search prefix) falls in: its first
+/// [`MIN_PREFIX_CHARS`] characters, so a search reads one partition.
+fn bucket(name: &str) -> String {
+    name.chars().take(MIN_PREFIX_CHARS).collect()
 }

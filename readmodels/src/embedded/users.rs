@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use redb::ReadableTable;
 
 use super::{EmbeddedStore, USER_IDS, USERS, from_json, to_json};
-use crate::{StoreError, UserRow, UserStore, error::storage_error};
+use crate::{MAX_PAGE_ROWS, StoreError, UserRow, UserStore, error::storage_error};
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
@@ -41,6 +41,52 @@ impl UserStore for EmbeddedStore {
             Ok(())
         })
         .await
+    }
+
+    async fn set_profile(
+        &self,
+        username: &str,
+        display_name: Option<&str>,
+        about: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let username = username.to_owned();
+        let (display_name, about) = (display_name.map(str::to_owned), about.map(str::to_owned));
+        self.write(move |txn| {
+            let mut by_name = txn.open_table(USERS).map_err(storage_error)?;
+            let current = by_name.get(username.as_str()).map_err(storage_error)?;
+            let current: Option<UserRow> = current.map(|v| from_json("users", v.value())).transpose()?;
+            if let Some(mut user) = current {
+                user.display_name = display_name;
+                user.about = about;
+                let _ = by_name.insert(username.as_str(), to_json(&user)?.as_slice()).map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn users_by_prefix(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<UserRow>, StoreError> {
+        self.read(|db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let users = txn.open_table(USERS).map_err(storage_error)?;
+            let start = after.filter(|after| *after >= prefix).unwrap_or(prefix);
+            let mut found = Vec::new();
+            for entry in users.range(start..).map_err(storage_error)? {
+                let (name, value) = entry.map_err(storage_error)?;
+                if !name.value().starts_with(prefix) || found.len() >= limit.clamp(1, MAX_PAGE_ROWS) {
+                    break;
+                }
+                if Some(name.value()) != after {
+                    found.push(from_json("users", value.value())?);
+                }
+            }
+            Ok(found)
+        })
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {

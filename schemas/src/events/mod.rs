@@ -4,6 +4,7 @@ mod attachments;
 mod direct;
 mod envelope;
 mod groups;
+mod profiles;
 mod receipts;
 mod sessions;
 mod users;
@@ -17,6 +18,7 @@ pub use groups::{
     GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload, GroupMembershipMarked,
     GroupMembershipMarkedPayload, GroupMessageSent, GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
 };
+pub use profiles::{ProfileUpdated, ProfileUpdatedPayload};
 pub use receipts::{
     DirectMessagesDelivered, DirectMessagesRead, DirectReceiptPayload, GroupMessagesDelivered, GroupMessagesRead,
     GroupReceiptPayload,
@@ -115,6 +117,7 @@ events! {
     SessionRefreshed => Topic::Users, |e| &e.payload.username;
     SessionEnded => Topic::Users, |e| &e.payload.username;
     PasswordChanged => Topic::Users, |e| &e.payload.username;
+    ProfileUpdated => Topic::Users, |e| &e.payload.username;
     DirectMessageSent => Topic::Messages, |e| &e.payload.conversation_id;
     GroupMessageSent => Topic::Messages, |e| &e.payload.group_id;
     DirectMessagesDelivered => Topic::Messages, |e| &e.payload.conversation_id;

@@ -1,0 +1,108 @@
+//! People: `GET /users/{username}` (a profile), `GET /users?prefix=` (finding someone to chat
+//! with) and `PATCH /me` (one's own profile).
+use axum::{Json, extract::State};
+use confab_producers::{FieldChange, MAX_SEARCH_RESULTS};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    ApiError, AppState,
+    error::ErrorBody,
+    extract::{AuthUser, JsonBody, PathParams, QueryParams},
+    views::profiles::Profile,
+};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SearchQuery {
+    /// The start of a username: 2-32 characters of `a-z 0-9 _ . -` (letters are lowercased).
+    prefix: String,
+    /// Users per page, 1-50 (default 20).
+    limit: Option<usize>,
+    /// The `nextCursor` of the page before.
+    after: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FoundUsers {
+    users: Vec<Profile>,
+    /// Where the next page starts, if there is one.
+    next_cursor: Option<String>,
+}
+
+/// A field of a PATCH: absent leaves it, `null` clears it, a value sets it.
+fn field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<FieldChange, D::Error> {
+    Ok(match Option::<String>::deserialize(deserializer)? {
+        Some(value) => FieldChange::Set(value),
+        None => FieldChange::Clear,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ProfilePatch {
+    /// At most 64 characters; `null` or blank clears it (the username is shown).
+    #[serde(default, deserialize_with = "field")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    display_name: FieldChange,
+    /// At most 500 characters, line breaks allowed; `null` or blank clears it.
+    #[serde(default, deserialize_with = "field")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    about: FieldChange,
+}
+
+#[utoipa::path(
+    get, path = "/users/{username}", tag = "people",
+    params(("username" = String, Path, description = "whose profile")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the profile", body = Profile),
+        (status = 404, description = "no such user", body = ErrorBody),
+    )
+)]
+pub(crate) async fn profile(
+    State(state): State<AppState>,
+    AuthUser(_caller): AuthUser,
+    PathParams(username): PathParams<String>,
+) -> Result<Json<Profile>, ApiError> {
+    Ok(Json(state.use_cases.profile(&username).await?.into()))
+}
+
+#[utoipa::path(
+    get, path = "/users", tag = "people",
+    params(SearchQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "users whose username starts with the prefix, in name order", body = FoundUsers),
+        (status = 400, description = "`invalid_prefix`", body = ErrorBody),
+        (status = 403, description = "`search_disabled`: this server does not let users be searched", body = ErrorBody),
+    )
+)]
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    QueryParams(query): QueryParams<SearchQuery>,
+) -> Result<Json<FoundUsers>, ApiError> {
+    let limit = query.limit.unwrap_or(20).clamp(1, MAX_SEARCH_RESULTS);
+    let found = state.use_cases.find_users(&caller, &query.prefix, query.after.as_deref(), limit).await?;
+    let users = found.users.into_iter().map(Profile::from).collect();
+    Ok(Json(FoundUsers { users, next_cursor: found.next_cursor }))
+}
+
+#[utoipa::path(
+    patch, path = "/me", tag = "people",
+    request_body = ProfilePatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the caller's profile as it now is", body = Profile),
+        (status = 400, description = "`invalid_display_name` or `invalid_about`: too long, or control characters", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    JsonBody(patch): JsonBody<ProfilePatch>,
+) -> Result<Json<Profile>, ApiError> {
+    Ok(Json(state.use_cases.update_profile(&caller, patch.display_name, patch.about).await?.into()))
+}

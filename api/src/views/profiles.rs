@@ -1,0 +1,28 @@
+//! A user as others see them.
+use confab_readmodels::UserRow;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Profile {
+    user_id: String,
+    username: String,
+    /// What they ask to be called; none shows the username.
+    display_name: Option<String>,
+    about: Option<String>,
+    /// When the account was registered, RFC 3339.
+    created_at: String,
+}
+
+impl From<UserRow> for Profile {
+    fn from(user: UserRow) -> Self {
+        Self {
+            user_id: user.user_id,
+            username: user.username,
+            display_name: user.display_name,
+            about: user.about,
+            created_at: confab_producers::rfc3339(user.registered_at_ms),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Profiles (what a user says about themself) and finding someone to chat with by the start of
+//! their username.
+use confab_readmodels::{MIN_PREFIX_CHARS, UserRow};
+use confab_schemas::{Event, ProfileUpdated, ProfileUpdatedPayload};
+use uuid::Uuid;
+
+use crate::{Caller, ChatError, UseCases, rate_limits::UserAction, time::now_ms};
+
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+/// Longest "about" text, in characters.
+pub const MAX_ABOUT_CHARS: usize = 500;
+/// Most users one search answers.
+pub const MAX_SEARCH_RESULTS: usize = 50;
+
+/// A change to one field of a profile: left as it is, set, or cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum FieldChange {
+    #[default]
+    Keep,
+    Set(String),
+    Clear,
+}
+
+/// A page of users whose name starts with a prefix, and where the next page starts.
+#[derive(Debug, Clone)]
+pub struct FoundUsers {
+    pub users: Vec<UserRow>,
+    pub next_cursor: Option<String>,
+}
+
+/// `raw` trimmed, refused if it holds control characters (besides line breaks where
+/// `multiline`) or is longer than `max` characters; None if nothing is left.
+fn checked_text(
+    raw: &str,
+    max: usize,
+    multiline: bool,
+    code: &'static str,
+    what: &str,
+) -> Result<Option<String>, ChatError> {
+    let text = raw.trim();
+    if text.chars().any(|c| c.is_control() && !(multiline && c == '\n')) {
+        return Err(ChatError::invalid(code, format!("{what} must not hold control characters")));
+    }
+    if text.chars().count() > max {
+        return Err(ChatError::invalid(code, format!("{what} must be at most {max} characters")));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+fn changed(
+    current: Option<String>,
+    change: FieldChange,
+    max: usize,
+    multiline: bool,
+    code: &'static str,
+    what: &str,
+) -> Result<Option<String>, ChatError> {
+    match change {
+        FieldChange::Keep => Ok(current),
+        FieldChange::Clear => Ok(None),
+        FieldChange::Set(raw) => checked_text(&raw, max, multiline, code, what),
+    }
+}
+
+impl UseCases {
+    /// The profile of the user `username` names; any signed-in user may read it.
+    pub async fn profile(&self, username: &str) -> Result<UserRow, ChatError> {
+        self.user_named(username).await
+    }
+
+    /// Changes the caller's profile; answers it as it now is.
+    pub async fn update_profile(
+        &self,
+        caller: &Caller,
+        display_name: FieldChange,
+        about: FieldChange,
+    ) -> Result<UserRow, ChatError> {
+        self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
+        let mut user = self
+            .read()
+            .users
+            .user_by_id(&caller.sub)
+            .await?
+            .ok_or_else(|| ChatError::UserNotFound(caller.name.clone()))?;
+        user.display_name = changed(
+            user.display_name,
+            display_name,
+            MAX_DISPLAY_NAME_CHARS,
+            false,
+            "invalid_display_name",
+            "displayName",
+        )?;
+        user.about = changed(user.about, about, MAX_ABOUT_CHARS, true, "invalid_about", "about")?;
+        let occurred_at = now_ms();
+        let event = Event::ProfileUpdated(ProfileUpdated {
+            event_id: Uuid::now_v7().to_string(),
+            occurred_at,
+            actor_id: user.user_id.clone(),
+            payload: ProfileUpdatedPayload {
+                user_id: user.user_id.clone(),
+                username: user.username.clone(),
+                display_name: user.display_name.clone(),
+                about: user.about.clone(),
+            },
+        });
+        let position = self.publisher.publish(&event, occurred_at).await?;
+        self.read_your_write(&position).await;
+        Ok(user)
+    }
+
+    /// Users whose username starts with `prefix` (at least two characters), in name order, a
+    /// page at a time; refused where the deployment turned search off.
+    pub async fn find_users(
+        &self,
+        caller: &Caller,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<FoundUsers, ChatError> {
+        if !self.limits.user_search {
+            return Err(ChatError::forbidden("search_disabled", "this server does not let users be searched"));
+        }
+        let prefix = prefix.trim().to_ascii_lowercase();
+        let fits = prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+        if !(MIN_PREFIX_CHARS..=32).contains(&prefix.len()) || !fits {
+            return Err(ChatError::invalid(
+                "invalid_prefix",
+                format!("prefix must be {MIN_PREFIX_CHARS}-32 characters of a-z, 0-9, '_', '.', '-'"),
+            ));
+        }
+        self.rate_limits.user(UserAction::Search, &caller.sub)?;
+        let limit = limit.clamp(1, MAX_SEARCH_RESULTS);
+        let mut users = self.read().users.users_by_prefix(&prefix, after, limit + 1).await?;
+        let next_cursor = (users.len() > limit).then(|| {
+            users.truncate(limit);
+            users.last().map(|u| u.username.clone())
+        });
+        Ok(FoundUsers { users, next_cursor: next_cursor.flatten() })
+    }
+}

@@ -1,0 +1,24 @@
+//! Profiles: what a user says about themself, on `confab.users` keyed by username.
+use apache_avro::AvroSchema;
+use serde::{Deserialize, Serialize};
+
+use super::envelope::envelope;
+
+envelope!(
+    /// A user's whole profile, as it now is.
+    ProfileUpdated(ProfileUpdatedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileUpdatedPayload {
+    #[avro(rename = "userId")]
+    pub user_id: String,
+    pub username: String,
+    #[serde(default)]
+    #[avro(rename = "displayName")]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub about: Option<String>,
+}

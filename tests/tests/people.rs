@@ -1,0 +1,147 @@
+//! People: profiles (read by anyone signed in, changed by their owner only, as events) and
+//! finding someone to chat with by the start of their username, paged, rate-limited, and off
+//! where the deployment says so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use confab_e2e::{Backend, Client, Deployment, Socket, backend_tests};
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn profiles_are_set_cleared_and_read_by_others(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+
+    let fresh = client.get("/users/alice", Some(&bob.token)).await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.body);
+    assert_eq!(fresh.body["userId"], alice.id.as_str());
+    assert_eq!(fresh.body["displayName"], serde_json::Value::Null);
+    assert!(fresh.body["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    let set = client
+        .patch("/me", Some(&alice.token), json!({ "displayName": "  Alice A.  ", "about": "climbs\nrocks" }))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body["displayName"], "Alice A.");
+    // Read at once, by anyone signed in, by any spelling of the name.
+    let seen = client.get("/users/ALICE", Some(&bob.token)).await;
+    assert_eq!(
+        (seen.body["displayName"].as_str(), seen.body["about"].as_str()),
+        (Some("Alice A."), Some("climbs\nrocks"))
+    );
+
+    // A field left out stays; null clears.
+    let cleared = client.patch("/me", Some(&alice.token), json!({ "displayName": null })).await;
+    assert_eq!(cleared.status, StatusCode::OK);
+    let seen = client.get("/users/alice", Some(&bob.token)).await;
+    assert_eq!((seen.body["displayName"].as_str(), seen.body["about"].as_str()), (None, Some("climbs\nrocks")));
+
+    // Refused: too long, control characters, unknown fields, and without a token.
+    for (body, code) in [
+        (json!({ "displayName": "x".repeat(65) }), "invalid_display_name"),
+        (json!({ "displayName": "tab\there" }), "invalid_display_name"),
+        (json!({ "about": "y".repeat(501) }), "invalid_about"),
+        (json!({ "username": "mallory" }), "invalid_body"),
+    ] {
+        let refused = client.patch("/me", Some(&alice.token), body.clone()).await;
+        assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, code), "{body}");
+    }
+    assert_eq!(client.get("/users/alice", None).await.status, StatusCode::UNAUTHORIZED);
+    let missing = client.get("/users/nobody", Some(&bob.token)).await;
+    assert_eq!((missing.status, missing.error_code()), (StatusCode::NOT_FOUND, "user_not_found"));
+
+    // The profile is an event on the users topic, keyed by the username.
+    server.stop();
+    let events = deployment.events("confab.users");
+    let updates: Vec<_> = events.iter().filter(|e| e["type"] == "io.confab.events.ProfileUpdated").collect();
+    assert_eq!(updates.len(), 2, "{events:?}");
+    assert_eq!(updates[0]["key"], "alice");
+}
+
+async fn users_are_found_by_the_start_of_their_name(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let me = client.user("searcher").await;
+    for name in ["alba", "albert", "alfred", "alice", "bob"] {
+        let _ = client.user(name).await;
+    }
+    let search = async |query: &str| client.get(&format!("/users?{query}"), Some(&me.token)).await;
+    let page = search("prefix=AL&limit=2").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let names = |body: &serde_json::Value| -> Vec<String> {
+        body["users"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&page.body), ["alba", "albert"]);
+    let next = page.body["nextCursor"].as_str().unwrap().to_owned();
+    let page = search(&format!("prefix=al&limit=2&after={next}")).await;
+    assert_eq!(names(&page.body), ["alfred", "alice"]);
+    let next = page.body["nextCursor"].as_str();
+    let last = search(&format!("prefix=al&limit=2&after={}", next.unwrap_or("alice"))).await;
+    assert_eq!(names(&last.body), Vec::<String>::new());
+    assert_eq!(last.body["nextCursor"], serde_json::Value::Null);
+    assert_eq!(names(&search("prefix=alb").await.body), ["alba", "albert"]);
+
+    for bad in ["prefix=a", "prefix=a%20b", "prefix=", "limit=3"] {
+        let refused = search(bad).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.body);
+    }
+}
+
+async fn search_can_be_turned_off_and_is_rate_limited(backend: Backend) {
+    let mut deployment = Deployment::new(backend);
+    let _ = deployment.env("CONFAB_RATE_LIMITS", "on").env("CONFAB_RATE_SEARCH", "3/1m");
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let me = client.user("searcher").await;
+    for _ in 0..3 {
+        assert_eq!(client.get("/users?prefix=se", Some(&me.token)).await.status, StatusCode::OK);
+    }
+    let limited = client.get("/users?prefix=se", Some(&me.token)).await;
+    assert_eq!((limited.status, limited.error_code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+
+    let mut off = Deployment::new(deployment.backend.clone());
+    let _ = off.env("CONFAB_USER_SEARCH", "off");
+    let server = off.serve();
+    let client = Client::new(&server.base_url);
+    let me = client.user("searcher").await;
+    let refused = client.get("/users?prefix=se", Some(&me.token)).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::FORBIDDEN, "search_disabled"));
+    assert_eq!(client.get("/users/searcher", Some(&me.token)).await.status, StatusCode::OK, "profiles still are");
+}
+
+/// A profile change reaches, live, the people who share a conversation or a group with its
+/// owner, and their other devices; not strangers.
+async fn a_profile_change_reaches_who_shares_a_chat(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol, dave) =
+        (client.user("alice").await, client.user("bob").await, client.user("carol").await, client.user("dave").await);
+    assert_eq!(client.send(&bob, "alice", "hi alice").await.status, StatusCode::OK);
+    let _group = client.group(&carol, "climbing", &["alice"]).await;
+    let mut sockets = Vec::new();
+    for user in [&alice, &bob, &carol, &dave] {
+        sockets.push(Socket::connect(&server.base_url, &user.token, None).await);
+    }
+    let changed = client.patch("/me", Some(&alice.token), json!({ "displayName": "Alice A." })).await;
+    assert_eq!(changed.status, StatusCode::OK);
+    for socket in &mut sockets[..3] {
+        let frame = socket.next_of("profile").await;
+        assert_eq!(frame["userId"], alice.id.as_str());
+        assert_eq!(frame["username"], "alice");
+        assert_eq!(frame["displayName"], "Alice A.");
+    }
+    // Dave shares nothing with her: the first frame he gets is his own note, not her profile.
+    assert_eq!(client.send(&dave, "dave", "note to self").await.status, StatusCode::OK);
+    let first = sockets[3].next_frame().await;
+    assert_eq!(first["type"], "message", "{first}");
+}
+
+backend_tests!(
+    a_profile_change_reaches_who_shares_a_chat,
+    profiles_are_set_cleared_and_read_by_others,
+    users_are_found_by_the_start_of_their_name,
+    search_can_be_turned_off_and_is_rate_limited
+);
