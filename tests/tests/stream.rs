@@ -307,7 +307,9 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
     );
     let left = client.delete(&format!("/groups/{group}/members/carol"), Some(&carol.token)).await;
     assert_eq!(left.status, reqwest::StatusCode::NO_CONTENT);
-    // Sessions: a refresh, a logout, a new password.
+    // A profile; sessions: a refresh, a logout, a new password.
+    let profile = client.patch("/me", Some(&carol.token), json!({ "displayName": "Carol" })).await;
+    assert_eq!(profile.status, reqwest::StatusCode::OK);
     let login = client.login("carol", "carol-password").await;
     let refreshed = client.post("/auth/refresh", None, json!({ "refreshToken": login.body["refreshToken"] })).await;
     assert_eq!(refreshed.status, reqwest::StatusCode::OK, "{}", refreshed.body);
