@@ -4,7 +4,7 @@ use confab_readmodels::{MIN_PREFIX_CHARS, UserRow};
 use confab_schemas::{Event, ProfileUpdated, ProfileUpdatedPayload};
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, UseCases, rate_limits::UserAction, time::now_ms};
+use crate::{Caller, ChatError, UseCases, normalize_username, rate_limits::UserAction, time::now_ms};
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
@@ -12,6 +12,8 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 pub const MAX_ABOUT_CHARS: usize = 500;
 /// Most users one search answers.
 pub const MAX_SEARCH_RESULTS: usize = 50;
+/// Users a search answers when it does not say.
+const DEFAULT_SEARCH_RESULTS: usize = 20;
 
 /// A change to one field of a profile: left as it is, set, or cleared.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -116,12 +118,30 @@ impl UseCases {
         caller: &Caller,
         prefix: &str,
         after: Option<&str>,
-        limit: usize,
+        limit: Option<&str>,
     ) -> Result<FoundUsers, ChatError> {
         if !self.limits.user_search {
             return Err(ChatError::forbidden("search_disabled", "this server does not let users be searched"));
         }
-        let prefix = prefix.trim().to_ascii_lowercase();
+        let limit = match limit.map(str::parse::<usize>) {
+            None => DEFAULT_SEARCH_RESULTS,
+            Some(Ok(limit)) if (1..=MAX_SEARCH_RESULTS).contains(&limit) => limit,
+            Some(_) => {
+                return Err(ChatError::invalid(
+                    "invalid_limit",
+                    format!("limit must be an integer from 1 to {MAX_SEARCH_RESULTS}"),
+                ));
+            }
+        };
+        // A cursor is the last username of a page; anything else names no place in the list.
+        let after = match after.map(normalize_username) {
+            None => None,
+            Some(Ok(name)) => Some(name),
+            Some(Err(_)) => {
+                return Err(ChatError::invalid("invalid_cursor", "after must be a nextCursor from an earlier page"));
+            }
+        };
+        let prefix = prefix.to_ascii_lowercase();
         let fits = prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
         if !(MIN_PREFIX_CHARS..=32).contains(&prefix.len()) || !fits {
             return Err(ChatError::invalid(
@@ -130,8 +150,7 @@ impl UseCases {
             ));
         }
         self.rate_limits.user(UserAction::Search, &caller.sub)?;
-        let limit = limit.clamp(1, MAX_SEARCH_RESULTS);
-        let mut users = self.read().users.users_by_prefix(&prefix, after, limit + 1).await?;
+        let mut users = self.read().users.users_by_prefix(&prefix, after.as_deref(), limit + 1).await?;
         let next_cursor = (users.len() > limit).then(|| {
             users.truncate(limit);
             users.last().map(|u| u.username.clone())

@@ -43,6 +43,7 @@ async fn profiles_are_set_cleared_and_read_by_others(backend: Backend) {
         (json!({ "displayName": "tab\there" }), "invalid_display_name"),
         (json!({ "about": "y".repeat(501) }), "invalid_about"),
         (json!({ "username": "mallory" }), "invalid_body"),
+        (json!([null, null]), "invalid_body"),
     ] {
         let refused = client.patch("/me", Some(&alice.token), body.clone()).await;
         assert_eq!((refused.status, refused.error_code()), (StatusCode::BAD_REQUEST, code), "{body}");
@@ -83,7 +84,9 @@ async fn users_are_found_by_the_start_of_their_name(backend: Backend) {
     assert_eq!(last.body["nextCursor"], serde_json::Value::Null);
     assert_eq!(names(&search("prefix=alb").await.body), ["alba", "albert"]);
 
-    for bad in ["prefix=a", "prefix=a%20b", "prefix=", "limit=3"] {
+    for bad in
+        ["prefix=a", "prefix=a%20b", "prefix=al%20", "prefix=", "limit=3", "prefix=al&limit=0", "prefix=al&after="]
+    {
         let refused = search(bad).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.body);
     }

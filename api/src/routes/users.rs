@@ -1,8 +1,9 @@
 //! People: `GET /users/{username}` (a profile), `GET /users?prefix=` (finding someone to chat
 //! with) and `PATCH /me` (one's own profile).
 use axum::{Json, extract::State};
-use confab_producers::{FieldChange, MAX_SEARCH_RESULTS};
+use confab_producers::FieldChange;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
@@ -16,10 +17,13 @@ use crate::{
 #[into_params(parameter_in = Query)]
 pub(crate) struct SearchQuery {
     /// The start of a username: 2-32 characters of `a-z 0-9 _ . -` (letters are lowercased).
+    #[param(min_length = 2, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
     prefix: String,
     /// Users per page, 1-50 (default 20).
-    limit: Option<usize>,
-    /// The `nextCursor` of the page before.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 50)]
+    limit: Option<String>,
+    /// The `nextCursor` of the page before: a username.
+    #[param(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
     after: Option<String>,
 }
 
@@ -75,7 +79,7 @@ pub(crate) async fn profile(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "users whose username starts with the prefix, in name order", body = FoundUsers),
-        (status = 400, description = "`invalid_prefix`", body = ErrorBody),
+        (status = 400, description = "`invalid_prefix`, `invalid_limit` or `invalid_cursor`", body = ErrorBody),
         (status = 403, description = "`search_disabled`: this server does not let users be searched", body = ErrorBody),
     )
 )]
@@ -84,8 +88,8 @@ pub(crate) async fn search(
     AuthUser(caller): AuthUser,
     QueryParams(query): QueryParams<SearchQuery>,
 ) -> Result<Json<FoundUsers>, ApiError> {
-    let limit = query.limit.unwrap_or(20).clamp(1, MAX_SEARCH_RESULTS);
-    let found = state.use_cases.find_users(&caller, &query.prefix, query.after.as_deref(), limit).await?;
+    let found =
+        state.use_cases.find_users(&caller, &query.prefix, query.after.as_deref(), query.limit.as_deref()).await?;
     let users = found.users.into_iter().map(Profile::from).collect();
     Ok(Json(FoundUsers { users, next_cursor: found.next_cursor }))
 }
@@ -102,7 +106,10 @@ pub(crate) async fn search(
 pub(crate) async fn update_me(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-    JsonBody(patch): JsonBody<ProfilePatch>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Json<Profile>, ApiError> {
+    // Read as an object first: serde takes a struct of optional fields from an array as well.
+    let patch: ProfilePatch = serde_json::from_value(Value::Object(body))
+        .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid profile: {e}")))?;
     Ok(Json(state.use_cases.update_profile(&caller, patch.display_name, patch.about).await?.into()))
 }
