@@ -150,6 +150,16 @@ impl UseCases {
             ));
         }
         self.rate_limits.user(UserAction::Search, &caller.sub)?;
+        // A cursor outside the prefix: before it, the list starts at the top; after it, it is over.
+        let after = match after {
+            Some(after) if !after.starts_with(&prefix) => {
+                if after > prefix {
+                    return Ok(FoundUsers { users: Vec::new(), next_cursor: None });
+                }
+                None
+            }
+            after => after,
+        };
         let mut users = self.read().users.users_by_prefix(&prefix, after.as_deref(), limit + 1).await?;
         let next_cursor = (users.len() > limit).then(|| {
             users.truncate(limit);

@@ -83,6 +83,9 @@ async fn users_are_found_by_the_start_of_their_name(backend: Backend) {
     assert_eq!(names(&last.body), Vec::<String>::new());
     assert_eq!(last.body["nextCursor"], serde_json::Value::Null);
     assert_eq!(names(&search("prefix=alb").await.body), ["alba", "albert"]);
+    // A cursor outside the prefix: before it, from the top; after it, nothing.
+    assert_eq!(names(&search("prefix=alb&after=aaa").await.body), ["alba", "albert"]);
+    assert_eq!(names(&search("prefix=alb&after=zzz").await.body), Vec::<String>::new());
 
     for bad in
         ["prefix=a", "prefix=a%20b", "prefix=al%20", "prefix=", "limit=3", "prefix=al&limit=0", "prefix=al&after="]

@@ -48,11 +48,11 @@ fn field<'de, D: Deserializer<'de>>(deserializer: D) -> Result<FieldChange, D::E
 pub(crate) struct ProfilePatch {
     /// At most 64 characters; `null` or blank clears it (the username is shown).
     #[serde(default, deserialize_with = "field")]
-    #[schema(value_type = Option<String>, max_length = 64)]
+    #[schema(value_type = Option<String>, max_length = 64, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     display_name: FieldChange,
     /// At most 500 characters, line breaks allowed; `null` or blank clears it.
     #[serde(default, deserialize_with = "field")]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     about: FieldChange,
 }
 
