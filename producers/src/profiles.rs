@@ -4,7 +4,9 @@ use confab_readmodels::{MIN_PREFIX_CHARS, UserRow};
 use confab_schemas::{Event, ProfileUpdated, ProfileUpdatedPayload};
 use uuid::Uuid;
 
-use crate::{Caller, ChatError, UseCases, normalize_username, rate_limits::UserAction, time::now_ms};
+use crate::{
+    Caller, ChatError, UseCases, normalize_username, rate_limits::UserAction, time::now_ms, users::is_username_byte,
+};
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
@@ -142,7 +144,7 @@ impl UseCases {
             }
         };
         let prefix = prefix.to_ascii_lowercase();
-        let fits = prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+        let fits = prefix.bytes().all(is_username_byte);
         if !(MIN_PREFIX_CHARS..=32).contains(&prefix.len()) || !fits {
             return Err(ChatError::invalid(
                 "invalid_prefix",

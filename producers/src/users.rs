@@ -16,7 +16,7 @@ pub fn normalize_username(raw: &str) -> Result<String, ChatError> {
     // ASCII before lowercasing: Unicode lowercasing maps the Kelvin sign to `k`, which would
     // make a second spelling of someone's name.
     let username = raw.to_ascii_lowercase();
-    let valid_chars = username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b));
+    let valid_chars = username.bytes().all(is_username_byte);
     if !(3..=32).contains(&username.len()) || !valid_chars {
         return Err(ChatError::invalid(
             "invalid_username",
@@ -24,6 +24,11 @@ pub fn normalize_username(raw: &str) -> Result<String, ChatError> {
         ));
     }
     Ok(username)
+}
+
+/// Whether `b` may stand in a (lowercased) username: a-z, 0-9, '_', '.', '-'.
+pub(crate) fn is_username_byte(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.-".contains(&b)
 }
 
 pub(crate) fn check_password(password: &str) -> Result<(), ChatError> {

@@ -111,13 +111,10 @@ impl UserStore for DynamoStore {
             .set_exclusive_start_key(start)
             .consistent_read(true);
         let names = query::up_to(query, limit).await?;
-        let mut users = Vec::with_capacity(names.len());
-        for item in &names {
-            if let Some(user) = self.user_by_name(&get_s(item, "username")?).await? {
-                users.push(user);
-            }
-        }
-        Ok(users)
+        // Each found name's row, read concurrently, in name order.
+        let names: Vec<String> = names.iter().map(|item| get_s(item, "username")).collect::<Result<_, _>>()?;
+        let users = futures::future::try_join_all(names.iter().map(|name| self.user_by_name(name))).await?;
+        Ok(users.into_iter().flatten().collect())
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
