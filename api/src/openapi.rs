@@ -12,7 +12,8 @@ use utoipa::{
 use crate::{
     AppState, constraints, health,
     routes::{
-        analytics, attachments, auth, chat, encryption, group_messages, groups, members, receipts, sessions, users,
+        analytics, attachments, auth, blocks, chat, encryption, group_messages, groups, members, receipts, sessions,
+        users,
     },
 };
 
@@ -23,6 +24,7 @@ use crate::{
         auth::register, auth::login,
         sessions::refresh, sessions::logout, sessions::list, sessions::end, sessions::change_password,
         users::profile, users::search, users::update_me,
+        blocks::block, blocks::unblock, blocks::list,
         chat::send, chat::messages, receipts::read_direct,
         groups::create, groups::list, groups::get, groups::rename,
         members::add_member, members::remove_member, members::set_role,
@@ -38,7 +40,7 @@ use crate::{
     modifiers(&BearerAuth, &CommonRefusals),
     tags(
         (name = "auth", description = "accounts, sessions and tokens"),
-        (name = "people", description = "profiles, and finding someone to chat with"),
+        (name = "people", description = "profiles, finding someone to chat with, and blocking"),
         (name = "chat", description = "one-on-one messages"),
         (name = "groups", description = "group chat: membership and messages"),
         (name = "attachments", description = "files moved straight to and from object storage through pre-signed URLs, verified by the attachment indexer"),

@@ -62,6 +62,16 @@ impl AnalyticsConsumer {
                 let of_sender = self.marks_of(marks, &e.payload.group_id, &e.payload.sender_id).await?;
                 return Ok(!MembershipMark::excludes(of_sender, offset));
             }
+            // Not after a block by either of the two (kept as marks: see `Op::Mark`).
+            Event::DirectMessageSent(e) => {
+                let conversation = &e.payload.conversation_id;
+                for user in [&e.payload.sender_id, &e.payload.recipient_id] {
+                    if MembershipMark::excludes(self.marks_of(marks, conversation, user).await?, offset) {
+                        return Ok(false);
+                    }
+                }
+                return Ok(true);
+            }
             _ => return Ok(true),
         };
         change_applied(self.groups.as_ref(), group_id, offset)
@@ -86,12 +96,12 @@ impl Projection for AnalyticsConsumer {
         for logged in events {
             changes.extend(self::changes(logged, self.counts(logged, &mut marks).await?));
             // A mark of this batch is not stored yet: later messages of the batch need it too.
-            if let Event::GroupMembershipMarked(e) = &logged.event {
-                self.marks_of(&mut marks, &e.payload.group_id, &e.payload.user_id).await?.push(MembershipMark {
-                    group_id: e.payload.group_id.clone(),
-                    user_id: e.payload.user_id.clone(),
-                    seq: logged.position.offset,
-                    member: e.payload.member,
+            if let Some(Op::Mark { group_id, user_id, seq, member }) = mark(logged) {
+                self.marks_of(&mut marks, &group_id, &user_id).await?.push(MembershipMark {
+                    group_id,
+                    user_id,
+                    seq,
+                    member,
                     change_event_id: None,
                 });
             }
@@ -136,7 +146,7 @@ fn changes(logged: &LoggedEvent, applied: bool) -> Vec<Change> {
     };
     match event {
         Event::UserRegistered(_) => ops.push(count("registrations.day", &day, 1)),
-        Event::DirectMessageSent(e) => {
+        Event::DirectMessageSent(e) if applied => {
             ops.extend([count("messages.direct.day", &day, 1), count("messages.direct.hour", &hour, 1)]);
             ops.extend(attachments(&day, &e.payload.attachments));
         }
@@ -144,12 +154,7 @@ fn changes(logged: &LoggedEvent, applied: bool) -> Vec<Change> {
             ops.extend([count("messages.group.day", &day, 1), count("messages.group.hour", &hour, 1)]);
             ops.extend(attachments(&day, &e.payload.attachments));
         }
-        Event::GroupMembershipMarked(e) => ops.push(Op::Mark {
-            group_id: e.payload.group_id.clone(),
-            user_id: e.payload.user_id.clone(),
-            seq: logged.position.offset,
-            member: e.payload.member,
-        }),
+        Event::GroupMembershipMarked(_) | Event::UserBlocked(_) | Event::UserUnblocked(_) => ops.extend(mark(logged)),
         Event::GroupCreated(e) => {
             ops.push(count("groups.created.day", &day, 1));
             let mut members: Vec<&str> = e.payload.members.iter().map(|m| m.user_id.as_str()).collect();
@@ -165,6 +170,28 @@ fn changes(logged: &LoggedEvent, applied: bool) -> Vec<Change> {
         _ => {}
     }
     ops.into_iter().map(|op| Change { position: logged.position.clone(), op }).collect()
+}
+
+/// The mark a membership mark or a block (or its lifting) is kept as.
+fn mark(logged: &LoggedEvent) -> Option<Op> {
+    let seq = logged.position.offset;
+    Some(match &logged.event {
+        Event::GroupMembershipMarked(e) => Op::Mark {
+            group_id: e.payload.group_id.clone(),
+            user_id: e.payload.user_id.clone(),
+            seq,
+            member: e.payload.member,
+        },
+        event => {
+            let (block, blocked) = event.block()?;
+            Op::Mark {
+                group_id: block.conversation_id.clone(),
+                user_id: block.blocker_id.clone(),
+                seq,
+                member: !blocked,
+            }
+        }
+    })
 }
 
 /// Attachments shared in a message, by day and content type.

@@ -61,7 +61,7 @@ fn events() -> Vec<LoggedEvent> {
 
 async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
     let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()));
-    let messages = MessagesProjection::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let messages = MessagesProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()));
     for event in events {
         for _ in 0..if twice { 2 } else { 1 } {
             users.apply(std::slice::from_ref(event)).await.unwrap();
@@ -155,10 +155,14 @@ async fn a_removed_members_message_after_the_mark_is_not_stored_however_the_log_
     // At once, one event at a time, and redelivered from every offset after a first pass.
     let dir = tempfile::tempdir().unwrap();
     let once = EmbeddedStore::open(&dir.path().join("once.redb")).unwrap();
-    MessagesProjection::new(Arc::new(once.clone()), Arc::new(once.clone())).apply(&log).await.unwrap();
+    MessagesProjection::new(Arc::new(once.clone()), Arc::new(once.clone()), Arc::new(once.clone()))
+        .apply(&log)
+        .await
+        .unwrap();
     assert_eq!(stored(once).await, expected);
     let single = EmbeddedStore::open(&dir.path().join("single.redb")).unwrap();
-    let projection = MessagesProjection::new(Arc::new(single.clone()), Arc::new(single.clone()));
+    let projection =
+        MessagesProjection::new(Arc::new(single.clone()), Arc::new(single.clone()), Arc::new(single.clone()));
     for event in log.chunks(1) {
         projection.apply(event).await.unwrap();
     }

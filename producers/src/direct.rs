@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::{
     Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases,
+    blocks::refused,
     messaging::Published,
     rate_limits::UserAction,
     time::{now_ms, rfc3339},
@@ -55,6 +56,7 @@ impl UseCases {
         self.rate_limits.user(UserAction::Send, &caller.sub)?;
         let text = command.message.validated_text()?;
         let recipient = self.user_named(&command.recipient).await.map_err(ChatError::as_recipient)?;
+        self.refuse_if_blocked(&caller.sub, &recipient.user_id).await?;
         let conversation_id = conversation_id(&caller.sub, &recipient.user_id);
         let attachments = self.attach(caller, &conversation_id.to_string(), &command.message.attachments).await?;
         let message_id = Uuid::now_v7();
@@ -90,7 +92,14 @@ impl UseCases {
         let claim = client_message_id.as_deref().map(|id| (CLIENT_MESSAGE_CLAIM, caller.sub.as_str(), id));
         match self.publish_once(claim, &first, &event, occurred_at).await? {
             Published::Appended(position) => {
-                self.read_your_write(&position).await;
+                // The projection drops a message a block came before in the conversation's order
+                // (the check above read marks that were behind): it was not sent.
+                if self.caught_up(&position).await
+                    && self.read().messages.message(&place_id, &message_id_text).await?.is_none()
+                {
+                    self.refuse_if_blocked(&caller.sub, &recipient.user_id).await?;
+                    return Err(refused(false));
+                }
                 Ok(first.sent)
             }
             Published::Retried(value) => retried_send(&value, &recipient.user_id),

@@ -117,6 +117,8 @@ impl UseCases {
         if !unknown.is_empty() {
             return Err(ChatError::not_found("users_not_found", format!("no users named: {}", unknown.join(", "))));
         }
+        let added: Vec<&str> = found.iter().flatten().map(|user| user.user_id.as_str()).collect();
+        self.refuse_adds_across_blocks(&caller.sub, &added).await?;
         let creator = GroupMember { user_id: caller.sub.clone(), username: caller.name.clone(), role: "admin".into() };
         let members: Vec<GroupMember> = std::iter::once(creator)
             .chain(found.into_iter().flatten().map(|user| GroupMember {
@@ -175,6 +177,7 @@ impl UseCases {
             }
             return Ok(group_id);
         }
+        self.refuse_adds_across_blocks(&caller.sub, &[&user.user_id]).await?;
         let limit = self.limits.group_member_limit;
         if read.groups.members(&group_id).await?.len() >= limit {
             return Err(group_full(limit));

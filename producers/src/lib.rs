@@ -1,10 +1,11 @@
 //! The write side: the use cases of the chat, one module per aggregate (users, direct messages,
-//! groups, receipts, attachments, typing). Each takes a caller and a command, checks the rules
+//! groups, receipts, attachments, typing, blocks). Each takes a caller and a command, checks the rules
 //! against the read models, seals what must not reach the log in clear, appends the event and
 //! waits until the caller's next read can see it. HTTP and WebSocket both call these functions;
 //! neither holds a rule.
 
 mod attachments;
+mod blocks;
 mod deliveries;
 mod direct;
 mod encryption;
@@ -36,6 +37,7 @@ pub use attachments::{
     AttachmentLimits, AttachmentRequest, Download, MAX_ATTACHMENTS_PER_MESSAGE, MAX_CONTENT_TYPE_BYTES,
     MAX_FILE_NAME_CHARS, UploadTicket, scope_of,
 };
+pub use blocks::BlockedPage;
 pub use deliveries::{Acks, SentMessage};
 pub use direct::{DirectSend, DirectSent, conversation_id};
 pub use error::{ChatError, Kind, PublishError};

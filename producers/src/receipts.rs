@@ -102,6 +102,7 @@ impl UseCases {
     pub async fn read_direct(&self, reader: &Caller, peer: &str, message_id: &str) -> Result<ReadReceipt, ChatError> {
         self.rate_limits.user(UserAction::Receipt, &reader.sub)?;
         let peer = self.user_named(peer).await?;
+        self.refuse_if_blocked(&reader.sub, &peer.user_id).await?;
         let conversation_id = conversation_id(&reader.sub, &peer.user_id).to_string();
         let message_id = Uuid::parse_str(message_id).map_err(|_| message_not_found())?.to_string();
         let row = self.read().messages.message(&conversation_id, &message_id).await?.ok_or_else(message_not_found)?;

@@ -39,6 +39,7 @@ impl UseCases {
             Ok(Typing { audience, group_id: Some(group.group_id) })
         } else {
             let peer = self.user_named(to).await?;
+            self.refuse_if_blocked(&caller.sub, &peer.user_id).await?;
             let audience = Some(peer.user_id).into_iter().filter(|id| *id != caller.sub).collect();
             Ok(Typing { audience, group_id: None })
         }

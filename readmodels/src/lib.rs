@@ -1,10 +1,11 @@
 //! The read models: every port the projections write and the API queries (users, messages,
-//! receipts, groups, attachments, sessions, analytics state, checkpoints), their embedded (redb) and
+//! receipts, groups, attachments, sessions, blocks, analytics state, checkpoints), their embedded (redb) and
 //! DynamoDB adapters side by side, the generations of read models and the live one, and the
 //! choice of adapter by configuration.
 
 pub mod analytics;
 mod attachments;
+mod blocks;
 mod checkpoints;
 mod durability;
 pub mod dynamodb;
@@ -24,6 +25,7 @@ pub use analytics::AnalyticsStore;
 pub use attachments::{
     AttachmentRow, AttachmentStatus, AttachmentStore, rejected_key, stored_key, upload_key, uploaded_attachment,
 };
+pub use blocks::{BlockMark, BlockStore, BlockedUser};
 pub use checkpoints::CheckpointStore;
 pub use durability::Flush;
 pub use error::StoreError;

@@ -5,8 +5,8 @@ use std::{path::PathBuf, sync::Arc};
 use serde_json::Value;
 
 use crate::{
-    AttachmentStore, CheckpointStore, Flush, GroupStore, MessageStore, ReceiptStore, SessionStore, StoreError,
-    UserStore,
+    AttachmentStore, BlockStore, CheckpointStore, Flush, GroupStore, MessageStore, ReceiptStore, SessionStore,
+    StoreError, UserStore,
     dynamodb::{DynamoConfig, DynamoStore},
     embedded::{EmbeddedStore, generations},
     error::storage_error,
@@ -37,6 +37,7 @@ pub struct ReadModels {
     pub groups: Arc<dyn GroupStore>,
     pub attachments: Arc<dyn AttachmentStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub blocks: Arc<dyn BlockStore>,
     /// Where projections publish progress for other processes; the embedded backend is one
     /// process, so it has none.
     pub checkpoints: Option<Arc<dyn CheckpointStore>>,
@@ -69,7 +70,7 @@ impl ReadModels {
         adapter: Adapter,
     ) -> Self
     where
-        S: UserStore + MessageStore + ReceiptStore + GroupStore + AttachmentStore + SessionStore + Clone,
+        S: UserStore + MessageStore + ReceiptStore + GroupStore + AttachmentStore + SessionStore + BlockStore + Clone,
     {
         Self {
             users: Arc::new(store.clone()),
@@ -78,6 +79,7 @@ impl ReadModels {
             groups: Arc::new(store.clone()),
             attachments: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
+            blocks: Arc::new(store.clone()),
             checkpoints,
             flush,
             generation,

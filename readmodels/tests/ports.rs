@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use confab_readmodels::{
-    AttachmentRow, AttachmentStatus, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole, GroupRow, MemberRow,
-    MembershipMark, MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SessionChange, SessionRow,
-    Sight, UserRow, change_applied, dynamodb::DynamoConfig,
+    AttachmentRow, AttachmentStatus, BlockMark, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole, GroupRow,
+    MemberRow, MembershipMark, MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SessionChange,
+    SessionRow, Sight, UserRow, change_applied, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -77,7 +77,8 @@ conformance!(
     change_outcomes,
     attachments,
     sessions,
-    users_by_prefix
+    users_by_prefix,
+    blocks
 );
 
 fn user(id: &str, name: &str) -> UserRow {
@@ -578,4 +579,54 @@ async fn dynamodb_checkpoints_only_rise() {
     assert_eq!(saved.get(&("confab.messages".to_owned(), 0)), Some(&5));
     assert_eq!(saved.get(&("confab.messages".to_owned(), 1)), Some(&2));
     assert!(checkpoints.checkpoint("users").await.unwrap().is_empty());
+}
+
+fn block_mark(conversation: &str, seq: u64, blocker: &str, blocked: &str, on: bool) -> BlockMark {
+    BlockMark {
+        conversation_id: conversation.into(),
+        seq,
+        blocker_id: blocker.into(),
+        blocked_id: format!("id-{blocked}"),
+        blocked_username: blocked.into(),
+        blocked: on,
+        at_ms: i64::try_from(seq).unwrap(),
+    }
+}
+
+async fn blocks(read_models: &ReadModels) {
+    let blocks = &read_models.blocks;
+    blocks.ping().await.unwrap();
+    let marks = [
+        block_mark("c1", 5, "u1", "bob", true),
+        block_mark("c2", 3, "u1", "carol", true),
+        block_mark("c3", 4, "u1", "dave", true),
+        block_mark("c1", 9, "u1", "bob", false),
+        block_mark("c1", 12, "u2", "alice", true),
+    ];
+    blocks.put_block_marks(&marks).await.unwrap();
+    // Recorded again in the same order: nothing changes.
+    blocks.put_block_marks(&marks).await.unwrap();
+    let c1 = blocks.block_marks("c1").await.unwrap();
+    assert_eq!(c1.iter().map(|m| m.seq).collect::<Vec<_>>(), [5, 9, 12], "oldest first");
+    assert_eq!(c1[1], marks[3]);
+    assert_eq!(BlockMark::standing(&c1, 7).map(|m| m.seq), Some(5));
+    assert_eq!(BlockMark::standing(&c1, 10), None);
+    assert_eq!(blocks.block_marks("c9").await.unwrap(), []);
+
+    // The list: bob was unblocked, so u1 blocks carol and dave, by username.
+    let listed: Vec<String> =
+        blocks.blocked_users("u1", None, 10).await.unwrap().into_iter().map(|b| b.blocked_username).collect();
+    assert_eq!(listed, ["carol", "dave"]);
+    let first = &blocks.blocked_users("u1", None, 1).await.unwrap()[0];
+    assert_eq!((first.blocked_id.as_str(), first.seq, first.since_ms), ("id-carol", 3, 3));
+    let next = blocks.blocked_users("u1", Some("carol"), 10).await.unwrap();
+    assert_eq!(next.iter().map(|b| b.blocked_username.as_str()).collect::<Vec<_>>(), ["dave"]);
+    assert_eq!(blocks.blocked_users("u1", Some("dave"), 10).await.unwrap(), []);
+    assert_eq!(blocks.blocked_users("u2", None, 10).await.unwrap().len(), 1);
+    assert_eq!(blocks.blocked_users("u3", None, 10).await.unwrap(), []);
+
+    // Blocked again after the lifting: back on the list, since the new block.
+    blocks.put_block_marks(&[block_mark("c1", 20, "u1", "bob", true)]).await.unwrap();
+    let bob = blocks.blocked_users("u1", None, 1).await.unwrap();
+    assert_eq!((bob[0].blocked_username.as_str(), bob[0].since_ms), ("bob", 20));
 }

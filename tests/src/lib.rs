@@ -7,6 +7,7 @@ mod client;
 mod deployment;
 mod dynamodb;
 mod lambda;
+mod outside;
 mod process;
 mod socket;
 
@@ -15,6 +16,7 @@ pub use client::{Client, Reply, User, read_response};
 pub use deployment::{Deployment, OPERATOR_ID, TEST_JWT_SECRET, TEST_MASTER_KEYS, operator_token};
 pub use dynamodb::dynamodb_client;
 pub use lambda::{Front, Gateway, KafkaRecordIn, LambdaRuntime, Outcome, kafka_event};
+pub use outside::{append_from_outside, seal};
 pub use process::{Confab, confab_bin};
 pub use socket::{Socket, WsError};
 

@@ -5,35 +5,11 @@
 
 use std::time::Duration;
 
-use aes_gcm::{
-    Aes256Gcm, KeyInit,
-    aead::{Aead, Payload},
-};
-use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
-use confab_e2e::{Backend, Client, Deployment, Socket, TEST_MASTER_KEYS, backend_tests};
-use confab_eventlog::{EventLog, Header, Record, embedded::EmbeddedLog};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use confab_e2e::{Backend, Client, Deployment, Socket, append_from_outside, backend_tests, seal};
+use confab_eventlog::{Header, Record};
 use confab_schemas::{Codec, HEADER_EVENT_TYPE, HEADER_SCHEMA_FINGERPRINT};
-use rdkafka::{
-    ClientConfig,
-    message::{Header as KafkaHeader, OwnedHeaders},
-    producer::{FutureProducer, FutureRecord},
-};
 use serde_json::{Value, json};
-
-/// Seals `plaintext` as schemas/README.md describes: AES-256-GCM under HKDF-SHA256(master key,
-/// `confab/<scope>`), the message id as associated data, `v1.<keyId>.<base64url nonce||ct||tag>`.
-fn seal(scope: &str, plaintext: &str, aad: &str) -> String {
-    let (key_id, master) = TEST_MASTER_KEYS.split_once(':').unwrap();
-    let master = STANDARD.decode(master).unwrap();
-    let mut key = [0u8; 32];
-    hkdf::Hkdf::<sha2::Sha256>::new(None, &master).expand(format!("confab/{scope}").as_bytes(), &mut key).unwrap();
-    let nonce = [7u8; 12];
-    let sealed = Aes256Gcm::new_from_slice(&key)
-        .unwrap()
-        .encrypt((&nonce).into(), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
-        .unwrap();
-    format!("v1.{key_id}.{}", URL_SAFE_NO_PAD.encode([nonce.as_slice(), &sealed].concat()))
-}
 
 /// A record as a producer writing schema file `path` makes it.
 fn old_record(codec: &Codec, path: &str, event_type: &'static str, key: &str, event: &Value) -> Record {
@@ -47,40 +23,6 @@ fn old_record(codec: &Codec, path: &str, event_type: &'static str, key: &str, ev
         ],
         value: encoded.value,
         timestamp_ms: event["occurredAt"].as_i64().unwrap(),
-    }
-}
-
-/// Appends `record` to the deployment's `topic` from outside Confab: with a Kafka producer (Java's
-/// partitioner, as the contract says), or into the stopped embedded log.
-async fn append_from_outside(deployment: &Deployment, topic: &str, record: Record) {
-    match deployment.backend.external() {
-        Some(external) => {
-            let producer: FutureProducer = ClientConfig::new()
-                .set("bootstrap.servers", &external.kafka)
-                .set("partitioner", "murmur2_random")
-                .create()
-                .unwrap();
-            let mut headers = OwnedHeaders::new();
-            for h in &record.headers {
-                headers = headers.insert(KafkaHeader { key: &h.name, value: Some(&h.value) });
-            }
-            let topic = format!("{}{topic}", deployment.namespace);
-            let delivered = producer
-                .send(
-                    FutureRecord::to(&topic)
-                        .key(&record.key)
-                        .payload(&record.value)
-                        .headers(headers)
-                        .timestamp(record.timestamp_ms),
-                    Duration::from_secs(10),
-                )
-                .await;
-            assert!(delivered.is_ok(), "{delivered:?}");
-        }
-        None => {
-            let log = EmbeddedLog::open(&deployment.data_dir().join("log.redb")).unwrap();
-            let _ = log.append(topic, record).await.unwrap();
-        }
     }
 }
 
@@ -307,6 +249,10 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
     );
     let left = client.delete(&format!("/groups/{group}/members/carol"), Some(&carol.token)).await;
     assert_eq!(left.status, reqwest::StatusCode::NO_CONTENT);
+    // A block and its lifting.
+    let block = client.put("/me/blocked/bob", Some(&carol.token), json!(null)).await;
+    assert_eq!(block.status, reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(client.delete("/me/blocked/bob", Some(&carol.token)).await.status, reqwest::StatusCode::NO_CONTENT);
     // A profile; sessions: a refresh, a logout, a new password.
     let profile = client.patch("/me", Some(&carol.token), json!({ "displayName": "Carol" })).await;
     assert_eq!(profile.status, reqwest::StatusCode::OK);

@@ -131,7 +131,9 @@ pub(crate) fn render(opener: &Opener, notification: &Notification) -> Result<Opt
         | Event::PasswordChanged(_)
         | Event::AttachmentRequested(_)
         | Event::AttachmentUploaded(_)
-        | Event::GroupMembershipMarked(_) => None,
+        | Event::GroupMembershipMarked(_)
+        | Event::UserBlocked(_)
+        | Event::UserUnblocked(_) => None,
     };
     Ok(rendered)
 }

@@ -3,6 +3,7 @@
 pub(crate) mod analytics;
 pub(crate) mod attachments;
 pub(crate) mod auth;
+pub(crate) mod blocks;
 pub(crate) mod chat;
 pub(crate) mod encryption;
 pub(crate) mod group_messages;
@@ -74,6 +75,8 @@ pub fn router(state: AppState) -> Router {
         .route("/users", get(users::search))
         .route("/users/{username}", get(users::profile))
         .route("/me", patch(users::update_me))
+        .route("/me/blocked", get(blocks::list))
+        .route("/me/blocked/{username}", put(blocks::block).delete(blocks::unblock))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))
         .route("/chat/read", post(receipts::read_direct))

@@ -6,7 +6,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
 use confab_readmodels::{
-    GroupMessageRow, MembershipMark, MessageRow, MessageStore, ReceiptAdvance,
+    BlockMark, BlockStore, GroupMessageRow, MembershipMark, MessageRow, MessageStore, ReceiptAdvance,
     ReceiptStatus::{Delivered, Read},
     ReceiptStore, StoreError,
 };
@@ -19,22 +19,27 @@ pub const MESSAGES: ProjectionSpec = ProjectionSpec {
         Arc::new(MessagesProjection::new(
             Arc::clone(&sinks.read_models.messages),
             Arc::clone(&sinks.read_models.receipts),
+            Arc::clone(&sinks.read_models.blocks),
         ))
     },
 };
 
 /// `confab.messages` -> direct messages and conversations, group messages and each group's last
-/// message, and receipt watermarks.
+/// message, receipt watermarks, and blocks.
 pub struct MessagesProjection {
     store: Arc<dyn MessageStore>,
     receipts: Arc<dyn ReceiptStore>,
+    blocks: Arc<dyn BlockStore>,
 }
 
 impl MessagesProjection {
-    pub fn new(store: Arc<dyn MessageStore>, receipts: Arc<dyn ReceiptStore>) -> Self {
-        Self { store, receipts }
+    pub fn new(store: Arc<dyn MessageStore>, receipts: Arc<dyn ReceiptStore>, blocks: Arc<dyn BlockStore>) -> Self {
+        Self { store, receipts, blocks }
     }
 }
+
+/// A batch's block marks by direct conversation: what is stored, then the batch's own.
+type BlocksByConversation = HashMap<String, Vec<BlockMark>>;
 
 #[async_trait]
 impl Projection for MessagesProjection {
@@ -47,7 +52,13 @@ impl Projection for MessagesProjection {
     }
 
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
-        let messages: Vec<MessageRow> = events.iter().filter_map(direct_message_row).collect();
+        let block_marks: Vec<BlockMark> = events.iter().filter_map(block_mark).collect();
+        let blocks = self.blocks_of(events, &block_marks).await?;
+        let messages: Vec<MessageRow> = events
+            .iter()
+            .filter_map(direct_message_row)
+            .filter(|row| !closed(&blocks, &row.conversation_id, row.seq, "direct message"))
+            .collect();
         let marks: Vec<MembershipMark> = events.iter().filter_map(membership_mark).collect();
         let group_messages =
             self.sent_by_members(events.iter().filter_map(group_message_row).collect(), &marks).await?;
@@ -62,9 +73,14 @@ impl Projection for MessagesProjection {
         if !marks.is_empty() {
             self.store.put_membership_marks(&marks).await?;
         }
+        if !block_marks.is_empty() {
+            self.blocks.put_block_marks(&block_marks).await?;
+        }
         let mut advances = Vec::new();
         for logged in events {
-            if let Some(advance) = self.receipt(&logged.event).await? {
+            if let Some(advance) = self.receipt(&logged.event).await?
+                && !closed(&blocks, &advance.conversation_id, logged.position.offset, "receipt")
+            {
                 advances.push(advance);
             }
         }
@@ -105,6 +121,40 @@ pub(crate) fn membership_mark(logged: &LoggedEvent) -> Option<MembershipMark> {
     })
 }
 
+/// The mark a `UserBlocked` or `UserUnblocked` event becomes.
+pub(crate) fn block_mark(logged: &LoggedEvent) -> Option<BlockMark> {
+    let (payload, blocked) = logged.event.block()?;
+    Some(BlockMark {
+        conversation_id: payload.conversation_id.clone(),
+        seq: logged.position.offset,
+        blocker_id: payload.blocker_id.clone(),
+        blocked_id: payload.blocked_id.clone(),
+        blocked_username: payload.blocked_username.clone(),
+        blocked,
+        at_ms: logged.event.occurred_at(),
+    })
+}
+
+/// The direct conversation a direct message or receipt belongs to.
+fn direct_conversation(event: &Event) -> Option<&str> {
+    match event {
+        Event::DirectMessageSent(e) => Some(&e.payload.conversation_id),
+        Event::DirectMessagesDelivered(e) => Some(&e.payload.conversation_id),
+        Event::DirectMessagesRead(e) => Some(&e.payload.conversation_id),
+        _ => None,
+    }
+}
+
+/// Whether a block stood in `conversation_id` just before `seq`, by `blocks`; what stood is
+/// not stored.
+fn closed(blocks: &BlocksByConversation, conversation_id: &str, seq: u64, what: &str) -> bool {
+    let standing = blocks.get(conversation_id).and_then(|marks| BlockMark::standing(marks, seq));
+    if let Some(block) = standing {
+        tracing::info!(conversation_id, seq, block = block.seq, "{what} after a block in the log; not stored");
+    }
+    standing.is_some()
+}
+
 /// The row a group message event becomes.
 pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
     let Event::GroupMessageSent(e) = &logged.event else { return None };
@@ -125,6 +175,34 @@ pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
 const MARK_LOOKUPS: usize = 16;
 
 impl MessagesProjection {
+    /// The block marks of every direct conversation with a message or receipt in `events`: the
+    /// stored ones, then `batch_marks`.
+    async fn blocks_of(
+        &self,
+        events: &[LoggedEvent],
+        batch_marks: &[BlockMark],
+    ) -> Result<BlocksByConversation, StoreError> {
+        let mut conversations: Vec<String> =
+            events.iter().filter_map(|l| direct_conversation(&l.event)).map(str::to_owned).collect();
+        conversations.sort_unstable();
+        conversations.dedup();
+        let blocks = &self.blocks;
+        let mut marks: BlocksByConversation = stream::iter(conversations)
+            .map(|conversation| async move {
+                let marks = blocks.block_marks(&conversation).await?;
+                Ok::<_, StoreError>((conversation, marks))
+            })
+            .buffer_unordered(MARK_LOOKUPS)
+            .try_collect()
+            .await?;
+        for mark in batch_marks {
+            if let Some(known) = marks.get_mut(&mark.conversation_id) {
+                known.push(mark.clone());
+            }
+        }
+        Ok(marks)
+    }
+
     /// The group messages whose senders were members at their point of the group's order, by the
     /// marks stored and those of this batch; the others were sent by someone already removed.
     async fn sent_by_members(

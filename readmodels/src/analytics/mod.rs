@@ -26,7 +26,9 @@ pub enum Op {
     /// A user is now in (or out of) a group; the group's size moves only when that is news.
     Membership { group_id: String, user_id: String, member: bool },
     /// A membership mark on `confab.messages` at `seq`: kept so that a group message from a
-    /// removed sender is not counted, by the same rule the messages projection applies.
+    /// removed sender is not counted, by the same rule the messages projection applies. A block
+    /// is kept the same way: `group_id` is the direct conversation, `user_id` the blocker, and
+    /// `member` false while they block, so a direct message after it is not counted either.
     Mark { group_id: String, user_id: String, seq: u64, member: bool },
 }
 

@@ -4,6 +4,7 @@
 
 mod analytics;
 mod attachments;
+mod blocks;
 mod checkpoints;
 mod claims;
 mod generations;

@@ -41,6 +41,10 @@ pub struct TableNames {
     pub conversation_attachments: String,
     pub pending_uploads: String,
     pub sessions: String,
+    /// Blocks and their liftings, by direct conversation, in its order.
+    pub block_marks: String,
+    /// Each blocker's list, by username.
+    pub blocked_users: String,
     pub claims: String,
     pub checkpoints: String,
     /// The analytics consumer's own state, not a read model.
@@ -79,6 +83,8 @@ impl TableNames {
             conversation_attachments: name("conversation_attachments"),
             pending_uploads: name("pending_uploads"),
             sessions: name("sessions"),
+            block_marks: name("block_marks"),
+            blocked_users: name("blocked_users"),
             claims: shared("claims"),
             checkpoints: name("checkpoints"),
             analytics: shared("analytics"),
@@ -95,7 +101,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 17] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 19] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -114,6 +120,8 @@ impl TableNames {
             ("conversation_attachments", &self.conversation_attachments),
             ("pending_uploads", &self.pending_uploads),
             ("sessions", &self.sessions),
+            ("block_marks", &self.block_marks),
+            ("blocked_users", &self.blocked_users),
         ]
     }
 }
@@ -177,6 +185,8 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
         },
         Spec { name: &tables.pending_uploads, hash: "uploader_id", range: Some("attachment_id"), local_index: None },
         Spec { name: &tables.sessions, hash: "user_id", range: Some("session_id"), local_index: None },
+        Spec { name: &tables.block_marks, hash: "conversation_id", range: Some("seq"), local_index: None },
+        Spec { name: &tables.blocked_users, hash: "blocker_id", range: Some("blocked_username"), local_index: None },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
         Spec { name: &tables.analytics, hash: "metric", range: Some("bucket"), local_index: None },
         Spec { name: &tables.analytics_members, hash: "set_key", range: Some("member"), local_index: None },

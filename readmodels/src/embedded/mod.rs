@@ -8,6 +8,7 @@
 //! to the blocking pool.
 mod analytics;
 mod attachments;
+mod blocks;
 pub mod generations;
 mod groups;
 mod messages;
@@ -105,6 +106,8 @@ impl EmbeddedStore {
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::PENDING_UPLOADS).map_err(storage_error)?;
             let _ = txn.open_table(sessions::SESSIONS).map_err(storage_error)?;
+            let _ = txn.open_table(blocks::BLOCK_MARKS).map_err(storage_error)?;
+            let _ = txn.open_table(blocks::BLOCKED_USERS).map_err(storage_error)?;
         }
         txn.commit().map_err(storage_error)?;
         Ok(Self { db: Arc::new(db) })
@@ -182,6 +185,14 @@ impl EmbeddedStore {
         let _ = out.insert(
             "sessions".into(),
             dump_table(&txn, sessions::SESSIONS, |k, v| Ok(json!([k, from_json::<Value>("sessions", v)?])))?,
+        );
+        let _ = out.insert(
+            "block_marks".into(),
+            dump_table(&txn, blocks::BLOCK_MARKS, |k, v| Ok(json!([k, from_json::<Value>("block_marks", v)?])))?,
+        );
+        let _ = out.insert(
+            "blocked_users".into(),
+            dump_table(&txn, blocks::BLOCKED_USERS, |k, v| Ok(json!([k, from_json::<Value>("blocked_users", v)?])))?,
         );
         Ok(Value::Object(out))
     }

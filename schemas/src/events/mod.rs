@@ -1,6 +1,7 @@
 //! The event types: one Rust type per `.avsc` file, checked against it by the contract tests.
 
 mod attachments;
+mod blocks;
 mod direct;
 mod envelope;
 mod groups;
@@ -12,6 +13,7 @@ mod users;
 pub use attachments::{
     AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
 };
+pub use blocks::{BlockPayload, UserBlocked, UserUnblocked};
 pub use direct::{DirectMessageSent, DirectMessageSentPayload};
 pub use groups::{
     GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload, GroupMemberRemoved,
@@ -125,6 +127,8 @@ events! {
     GroupMessagesDelivered => Topic::Messages, |e| &e.payload.group_id;
     GroupMessagesRead => Topic::Messages, |e| &e.payload.group_id;
     GroupMembershipMarked => Topic::Messages, |e| &e.payload.group_id;
+    UserBlocked => Topic::Messages, |e| &e.payload.conversation_id;
+    UserUnblocked => Topic::Messages, |e| &e.payload.conversation_id;
     GroupCreated => Topic::Groups, |e| &e.payload.group_id;
     GroupMemberAdded => Topic::Groups, |e| &e.payload.group_id;
     GroupMemberRemoved => Topic::Groups, |e| &e.payload.group_id;

@@ -5,6 +5,8 @@
 //! Every API process runs its own, outside any consumer group, so each sees every event. It
 //! never commits: a process that restarts starts again at the end, and a client that missed
 //! something in between resumes from the read models with its cursor.
+mod blocks;
+
 use std::{
     collections::HashMap,
     sync::Arc,
@@ -17,6 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::Backoff;
+use blocks::BlocksKnown;
 use confab_readmodels::{
     LiveReadModels, MAX_PAGE_ROWS, MemberRow, MembershipMark, Sight, StoreError, change_applied, sights_with,
 };
@@ -80,6 +83,7 @@ impl Notifier {
         Ok(tokio::spawn(async move {
             let mut backoff = Backoff::default();
             let mut marks = MarksSeen::default();
+            let mut blocks = BlocksKnown::default();
             loop {
                 let polled = tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -112,7 +116,11 @@ impl Notifier {
                             continue;
                         }
                     };
-                    if !marks.follow(&event, record.position.offset) {
+                    let offset = record.position.offset;
+                    let Some(admitted) = blocks.admits(&self.read_models, &event, offset, &shutdown).await else {
+                        return; // shut down while the store was out
+                    };
+                    if !admitted || !marks.follow(&event, offset) {
                         continue; // a message the projection does not store either
                     }
                     if let Event::GroupMembershipMarked(e) = &event {
@@ -189,7 +197,11 @@ impl Notifier {
             | Event::PasswordChanged(_)
             | Event::AttachmentRequested(_)
             | Event::AttachmentUploaded(_)
-            | Event::GroupMembershipMarked(_) => Vec::new(),
+            | Event::GroupMembershipMarked(_)
+            // A block is not announced, not even to the blocker's other devices: it shows in
+            // their list; the blocked person learns no more than a refusal.
+            | Event::UserBlocked(_)
+            | Event::UserUnblocked(_) => Vec::new(),
         };
         audience.sort();
         audience.dedup();
