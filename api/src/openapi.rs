@@ -12,8 +12,8 @@ use utoipa::{
 use crate::{
     AppState, constraints, health,
     routes::{
-        analytics, attachments, auth, blocks, chat, encryption, group_messages, groups, members, receipts, sessions,
-        users,
+        analytics, attachments, auth, blocks, chat, encryption, export, group_messages, groups, members, receipts,
+        sessions, users,
     },
 };
 
@@ -24,7 +24,7 @@ use crate::{
         auth::register, auth::login,
         sessions::refresh, sessions::logout, sessions::list, sessions::end, sessions::change_password,
         users::profile, users::search, users::update_me,
-        blocks::block, blocks::unblock, blocks::list,
+        blocks::block, blocks::unblock, blocks::list, export::export,
         chat::send, chat::messages, receipts::read_direct,
         groups::create, groups::list, groups::get, groups::rename,
         members::add_member, members::remove_member, members::set_role,

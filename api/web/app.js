@@ -18,6 +18,7 @@ const state = {
   reconnectTimer: null,
   lastTypingSent: new Map(),
   pendingFile: null,
+  blocked: new Set(), // usernames the user blocks
 };
 
 // ---------- the API ----------
@@ -92,9 +93,17 @@ function tokensOf(login) {
   };
 }
 
+/** What the devices list calls this browser: its name and system, from the user agent. */
+function deviceName() {
+  const ua = navigator.userAgent;
+  const browser = /Firefox\//.test(ua) ? "Firefox" : /Edg\//.test(ua) ? "Edge" : /Chrome\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
+  const system = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Mac OS X/.test(ua) ? "macOS" : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "";
+  return system ? `${browser} on ${system}` : browser;
+}
+
 async function signIn(username, password, register) {
   if (register) await api("POST", "/auth/register", { username, password });
-  const login = await api("POST", "/auth/login", { username, password, deviceName: "Web browser" });
+  const login = await api("POST", "/auth/login", { username, password, deviceName: deviceName() });
   saveSession({ ...tokensOf(login), cursor: null });
   await start();
 }
@@ -265,6 +274,7 @@ async function openChat(key) {
   $("chat-subtitle").textContent = "";
   $("composer").hidden = false;
   $("add-member").hidden = chat.kind !== "group" || chat.role !== "admin";
+  showBlock(chat);
   $("chat-error").textContent = "";
   $("typing").textContent = chat.typing ? `${chat.typing} is typing…` : "";
   renderList();
@@ -282,6 +292,82 @@ async function openChat(key) {
   scrollToEnd();
   markRead(chat);
   $("text").focus();
+}
+
+// ---------- blocking and devices ----------
+
+/** The block button of a direct chat, and the composer it closes. */
+function showBlock(chat) {
+  const direct = chat.kind !== "group" && chat.to !== state.session.username;
+  const blocked = direct && state.blocked.has(chat.to);
+  $("block-toggle").hidden = !direct;
+  $("block-toggle").textContent = blocked ? "Unblock" : "Block";
+  $("block-toggle").setAttribute("aria-pressed", String(blocked));
+  $("composer").hidden = blocked;
+  if (blocked) $("chat-subtitle").textContent = "You blocked this user: neither of you can message the other.";
+  else if ($("chat-subtitle").textContent.startsWith("You blocked")) $("chat-subtitle").textContent = "";
+}
+
+async function loadBlocked() {
+  let after;
+  do {
+    const page = await api("GET", `/me/blocked?limit=200${after ? `&after=${encodeURIComponent(after)}` : ""}`);
+    for (const b of page.blocked) state.blocked.add(b.username);
+    after = page.nextCursor;
+  } while (after);
+}
+
+async function toggleBlock() {
+  const chat = state.chats.get(state.current);
+  if (!chat || chat.kind === "group") return;
+  const blocked = state.blocked.has(chat.to);
+  try {
+    await api(blocked ? "DELETE" : "PUT", `/me/blocked/${encodeURIComponent(chat.to)}`);
+    if (blocked) state.blocked.delete(chat.to); else state.blocked.add(chat.to);
+    $("chat-error").textContent = "";
+    showBlock(chat);
+    if (blocked) $("text").focus(); else $("block-toggle").focus();
+  } catch (e) {
+    $("chat-error").textContent = e.message;
+  }
+}
+
+async function showDevices() {
+  $("devices-error").textContent = "";
+  const list = $("device-list");
+  try {
+    const { sessions } = await api("GET", "/auth/sessions");
+    list.replaceChildren(...sessions.map((s) => {
+      const item = document.createElement("li");
+      const label = document.createElement("span");
+      label.textContent = s.deviceName || "Unnamed device";
+      const when = document.createElement("span");
+      when.className = "when";
+      when.textContent = s.current ? "This device" : `Last seen ${new Date(s.lastSeenAt).toLocaleString()}`;
+      label.append(when);
+      item.append(label);
+      if (!s.current) {
+        const end = document.createElement("button");
+        end.type = "button";
+        end.className = "secondary";
+        end.textContent = "Sign out";
+        end.setAttribute("aria-label", `Sign out ${s.deviceName || "unnamed device"}`);
+        end.addEventListener("click", async () => {
+          try {
+            await api("DELETE", `/auth/sessions/${encodeURIComponent(s.sessionId)}`);
+            await showDevices();
+          } catch (e) {
+            $("devices-error").textContent = e.message;
+          }
+        });
+        item.append(end);
+      }
+      return item;
+    }));
+  } catch (e) {
+    $("devices-error").textContent = e.message;
+  }
+  if (!$("devices-dialog").open) $("devices-dialog").showModal();
 }
 
 async function describeGroup(chat) {
@@ -715,6 +801,8 @@ function wire() {
     }
   });
   $("logout").addEventListener("click", () => logOut());
+  $("devices").addEventListener("click", () => showDevices());
+  $("block-toggle").addEventListener("click", () => toggleBlock());
   $("new-chat").addEventListener("submit", async (event) => {
     event.preventDefault();
     const username = $("new-chat-user").value.trim().toLowerCase();
@@ -818,7 +906,7 @@ async function start() {
   $("me").textContent = state.session.username;
   scheduleRefresh();
   try {
-    await loadLists(false);
+    await Promise.all([loadLists(false), loadBlocked()]);
   } catch (e) {
     $("chat-error").textContent = e.message;
   }

@@ -26,7 +26,7 @@ pub struct BlockedPage {
 }
 
 /// The refusal of anything toward or from a user across a block.
-pub(crate) fn refused(caller_blocks: bool) -> ChatError {
+fn refused(caller_blocks: bool) -> ChatError {
     if caller_blocks {
         ChatError::forbidden("blocked", "you blocked this user; unblock them first")
     } else {
@@ -43,10 +43,16 @@ impl UseCases {
     /// Refuses what `caller_id` would do in their direct conversation with `peer_id` while a
     /// block stands there, either way: the one rule for direct messages, receipts and typing.
     pub(crate) async fn refuse_if_blocked(&self, caller_id: &str, peer_id: &str) -> Result<(), ChatError> {
+        self.refuse_if_blocked_at(caller_id, peer_id, u64::MAX).await
+    }
+
+    /// As [`UseCases::refuse_if_blocked`], for what sits at `seq` of the conversation: refused
+    /// if a block stood just before it, as the messages projection decides.
+    pub(crate) async fn refuse_if_blocked_at(&self, caller_id: &str, peer_id: &str, seq: u64) -> Result<(), ChatError> {
         if caller_id == peer_id {
             return Ok(());
         }
-        match BlockMark::standing(&self.block_marks(caller_id, peer_id).await?, u64::MAX) {
+        match BlockMark::standing(&self.block_marks(caller_id, peer_id).await?, seq) {
             Some(block) => Err(refused(block.blocker_id == caller_id)),
             None => Ok(()),
         }

@@ -5,7 +5,6 @@ use uuid::Uuid;
 
 use crate::{
     Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases,
-    blocks::refused,
     messaging::Published,
     rate_limits::UserAction,
     time::{now_ms, rfc3339},
@@ -92,14 +91,10 @@ impl UseCases {
         let claim = client_message_id.as_deref().map(|id| (CLIENT_MESSAGE_CLAIM, caller.sub.as_str(), id));
         match self.publish_once(claim, &first, &event, occurred_at).await? {
             Published::Appended(position) => {
-                // The projection drops a message a block came before in the conversation's order
-                // (the check above read marks that were behind): it was not sent.
-                if self.caught_up(&position).await
-                    && self.read().messages.message(&place_id, &message_id_text).await?.is_none()
-                {
-                    self.refuse_if_blocked(&caller.sub, &recipient.user_id).await?;
-                    return Err(refused(false));
-                }
+                self.read_your_write(&position).await;
+                // A block the check above did not see yet may have come first in the
+                // conversation's order: then the projection drops the message, by the same rule.
+                self.refuse_if_blocked_at(&caller.sub, &recipient.user_id, position.offset).await?;
                 Ok(first.sent)
             }
             Published::Retried(value) => retried_send(&value, &recipient.user_id),

@@ -10,6 +10,7 @@ mod deliveries;
 mod direct;
 mod encryption;
 mod error;
+mod export;
 mod group_messages;
 mod groups;
 mod login_guard;

@@ -12,6 +12,7 @@ pub(crate) const LIMITS: &[&str] = &[
     "receipts",
     "typing",
     "search",
+    "export",
     "register_per_address",
     "login_per_address",
     "login_failures",

@@ -90,6 +90,8 @@ pub struct RateSpecs {
     pub typing_per_user: RateSpec,
     /// User searches (`GET /users?prefix=`) per user.
     pub search_per_user: RateSpec,
+    /// Exports of everything held about a user (`GET /me/export`) per user.
+    pub export_per_user: RateSpec,
 }
 
 impl RateSpecs {
@@ -103,6 +105,7 @@ impl RateSpecs {
         receipts_per_user: RateSpec::OFF,
         typing_per_user: RateSpec::OFF,
         search_per_user: RateSpec::OFF,
+        export_per_user: RateSpec::OFF,
     };
 }
 
@@ -115,6 +118,7 @@ pub(crate) enum UserAction {
     Receipt,
     Typing,
     Search,
+    Export,
 }
 
 type Keyed<K> = DefaultKeyedRateLimiter<K>;
@@ -130,6 +134,7 @@ pub struct RateLimits {
     receipts: Option<Keyed<String>>,
     typing: Option<Keyed<String>>,
     search: Option<Keyed<String>>,
+    export: Option<Keyed<String>>,
     /// One typing signal per (user, target) per second, always: more say nothing new, so they
     /// are dropped rather than refused.
     typing_per_target: Keyed<String>,
@@ -152,6 +157,7 @@ impl RateLimits {
             receipts: keyed(specs.receipts_per_user),
             typing: keyed(specs.typing_per_user),
             search: keyed(specs.search_per_user),
+            export: keyed(specs.export_per_user),
             typing_per_target: RateLimiter::keyed(Quota::per_second(NonZeroU32::MIN)),
         }
     }
@@ -190,6 +196,7 @@ impl RateLimits {
             UserAction::Receipt => ("receipts", &self.receipts),
             UserAction::Typing => ("typing", &self.typing),
             UserAction::Search => ("search", &self.search),
+            UserAction::Export => ("export", &self.export),
         };
         match limiter {
             Some(limiter) => self.check(limit, Some(limiter), &user_id.to_owned()),
@@ -224,10 +231,16 @@ impl RateLimits {
     /// Forgets keys that are back to a full allowance; run now and then so memory follows the
     /// clients that are active, not every client ever seen.
     pub fn forget_idle(&self) {
-        for limiter in [&self.send, &self.group_changes, &self.attachments, &self.receipts, &self.typing, &self.search]
-            .into_iter()
-            .flatten()
-        {
+        let per_user = [
+            &self.send,
+            &self.group_changes,
+            &self.attachments,
+            &self.receipts,
+            &self.typing,
+            &self.search,
+            &self.export,
+        ];
+        for limiter in per_user.into_iter().flatten() {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }

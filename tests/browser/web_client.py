@@ -226,6 +226,31 @@ def main():
             send(alice, "after a renewal")
             shown_once(bob, "after a renewal")
 
+            # Alice blocks Bob from their chat: her composer closes, his send is refused; lifted,
+            # they chat again.
+            open_chat(alice, "bob")
+            alice.click("#block-toggle")
+            expect(alice.locator("#block-toggle")).to_have_text("Unblock")
+            expect(alice.locator("#composer")).to_be_hidden()
+            open_chat(bob, "alice")
+            bob.fill("#text", "are you there?")
+            bob.press("#text", "Enter")
+            expect(bob.locator("#chat-error")).to_contain_text("does not accept")
+            alice.click("#block-toggle")
+            expect(alice.locator("#block-toggle")).to_have_text("Block")
+            send(alice, "unblocked")
+            shown_once(bob, "unblocked")
+
+            # Alice's devices: this browser and the login above; she signs that one out.
+            alice.click("#devices")
+            devices = alice.locator("#device-list li")
+            expect(devices).to_have_count(2)
+            expect(devices.filter(has_text="This device")).to_contain_text("Chrome on Linux")
+            alice.get_by_role("button", name=re.compile("^Sign out")).click()
+            expect(devices).to_have_count(1)
+            alice.locator("#devices-dialog").get_by_role("button", name="Close").click()
+            expect(alice.locator("#devices-dialog")).to_be_hidden()
+
             # Bob ends his browser's session from another device: the page signs out at once.
             browser_session = stored_session(bob)["sessionId"]
             phone = api(server.url, "POST", "/auth/login", {"username": "bob", "password": PASSWORD})["token"]

@@ -209,7 +209,7 @@ async fn a_slow_client_is_disconnected_and_resumes_without_loss(backend: Backend
         .buffered(4);
     let (mut ids, mut fast_got) = (Vec::new(), HashSet::new());
     while let Some(sent) = sends.next().await {
-        assert_eq!(sent.status, StatusCode::OK);
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         ids.push(sent.body["messageId"].as_str().unwrap().to_owned());
         // The other device keeps up the whole time.
         let frame = fast.next_of("message").await;

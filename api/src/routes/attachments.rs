@@ -11,6 +11,7 @@ use crate::{
     ApiError, AppState, constraints,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
+    views::attachments::DownloadTicket,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -73,19 +74,6 @@ pub(crate) struct AttachmentView {
     #[serde(skip_serializing_if = "Option::is_none")]
     group_id: Option<String>,
     created_at: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct DownloadTicket {
-    attachment_id: String,
-    /// A short-lived URL that downloads the bytes with `GET`.
-    download_url: String,
-    expires_at: String,
-    file_name: String,
-    content_type: String,
-    size: u64,
-    sha256: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -193,17 +181,7 @@ pub(crate) async fn download(
     AuthUser(caller): AuthUser,
     PathParams(attachment_id): PathParams<String>,
 ) -> Result<Json<DownloadTicket>, ApiError> {
-    let producers::Download { file: OpenedFile { row, file_name }, url, expires_at_ms } =
-        state.use_cases.download(&caller, &attachment_id).await?;
-    Ok(Json(DownloadTicket {
-        file_name,
-        download_url: url.url,
-        expires_at: rfc3339(expires_at_ms),
-        attachment_id: row.attachment_id,
-        content_type: row.content_type,
-        size: row.size,
-        sha256: row.declared_sha256,
-    }))
+    Ok(Json(state.use_cases.download(&caller, &attachment_id).await?.into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

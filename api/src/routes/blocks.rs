@@ -7,6 +7,7 @@ use crate::{
     ApiError, AppState,
     error::ErrorBody,
     extract::{AuthUser, PathParams, QueryParams},
+    views::blocks::BlockedUser,
 };
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -18,15 +19,6 @@ pub(crate) struct BlockedQuery {
     /// The `nextCursor` of the page before: a username.
     #[param(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$")]
     after: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct BlockedUser {
-    user_id: String,
-    username: String,
-    /// When the block began, RFC 3339.
-    since: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -91,14 +83,6 @@ pub(crate) async fn list(
     QueryParams(query): QueryParams<BlockedQuery>,
 ) -> Result<Json<BlockedList>, ApiError> {
     let page = state.use_cases.blocked_users(&caller, query.after.as_deref(), query.limit.as_deref()).await?;
-    let blocked = page
-        .blocked
-        .into_iter()
-        .map(|b| BlockedUser {
-            user_id: b.blocked_id,
-            username: b.blocked_username,
-            since: confab_producers::rfc3339(b.since_ms),
-        })
-        .collect();
+    let blocked = page.blocked.into_iter().map(BlockedUser::from).collect();
     Ok(Json(BlockedList { blocked, next_cursor: page.next_cursor }))
 }

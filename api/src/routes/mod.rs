@@ -6,6 +6,7 @@ pub(crate) mod auth;
 pub(crate) mod blocks;
 pub(crate) mod chat;
 pub(crate) mod encryption;
+pub(crate) mod export;
 pub(crate) mod group_messages;
 pub(crate) mod groups;
 pub(crate) mod members;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{username}", get(users::profile))
         .route("/me", patch(users::update_me))
         .route("/me/blocked", get(blocks::list))
+        .route("/me/export", get(export::export))
         .route("/me/blocked/{username}", put(blocks::block).delete(blocks::unblock))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))

@@ -9,7 +9,7 @@ use crate::{
     client_addr::ClientAddr,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams},
-    views::tokens::LoginResponse,
+    views::{sessions::Session, tokens::LoginResponse},
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,20 +28,6 @@ pub(crate) struct PasswordChange {
 }
 
 /// A session as its user sees it.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Session {
-    session_id: String,
-    /// What the client called the device at login, if anything.
-    device_name: Option<String>,
-    /// RFC 3339, UTC.
-    created_at: String,
-    /// The last login or refresh of the session, RFC 3339.
-    last_seen_at: String,
-    /// Whether this is the session of the token asking.
-    current: bool,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Sessions {
     sessions: Vec<Session>,
@@ -83,16 +69,7 @@ pub(crate) async fn list(
     AuthUser(caller): AuthUser,
 ) -> Result<Json<Sessions>, ApiError> {
     let sessions = state.use_cases.sessions(&caller).await?;
-    let sessions = sessions
-        .into_iter()
-        .map(|view| Session {
-            session_id: view.row.session_id,
-            device_name: view.row.device_name,
-            created_at: confab_producers::rfc3339(view.row.started_at_ms),
-            last_seen_at: confab_producers::rfc3339(view.row.last_seen_ms),
-            current: view.current,
-        })
-        .collect();
+    let sessions = sessions.into_iter().map(Session::from).collect();
     Ok(Json(Sessions { sessions }))
 }
 

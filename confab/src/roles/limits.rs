@@ -52,6 +52,9 @@ pub(crate) struct LimitArgs {
     /// User searches (`GET /users?prefix=`) per user.
     #[arg(long, env = "CONFAB_RATE_SEARCH", default_value = "30/1m")]
     pub(crate) rate_search: RateSpec,
+    /// Exports of everything held about a user (`GET /me/export`) per user.
+    #[arg(long, env = "CONFAB_RATE_EXPORT", default_value = "3/1h")]
+    pub(crate) rate_export: RateSpec,
     /// Passwords hashed or checked at once (default: the number of cores).
     #[arg(long, env = "CONFAB_PASSWORD_HASH_THREADS")]
     pub(crate) password_hash_threads: Option<usize>,
@@ -125,6 +128,7 @@ impl LimitArgs {
             receipts_per_user: self.rate_receipts,
             typing_per_user: self.rate_typing,
             search_per_user: self.rate_search,
+            export_per_user: self.rate_export,
         }
     }
 
