@@ -23,7 +23,7 @@ use crate::{
     paths(
         auth::register, auth::login,
         sessions::refresh, sessions::logout, sessions::list, sessions::end, sessions::change_password,
-        users::profile, users::search, users::update_me,
+        users::profile, users::search, users::update_me, users::delete_me,
         blocks::block, blocks::unblock, blocks::list, export::export,
         chat::send, chat::messages, receipts::read_direct,
         groups::create, groups::list, groups::get, groups::rename,

@@ -110,6 +110,10 @@ impl Revocations {
             Event::SessionStarted(e) => state.seen(&e.payload.user_id, &e.payload.session_id, now),
             Event::SessionRefreshed(e) => state.seen(&e.payload.user_id, &e.payload.session_id, now),
             Event::SessionEnded(e) => return state.end(&e.payload.user_id, vec![e.payload.session_id.clone()], now),
+            Event::AccountDeleted(e) => {
+                let all = state.live.get(&e.payload.user_id).map_or_else(Vec::new, |s| s.keys().cloned().collect());
+                return state.end(&e.payload.user_id, all, now);
+            }
             Event::PasswordChanged(e) => {
                 let kept = e.payload.kept_session_id.as_deref();
                 let others = state.live.get(&e.payload.user_id).map_or_else(Vec::new, |sessions| {

@@ -3,7 +3,7 @@
 //! checked again by the projection in log order.
 use std::{collections::HashSet, sync::Arc};
 
-use confab_readmodels::{GroupChange, GroupRole, GroupRow, MemberRow, Sight};
+use confab_readmodels::{GroupChange, GroupRole, GroupRow, MemberRow, Sight, UserRow};
 use confab_schemas::{
     Event, GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload,
     GroupMemberRemoved, GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload,
@@ -109,7 +109,13 @@ impl UseCases {
         let lookups = wanted.iter().cloned().map(|name| {
             let users = Arc::clone(&read.users);
             // A name no account can have is not looked up (some stores refuse such keys).
-            async move { if normalize_username(&name).is_ok() { users.user_by_name(&name).await } else { Ok(None) } }
+            async move {
+                if normalize_username(&name).is_ok() {
+                    Ok::<_, confab_readmodels::StoreError>(users.user_by_name(&name).await?.filter(UserRow::is_active))
+                } else {
+                    Ok(None)
+                }
+            }
         });
         let found: Vec<_> = stream::iter(lookups).buffered(LOOKUP_CONCURRENCY).try_collect().await?;
         let unknown: Vec<&str> =

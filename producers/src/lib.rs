@@ -4,6 +4,7 @@
 //! waits until the caller's next read can see it. HTTP and WebSocket both call these functions;
 //! neither holds a rule.
 
+mod accounts;
 mod attachments;
 mod blocks;
 mod deliveries;

@@ -136,7 +136,12 @@ impl UseCases {
         let Some(session) = session else {
             return Err(invalid_refresh());
         };
-        let user = read.users.user_by_id(&presented.user_id).await?.ok_or_else(invalid_refresh)?;
+        let user = read
+            .users
+            .user_by_id(&presented.user_id)
+            .await?
+            .filter(confab_readmodels::UserRow::is_active)
+            .ok_or_else(invalid_refresh)?;
         if session.refresh_token_hash != presented.hash {
             if self.publisher.claim_value(REFRESH_CLAIM, &presented.hash).await?.is_some() {
                 return Err(self.reused(&user.user_id, &user.username, &session.session_id).await);

@@ -91,6 +91,9 @@ impl UseCases {
         from: IpAddr,
     ) -> Result<(Uuid, String), ChatError> {
         self.rate_limits.login_attempt(from, &existing.username)?;
+        if !existing.is_active() {
+            return Err(username_taken());
+        }
         let user_id = Uuid::parse_str(&existing.user_id).map_err(ChatError::internal)?;
         if self.passwords.verify(password, Some(existing.password_hash)).await? {
             Ok((user_id, existing.username))
@@ -117,7 +120,7 @@ impl UseCases {
             return Err(ChatError::BadCredentials);
         };
         self.rate_limits.login_attempt(from, &account)?;
-        let user = self.read().users.user_by_name(&account).await?;
+        let user = self.read().users.user_by_name(&account).await?.filter(UserRow::is_active);
         let verified = self.passwords.verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| verified) else {
             self.rate_limits.login_failed(&account, from);
@@ -127,12 +130,14 @@ impl UseCases {
         self.start_session(&user.user_id, &user.username, device).await
     }
 
-    /// The user a request names; [`ChatError::UserNotFound`] when there is none.
+    /// The user a request names; [`ChatError::UserNotFound`] when there is none, or their
+    /// account was deleted.
     pub async fn user_named(&self, raw: &str) -> Result<UserRow, ChatError> {
         let user = match normalize_username(raw.trim()) {
             Ok(name) => self.read().users.user_by_name(&name).await?,
             Err(_) => None,
         };
-        user.ok_or_else(|| ChatError::UserNotFound(raw.to_owned()))
+        // A deleted account is no one: not found, not reachable, not addable.
+        user.filter(UserRow::is_active).ok_or_else(|| ChatError::UserNotFound(raw.to_owned()))
     }
 }

@@ -93,6 +93,7 @@ async fn with_group(world: &World) {
             registered_at_ms: 0,
             display_name: None,
             about: None,
+            deleted_at_ms: None,
         })
         .collect();
     world.read_models.users.put_users(&users).await.unwrap();

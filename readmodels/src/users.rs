@@ -17,6 +17,16 @@ pub struct UserRow {
     pub display_name: Option<String>,
     #[serde(default)]
     pub about: Option<String>,
+    /// When the account was deleted: it is no one from then on, and its name stays taken.
+    #[serde(default)]
+    pub deleted_at_ms: Option<i64>,
+}
+
+impl UserRow {
+    /// Whether the account is still someone: not deleted.
+    pub fn is_active(&self) -> bool {
+        self.deleted_at_ms.is_none()
+    }
 }
 
 /// The shortest prefix a search takes: the DynamoDB index is bucketed by it.
@@ -39,7 +49,11 @@ pub trait UserStore: Send + Sync + 'static {
         display_name: Option<&str>,
         about: Option<&str>,
     ) -> Result<(), StoreError>;
-    /// Up to `limit` accounts whose username starts with `prefix` (at least
+    /// Marks `username`'s account deleted at `at_ms`, if there is one: its password hash and
+    /// profile are cleared and search no longer finds it; the row stays, so the name stays
+    /// taken. Applied again, it changes nothing more.
+    async fn delete_account(&self, username: &str, at_ms: i64) -> Result<(), StoreError>;
+    /// Up to `limit` active accounts whose username starts with `prefix` (at least
     /// [`MIN_PREFIX_CHARS`]), in username order, after `after` when paging.
     async fn users_by_prefix(
         &self,

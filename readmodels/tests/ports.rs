@@ -89,6 +89,7 @@ fn user(id: &str, name: &str) -> UserRow {
         registered_at_ms: 1,
         display_name: None,
         about: None,
+        deleted_at_ms: None,
     }
 }
 
@@ -153,6 +154,20 @@ async fn users_by_prefix(read_models: &ReadModels) {
     assert_eq!(found(users.users_by_prefix("alb", Some("albert2"), 2).await.unwrap()), Vec::<String>::new());
     assert_eq!(found(users.users_by_prefix("zz", None, 5).await.unwrap()), Vec::<String>::new());
     assert_eq!(users.users_by_prefix("bo", None, 5).await.unwrap(), [user("id-bob", "bob")]);
+
+    // A deleted account: no longer found, its profile and password gone, its name still taken.
+    users.set_profile("alba", Some("Alba"), Some("about alba")).await.unwrap();
+    users.delete_account("alba", 77).await.unwrap();
+    users.delete_account("alba", 99).await.unwrap();
+    users.delete_account("nobody", 1).await.unwrap();
+    assert_eq!(found(users.users_by_prefix("alb", None, 2).await.unwrap()), ["alb", "albert"]);
+    let deleted = users.user_by_name("alba").await.unwrap().unwrap();
+    assert_eq!(deleted.deleted_at_ms, Some(77), "the first deletion stands");
+    assert!(!deleted.is_active());
+    assert_eq!((deleted.password_hash.as_str(), deleted.display_name, deleted.about), ("", None, None));
+    assert_eq!(users.user_by_id("id-alba").await.unwrap().unwrap().deleted_at_ms, Some(77));
+    users.put_users(&[user("id-other", "alba")]).await.unwrap();
+    assert_eq!(users.user_by_name("alba").await.unwrap().unwrap().user_id, "id-alba");
 }
 
 fn session(user: &str, id: &str, offset: u64) -> SessionRow {

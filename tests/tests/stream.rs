@@ -249,6 +249,11 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
     );
     let left = client.delete(&format!("/groups/{group}/members/carol"), Some(&carol.token)).await;
     assert_eq!(left.status, reqwest::StatusCode::NO_CONTENT);
+    // An account deleted.
+    let dave = client.user("dave").await;
+    let farewell = json!({ "password": "dave-password" });
+    let deleted = client.call(reqwest::Method::DELETE, "/me", Some(&dave.token), Some(farewell)).await;
+    assert_eq!(deleted.status, reqwest::StatusCode::NO_CONTENT);
     // A block and its lifting.
     let block = client.put("/me/blocked/bob", Some(&carol.token), json!(null)).await;
     assert_eq!(block.status, reqwest::StatusCode::NO_CONTENT);

@@ -129,6 +129,7 @@ pub(crate) fn render(opener: &Opener, notification: &Notification) -> Result<Opt
         | Event::SessionRefreshed(_)
         | Event::SessionEnded(_)
         | Event::PasswordChanged(_)
+        | Event::AccountDeleted(_)
         | Event::AttachmentRequested(_)
         | Event::AttachmentUploaded(_)
         | Event::GroupMembershipMarked(_)

@@ -75,7 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/password", post(sessions::change_password))
         .route("/users", get(users::search))
         .route("/users/{username}", get(users::profile))
-        .route("/me", patch(users::update_me))
+        .route("/me", patch(users::update_me).delete(users::delete_me))
         .route("/me/blocked", get(blocks::list))
         .route("/me/export", get(export::export))
         .route("/me/blocked/{username}", put(blocks::block).delete(blocks::unblock))

@@ -1,6 +1,6 @@
 //! People: `GET /users/{username}` (a profile), `GET /users?prefix=` (finding someone to chat
-//! with) and `PATCH /me` (one's own profile).
-use axum::{Json, extract::State};
+//! with), `PATCH /me` (one's own profile) and `DELETE /me` (one's account).
+use axum::{Json, extract::State, http::StatusCode};
 use confab_producers::FieldChange;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     ApiError, AppState,
+    client_addr::ClientAddr,
     error::ErrorBody,
     extract::{AuthUser, JsonBody, PathParams, QueryParams},
     views::profiles::Profile,
@@ -112,4 +113,31 @@ pub(crate) async fn update_me(
     let patch: ProfilePatch = serde_json::from_value(Value::Object(body))
         .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid profile: {e}")))?;
     Ok(Json(state.use_cases.update_profile(&caller, patch.display_name, patch.about).await?.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountDeletion {
+    /// The account's password, asked again.
+    #[schema(min_length = 1, max_length = 1024)]
+    password: String,
+}
+
+#[utoipa::path(
+    delete, path = "/me", tag = "people",
+    request_body = AccountDeletion,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "deleted: every session ends (sockets close with 4005) on every API process, login is refused, the profile is cleared and no one can reach the account; its username stays taken"),
+        (status = 403, description = "`wrong_password`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ClientAddr(from): ClientAddr,
+    JsonBody(body): JsonBody<AccountDeletion>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.delete_account(&caller, body.password, from).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

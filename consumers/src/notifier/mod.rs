@@ -195,6 +195,7 @@ impl Notifier {
             | Event::SessionRefreshed(_)
             | Event::SessionEnded(_)
             | Event::PasswordChanged(_)
+            | Event::AccountDeleted(_)
             | Event::AttachmentRequested(_)
             | Event::AttachmentUploaded(_)
             | Event::GroupMembershipMarked(_)

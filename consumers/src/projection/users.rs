@@ -40,7 +40,7 @@ impl Projection for UsersProjection {
     }
 
     /// In log order, a run of one kind at a time: registrations together, session changes
-    /// together, each password change alone (it ends sessions started before it).
+    /// together, each password change and deletion alone (each ends sessions started before it).
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
         let mut registered = Vec::new();
         let mut changes = Vec::new();
@@ -55,6 +55,7 @@ impl Projection for UsersProjection {
                         registered_at_ms: e.occurred_at,
                         display_name: None,
                         about: None,
+                        deleted_at_ms: None,
                     });
                 }
                 Event::ProfileUpdated(e) => {
@@ -63,6 +64,15 @@ impl Projection for UsersProjection {
                     self.users
                         .set_profile(&profile.username, profile.display_name.as_deref(), profile.about.as_deref())
                         .await?;
+                }
+                Event::AccountDeleted(e) => {
+                    self.flush_users(&mut registered).await?;
+                    self.users.delete_account(&e.payload.username, e.occurred_at).await?;
+                    changes.push(SessionChange::OthersEnded {
+                        user_id: e.payload.user_id.clone(),
+                        kept: None,
+                        before_offset: logged.position.offset,
+                    });
                 }
                 Event::PasswordChanged(e) => {
                     self.flush_users(&mut registered).await?;

@@ -46,6 +46,7 @@ pub(crate) fn user_from_item(item: &Item) -> Result<UserRow, StoreError> {
         registered_at_ms: get_n(item, "registered_at_ms")?,
         display_name: get_opt_s(item, "display_name"),
         about: get_opt_s(item, "about"),
+        deleted_at_ms: item.get("deleted_at_ms").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()),
     })
 }
 

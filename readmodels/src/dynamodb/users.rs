@@ -91,6 +91,31 @@ impl UserStore for DynamoStore {
         already_updated(update.update_expression(expression.trim()).send().await)
     }
 
+    async fn delete_account(&self, username: &str, at_ms: i64) -> Result<(), StoreError> {
+        already_updated(
+            self.client
+                .update_item()
+                .table_name(&self.tables.users)
+                .key("username", s(username))
+                .update_expression("SET deleted_at_ms = :d, password_hash = :none REMOVE display_name, about")
+                .condition_expression("attribute_exists(username) AND attribute_not_exists(deleted_at_ms)")
+                .expression_attribute_values(":d", n(at_ms))
+                .expression_attribute_values(":none", s(""))
+                .send()
+                .await,
+        )?;
+        let _ = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.user_prefixes)
+            .key("prefix", s(&bucket(username)))
+            .key("username", s(username))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
     async fn users_by_prefix(
         &self,
         prefix: &str,
@@ -114,7 +139,7 @@ impl UserStore for DynamoStore {
         // Each found name's row, read concurrently, in name order.
         let names: Vec<String> = names.iter().map(|item| get_s(item, "username")).collect::<Result<_, _>>()?;
         let users = futures::future::try_join_all(names.iter().map(|name| self.user_by_name(name))).await?;
-        Ok(users.into_iter().flatten().collect())
+        Ok(users.into_iter().flatten().filter(UserRow::is_active).collect())
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>, StoreError> {

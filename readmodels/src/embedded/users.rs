@@ -65,6 +65,24 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
+    async fn delete_account(&self, username: &str, at_ms: i64) -> Result<(), StoreError> {
+        let username = username.to_owned();
+        self.write(move |txn| {
+            let mut by_name = txn.open_table(USERS).map_err(storage_error)?;
+            let current = by_name.get(username.as_str()).map_err(storage_error)?;
+            let current: Option<UserRow> = current.map(|v| from_json("users", v.value())).transpose()?;
+            if let Some(mut user) = current.filter(UserRow::is_active) {
+                user.deleted_at_ms = Some(at_ms);
+                user.password_hash.clear();
+                user.display_name = None;
+                user.about = None;
+                let _ = by_name.insert(username.as_str(), to_json(&user)?.as_slice()).map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn users_by_prefix(
         &self,
         prefix: &str,
@@ -81,8 +99,9 @@ impl UserStore for EmbeddedStore {
                 if !name.value().starts_with(prefix) || found.len() >= limit.clamp(1, MAX_PAGE_ROWS) {
                     break;
                 }
-                if Some(name.value()) != after {
-                    found.push(from_json("users", value.value())?);
+                let user: UserRow = from_json("users", value.value())?;
+                if Some(name.value()) != after && user.is_active() {
+                    found.push(user);
                 }
             }
             Ok(found)

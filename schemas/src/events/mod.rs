@@ -1,5 +1,6 @@
 //! The event types: one Rust type per `.avsc` file, checked against it by the contract tests.
 
+mod accounts;
 mod attachments;
 mod blocks;
 mod direct;
@@ -10,6 +11,7 @@ mod receipts;
 mod sessions;
 mod users;
 
+pub use accounts::{AccountDeleted, AccountDeletedPayload};
 pub use attachments::{
     AttachmentRef, AttachmentRequested, AttachmentRequestedPayload, AttachmentUploaded, AttachmentUploadedPayload,
 };
@@ -120,6 +122,7 @@ events! {
     SessionEnded => Topic::Users, |e| &e.payload.username;
     PasswordChanged => Topic::Users, |e| &e.payload.username;
     ProfileUpdated => Topic::Users, |e| &e.payload.username;
+    AccountDeleted => Topic::Users, |e| &e.payload.username;
     DirectMessageSent => Topic::Messages, |e| &e.payload.conversation_id;
     GroupMessageSent => Topic::Messages, |e| &e.payload.group_id;
     DirectMessagesDelivered => Topic::Messages, |e| &e.payload.conversation_id;
