@@ -9,6 +9,9 @@ CONFAB_CACHE="${CONFAB_CACHE:-$HOME/.cache/confab}"
 TANSU_VERSION=0.6.0
 TANSU="$CONFAB_CACHE/tools/bin/tansu"
 DYNALITE="$CONFAB_CACHE/node/node_modules/.bin/dynalite"
+# tansu's storage (tests/src/backend.rs says the same for the brokers tests start themselves);
+# see start_servers for the maintenance interval.
+TANSU_STORAGE="sqlite://tansu.db?maintenance_interval=3650d"
 S3S_FS_VERSION=0.14.1
 S3S_FS="$CONFAB_CACHE/tools/bin/s3s-fs"
 # The credentials s3s-fs accepts; the suite gives confab the same ones.
@@ -60,9 +63,12 @@ start_servers() {
 
     local kafka_port dynamo_port s3_port
     kafka_port="$(free_port)"
+    # tansu 0.6's maintenance (every 10 minutes by default) deletes records older than their
+    # topic's retention.ms, and reads Kafka's -1 ("forever", what Confab's topics have) as "older
+    # than -1 ms": every record of every topic. So it runs only at start, when there are none.
     (cd "$SERVERS_DIR/tansu" && exec "$TANSU" broker \
         --listener-url "tcp://127.0.0.1:$kafka_port" --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
-        --storage-engine sqlite://tansu.db) > "$SERVERS_DIR/tansu.log" 2>&1 &
+        --storage-engine "$TANSU_STORAGE") > "$SERVERS_DIR/tansu.log" 2>&1 &
     TANSU_PID=$!
     dynamo_port="$(free_port)"
     "$DYNALITE" --host 127.0.0.1 --port "$dynamo_port" --path "$SERVERS_DIR/dynalite" \

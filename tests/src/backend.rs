@@ -1,6 +1,11 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 
+/// The storage of a tansu broker a test starts itself, as `scripts/servers.sh` starts its own:
+/// tansu 0.6's maintenance deletes records older than their topic's retention.ms and reads -1
+/// (Confab's "forever") as "older than -1 ms", every record; so it runs only at start.
+pub const TANSU_STORAGE: &str = "sqlite://tansu.db?maintenance_interval=3650d";
+
 /// The servers the Kafka + DynamoDB backend runs against, from the environment that
 /// `scripts/test` sets up.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ mod outside;
 mod process;
 mod socket;
 
-pub use backend::{Backend, External};
+pub use backend::{Backend, External, TANSU_STORAGE};
 pub use client::{Client, Reply, User, read_response};
 pub use deployment::{Deployment, OPERATOR_ID, TEST_JWT_SECRET, TEST_MASTER_KEYS, operator_token};
 pub use dynamodb::dynamodb_client;

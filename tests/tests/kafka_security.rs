@@ -108,7 +108,7 @@ impl SecureBroker {
         let mut command = Command::new(bin);
         let _ = command
             .args(["broker", "--listener-url", listen, "--advertised-listener-url", advertised])
-            .args(["--storage-engine", "sqlite://tansu.db"])
+            .args(["--storage-engine", confab_e2e::TANSU_STORAGE])
             .current_dir(self.dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

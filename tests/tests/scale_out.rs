@@ -318,7 +318,7 @@ impl Broker {
         let url = format!("tcp://{}", self.address());
         let child = Command::new(&self.bin)
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "sqlite://tansu.db"])
+            .args(["--storage-engine", confab_e2e::TANSU_STORAGE])
             .current_dir(self.dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
