@@ -90,7 +90,7 @@ impl UseCases {
         self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let user = self.user_named(username).await?;
         if user.user_id == caller.sub {
-            return Err(ChatError::invalid("cannot_block_self", "you cannot block yourself"));
+            return Err(ChatError::conflict("cannot_block_self", "you cannot block yourself"));
         }
         if BlockMark::blocks(&self.block_marks(&caller.sub, &user.user_id).await?, &caller.sub) == block {
             return Ok(());

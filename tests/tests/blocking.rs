@@ -67,7 +67,7 @@ async fn a_block_closes_the_conversation_both_ways_until_lifted(backend: Backend
     // Others are not touched; nor are the people themselves.
     assert_eq!(client.send(&carol, "alice", "hello alice").await.status, StatusCode::OK);
     let own = client.put("/me/blocked/alice", Some(&alice.token), json!(null)).await;
-    assert_eq!((own.status, own.error_code()), (StatusCode::BAD_REQUEST, "cannot_block_self"));
+    assert_eq!((own.status, own.error_code()), (StatusCode::CONFLICT, "cannot_block_self"));
     let nobody = client.put("/me/blocked/nobody", Some(&alice.token), json!(null)).await;
     assert_eq!(nobody.status, StatusCode::NOT_FOUND);
     assert_eq!(client.put("/me/blocked/bob", None, json!(null)).await.status, StatusCode::UNAUTHORIZED);

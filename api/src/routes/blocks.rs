@@ -36,7 +36,7 @@ pub(crate) struct BlockedList {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "blocked (or already): from now on, in the order of your direct conversation with them, neither of you can send the other direct messages, receipts or typing, and they cannot add you to groups. They are not told."),
-        (status = 400, description = "`cannot_block_self`", body = ErrorBody),
+        (status = 409, description = "`cannot_block_self`", body = ErrorBody),
         (status = 404, description = "no such user", body = ErrorBody),
     )
 )]
@@ -55,7 +55,7 @@ pub(crate) async fn block(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "unblocked (or was not blocked)"),
-        (status = 400, description = "`cannot_block_self`", body = ErrorBody),
+        (status = 409, description = "`cannot_block_self`", body = ErrorBody),
         (status = 404, description = "no such user", body = ErrorBody),
     )
 )]
