@@ -17,9 +17,9 @@ use confab_objects::{
 };
 use confab_producers::{Keyring, topic_specs};
 use confab_readmodels::{
-    Adapter, AnalyticsStore, ReadModels, ReadModelsConfig,
+    Adapter, AnalyticsStore, DataKeyStore, ReadModels, ReadModelsConfig,
     dynamodb::{DynamoConfig, DynamoStore},
-    embedded::EmbeddedAnalytics,
+    embedded::{EmbeddedAnalytics, EmbeddedKeys},
     upload_key,
 };
 
@@ -31,6 +31,8 @@ use crate::{
 const LOG_FILE: &str = "log.redb";
 /// The analytics consumer's own state on the embedded backend.
 const ANALYTICS_FILE: &str = "analytics.redb";
+/// The data keys on the embedded backend.
+const KEYS_FILE: &str = "keys.redb";
 /// Where the embedded object store keeps attachment files, under the data dir.
 const OBJECTS_DIR: &str = "objects";
 /// HKDF purposes of the embedded object store's keys.
@@ -52,6 +54,8 @@ pub(crate) struct Backend {
     pub(crate) objects: Objects,
     /// The analytics consumer's state: its own file, or its own tables.
     pub(crate) analytics: Arc<dyn AnalyticsStore>,
+    /// The data keys content is sealed under: their own file, or their own table.
+    pub(crate) data_keys: Arc<dyn DataKeyStore>,
 }
 
 impl Backend {
@@ -211,7 +215,12 @@ pub(crate) async fn connect_with(args: &BackendArgs, provision: Provision) -> an
             let analytics = tokio::task::spawn_blocking(move || EmbeddedAnalytics::open(&analytics_path))
                 .await?
                 .with_context(|| format!("cannot open the analytics state in {}", dir.display()))?;
+            let keys_path = dir.join(KEYS_FILE);
+            let data_keys = tokio::task::spawn_blocking(move || EmbeddedKeys::open(&keys_path))
+                .await?
+                .with_context(|| format!("cannot open the data keys in {}", dir.display()))?;
             Backend {
+                data_keys: Arc::new(data_keys),
                 log: Arc::new(log),
                 read_models: read_models(args, dir, "", None, false, provision).await?,
                 objects: connect_objects(args, true, provision).await?,
@@ -238,6 +247,7 @@ pub(crate) async fn connect_with(args: &BackendArgs, provision: Provision) -> an
             Backend {
                 log: Arc::new(log),
                 analytics: Arc::new(store.clone()),
+                data_keys: Arc::new(store.clone()),
                 read_models: ReadModels::dynamo(store),
                 objects: connect_objects(args, false, provision).await?,
             }

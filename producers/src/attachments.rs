@@ -63,7 +63,7 @@ pub struct Download {
     pub expires_at_ms: i64,
 }
 
-/// Whose conversation an attachment belongs to, and under which key its name is sealed.
+/// Whose conversation an attachment belongs to.
 enum Owner {
     Direct { conversation_id: String, recipient: UserRow },
     Group { group_id: String },
@@ -74,13 +74,6 @@ impl Owner {
         match self {
             Owner::Direct { conversation_id, .. } => conversation_id,
             Owner::Group { group_id } => group_id,
-        }
-    }
-
-    fn scope(&self) -> KeyScope<'_> {
-        match self {
-            Owner::Direct { conversation_id, .. } => KeyScope::Conversation(conversation_id),
-            Owner::Group { group_id } => KeyScope::Group(group_id),
         }
     }
 }
@@ -140,6 +133,12 @@ fn millis(d: Duration) -> i64 {
 
 fn not_uploaded(row: &AttachmentRow) -> String {
     format!("attachment {} has not been uploaded (or not verified yet)", row.attachment_id)
+}
+
+/// An attachment whose uploader's account was erased: its name is unreadable and its bytes are
+/// deleted.
+fn erased() -> ChatError {
+    ChatError::not_found("attachment_deleted", "this attachment was deleted with its uploader's account")
 }
 
 /// A verdict as an answer: available passes, anything else is the client's to fix.
@@ -206,8 +205,10 @@ impl UseCases {
         let occurred_at = now_ms();
         let expires_at = occurred_at.saturating_add(millis(limits.upload_ttl));
         let sealed_name = self
-            .keyring
-            .seal(owner.scope(), request.file_name.as_bytes(), attachment_id.as_bytes())
+            .data_keys
+            .for_sealing(&caller.sub, owner.conversation_id())
+            .await?
+            .seal(request.file_name.as_bytes(), attachment_id.as_bytes())
             .map_err(ChatError::internal)?;
         let (kind, recipient_id, group_offset) = match &owner {
             Owner::Direct { recipient, .. } => ("direct", Some(recipient.user_id.clone()), None),
@@ -321,7 +322,7 @@ impl UseCases {
             // fault of the request.
             return Err(ChatError::conflict("attachment_not_uploaded", not_uploaded(&row)));
         }
-        self.opener().file(require_available(row)?)
+        self.opener().file(require_available(row)?).await?.ok_or_else(erased)
     }
 
     /// Whether bytes may still be put at `key` (an upload URL of the embedded store): an upload
@@ -349,11 +350,30 @@ impl UseCases {
         }
         let ttl = self.limits.attachments.download_ttl;
         let url = self.objects.presign_get(&row.stored_key(), ttl).await?;
-        Ok(Download { file: self.opener().file(row)?, url, expires_at_ms: now_ms().saturating_add(millis(ttl)) })
+        Ok(Download {
+            file: self.opener().file(row).await?.ok_or_else(erased)?,
+            url,
+            expires_at_ms: now_ms().saturating_add(millis(ttl)),
+        })
     }
 
     /// The attachments a message to `conversation_id` (a direct conversation or a group)
     /// carries: each must belong to it and be verified, which a pending one is asked to be first.
+    /// The attachment's sealed name as the sender's message carries it: under the sender's data
+    /// key, like the rest of the message, so a message opens under one key (the uploader's name,
+    /// if someone else uploaded the file, is sealed again).
+    async fn name_for_sender(&self, caller: &Caller, row: &AttachmentRow) -> Result<String, ChatError> {
+        if row.uploader_id == caller.sub {
+            return Ok(row.file_name.clone());
+        }
+        let file = self.opener().file(row.clone()).await?.ok_or_else(erased)?;
+        self.data_keys
+            .for_sealing(&caller.sub, &row.conversation_id)
+            .await?
+            .seal(file.file_name.as_bytes(), row.attachment_id.as_bytes())
+            .map_err(ChatError::internal)
+    }
+
     pub(crate) async fn attach(
         &self,
         caller: &Caller,
@@ -376,9 +396,10 @@ impl UseCases {
                 return Err(invalid());
             }
             let row = require_available(self.report_upload(caller, row).await?)?;
+            let file_name = self.name_for_sender(caller, &row).await?;
             refs.push(AttachmentRef {
                 attachment_id: row.attachment_id,
-                file_name: row.file_name,
+                file_name,
                 content_type: row.content_type,
                 size: i64::try_from(row.size).map_err(ChatError::internal)?,
                 sha256: row.declared_sha256,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases,
+    Caller, ChatError, MessageBinding, MessageCommand, UseCases,
     messaging::Published,
     rate_limits::UserAction,
     time::{now_ms, rfc3339},
@@ -64,8 +64,10 @@ impl UseCases {
         let binding =
             MessageBinding::direct(&message_id_text, &caller.sub, &place_id, &recipient.user_id, &attachments);
         let content = self
-            .keyring
-            .seal_message(KeyScope::Conversation(&place_id), text.as_bytes(), &binding)
+            .data_keys
+            .for_sealing(&caller.sub, &place_id)
+            .await?
+            .seal(text.as_bytes(), &binding.associated_data())
             .map_err(ChatError::internal)?;
         let client_message_id = command.message.client_message_id;
         let event = Event::DirectMessageSent(DirectMessageSent {

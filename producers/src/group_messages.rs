@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Caller, ChatError, KeyScope, MessageBinding, MessageCommand, UseCases,
+    Caller, ChatError, MessageBinding, MessageCommand, UseCases,
     messaging::Published,
     rate_limits::UserAction,
     time::{now_ms, rfc3339},
@@ -43,8 +43,10 @@ impl UseCases {
         let message_id_text = message_id.to_string();
         let binding = MessageBinding::group(&message_id_text, &caller.sub, &group_id, &attachments);
         let content = self
-            .keyring
-            .seal_message(KeyScope::Group(&group_id), text.as_bytes(), &binding)
+            .data_keys
+            .for_sealing(&caller.sub, &group_id)
+            .await?
+            .seal(text.as_bytes(), &binding.associated_data())
             .map_err(ChatError::internal)?;
         let client_message_id = command.client_message_id;
         let event = Event::GroupMessageSent(GroupMessageSent {

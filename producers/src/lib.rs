@@ -7,6 +7,7 @@
 mod accounts;
 mod attachments;
 mod blocks;
+mod data_keys;
 mod deliveries;
 mod direct;
 mod encryption;
@@ -40,6 +41,7 @@ pub use attachments::{
     MAX_FILE_NAME_CHARS, UploadTicket, scope_of,
 };
 pub use blocks::BlockedPage;
+pub use data_keys::DataKeys;
 pub use deliveries::{Acks, SentMessage};
 pub use direct::{DirectSend, DirectSent, conversation_id};
 pub use error::{ChatError, Kind, PublishError};
@@ -59,7 +61,7 @@ pub use queries::{
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
 pub use request_id::{MAX_REQUEST_ID_CHARS, RequestId};
-pub use sealing::{CryptoError, KeyScope, Keyring, MessageBinding};
+pub use sealing::{CryptoError, DataKey, KeyScope, Keyring, MessageBinding, under_data_key};
 pub use sessions::{Login, MAX_DEVICE_NAME_CHARS, SessionView};
 pub use text::patterns;
 pub use time::{now_ms, rfc3339};

@@ -8,6 +8,12 @@
 //! ciphertext but changes the sender, the recipient, the place or the attachments does not open.
 //! Both open; the version is not a way around the binding, since a `v2` ciphertext relabelled
 //! `v1` fails under the other associated data.
+//!
+//! `v3.<base64url(nonce || ciphertext || tag)>` is sealed under a stored data key
+//! ([`DataKey`]), not one derived from the master key: the writer's key for the place, found from
+//! what the value is bound to (a message's sender and place; an attachment's uploader and
+//! place). Message content keeps `v2`'s associated data; an attachment name is bound to its id.
+//! Destroying the data key makes a `v3` value unreadable for good, master key or not.
 use std::collections::HashMap;
 
 use aes_gcm::{
@@ -41,6 +47,8 @@ pub enum KeyScope<'a> {
     Group(&'a str),
     /// `/encrypt` and `/decrypt`: one user's own key.
     User(&'a str),
+    /// Wrapping the data keys the key store keeps.
+    DataKeys,
 }
 
 impl KeyScope<'_> {
@@ -49,6 +57,7 @@ impl KeyScope<'_> {
             KeyScope::Conversation(id) => format!("confab/conversation/{id}"),
             KeyScope::Group(id) => format!("confab/group/{id}"),
             KeyScope::User(id) => format!("confab/user/{id}"),
+            KeyScope::DataKeys => "confab/data-keys".to_owned(),
         }
     }
 }
@@ -94,14 +103,77 @@ impl<'a> MessageBinding<'a> {
         for (id, sha256) in &self.attachments {
             fields.extend([*id, *sha256]);
         }
-        let mut aad = b"confab.message.v2".to_vec();
-        for field in fields {
-            aad.extend_from_slice(format!("{}:", field.len()).as_bytes());
-            aad.extend_from_slice(field.as_bytes());
-            aad.push(b',');
-        }
-        aad
+        netstrings(b"confab.message.v2", &fields)
     }
+}
+
+/// `prefix` then each field as a netstring (`<byte length>:<bytes>,`), so no choice of field
+/// values can make two lists the same bytes.
+fn netstrings(prefix: &[u8], fields: &[&str]) -> Vec<u8> {
+    let mut bytes = prefix.to_vec();
+    for field in fields {
+        bytes.extend_from_slice(format!("{}:", field.len()).as_bytes());
+        bytes.extend_from_slice(field.as_bytes());
+        bytes.push(b',');
+    }
+    bytes
+}
+
+/// A writer's data key for one place, in the clear: held only in memory, for one seal or open.
+pub struct DataKey([u8; 32]);
+
+impl DataKey {
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        Self(key)
+    }
+
+    fn cipher(&self) -> Result<Aes256Gcm, CryptoError> {
+        Aes256Gcm::new_from_slice(&self.0).map_err(|_| CryptoError::Unreadable)
+    }
+
+    /// Seals `plaintext` as `v3`, bound to `aad`.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+        Ok(format!("v3.{}", seal_body(&self.cipher()?, plaintext, aad)?))
+    }
+
+    /// Opens a `v3` value sealed with `aad`.
+    pub fn open(&self, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match sealed.split_once('.') {
+            Some(("v3", body)) => open_body(&self.cipher()?, body, aad),
+            _ => Err(CryptoError::Unreadable),
+        }
+    }
+}
+
+/// Whether `sealed` was sealed under a data key (`v3`) rather than the master keyring.
+pub fn under_data_key(sealed: &str) -> bool {
+    sealed.starts_with("v3.")
+}
+
+/// What a wrapped data key is bound to: its owner and place.
+fn wrapping_aad(owner_id: &str, place_id: &str) -> Vec<u8> {
+    netstrings(b"confab.data-key.v1", &[owner_id, place_id])
+}
+
+fn seal_body(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
+    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    let sealed = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Unreadable)?;
+    let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
+    body.extend_from_slice(&nonce);
+    body.extend_from_slice(&sealed);
+    Ok(URL_SAFE_NO_PAD.encode(body))
+}
+
+fn open_body(cipher: &Aes256Gcm, body: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Unreadable)?;
+    if body.len() < NONCE_LEN + 16 {
+        return Err(CryptoError::Unreadable);
+    }
+    let (nonce, ciphertext) = body.split_at(NONCE_LEN);
+    cipher.decrypt(nonce.into(), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Unreadable)
 }
 
 pub struct Keyring {
@@ -184,13 +256,19 @@ impl Keyring {
     }
 
     fn seal_as(&self, version: &str, scope: KeyScope<'_>, plaintext: &[u8], aad: &[u8]) -> Result<String, CryptoError> {
-        let cipher = self.cipher(&self.current, scope)?;
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = cipher.encrypt(&nonce, Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Unreadable)?;
-        let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
-        body.extend_from_slice(&nonce);
-        body.extend_from_slice(&sealed);
-        Ok(format!("{version}.{}.{}", self.current, URL_SAFE_NO_PAD.encode(body)))
+        let body = seal_body(&self.cipher(&self.current, scope)?, plaintext, aad)?;
+        Ok(format!("{version}.{}.{body}", self.current))
+    }
+
+    /// `key` sealed for the key store, bound to its owner and place.
+    pub fn wrap(&self, key: &DataKey, owner_id: &str, place_id: &str) -> Result<String, CryptoError> {
+        self.seal(KeyScope::DataKeys, &key.0, &wrapping_aad(owner_id, place_id))
+    }
+
+    /// A data key the key store kept for `owner_id` in `place_id`.
+    pub fn unwrap_key(&self, wrapped: &str, owner_id: &str, place_id: &str) -> Result<DataKey, CryptoError> {
+        let key = self.open(KeyScope::DataKeys, wrapped, &wrapping_aad(owner_id, place_id))?;
+        Ok(DataKey(key.try_into().map_err(|_| CryptoError::Unreadable)?))
     }
 
     /// Opens a value sealed with [`Keyring::seal`] and `aad`.
@@ -219,13 +297,7 @@ impl Keyring {
     /// Opens `<keyId>.<body>`.
     fn open_body(&self, scope: KeyScope<'_>, sealed: &str, aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let Some((key_id, body)) = sealed.split_once('.') else { return Err(CryptoError::Unreadable) };
-        let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Unreadable)?;
-        if body.len() < NONCE_LEN + 16 {
-            return Err(CryptoError::Unreadable);
-        }
-        let (nonce, ciphertext) = body.split_at(NONCE_LEN);
-        let cipher = self.cipher(key_id, scope)?;
-        cipher.decrypt(nonce.into(), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Unreadable)
+        open_body(&self.cipher(key_id, scope)?, body, aad)
     }
 }
 
@@ -285,6 +357,22 @@ mod tests {
         let old = keyring.seal(scope, b"old", b"m1").unwrap();
         assert_eq!(keyring.open_message(scope, &old, &binding).unwrap(), b"old");
         assert!(keyring.open(scope, &sealed, b"m1").is_err(), "a v2 value never opens as v1");
+    }
+
+    #[test]
+    fn data_keys_seal_v3_and_unwrap_only_for_their_owner_and_place() {
+        let keyring = Keyring::parse(&Keyring::generate_spec()).unwrap();
+        let key = DataKey::generate();
+        let wrapped = keyring.wrap(&key, "alice", "c1").unwrap();
+        assert!(keyring.unwrap_key(&wrapped, "bob", "c1").is_err());
+        assert!(keyring.unwrap_key(&wrapped, "alice", "c2").is_err());
+        let unwrapped = keyring.unwrap_key(&wrapped, "alice", "c1").unwrap();
+        let sealed = key.seal(b"hi", b"m1").unwrap();
+        assert!(under_data_key(&sealed));
+        assert_eq!(unwrapped.open(&sealed, b"m1").unwrap(), b"hi");
+        assert!(unwrapped.open(&sealed, b"m2").is_err());
+        assert!(DataKey::generate().open(&sealed, b"m1").is_err(), "another key opens nothing");
+        assert!(keyring.open(KeyScope::Conversation("c1"), &sealed.replacen("v3.", "v1.k1.", 1), b"m1").is_err());
     }
 
     fn spec_of(keyring: &Keyring) -> String {

@@ -6,7 +6,8 @@ use confab_objects::ObjectStore;
 use confab_readmodels::{AnalyticsStore, LiveReadModels, MemberRow, ReadModels, Sight};
 
 use crate::{
-    AttachmentLimits, Caller, ChatError, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits, TokenKeys,
+    AttachmentLimits, Caller, ChatError, DataKeys, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits,
+    TokenKeys,
 };
 
 /// The limits a deployment sets.
@@ -23,8 +24,11 @@ pub struct UseCases {
     pub publisher: EventPublisher,
     /// The live generation of read models: every use case takes one snapshot and reads it.
     pub read_models: LiveReadModels,
-    /// Seals message content and attachment names.
+    /// Seals what is not erased with its writer (`/encrypt`), and opens what was sealed before
+    /// data keys.
     pub keyring: Arc<Keyring>,
+    /// Seal message content and attachment names: destroyed with their writer's account.
+    pub data_keys: DataKeys,
     pub tokens: Arc<TokenKeys>,
     /// Where attachment bytes live; use cases only sign URLs for them.
     pub objects: Arc<dyn ObjectStore>,

@@ -8,13 +8,14 @@ use async_trait::async_trait;
 use confab_eventlog::{EventLog, Position, embedded::EmbeddedLog};
 use confab_objects::embedded::{AtRestKeys, EmbeddedObjects};
 use confab_producers::{
-    AttachmentLimits, AttachmentRequest, Caller, ChatError, DirectSend, EventPublisher, KeyScope, Keyring, Kind,
-    Limits, MessageCommand, NewGroup, PasswordHasher, Projected, RateLimits, RateSpecs, TokenKeys, UseCases,
+    AttachmentLimits, AttachmentRequest, Caller, ChatError, DataKeys, DirectSend, EventPublisher, KeyScope, Keyring,
+    Kind, Limits, MessageCommand, NewGroup, PasswordHasher, Projected, RateLimits, RateSpecs, TokenKeys, UseCases,
     topic_specs,
 };
 use confab_readmodels::{
-    GroupChange, GroupMessageRow, GroupRole, GroupRow, LiveReadModels, MemberRow, MembershipMark, ReadModels,
-    ReadModelsConfig, UserRow, embedded::EmbeddedAnalytics,
+    GroupChange, GroupMessageRow, GroupRole, GroupRow, KeyCache, LiveReadModels, MemberRow, MembershipMark, ReadModels,
+    ReadModelsConfig, UserRow,
+    embedded::{EmbeddedAnalytics, EmbeddedKeys},
 };
 use confab_schemas::Codec;
 
@@ -44,10 +45,13 @@ async fn world() -> World {
     let keys = AtRestKeys { current: "k1".into(), keys: HashMap::from([("k1".to_owned(), [7; 32])]) };
     let objects = EmbeddedObjects::open(&dir.path().join("objects"), keys, [9; 32]).unwrap();
     objects.set_public_url("http://127.0.0.1:1");
+    let keyring = Arc::new(Keyring::parse(&Keyring::generate_spec()).unwrap());
+    let keys = EmbeddedKeys::open(&dir.path().join("keys.redb")).unwrap();
     let use_cases = UseCases {
         publisher: EventPublisher::new(Arc::clone(&log), Arc::new(Codec::new().unwrap())),
         read_models: LiveReadModels::new(read_models.clone()),
-        keyring: Arc::new(Keyring::parse(&Keyring::generate_spec()).unwrap()),
+        keyring: Arc::clone(&keyring),
+        data_keys: DataKeys::new(keyring, KeyCache::new(Arc::new(keys))),
         tokens: Arc::new(TokenKeys::new(b"secret", 60, 600)),
         objects: Arc::new(objects),
         projected: Arc::new(NotProjected),
@@ -419,11 +423,16 @@ async fn message_content_opens_only_in_the_context_it_was_sent_in() {
         attachments: p.attachments,
     };
     let opener = world.use_cases.opener();
-    assert_eq!(opener.direct(row.clone()).unwrap().content, "the real one");
+    let opened = opener.direct(row.clone()).await.unwrap();
+    assert_eq!((opened.content.as_str(), opened.deleted), ("the real one", false));
 
     // A forged event reusing the ciphertext as someone else's, or with an attachment added.
     let as_c = confab_readmodels::MessageRow { sender_id: uid("c"), sender_username: "name-c".into(), ..row.clone() };
-    assert!(opener.direct(as_c).is_err(), "a changed sender opened");
+    // c has no key in the conversation: the message shows as deleted, as an erased sender's.
+    let as_c = opener.direct(as_c).await.unwrap();
+    assert!(as_c.deleted && as_c.content.is_empty(), "a changed sender opened");
+    let as_b = confab_readmodels::MessageRow { recipient_id: uid("c"), ..row.clone() };
+    assert!(opener.direct(as_b).await.is_err(), "a changed recipient opened");
     let attachment = confab_schemas::AttachmentRef {
         attachment_id: uuid::Uuid::now_v7().to_string(),
         file_name: row.content.clone(),
@@ -432,7 +441,7 @@ async fn message_content_opens_only_in_the_context_it_was_sent_in() {
         sha256: "00".repeat(32),
     };
     let with_file = confab_readmodels::MessageRow { attachments: vec![attachment], ..row.clone() };
-    assert!(opener.direct(with_file).is_err(), "a changed attachment list opened");
+    assert!(opener.direct(with_file).await.is_err(), "a changed attachment list opened");
 
     // Content sealed before the binding (the message id as associated data) still opens.
     let old = world
@@ -441,5 +450,5 @@ async fn message_content_opens_only_in_the_context_it_was_sent_in() {
         .seal(KeyScope::Conversation(&row.conversation_id), b"sealed long ago", row.message_id.as_bytes())
         .unwrap();
     let old_row = confab_readmodels::MessageRow { content: old, ..row };
-    assert_eq!(opener.direct(old_row).unwrap().content, "sealed long ago");
+    assert_eq!(opener.direct(old_row).await.unwrap().content, "sealed long ago");
 }

@@ -1,5 +1,6 @@
 //! The read models: every port the projections write and the API queries (users, messages,
-//! receipts, groups, attachments, sessions, blocks, analytics state, checkpoints), their embedded (redb) and
+//! receipts, groups, attachments, sessions, blocks, analytics state, checkpoints) and the data
+//! keys (not a read model, beside them for the same two adapters), their embedded (redb) and
 //! DynamoDB adapters side by side, the generations of read models and the live one, and the
 //! choice of adapter by configuration.
 
@@ -13,6 +14,7 @@ pub mod embedded;
 mod error;
 mod generation;
 mod groups;
+mod keys;
 mod live;
 mod messages;
 mod receipts;
@@ -33,6 +35,7 @@ pub use generation::projection_group;
 pub use groups::{
     ChangeOutcome, GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow, change_applied,
 };
+pub use keys::{DataKeyStore, KeyCache, WrappedKey};
 pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};

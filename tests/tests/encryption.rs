@@ -110,7 +110,7 @@ async fn the_data_dir_never_holds_message_plaintext(backend: Backend) {
         serde_json::to_string(&[deployment.events("confab.messages"), deployment.events("confab.attachments")])
             .unwrap();
     let tables = deployment.tables().to_string();
-    assert!(stream.contains("v1.k1.") && tables.contains("v1.k1."), "the sealed messages are there");
+    assert!(stream.contains("v3.") && tables.contains("v3."), "the sealed messages are there");
     assert!(!stream.contains(marker), "plaintext on the log");
     assert!(!tables.contains(marker), "plaintext in a table");
 

@@ -198,7 +198,7 @@ async fn every_member_sees_one_order_the_order_of_the_log(backend: Backend) {
         .filter(|e| e["key"] == group.as_str())
         .map(|e| {
             let content = e["event"]["payload"]["content"].as_str().unwrap();
-            assert!(content.starts_with("v2.") && !content.contains(" #"), "group content is sealed on the log");
+            assert!(content.starts_with("v3.") && !content.contains(" #"), "group content is sealed on the log");
             e["event"]["payload"]["messageId"].as_str().unwrap().to_owned()
         })
         .collect();

@@ -144,12 +144,12 @@ async fn tail_prints_the_stream_sealed_or_opened(backend: Backend) {
     assert_eq!(event["type"], "io.confab.events.DirectMessageSent");
     assert_eq!(event["topic"], "confab.messages");
     assert!(event["offset"].is_u64() && event["timestampMs"].is_i64());
-    assert!(event["event"]["payload"]["content"].as_str().unwrap().starts_with("v2.k1."));
+    assert!(event["event"]["payload"]["content"].as_str().unwrap().starts_with("v3."));
     let opened = lines(&["--from-beginning", "--decrypt"]);
     assert_eq!(opened[0]["event"]["payload"]["content"], "hello from the tail");
     assert_eq!(opened[0]["event"]["payload"]["attachments"][0]["fileName"], "photo \u{1f4f7}.png");
     let requested = deployment.events("confab.attachments");
-    assert!(requested[0]["event"]["payload"]["fileName"].as_str().unwrap().starts_with("v1.k1."));
+    assert!(requested[0]["event"]["payload"]["fileName"].as_str().unwrap().starts_with("v3."));
 }
 
 /// `events tail --follow` prints what is appended while it runs (Kafka: the embedded log belongs

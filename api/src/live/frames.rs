@@ -101,17 +101,19 @@ fn payload_frame(
 }
 
 /// The frame a notification becomes; None for events no client is told of.
-pub(crate) fn render(opener: &Opener, notification: &Notification) -> Result<Option<Rendered>, ApiError> {
+pub(crate) async fn render(opener: &Opener, notification: &Notification) -> Result<Option<Rendered>, ApiError> {
     let event = &notification.event;
     let logged = LoggedEvent { event: event.clone(), position: notification.position.clone() };
     let partition = notification.position.partition;
     let rendered = match event {
-        Event::DirectMessageSent(_) => {
-            direct_message_row(&logged).map(|row| direct_message(opener.direct(row)?, partition)).transpose()?
-        }
-        Event::GroupMessageSent(_) => {
-            group_message_row(&logged).map(|row| group_message(opener.group(row)?, partition)).transpose()?
-        }
+        Event::DirectMessageSent(_) => match direct_message_row(&logged) {
+            Some(row) => Some(direct_message(opener.direct(row).await?, partition)?),
+            None => None,
+        },
+        Event::GroupMessageSent(_) => match group_message_row(&logged) {
+            Some(row) => Some(group_message(opener.group(row).await?, partition)?),
+            None => None,
+        },
         Event::GroupCreated(e) => Some(payload_frame("group", &[("event", "created")], &e.payload, event)?),
         Event::GroupMemberAdded(e) => Some(payload_frame("group", &[("event", "memberAdded")], &e.payload, event)?),
         Event::GroupMemberRemoved(e) => Some(payload_frame("group", &[("event", "memberRemoved")], &e.payload, event)?),

@@ -193,23 +193,21 @@ impl HubState {
     }
 }
 
+#[async_trait::async_trait]
 impl NotificationSink for Hub {
     fn started(&self, messages_start: Vec<u64>) {
         self.state().progress = Some(messages_start);
     }
 
-    fn deliver(&self, notifications: Vec<Notification>, positions: &[Position]) {
+    async fn deliver(&self, notifications: Vec<Notification>, positions: &[Position]) {
         // Rendered (and decrypted) outside the lock, once per event.
-        let rendered: Vec<_> = notifications
-            .iter()
-            .filter_map(|n| match frames::render(&self.opener, n) {
-                Ok(rendered) => rendered.map(|r| (n, r)),
-                Err(error) => {
-                    tracing::error!(?error, position = ?n.position, "cannot render a frame");
-                    None
-                }
-            })
-            .collect();
+        let mut rendered = Vec::with_capacity(notifications.len());
+        for n in &notifications {
+            match frames::render(&self.opener, n).await {
+                Ok(frame) => rendered.extend(frame.map(|r| (n, r))),
+                Err(error) => tracing::error!(?error, position = ?n.position, "cannot render a frame"),
+            }
+        }
         let mut state = self.state();
         for (notification, frame) in &rendered {
             // A message's own cursor covers it.

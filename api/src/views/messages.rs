@@ -17,7 +17,12 @@ pub(crate) struct MessageView {
     pub(crate) recipient_id: String,
     /// Recipient's username.
     pub(crate) recipient: String,
+    /// Empty when `deleted`.
     pub(crate) content: String,
+    /// The message is deleted: its sender's account was erased, and its content and
+    /// attachments with it. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) deleted: bool,
     pub(crate) timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_message_id: Option<String>,
@@ -32,9 +37,10 @@ pub(crate) struct MessageView {
 }
 
 impl From<Opened<MessageRow>> for MessageView {
-    fn from(Opened { row, content, attachments }: Opened<MessageRow>) -> Self {
+    fn from(Opened { row, content, attachments, deleted }: Opened<MessageRow>) -> Self {
         Self {
             content,
+            deleted,
             attachments: attachments.into_iter().map(MessageAttachment::from).collect(),
             timestamp: rfc3339(row.sent_at_ms),
             message_id: row.message_id,
@@ -57,7 +63,12 @@ pub(crate) struct GroupMessageView {
     pub(crate) sender_id: String,
     /// Sender's username.
     pub(crate) sender: String,
+    /// Empty when `deleted`.
     pub(crate) content: String,
+    /// The message is deleted: its sender's account was erased, and its content and
+    /// attachments with it. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) deleted: bool,
     pub(crate) timestamp: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_message_id: Option<String>,
@@ -74,9 +85,10 @@ pub(crate) struct GroupMessageView {
 }
 
 impl From<Opened<GroupMessageRow>> for GroupMessageView {
-    fn from(Opened { row, content, attachments }: Opened<GroupMessageRow>) -> Self {
+    fn from(Opened { row, content, attachments, deleted }: Opened<GroupMessageRow>) -> Self {
         Self {
             content,
+            deleted,
             attachments: attachments.into_iter().map(MessageAttachment::from).collect(),
             timestamp: rfc3339(row.sent_at_ms),
             message_id: row.message_id,

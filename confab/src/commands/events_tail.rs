@@ -1,17 +1,22 @@
 //! `confab events tail`: the stream as JSON lines, for operators and for piping into other tools.
 //! Sealed values stay sealed unless `--decrypt` is given and the keys are at hand.
-use std::io::Write;
+use std::{io::Write, sync::Arc};
 
 use anyhow::Context;
 use base64::{Engine, engine::general_purpose::STANDARD};
-use confab_consumers::{ReplayError, follow, read_to_end};
+use confab_consumers::{
+    ReplayError, follow,
+    projection::{LoggedEvent, direct_message_row, group_message_row, requested_row},
+    read_to_end,
+};
 use confab_eventlog::ConsumedRecord;
 use confab_schemas::{Codec, Event, Topic};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use clap::{Args, Subcommand};
-use confab_producers::{KeyScope, Keyring, MessageBinding};
+use confab_producers::{DataKeys, Keyring, Opener};
+use confab_readmodels::KeyCache;
 
 use crate::{
     args::BackendArgs,
@@ -65,10 +70,12 @@ impl EventsArgs {
 async fn tail(args: TailArgs) -> anyhow::Result<()> {
     let backend = connect(&args.backend).await?;
     let codec = Codec::new()?;
-    let keyring = if args.decrypt {
+    let opener = if args.decrypt {
         let spec = keyring_spec(&args.backend, backend.is_embedded())?
             .context("--decrypt needs the master keys: --master-keys or CONFAB_MASTER_KEYS")?;
-        Some(Keyring::parse(&spec)?)
+        let keyring = Arc::new(Keyring::parse(&spec)?);
+        let data_keys = DataKeys::new(Arc::clone(&keyring), KeyCache::new(Arc::clone(&backend.data_keys)));
+        Some(Opener::new(keyring, data_keys))
     } else {
         None
     };
@@ -80,7 +87,7 @@ async fn tail(args: TailArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let mut print = async |records: Vec<ConsumedRecord>| -> Result<(), ReplayError> {
         for record in &records {
-            let mut line = line(&codec, keyring.as_ref(), record);
+            let mut line = line(&codec, opener.as_ref(), record).await;
             if args.raw {
                 line["value"] = Value::String(STANDARD.encode(&record.record.value));
             }
@@ -113,7 +120,7 @@ async fn tail(args: TailArgs) -> anyhow::Result<()> {
 }
 
 /// One record as a JSON line: where it is, its headers, and the decoded event.
-fn line(codec: &Codec, keyring: Option<&Keyring>, r: &ConsumedRecord) -> Value {
+async fn line(codec: &Codec, opener: Option<&Opener>, r: &ConsumedRecord) -> Value {
     let headers: serde_json::Map<String, Value> = r
         .record
         .headers
@@ -123,8 +130,9 @@ fn line(codec: &Codec, keyring: Option<&Keyring>, r: &ConsumedRecord) -> Value {
     let (event_type, event) = match codec.decode(&r.record.value) {
         Ok(event) => {
             let mut json = event.to_json().unwrap_or(Value::Null);
-            if let Some(keyring) = keyring {
-                open_sealed(keyring, &event, &mut json);
+            if let Some(opener) = opener {
+                let logged = LoggedEvent { event: event.clone(), position: r.position.clone() };
+                open_sealed(opener, &logged, &mut json).await;
             }
             (json!(event.full_name()), json)
         }
@@ -142,53 +150,44 @@ fn line(codec: &Codec, keyring: Option<&Keyring>, r: &ConsumedRecord) -> Value {
     })
 }
 
-/// Replaces each sealed value of `json` (the event's JSON) by its plaintext; one that does not
-/// open (another deployment's keys) stays sealed.
-fn open_sealed(keyring: &Keyring, event: &Event, json: &mut Value) {
-    let open = |scope: KeyScope<'_>, field: &mut Value, aad: &str| {
-        let opened = field.as_str().and_then(|sealed| keyring.open(scope, sealed, aad.as_bytes()).ok());
-        if let Some(plaintext) = opened.and_then(|bytes| String::from_utf8(bytes).ok()) {
-            *field = Value::String(plaintext);
-        }
-    };
+/// Replaces each sealed value of `json` (the event's JSON) by its plaintext, opened as answers
+/// open it; one that does not open (another deployment's keys) stays sealed, and one whose
+/// writer's account was erased stays sealed beside `"erased": true`: nothing can open it.
+async fn open_sealed(opener: &Opener, logged: &LoggedEvent, json: &mut Value) {
     let payload = &mut json["payload"];
-    let (scope, binding) = match event {
-        Event::DirectMessageSent(e) => {
-            let p = &e.payload;
-            let binding = MessageBinding::direct(
-                &p.message_id,
-                &p.sender_id,
-                &p.conversation_id,
-                &p.recipient_id,
-                &p.attachments,
-            );
-            (KeyScope::Conversation(&p.conversation_id), binding)
-        }
-        Event::GroupMessageSent(e) => {
-            let p = &e.payload;
-            (
-                KeyScope::Group(&p.group_id),
-                MessageBinding::group(&p.message_id, &p.sender_id, &p.group_id, &p.attachments),
-            )
-        }
+    let (content, attachments, deleted) = match &logged.event {
+        Event::DirectMessageSent(_) => match direct_message_row(logged).map(|row| opener.direct(row)) {
+            Some(opened) => match opened.await {
+                Ok(o) => (o.content, o.attachments, o.deleted),
+                Err(_) => return,
+            },
+            None => return,
+        },
+        Event::GroupMessageSent(_) => match group_message_row(logged).map(|row| opener.group(row)) {
+            Some(opened) => match opened.await {
+                Ok(o) => (o.content, o.attachments, o.deleted),
+                Err(_) => return,
+            },
+            None => return,
+        },
         Event::AttachmentRequested(e) => {
-            let scope = match e.payload.kind.as_str() {
-                "group" => KeyScope::Group(&e.payload.conversation_id),
-                _ => KeyScope::Conversation(&e.payload.conversation_id),
-            };
-            open(scope, &mut payload["fileName"], &e.payload.attachment_id);
+            match opener.file(requested_row(e)).await {
+                Ok(Some(file)) => payload["fileName"] = Value::String(file.file_name),
+                Ok(None) => payload["erased"] = Value::Bool(true),
+                Err(_) => {}
+            }
             return;
         }
         _ => return,
     };
-    let opened = payload["content"].as_str().and_then(|sealed| keyring.open_message(scope, sealed, &binding).ok());
-    if let Some(plaintext) = opened.and_then(|bytes| String::from_utf8(bytes).ok()) {
-        payload["content"] = Value::String(plaintext);
+    if deleted {
+        payload["erased"] = Value::Bool(true);
+        return;
     }
-    if let Some(attachments) = payload["attachments"].as_array_mut() {
-        for attachment in attachments {
-            let id = attachment["attachmentId"].as_str().unwrap_or_default().to_owned();
-            open(scope, &mut attachment["fileName"], &id);
+    payload["content"] = Value::String(content);
+    if let Some(sealed) = payload["attachments"].as_array_mut() {
+        for (field, opened) in sealed.iter_mut().zip(attachments) {
+            field["fileName"] = Value::String(opened.file_name);
         }
     }
 }

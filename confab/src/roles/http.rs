@@ -17,9 +17,10 @@ use confab_consumers::{
     revocations::{self, Revocations, SessionEndSink},
 };
 use confab_producers::{
-    AttachmentLimits, EventPublisher, Keyring, Limits, Opener, PasswordHasher, RateLimits, TokenKeys, UseCases,
+    AttachmentLimits, DataKeys, EventPublisher, Keyring, Limits, Opener, PasswordHasher, RateLimits, TokenKeys,
+    UseCases,
 };
-use confab_readmodels::LiveReadModels;
+use confab_readmodels::{KeyCache, LiveReadModels};
 use confab_schemas::{Codec, Topic};
 use rand::RngCore;
 use tokio_util::sync::CancellationToken;
@@ -199,7 +200,9 @@ pub(crate) async fn api_state(
     };
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs, args.refresh_ttl_secs));
-    let hub = Arc::new(Hub::new(Opener::new(Arc::clone(&keyring)), args.ws_queue_frames, args.limits.ws_max_per_user));
+    let data_keys = DataKeys::new(Arc::clone(&keyring), KeyCache::new(Arc::clone(&backend.data_keys)));
+    let opener = Opener::new(Arc::clone(&keyring), data_keys.clone());
+    let hub = Arc::new(Hub::new(opener, args.ws_queue_frames, args.limits.ws_max_per_user));
     let token_ttl = Duration::from_secs(u64::try_from(args.token_ttl_secs).unwrap_or(u64::MAX));
     let revocations = Arc::new(Revocations::new(token_ttl));
     // A session ended through this process is refused by its very next request.
@@ -221,6 +224,7 @@ pub(crate) async fn api_state(
         publisher: EventPublisher::new(Arc::clone(&backend.log), codec),
         read_models: live.clone(),
         keyring,
+        data_keys,
         tokens: Arc::clone(&tokens),
         objects: Arc::clone(&backend.objects.store),
         projected: Arc::new(waits),

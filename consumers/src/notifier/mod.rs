@@ -43,6 +43,7 @@ pub struct Notification {
 }
 
 /// Receives what the notifier reads, in log order within each partition.
+#[async_trait::async_trait]
 pub trait NotificationSink: Send + Sync + 'static {
     /// Called once, before any batch, with where reading starts in each `confab.messages`
     /// partition.
@@ -50,7 +51,7 @@ pub trait NotificationSink: Send + Sync + 'static {
 
     /// A batch: its notifications, and the position of every record read, including those that
     /// notify nobody, so progress moves past them too.
-    fn deliver(&self, notifications: Vec<Notification>, positions: &[Position]);
+    async fn deliver(&self, notifications: Vec<Notification>, positions: &[Position]);
 }
 
 pub struct Notifier {
@@ -135,7 +136,7 @@ impl Notifier {
                         notifications.push(Notification { event, position: record.position, audience });
                     }
                 }
-                sink.deliver(notifications, &positions);
+                sink.deliver(notifications, &positions).await;
             }
             tracing::info!("notifier stopped");
         }))

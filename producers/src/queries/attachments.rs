@@ -66,22 +66,30 @@ impl UseCases {
             if attachments.len() > limit {
                 attachments.truncate(limit);
                 let next_cursor = attachments.last().map(|row| row.attachment_id.clone());
-                return self.opened_page(attachments, next_cursor);
+                return self.opened_page(attachments, next_cursor).await;
             }
             if end {
-                return self.opened_page(attachments, None);
+                return self.opened_page(attachments, None).await;
             }
             if scanned >= MAX_SCANNED {
-                return self.opened_page(attachments, before);
+                return self.opened_page(attachments, before).await;
             }
         }
     }
 }
 
 impl UseCases {
-    fn opened_page(&self, rows: Vec<AttachmentRow>, next_cursor: Option<String>) -> Result<AttachmentPage, ChatError> {
+    async fn opened_page(
+        &self,
+        rows: Vec<AttachmentRow>,
+        next_cursor: Option<String>,
+    ) -> Result<AttachmentPage, ChatError> {
         let opener = self.opener();
-        let attachments = rows.into_iter().map(|row| opener.file(row)).collect::<Result<_, _>>()?;
+        let mut attachments = Vec::with_capacity(rows.len());
+        for row in rows {
+            // An erased uploader's files are gone: the page skips them.
+            attachments.extend(opener.file(row).await?);
+        }
         Ok(AttachmentPage { attachments, next_cursor })
     }
 }

@@ -54,15 +54,13 @@ impl UseCases {
             None
         };
         let opener = self.opener();
-        let messages = rows
-            .into_iter()
-            .map(|row| {
-                let status = (row.sender_id == caller.sub).then(|| {
-                    peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
-                });
-                Ok((opener.direct(row)?, status))
-            })
-            .collect::<Result<_, ChatError>>()?;
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in rows {
+            let status = (row.sender_id == caller.sub).then(|| {
+                peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
+            });
+            messages.push((opener.direct(row).await?, status));
+        }
         Ok(DirectHistory { messages, next_cursor })
     }
 
@@ -90,13 +88,11 @@ impl UseCases {
         let (rows, next_cursor) = oldest_first(rows, limit, |row| &row.message_id);
         let counts = ReceiptCounts::load(&read, &group_id, &caller.sub, &rows).await?;
         let opener = self.opener();
-        let messages = rows
-            .into_iter()
-            .map(|row| {
-                let counts = counts.of(&row);
-                Ok((opener.group(row)?, counts))
-            })
-            .collect::<Result<_, ChatError>>()?;
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in rows {
+            let counts = counts.of(&row);
+            messages.push((opener.group(row).await?, counts));
+        }
         Ok(GroupHistory { messages, next_cursor })
     }
 }

@@ -60,17 +60,16 @@ impl UseCases {
             None
         };
         let opener = self.opener();
-        let conversations = conversations
-            .into_iter()
-            .map(|row| {
-                Ok(ConversationEntry {
-                    conversation_id: row.conversation_id,
-                    peer_id: row.peer_id,
-                    peer_username: row.peer_username,
-                    last_message: opener.direct(row.last_message)?,
-                })
-            })
-            .collect::<Result<_, ChatError>>()?;
+        let mut entries = Vec::with_capacity(conversations.len());
+        for row in conversations {
+            entries.push(ConversationEntry {
+                conversation_id: row.conversation_id,
+                peer_id: row.peer_id,
+                peer_username: row.peer_username,
+                last_message: opener.direct(row.last_message).await?,
+            });
+        }
+        let conversations = entries;
         Ok(ConversationPage { conversations, next_cursor })
     }
 
@@ -103,13 +102,14 @@ impl UseCases {
             None
         };
         let opener = self.opener();
-        let groups = entries
-            .into_iter()
-            .map(|(_, (group, membership, last_message))| {
-                let last_message = last_message.map(|m| opener.group(m)).transpose()?;
-                Ok(GroupListEntry { group, membership, last_message })
-            })
-            .collect::<Result<_, ChatError>>()?;
+        let mut groups = Vec::with_capacity(entries.len());
+        for (_, (group, membership, last_message)) in entries {
+            let last_message = match last_message {
+                Some(m) => Some(opener.group(m).await?),
+                None => None,
+            };
+            groups.push(GroupListEntry { group, membership, last_message });
+        }
         Ok(GroupPage { groups, next_cursor })
     }
 }

@@ -125,17 +125,19 @@ impl Missed {
         let messages: Vec<MissedMessage> = match &self.sources[source] {
             Source::Direct(conversation_id) => {
                 let rows = read.messages.history_by_seq(conversation_id, after, before, count).await?;
-                rows.into_iter()
-                    .rev()
-                    .map(|row| opener.direct(row).map(MissedMessage::Direct))
-                    .collect::<Result<_, _>>()?
+                let mut messages = Vec::with_capacity(rows.len());
+                for row in rows.into_iter().rev() {
+                    messages.push(MissedMessage::Direct(opener.direct(row).await?));
+                }
+                messages
             }
             Source::Group(group_id) => {
                 let rows = read.messages.group_history(group_id, after, before, count).await?;
-                rows.into_iter()
-                    .rev()
-                    .map(|row| opener.group(row).map(MissedMessage::Group))
-                    .collect::<Result<_, _>>()?
+                let mut messages = Vec::with_capacity(rows.len());
+                for row in rows.into_iter().rev() {
+                    messages.push(MissedMessage::Group(opener.group(row).await?));
+                }
+                messages
             }
         };
         if let Some(read) = self.read.get_mut(source) {

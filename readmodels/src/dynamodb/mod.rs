@@ -10,6 +10,7 @@ mod claims;
 mod generations;
 mod groups;
 mod items;
+mod keys;
 mod messages;
 mod query;
 mod receipts;

@@ -46,6 +46,8 @@ pub struct TableNames {
     /// Each blocker's list, by username.
     pub blocked_users: String,
     pub claims: String,
+    /// Data keys, wrapped: not a read model, in no generation.
+    pub data_keys: String,
     pub checkpoints: String,
     /// The analytics consumer's own state, not a read model.
     pub analytics: String,
@@ -57,7 +59,7 @@ pub struct TableNames {
 
 impl TableNames {
     /// The tables of `namespace`, read models (and their checkpoints) of `generation`; claims,
-    /// analytics and the generation pointer belong to no generation.
+    /// data keys, analytics and the generation pointer belong to no generation.
     pub fn new(namespace: &str, generation: u32) -> Self {
         let suffix = match generation {
             0 => String::new(),
@@ -86,6 +88,7 @@ impl TableNames {
             block_marks: name("block_marks"),
             blocked_users: name("blocked_users"),
             claims: shared("claims"),
+            data_keys: shared("data_keys"),
             checkpoints: name("checkpoints"),
             analytics: shared("analytics"),
             analytics_members: shared("analytics_members"),
@@ -188,6 +191,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
         Spec { name: &tables.block_marks, hash: "conversation_id", range: Some("seq"), local_index: None },
         Spec { name: &tables.blocked_users, hash: "blocker_id", range: Some("blocked_username"), local_index: None },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
+        Spec { name: &tables.data_keys, hash: "owner_id", range: Some("place_id"), local_index: None },
         Spec { name: &tables.analytics, hash: "metric", range: Some("bucket"), local_index: None },
         Spec { name: &tables.analytics_members, hash: "set_key", range: Some("member"), local_index: None },
         Spec { name: &tables.checkpoints, hash: "projection", range: Some("partition_key"), local_index: None },

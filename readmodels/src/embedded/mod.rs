@@ -11,12 +11,14 @@ mod attachments;
 mod blocks;
 pub mod generations;
 mod groups;
+mod keys;
 mod messages;
 mod receipts;
 mod sessions;
 mod users;
 
 pub use analytics::EmbeddedAnalytics;
+pub use keys::EmbeddedKeys;
 
 use std::{path::Path, sync::Arc};
 
