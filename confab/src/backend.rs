@@ -69,7 +69,7 @@ impl Backend {
 
     /// What the consumers of `read_models` (this backend's, or another generation's) write to.
     pub(crate) fn sinks<'a>(&'a self, read_models: &'a ReadModels) -> Sinks<'a> {
-        Sinks { read_models, objects: &self.objects.store, analytics: &self.analytics }
+        Sinks { read_models, objects: &self.objects.store, analytics: &self.analytics, data_keys: &self.data_keys }
     }
 }
 

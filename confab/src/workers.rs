@@ -28,6 +28,7 @@ pub(crate) struct Workers {
     codec: Arc<Codec>,
     objects: Objects,
     analytics: Arc<dyn confab_readmodels::AnalyticsStore>,
+    data_keys: Arc<dyn confab_readmodels::DataKeyStore>,
     /// Each projection's status channel, kept across generations.
     statuses: Vec<(&'static ProjectionSpec, Arc<watch::Sender<ProjectionStatus>>)>,
     running: Mutex<Option<Running>>,
@@ -52,6 +53,7 @@ impl Workers {
             codec: Arc::clone(codec),
             objects: backend.objects.clone(),
             analytics: Arc::clone(&backend.analytics),
+            data_keys: Arc::clone(&backend.data_keys),
             statuses,
             running: Mutex::new(None),
         };
@@ -62,8 +64,12 @@ impl Workers {
 
     fn launch(&self, read_models: &ReadModels) -> Running {
         let stop = CancellationToken::new();
-        let sinks =
-            confab_consumers::catalog::Sinks { read_models, objects: &self.objects.store, analytics: &self.analytics };
+        let sinks = confab_consumers::catalog::Sinks {
+            read_models,
+            objects: &self.objects.store,
+            analytics: &self.analytics,
+            data_keys: &self.data_keys,
+        };
         let joins = self
             .statuses
             .iter()

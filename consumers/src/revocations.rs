@@ -8,6 +8,9 @@
 //! those of its user but the one that changed it. The follower starts that far back (and a
 //! minute more, for clocks that disagree) and has read to the log's end before the process
 //! serves, so a restart forgets nothing that still matters.
+//!
+//! An account's erasure is read here too: the process forgets the account's data keys at once
+//! ([`KeyCache::forget_owner`]), before the users projection has destroyed them in the store.
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
@@ -15,6 +18,7 @@ use std::{
 };
 
 use confab_eventlog::{EventLog, LogError, LogReader, OffsetTarget, ReadStart};
+use confab_readmodels::KeyCache;
 use confab_schemas::{Codec, Event, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +55,8 @@ pub struct Revocations {
     /// projection, so the caller's next request is refused.
     progress: Arc<watch::Sender<ProjectionStatus>>,
     handle: ProjectionHandle,
+    /// This process's data keys: an erased account's are forgotten.
+    keys: KeyCache,
 }
 
 #[derive(Default)]
@@ -63,10 +69,10 @@ struct State {
 }
 
 impl Revocations {
-    /// For access tokens that live `token_ttl`.
-    pub fn new(token_ttl: Duration) -> Self {
+    /// For access tokens that live `token_ttl`, and the process's data keys.
+    pub fn new(token_ttl: Duration, keys: KeyCache) -> Self {
         let (progress, handle) = ProjectionHandle::channel(NAME);
-        Self { window: token_ttl + SLACK, state: Mutex::default(), progress, handle }
+        Self { window: token_ttl + SLACK, state: Mutex::default(), progress, handle, keys }
     }
 
     /// How far this process has read the sessions that end, for writes to wait on.
@@ -111,6 +117,7 @@ impl Revocations {
             Event::SessionRefreshed(e) => state.seen(&e.payload.user_id, &e.payload.session_id, now),
             Event::SessionEnded(e) => return state.end(&e.payload.user_id, vec![e.payload.session_id.clone()], now),
             Event::AccountDeleted(e) => {
+                self.keys.forget_owner(&e.payload.user_id);
                 let all = state.live.get(&e.payload.user_id).map_or_else(Vec::new, |s| s.keys().cloned().collect());
                 return state.end(&e.payload.user_id, all, now);
             }

@@ -1,11 +1,15 @@
 //! Projections are idempotent and the store's queries page correctly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use confab_consumers::projection::{LoggedEvent, MessagesProjection, Projection, UsersProjection};
+use confab_consumers::projection::{Erasure, LoggedEvent, MessagesProjection, Projection, UsersProjection};
 use confab_eventlog::Position;
-use confab_readmodels::{MessageStore, UserStore, embedded::EmbeddedStore};
+use confab_objects::embedded::{AtRestKeys, EmbeddedObjects};
+use confab_readmodels::{
+    MessageStore, UserStore,
+    embedded::{EmbeddedKeys, EmbeddedStore},
+};
 use confab_schemas::{DirectMessageSent, DirectMessageSentPayload, Event, UserRegistered, UserRegisteredPayload};
 
 /// Events as a log of one partition per topic would hold them.
@@ -59,8 +63,19 @@ fn events() -> Vec<LoggedEvent> {
     logged(events)
 }
 
+/// What the users projection erases with, beside `store` (no account is deleted here).
+fn erasure(store: &EmbeddedStore) -> Erasure {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let at_rest = AtRestKeys { current: "k1".into(), keys: HashMap::from([("k1".to_owned(), [7; 32])]) };
+    Erasure {
+        keys: Arc::new(EmbeddedKeys::open(&dir.join("keys.redb")).unwrap()),
+        objects: Arc::new(EmbeddedObjects::open(&dir.join("objects"), at_rest, [9; 32]).unwrap()),
+        attachments: Arc::new(store.clone()),
+    }
+}
+
 async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
-    let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()));
+    let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), erasure(store));
     let messages = MessagesProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()));
     for event in events {
         for _ in 0..if twice { 2 } else { 1 } {

@@ -19,6 +19,11 @@ impl DataKeys {
         Self { keyring, cache }
     }
 
+    /// What this process knows of the keys: an erased owner is forgotten through it.
+    pub fn cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
     /// `owner_id`'s key for `place_id`, made and kept first if they have none. An erased owner
     /// seals nothing more.
     pub async fn for_sealing(&self, owner_id: &str, place_id: &str) -> Result<DataKey, ChatError> {

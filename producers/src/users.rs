@@ -133,11 +133,18 @@ impl UseCases {
     /// The user a request names; [`ChatError::UserNotFound`] when there is none, or their
     /// account was deleted.
     pub async fn user_named(&self, raw: &str) -> Result<UserRow, ChatError> {
+        let user = self.peer_named(raw).await?;
+        // A deleted account is no one: not found, not reachable, not addable.
+        if user.is_active() { Ok(user) } else { Err(ChatError::UserNotFound(raw.to_owned())) }
+    }
+
+    /// The user `raw` names as someone the caller may have talked to: a deleted account too, so
+    /// that one's history with it stays readable (its messages as deleted).
+    pub(crate) async fn peer_named(&self, raw: &str) -> Result<UserRow, ChatError> {
         let user = match normalize_username(raw.trim()) {
             Ok(name) => self.read().users.user_by_name(&name).await?,
             Err(_) => None,
         };
-        // A deleted account is no one: not found, not reachable, not addable.
-        user.filter(UserRow::is_active).ok_or_else(|| ChatError::UserNotFound(raw.to_owned()))
+        user.ok_or_else(|| ChatError::UserNotFound(raw.to_owned()))
     }
 }

@@ -1,9 +1,9 @@
 //! Deleting an account: with its password, at once, everywhere: its sessions end and its
 //! sockets close, it cannot log in, no one can find, message or add it, and its name stays
-//! taken.
+//! taken; and what it wrote is erased: no copy anywhere opens again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use confab_e2e::{Backend, Client, Deployment, Socket, backend_tests};
+use confab_e2e::{Backend, Client, Deployment, Socket, backend_tests, files_containing};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -59,4 +59,79 @@ async fn a_deleted_account_is_no_one_at_once_and_its_name_stays_taken(backend: B
     assert_eq!(deletions[0]["event"]["payload"]["userId"], alice.id.as_str());
 }
 
-backend_tests!(a_deleted_account_is_no_one_at_once_and_its_name_stays_taken);
+/// What a deleted account wrote (direct and group messages, a file's name and bytes) no longer
+/// opens anywhere: its peers see its messages as deleted, its file is gone, and the decrypted
+/// stream, the tables and every file the servers keep hold none of it; the peer's own messages
+/// stay.
+async fn what_a_deleted_account_wrote_is_erased_everywhere(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let mut server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let marker = "ERASE-ME-5d1c9a";
+    assert_eq!(client.send(&alice, "bob", &format!("{marker} direct")).await.status, StatusCode::OK);
+    assert_eq!(client.send(&bob, "alice", "bob keeps this").await.status, StatusCode::OK);
+    let group = client.group(&alice, "both of us", &["bob"]).await;
+    assert_eq!(client.group_send(&alice, &group, &format!("{marker} group")).await.status, StatusCode::OK);
+    let bytes = format!("{marker} in a file").repeat(50).into_bytes();
+    let ticket = client
+        .post(
+            "/attachments",
+            Some(&alice.token),
+            json!({
+                "recipient": "bob",
+                "fileName": format!("{marker}.txt"),
+                "contentType": "text/plain",
+                "size": bytes.len(),
+                "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            }),
+        )
+        .await;
+    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+    assert!(client.upload(&ticket.body, bytes.clone()).await.status().is_success());
+    let file = ticket.body["attachmentId"].as_str().unwrap().to_owned();
+    let with_file = json!({ "recipient": "bob", "attachments": [file] });
+    assert_eq!(client.post("/chat/send", Some(&alice.token), with_file).await.status, StatusCode::OK);
+    assert_eq!(client.download(&bob, &file).await, bytes, "the file is there before");
+
+    let deleted =
+        client.call(Method::DELETE, "/me", Some(&alice.token), Some(json!({ "password": "alice-password" }))).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+
+    // Bob sees alice's messages as deleted, and his own as they were.
+    let history = client.full_history(&bob, "alice").await;
+    assert_eq!(history.len(), 3, "{history:?}");
+    for message in &history {
+        if message["sender"] == "alice" {
+            assert_eq!(message["deleted"], true, "{message}");
+            assert_eq!(message["content"], "", "{message}");
+            assert!(message["attachments"].is_null(), "{message}");
+        } else {
+            assert_eq!(message["content"], "bob keeps this");
+            assert!(message["deleted"].is_null(), "{message}");
+        }
+    }
+    let in_group = client.group_history(&bob, &group).await;
+    assert!(in_group.iter().all(|m| m["deleted"] == true && m["content"] == ""), "{in_group:?}");
+    let gone = client.get(&format!("/attachments/{file}"), Some(&bob.token)).await;
+    assert_eq!((gone.status, gone.error_code()), (StatusCode::NOT_FOUND, "attachment_deleted"), "{}", gone.body);
+    let files = client.get("/chat/attachments?recipient=alice", Some(&bob.token)).await;
+    assert!(!files.body.to_string().contains(&file), "{}", files.body);
+    server.stop();
+
+    // Nothing anywhere opens it: the stream decrypted with the master key, the tables, the files.
+    let opened = deployment.run(&["events", "tail", "--from-beginning", "--decrypt"]);
+    let opened = String::from_utf8(opened.stdout).unwrap();
+    assert!(opened.contains("bob keeps this"), "the decrypted stream opens what is not erased");
+    assert!(opened.contains(r#""erased":true"#), "the erased values are marked");
+    assert!(!opened.contains(marker), "the decrypted stream opens erased content");
+    assert!(!deployment.tables().to_string().contains(marker), "plaintext in a table");
+    for dir in deployment.storage_dirs() {
+        assert_eq!(files_containing(&dir, marker.as_bytes()), Vec::<String>::new(), "in {}", dir.display());
+    }
+}
+
+backend_tests!(
+    a_deleted_account_is_no_one_at_once_and_its_name_stays_taken,
+    what_a_deleted_account_wrote_is_erased_everywhere
+);

@@ -2,9 +2,7 @@
 //! nor (embedded) attachment bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
-use confab_e2e::{Backend, Client, Deployment, backend_tests};
+use confab_e2e::{Backend, Client, Deployment, backend_tests, files_containing};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -39,22 +37,6 @@ async fn a_users_ciphertext_opens_only_for_that_user_and_only_untampered(backend
     }
     let no_token = client.post("/encrypt", None, json!({ "message": "x" })).await;
     assert_eq!(no_token.status, StatusCode::UNAUTHORIZED);
-}
-
-fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(files_containing(&path, needle));
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            if bytes.windows(needle.len()).any(|w| w == needle) {
-                found.push(path.display().to_string());
-            }
-        }
-    }
-    found
 }
 
 async fn the_data_dir_never_holds_message_plaintext(backend: Backend) {

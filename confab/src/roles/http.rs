@@ -204,7 +204,7 @@ pub(crate) async fn api_state(
     let opener = Opener::new(Arc::clone(&keyring), data_keys.clone());
     let hub = Arc::new(Hub::new(opener, args.ws_queue_frames, args.limits.ws_max_per_user));
     let token_ttl = Duration::from_secs(u64::try_from(args.token_ttl_secs).unwrap_or(u64::MAX));
-    let revocations = Arc::new(Revocations::new(token_ttl));
+    let revocations = Arc::new(Revocations::new(token_ttl, data_keys.cache().clone()));
     // A session ended through this process is refused by its very next request.
     let waits = ProjectionWaits::new(projections, Duration::from_millis(args.read_your_writes_timeout_ms))
         .also_waiting_for(&[Topic::Users], revocations.progress());

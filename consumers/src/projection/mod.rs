@@ -1,6 +1,7 @@
 //! Projections: each turns a batch of events into idempotent read-model writes.
 
 mod attachments;
+mod erasure;
 mod groups;
 mod messages;
 mod users;
@@ -10,6 +11,7 @@ use confab_eventlog::Position;
 use confab_schemas::{Event, Topic};
 
 pub use attachments::{ATTACHMENTS, AttachmentIndexer, requested_row};
+pub use erasure::Erasure;
 pub use groups::{GROUPS, GroupsProjection};
 pub use messages::{MESSAGES, MessagesProjection, direct_message_row, group_message_row};
 pub use users::{USERS, UsersProjection};
@@ -17,7 +19,7 @@ pub use users::{USERS, UsersProjection};
 use std::sync::Arc;
 
 use confab_objects::ObjectStore;
-use confab_readmodels::{AnalyticsStore, ReadModels, StoreError, projection_group};
+use confab_readmodels::{AnalyticsStore, DataKeyStore, ReadModels, StoreError, projection_group};
 
 /// A decoded event and where it sits in the log; positions order a group's messages and make
 /// group changes idempotent.
@@ -60,6 +62,8 @@ pub struct Sinks<'a> {
     pub read_models: &'a ReadModels,
     pub objects: &'a Arc<dyn ObjectStore>,
     pub analytics: &'a Arc<dyn AnalyticsStore>,
+    /// The data keys, which an account's erasure destroys.
+    pub data_keys: &'a Arc<dyn DataKeyStore>,
 }
 
 /// One consumer of the log.

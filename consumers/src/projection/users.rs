@@ -3,7 +3,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use confab_schemas::{Event, Topic};
 
-use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use crate::projection::{Erasure, LoggedEvent, Projection, ProjectionSpec};
 use confab_readmodels::{SessionChange, SessionRow, SessionStore, StoreError, UserRow, UserStore};
 
 /// `confab.users` into the accounts read models: users and their sessions.
@@ -12,19 +12,25 @@ pub const USERS: ProjectionSpec = ProjectionSpec {
     topics: &[Topic::Users],
     build: |sinks| {
         let read_models = &sinks.read_models;
-        Arc::new(UsersProjection::new(Arc::clone(&read_models.users), Arc::clone(&read_models.sessions)))
+        let erasure = Erasure {
+            keys: Arc::clone(sinks.data_keys),
+            objects: Arc::clone(sinks.objects),
+            attachments: Arc::clone(&read_models.attachments),
+        };
+        Arc::new(UsersProjection::new(Arc::clone(&read_models.users), Arc::clone(&read_models.sessions), erasure))
     },
 };
 
-/// `confab.users` -> the users and sessions tables.
+/// `confab.users` -> the users and sessions tables, and each deleted account erased.
 pub struct UsersProjection {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
+    erasure: Erasure,
 }
 
 impl UsersProjection {
-    pub fn new(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>) -> Self {
-        Self { users, sessions }
+    pub fn new(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>, erasure: Erasure) -> Self {
+        Self { users, sessions, erasure }
     }
 }
 
@@ -68,6 +74,7 @@ impl Projection for UsersProjection {
                 Event::AccountDeleted(e) => {
                     self.flush_users(&mut registered).await?;
                     self.users.delete_account(&e.payload.username, e.occurred_at).await?;
+                    let _ = self.erasure.erase(&e.payload.user_id).await?;
                     changes.push(SessionChange::OthersEnded {
                         user_id: e.payload.user_id.clone(),
                         kept: None,

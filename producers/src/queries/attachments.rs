@@ -41,7 +41,7 @@ impl UseCases {
         let mut before = before.map(|raw| hyphenated_uuid(raw).ok_or_else(invalid_cursor)).transpose()?;
         let (owner, member) = match of {
             AttachmentsOf::Direct(recipient) => {
-                let peer = self.user_named(recipient).await.map_err(ChatError::as_recipient)?;
+                let peer = self.peer_named(recipient).await.map_err(ChatError::as_recipient)?;
                 (conversation_id(&caller.sub, &peer.user_id).to_string(), None)
             }
             AttachmentsOf::Group(raw_group_id) => {

@@ -43,7 +43,7 @@ impl UseCases {
         limit: usize,
     ) -> Result<DirectHistory, ChatError> {
         let before = before.map(message_cursor).transpose()?;
-        let peer = self.user_named(recipient).await.map_err(ChatError::as_recipient)?;
+        let peer = self.peer_named(recipient).await.map_err(ChatError::as_recipient)?;
         let read = self.read();
         let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
         let rows = read.messages.history(&conversation, before.as_deref(), limit + 1).await?;
