@@ -63,9 +63,8 @@ fn events() -> Vec<LoggedEvent> {
     logged(events)
 }
 
-/// What the users projection erases with, beside `store` (no account is deleted here).
-fn erasure(store: &EmbeddedStore) -> Erasure {
-    let dir = tempfile::tempdir().unwrap().keep();
+/// What the users projection erases with, beside `store` (no account is deleted here), in `dir`.
+fn erasure(store: &EmbeddedStore, dir: &std::path::Path) -> Erasure {
     let at_rest = AtRestKeys { current: "k1".into(), keys: HashMap::from([("k1".to_owned(), [7; 32])]) };
     Erasure {
         keys: Arc::new(EmbeddedKeys::open(&dir.join("keys.redb")).unwrap()),
@@ -75,7 +74,8 @@ fn erasure(store: &EmbeddedStore) -> Erasure {
 }
 
 async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
-    let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), erasure(store));
+    let dir = tempfile::tempdir().unwrap();
+    let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), erasure(store, dir.path()));
     let messages = MessagesProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()));
     for event in events {
         for _ in 0..if twice { 2 } else { 1 } {

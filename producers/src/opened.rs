@@ -7,7 +7,9 @@ use std::sync::Arc;
 use confab_readmodels::{AttachmentRow, GroupMessageRow, MessageRow};
 use confab_schemas::AttachmentRef;
 
-use crate::{ChatError, DataKeys, KeyScope, Keyring, MessageBinding, UseCases, scope_of, under_data_key};
+use crate::{
+    ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, UseCases, scope_of, under_data_key,
+};
 
 /// An attachment as a message shows it, its name opened.
 #[derive(Debug, Clone)]
@@ -36,11 +38,21 @@ pub struct OpenedFile {
     pub file_name: String,
 }
 
-/// Where a message was written and by whom: whose data key seals it.
+/// Where a message or file was written and by whom: whose data key seals it, read at most once
+/// for all of its sealed parts.
 struct Writer<'a> {
+    /// The derived key of what was sealed before data keys.
     scope: KeyScope<'a>,
     owner_id: &'a str,
     place_id: &'a str,
+    /// The data key once read; None inside once it is destroyed.
+    data_key: Option<Option<DataKey>>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(scope: KeyScope<'a>, owner_id: &'a str, place_id: &'a str) -> Self {
+        Self { scope, owner_id, place_id, data_key: None }
+    }
 }
 
 /// Opens what the read models keep sealed. Cheap to clone.
@@ -56,11 +68,8 @@ impl Opener {
     }
 
     pub async fn direct(&self, row: MessageRow) -> Result<Opened<MessageRow>, ChatError> {
-        let writer = Writer {
-            scope: KeyScope::Conversation(&row.conversation_id),
-            owner_id: &row.sender_id,
-            place_id: &row.conversation_id,
-        };
+        let mut writer =
+            Writer::new(KeyScope::Conversation(&row.conversation_id), &row.sender_id, &row.conversation_id);
         let binding = MessageBinding::direct(
             &row.message_id,
             &row.sender_id,
@@ -68,29 +77,28 @@ impl Opener {
             &row.recipient_id,
             &row.attachments,
         );
-        let opened = self.message(&writer, &row.content, &binding, &row.attachments).await?;
+        let opened = self.message(&mut writer, &row.content, &binding, &row.attachments).await?;
         Ok(opened.with_row(row))
     }
 
     pub async fn group(&self, row: GroupMessageRow) -> Result<Opened<GroupMessageRow>, ChatError> {
-        let writer =
-            Writer { scope: KeyScope::Group(&row.group_id), owner_id: &row.sender_id, place_id: &row.group_id };
+        let mut writer = Writer::new(KeyScope::Group(&row.group_id), &row.sender_id, &row.group_id);
         let binding = MessageBinding::group(&row.message_id, &row.sender_id, &row.group_id, &row.attachments);
-        let opened = self.message(&writer, &row.content, &binding, &row.attachments).await?;
+        let opened = self.message(&mut writer, &row.content, &binding, &row.attachments).await?;
         Ok(opened.with_row(row))
     }
 
     /// The attachment with its name opened; None once its uploader's account is erased (its
     /// bytes are deleted then too).
     pub async fn file(&self, row: AttachmentRow) -> Result<Option<OpenedFile>, ChatError> {
-        let writer = Writer { scope: scope_of(&row), owner_id: &row.uploader_id, place_id: &row.conversation_id };
-        let file_name = self.text(&writer, &row.file_name, &row.attachment_id).await?;
+        let mut writer = Writer::new(scope_of(&row), &row.uploader_id, &row.conversation_id);
+        let file_name = self.text(&mut writer, &row.file_name, &row.attachment_id).await?;
         Ok(file_name.map(|file_name| OpenedFile { row, file_name }))
     }
 
     async fn message(
         &self,
-        writer: &Writer<'_>,
+        writer: &mut Writer<'_>,
         sealed: &str,
         binding: &MessageBinding<'_>,
         refs: &[AttachmentRef],
@@ -116,30 +124,36 @@ impl Opener {
     /// failure is the server's: a lost master key, a damaged row, or an event forged onto the log.
     async fn content(
         &self,
-        writer: &Writer<'_>,
+        writer: &mut Writer<'_>,
         sealed: &str,
         binding: &MessageBinding<'_>,
     ) -> Result<Option<String>, ChatError> {
-        let plaintext = if under_data_key(sealed) {
-            let Some(key) = self.data_keys.for_opening(writer.owner_id, writer.place_id).await? else {
-                return Ok(None);
-            };
-            key.open(sealed, &binding.associated_data())
-        } else {
-            self.keyring.open_message(writer.scope, sealed, binding)
-        };
-        String::from_utf8(plaintext.map_err(ChatError::internal)?).map(Some).map_err(ChatError::internal)
+        let aad = binding.associated_data();
+        self.open(writer, sealed, &aad, |keyring, scope| keyring.open_message(scope, sealed, binding)).await
     }
 
     /// Sealed text bound to `id`; None once its key is destroyed.
-    async fn text(&self, writer: &Writer<'_>, sealed: &str, id: &str) -> Result<Option<String>, ChatError> {
+    async fn text(&self, writer: &mut Writer<'_>, sealed: &str, id: &str) -> Result<Option<String>, ChatError> {
+        self.open(writer, sealed, id.as_bytes(), |keyring, scope| keyring.open(scope, sealed, id.as_bytes())).await
+    }
+
+    /// `sealed` opened under the writer's data key and `aad` if it was sealed under one, else as
+    /// `derived` opens it with the master keys; None once the data key is destroyed.
+    async fn open(
+        &self,
+        writer: &mut Writer<'_>,
+        sealed: &str,
+        aad: &[u8],
+        derived: impl FnOnce(&Keyring, KeyScope<'_>) -> Result<Vec<u8>, CryptoError>,
+    ) -> Result<Option<String>, ChatError> {
         let plaintext = if under_data_key(sealed) {
-            let Some(key) = self.data_keys.for_opening(writer.owner_id, writer.place_id).await? else {
-                return Ok(None);
-            };
-            key.open(sealed, id.as_bytes())
+            if writer.data_key.is_none() {
+                writer.data_key = Some(self.data_keys.for_opening(writer.owner_id, writer.place_id).await?);
+            }
+            let Some(Some(key)) = &writer.data_key else { return Ok(None) };
+            key.open(sealed, aad)
         } else {
-            self.keyring.open(writer.scope, sealed, id.as_bytes())
+            derived(&self.keyring, writer.scope)
         };
         String::from_utf8(plaintext.map_err(ChatError::internal)?).map(Some).map_err(ChatError::internal)
     }

@@ -252,6 +252,24 @@ impl Client {
         request.send().await.expect("upload request")
     }
 
+    /// Asks to upload `bytes` as the text file `file_name` for `recipient`, and uploads them
+    /// (unverified: sending it verifies it); its id.
+    pub async fn uploaded_text_file(&self, user: &User, recipient: &str, file_name: &str, bytes: &[u8]) -> String {
+        use sha2::Digest;
+        let body = json!({
+            "recipient": recipient,
+            "fileName": file_name,
+            "contentType": "text/plain",
+            "size": bytes.len(),
+            "sha256": hex::encode(sha2::Sha256::digest(bytes)),
+        });
+        let ticket = self.post("/attachments", Some(&user.token), body).await;
+        assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+        let uploaded = self.upload(&ticket.body, bytes.to_vec()).await;
+        assert!(uploaded.status().is_success(), "upload: {}", uploaded.status());
+        ticket.body["attachmentId"].as_str().unwrap().to_owned()
+    }
+
     /// Requests, uploads and verifies an attachment of `bytes`; its id.
     pub async fn attachment(&self, user: &User, target: Value, bytes: &[u8]) -> String {
         let ticket = self.request_upload(user, target, bytes, bytes).await;

@@ -74,22 +74,7 @@ async fn what_a_deleted_account_wrote_is_erased_everywhere(backend: Backend) {
     let group = client.group(&alice, "both of us", &["bob"]).await;
     assert_eq!(client.group_send(&alice, &group, &format!("{marker} group")).await.status, StatusCode::OK);
     let bytes = format!("{marker} in a file").repeat(50).into_bytes();
-    let ticket = client
-        .post(
-            "/attachments",
-            Some(&alice.token),
-            json!({
-                "recipient": "bob",
-                "fileName": format!("{marker}.txt"),
-                "contentType": "text/plain",
-                "size": bytes.len(),
-                "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
-            }),
-        )
-        .await;
-    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
-    assert!(client.upload(&ticket.body, bytes.clone()).await.status().is_success());
-    let file = ticket.body["attachmentId"].as_str().unwrap().to_owned();
+    let file = client.uploaded_text_file(&alice, "bob", &format!("{marker}.txt"), &bytes).await;
     let with_file = json!({ "recipient": "bob", "attachments": [file] });
     assert_eq!(client.post("/chat/send", Some(&alice.token), with_file).await.status, StatusCode::OK);
     assert_eq!(client.download(&bob, &file).await, bytes, "the file is there before");

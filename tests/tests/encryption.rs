@@ -55,22 +55,7 @@ async fn the_data_dir_never_holds_message_plaintext(backend: Backend) {
     assert_eq!(client.group_send(&alice, &group, &format!("{marker} to the group")).await.status, StatusCode::OK);
     // An attachment named with the marker, whose bytes (on the embedded store) are sealed at rest.
     let bytes = format!("{marker} in a file").repeat(100).into_bytes();
-    let ticket = client
-        .post(
-            "/attachments",
-            Some(&alice.token),
-            json!({
-                "recipient": "bob",
-                "fileName": format!("{marker}.txt"),
-                "contentType": "text/plain",
-                "size": bytes.len(),
-                "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
-            }),
-        )
-        .await;
-    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
-    assert!(client.upload(&ticket.body, bytes.clone()).await.status().is_success());
-    let attachment = ticket.body["attachmentId"].as_str().unwrap();
+    let attachment = &client.uploaded_text_file(&alice, "bob", &format!("{marker}.txt"), &bytes).await;
     let body = json!({ "recipient": "bob", "attachments": [attachment] });
     assert_eq!(client.post("/chat/send", Some(&alice.token), body).await.status, StatusCode::OK);
     let entry = client.full_history(&alice, "bob").await.pop().unwrap();

@@ -156,20 +156,16 @@ async fn line(codec: &Codec, opener: Option<&Opener>, r: &ConsumedRecord) -> Val
 async fn open_sealed(opener: &Opener, logged: &LoggedEvent, json: &mut Value) {
     let payload = &mut json["payload"];
     let (content, attachments, deleted) = match &logged.event {
-        Event::DirectMessageSent(_) => match direct_message_row(logged).map(|row| opener.direct(row)) {
-            Some(opened) => match opened.await {
-                Ok(o) => (o.content, o.attachments, o.deleted),
-                Err(_) => return,
-            },
-            None => return,
-        },
-        Event::GroupMessageSent(_) => match group_message_row(logged).map(|row| opener.group(row)) {
-            Some(opened) => match opened.await {
-                Ok(o) => (o.content, o.attachments, o.deleted),
-                Err(_) => return,
-            },
-            None => return,
-        },
+        Event::DirectMessageSent(_) => {
+            let Some(row) = direct_message_row(logged) else { return };
+            let Ok(o) = opener.direct(row).await else { return };
+            (o.content, o.attachments, o.deleted)
+        }
+        Event::GroupMessageSent(_) => {
+            let Some(row) = group_message_row(logged) else { return };
+            let Ok(o) = opener.group(row).await else { return };
+            (o.content, o.attachments, o.deleted)
+        }
         Event::AttachmentRequested(e) => {
             match opener.file(requested_row(e)).await {
                 Ok(Some(file)) => payload["fileName"] = Value::String(file.file_name),

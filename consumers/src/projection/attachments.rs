@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use confab_objects::{ObjectError, ObjectStore};
 use confab_schemas::{AttachmentRequested, Event, Topic};
 
-use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use crate::projection::{LoggedEvent, Projection, ProjectionSpec, object_error};
 use confab_readmodels::{
     AttachmentRow, AttachmentStatus, AttachmentStore, StoreError, rejected_key, uploaded_attachment,
 };
@@ -31,10 +31,6 @@ impl AttachmentIndexer {
     pub fn new(store: Arc<dyn AttachmentStore>, objects: Arc<dyn ObjectStore>) -> Self {
         Self { store, objects }
     }
-}
-
-fn object_error(e: ObjectError) -> StoreError {
-    confab_readmodels::StoreError::Storage(confab_eventlog::cause(e))
 }
 
 /// The row a request becomes: pending until an upload is verified.

@@ -4,8 +4,10 @@
 //! repeated, so a redelivery or a replay finishes what a crash cut short.
 use std::sync::Arc;
 
-use confab_objects::{ObjectError, ObjectStore};
+use confab_objects::ObjectStore;
 use confab_readmodels::{AttachmentStore, DataKeyStore, MAX_PAGE_ROWS, StoreError, upload_key};
+
+use crate::projection::object_error;
 
 /// Erases accounts.
 pub struct Erasure {
@@ -14,16 +16,12 @@ pub struct Erasure {
     pub attachments: Arc<dyn AttachmentStore>,
 }
 
-fn object_error(e: ObjectError) -> StoreError {
-    StoreError::Storage(confab_eventlog::cause(e))
-}
-
 impl Erasure {
     /// Refuses the account new keys, deletes the files it uploaded (in every place it has a key
     /// for: a file's name is sealed under its uploader's key there, so each of its files is in
     /// one of them; and those never settled), then destroys its keys, last, so that a repeat
     /// still finds the places.
-    pub async fn erase(&self, user_id: &str) -> Result<usize, StoreError> {
+    pub async fn erase(&self, user_id: &str) -> Result<(), StoreError> {
         self.keys.mark_erased(user_id).await?;
         for place in self.keys.places(user_id).await? {
             let mut before: Option<String> = None;
@@ -42,6 +40,7 @@ impl Erasure {
         for row in self.attachments.pending_uploads(user_id, MAX_PAGE_ROWS).await? {
             self.objects.delete(&upload_key(&row.attachment_id)).await.map_err(object_error)?;
         }
-        self.keys.destroy(user_id).await
+        let _destroyed = self.keys.destroy(user_id).await?;
+        Ok(())
     }
 }

@@ -18,7 +18,7 @@ pub use users::{USERS, UsersProjection};
 
 use std::sync::Arc;
 
-use confab_objects::ObjectStore;
+use confab_objects::{ObjectError, ObjectStore};
 use confab_readmodels::{AnalyticsStore, DataKeyStore, ReadModels, StoreError, projection_group};
 
 /// A decoded event and where it sits in the log; positions order a group's messages and make
@@ -86,4 +86,9 @@ impl ProjectionSpec {
     pub fn group(&self, generation: u32) -> String {
         projection_group(self.name, generation)
     }
+}
+
+/// An object store's failure, as projections report a store's: retried, never dead-lettered.
+pub(crate) fn object_error(e: ObjectError) -> StoreError {
+    StoreError::Storage(confab_eventlog::cause(e))
 }

@@ -74,7 +74,7 @@ impl Projection for UsersProjection {
                 Event::AccountDeleted(e) => {
                     self.flush_users(&mut registered).await?;
                     self.users.delete_account(&e.payload.username, e.occurred_at).await?;
-                    let _ = self.erasure.erase(&e.payload.user_id).await?;
+                    self.erasure.erase(&e.payload.user_id).await?;
                     changes.push(SessionChange::OthersEnded {
                         user_id: e.payload.user_id.clone(),
                         kept: None,
