@@ -49,7 +49,7 @@ pub use group_messages::GroupSent;
 pub use groups::{MAX_GROUP_NAME_CHARS, NewGroup};
 pub use login_guard::LoginFailureSpecs;
 pub use messaging::{MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_BYTES, MessageCommand};
-pub use opened::{Opened, OpenedAttachment, OpenedFile, Opener};
+pub use opened::{Opened, OpenedAttachment, OpenedFile, OpenedUser, Opener, ProfileTexts};
 pub use password::PasswordHasher;
 pub use profiles::{FieldChange, FoundUsers, MAX_ABOUT_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_SEARCH_RESULTS};
 pub use projected::Projected;
@@ -61,7 +61,7 @@ pub use queries::{
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
 pub use request_id::{MAX_REQUEST_ID_CHARS, RequestId};
-pub use sealing::{CryptoError, DataKey, KeyScope, Keyring, MessageBinding, under_data_key};
+pub use sealing::{CryptoError, DataKey, KeyScope, Keyring, MessageBinding, profile_field_binding, under_data_key};
 pub use sessions::{Login, MAX_DEVICE_NAME_CHARS, SessionView};
 pub use text::patterns;
 pub use time::{now_ms, rfc3339};

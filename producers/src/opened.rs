@@ -1,14 +1,15 @@
-//! Sealed content opened for an answer: message text and attachment names. Content sealed
+//! Sealed content opened for an answer: message text, attachment names and profiles. Content sealed
 //! under a data key opens while its writer's key stands; once the writer's account is erased it
 //! shows as deleted. Older content opens under the key of its conversation or group. The queries
 //! and the live frames open through here, so nothing above this crate holds a key.
 use std::sync::Arc;
 
-use confab_readmodels::{AttachmentRow, GroupMessageRow, MessageRow};
+use confab_readmodels::{AttachmentRow, GroupMessageRow, MessageRow, ProfileFields, UserRow};
 use confab_schemas::AttachmentRef;
 
 use crate::{
-    ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, UseCases, scope_of, under_data_key,
+    ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, UseCases, profile_field_binding,
+    scope_of, under_data_key,
 };
 
 /// An attachment as a message shows it, its name opened.
@@ -36,6 +37,22 @@ pub struct Opened<R> {
 pub struct OpenedFile {
     pub row: AttachmentRow,
     pub file_name: String,
+}
+
+/// What a user says about themself, opened; empty once their account is erased.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileTexts {
+    pub display_name: Option<String>,
+    pub about: Option<String>,
+}
+
+/// An account as others see it, its profile opened.
+#[derive(Debug, Clone)]
+pub struct OpenedUser {
+    pub user_id: String,
+    pub username: String,
+    pub registered_at_ms: i64,
+    pub profile: ProfileTexts,
 }
 
 /// Where a message or file was written and by whom: whose data key seals it, read at most once
@@ -94,6 +111,35 @@ impl Opener {
         let mut writer = Writer::new(scope_of(&row), &row.uploader_id, &row.conversation_id);
         let file_name = self.text(&mut writer, &row.file_name, &row.attachment_id).await?;
         Ok(file_name.map(|file_name| OpenedFile { row, file_name }))
+    }
+
+    /// An account with its profile opened; empty once the account is erased.
+    pub async fn user(&self, row: UserRow) -> Result<OpenedUser, ChatError> {
+        let profile = self.profile(&row.user_id, &row.profile).await?.unwrap_or_default();
+        Ok(OpenedUser { user_id: row.user_id, username: row.username, registered_at_ms: row.registered_at_ms, profile })
+    }
+
+    /// `user_id`'s profile as the log carried it, opened: sealed under their key for their own
+    /// place (named by their id: no conversation or group has that id), or in the clear if written before profiles were sealed. None once
+    /// their key is destroyed.
+    pub async fn profile(&self, user_id: &str, fields: &ProfileFields) -> Result<Option<ProfileTexts>, ChatError> {
+        if !fields.sealed {
+            return Ok(Some(ProfileTexts { display_name: fields.display_name.clone(), about: fields.about.clone() }));
+        }
+        let mut writer = Writer::new(KeyScope::User(user_id), user_id, user_id);
+        let mut open = async |field: &str, sealed: &Option<String>| -> Result<Option<Option<String>>, ChatError> {
+            let Some(sealed) = sealed else { return Ok(Some(None)) };
+            let aad = profile_field_binding(user_id, field);
+            // Profiles were never sealed under derived keys: anything else is not a profile.
+            let opened = self.open(&mut writer, sealed, &aad, |_, _| Err(CryptoError::Unreadable)).await?;
+            Ok(opened.map(Some))
+        };
+        let (Some(display_name), Some(about)) =
+            (open("displayName", &fields.display_name).await?, open("about", &fields.about).await?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(ProfileTexts { display_name, about }))
     }
 
     async fn message(

@@ -1,11 +1,12 @@
 //! Profiles (what a user says about themself) and finding someone to chat with by the start of
 //! their username.
-use confab_readmodels::{MIN_PREFIX_CHARS, UserRow};
+use confab_readmodels::MIN_PREFIX_CHARS;
 use confab_schemas::{Event, ProfileUpdated, ProfileUpdatedPayload};
 use uuid::Uuid;
 
 use crate::{
-    Caller, ChatError, UseCases, normalize_username, rate_limits::UserAction, time::now_ms, users::is_username_byte,
+    Caller, ChatError, DataKey, OpenedUser, UseCases, normalize_username, profile_field_binding,
+    rate_limits::UserAction, time::now_ms, users::is_username_byte,
 };
 
 /// Longest display name, in characters.
@@ -29,7 +30,7 @@ pub enum FieldChange {
 /// A page of users whose name starts with a prefix, and where the next page starts.
 #[derive(Debug, Clone)]
 pub struct FoundUsers {
-    pub users: Vec<UserRow>,
+    pub users: Vec<OpenedUser>,
     pub next_cursor: Option<String>,
 }
 
@@ -67,10 +68,17 @@ fn changed(
     }
 }
 
+/// `text` of `user_id`'s profile field `field`, sealed under their profile key.
+fn sealed_field(key: &DataKey, user_id: &str, field: &str, text: Option<&str>) -> Result<Option<String>, ChatError> {
+    text.map(|text| key.seal(text.as_bytes(), &profile_field_binding(user_id, field)).map_err(ChatError::internal))
+        .transpose()
+}
+
 impl UseCases {
     /// The profile of the user `username` names; any signed-in user may read it.
-    pub async fn profile(&self, username: &str) -> Result<UserRow, ChatError> {
-        self.user_named(username).await
+    pub async fn profile(&self, username: &str) -> Result<OpenedUser, ChatError> {
+        let user = self.user_named(username).await?;
+        self.opener().user(user).await
     }
 
     /// Changes the caller's profile; answers it as it now is.
@@ -79,23 +87,28 @@ impl UseCases {
         caller: &Caller,
         display_name: FieldChange,
         about: FieldChange,
-    ) -> Result<UserRow, ChatError> {
+    ) -> Result<OpenedUser, ChatError> {
         self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
-        let mut user = self
+        let user = self
             .read()
             .users
             .user_by_id(&caller.sub)
             .await?
             .ok_or_else(|| ChatError::UserNotFound(caller.name.clone()))?;
-        user.display_name = changed(
-            user.display_name,
+        let mut user = self.opener().user(user).await?;
+        let profile = &mut user.profile;
+        profile.display_name = changed(
+            profile.display_name.take(),
             display_name,
             MAX_DISPLAY_NAME_CHARS,
             false,
             "invalid_display_name",
             "displayName",
         )?;
-        user.about = changed(user.about, about, MAX_ABOUT_CHARS, true, "invalid_about", "about")?;
+        profile.about = changed(profile.about.take(), about, MAX_ABOUT_CHARS, true, "invalid_about", "about")?;
+        // Sealed under the user's key for their own place, so that deleting the account erases
+        // it from the log.
+        let key = self.data_keys.for_sealing(&user.user_id, &user.user_id).await?;
         let occurred_at = now_ms();
         let event = Event::ProfileUpdated(ProfileUpdated {
             event_id: Uuid::now_v7().to_string(),
@@ -104,8 +117,9 @@ impl UseCases {
             payload: ProfileUpdatedPayload {
                 user_id: user.user_id.clone(),
                 username: user.username.clone(),
-                display_name: user.display_name.clone(),
-                about: user.about.clone(),
+                display_name: sealed_field(&key, &user.user_id, "displayName", profile.display_name.as_deref())?,
+                about: sealed_field(&key, &user.user_id, "about", profile.about.as_deref())?,
+                sealed: true,
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;
@@ -162,11 +176,16 @@ impl UseCases {
             }
             after => after,
         };
-        let mut users = self.read().users.users_by_prefix(&prefix, after.as_deref(), limit + 1).await?;
-        let next_cursor = (users.len() > limit).then(|| {
-            users.truncate(limit);
-            users.last().map(|u| u.username.clone())
+        let mut rows = self.read().users.users_by_prefix(&prefix, after.as_deref(), limit + 1).await?;
+        let next_cursor = (rows.len() > limit).then(|| {
+            rows.truncate(limit);
+            rows.last().map(|u| u.username.clone())
         });
+        let opener = self.opener();
+        let mut users = Vec::with_capacity(rows.len());
+        for row in rows {
+            users.push(opener.user(row).await?);
+        }
         Ok(FoundUsers { users, next_cursor: next_cursor.flatten() })
     }
 }

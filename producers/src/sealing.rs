@@ -12,7 +12,8 @@
 //! `v3.<base64url(nonce || ciphertext || tag)>` is sealed under a stored data key
 //! ([`DataKey`]), not one derived from the master key: the writer's key for the place, found from
 //! what the value is bound to (a message's sender and place; an attachment's uploader and
-//! place). Message content keeps `v2`'s associated data; an attachment name is bound to its id.
+//! place; a profile's owner and their own place, named by their id). Message content keeps `v2`'s associated
+//! data; an attachment name is bound to its id; a profile field to its owner and its name.
 //! Destroying the data key makes a `v3` value unreadable for good, master key or not.
 use std::collections::HashMap;
 
@@ -117,6 +118,12 @@ fn netstrings(prefix: &[u8], fields: &[&str]) -> Vec<u8> {
         bytes.push(b',');
     }
     bytes
+}
+
+/// What a sealed profile field is bound to: `confab.profile.v1`, then as netstrings the user id
+/// and the field's name (`displayName`, `about`), so one field cannot stand in for another.
+pub fn profile_field_binding(user_id: &str, field: &str) -> Vec<u8> {
+    netstrings(b"confab.profile.v1", &[user_id, field])
 }
 
 /// A writer's data key for one place, in the clear: held only in memory, for one seal or open.

@@ -95,8 +95,7 @@ async fn with_group(world: &World) {
             username: format!("name-{id}"),
             password_hash: String::new(),
             registered_at_ms: 0,
-            display_name: None,
-            about: None,
+            profile: Default::default(),
             deleted_at_ms: None,
         })
         .collect();

@@ -1,6 +1,7 @@
 //! The blocks read model: who blocks whom, as marks in each direct conversation's order (what
 //! decides whether a message or receipt at one point of it stands) and as each blocker's list.
 use async_trait::async_trait;
+use confab_schemas::Event;
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -20,6 +21,20 @@ pub struct BlockMark {
 }
 
 impl BlockMark {
+    /// The mark a `UserBlocked` or `UserUnblocked` event at `seq` of its conversation makes.
+    pub fn from_event(event: &Event, seq: u64) -> Option<Self> {
+        let (payload, blocked) = event.block()?;
+        Some(Self {
+            conversation_id: payload.conversation_id.clone(),
+            seq,
+            blocker_id: payload.blocker_id.clone(),
+            blocked_id: payload.blocked_id.clone(),
+            blocked_username: payload.blocked_username.clone(),
+            blocked,
+            at_ms: event.occurred_at(),
+        })
+    }
+
     /// The block standing in a conversation just before `seq`, either way, if any: for each
     /// blocker, the newest of their `marks` (of one conversation) before `seq` decides. When both
     /// block each other, the one who blocked first. `u64::MAX` asks about now.
@@ -48,8 +63,6 @@ pub struct BlockedUser {
     pub blocker_id: String,
     pub blocked_id: String,
     pub blocked_username: String,
-    /// Where the block sits in the two users' conversation.
-    pub seq: u64,
     pub since_ms: i64,
 }
 
@@ -59,7 +72,6 @@ impl From<&BlockMark> for BlockedUser {
             blocker_id: mark.blocker_id.clone(),
             blocked_id: mark.blocked_id.clone(),
             blocked_username: mark.blocked_username.clone(),
-            seq: mark.seq,
             since_ms: mark.at_ms,
         }
     }

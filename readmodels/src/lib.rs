@@ -41,7 +41,7 @@ pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};
 pub use select::{Adapter, ReadModels, ReadModelsConfig};
 pub use sessions::{SessionChange, SessionRow, SessionStore};
-pub use users::{MIN_PREFIX_CHARS, UserRow, UserStore};
+pub use users::{MIN_PREFIX_CHARS, ProfileFields, UserRow, UserStore};
 pub use visibility::{Sight, sight, sights, sights_with};
 
 /// The most rows one paged read answers, on every adapter: a caller asking for more gets this

@@ -1,6 +1,7 @@
 //! The users read model: accounts, by username and by id, with their profiles; and usernames
 //! by prefix, for finding someone to chat with.
 use async_trait::async_trait;
+use confab_schemas::ProfileUpdatedPayload;
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -12,14 +13,32 @@ pub struct UserRow {
     pub username: String,
     pub password_hash: String,
     pub registered_at_ms: i64,
+    /// What the user says about themself, as the log carried it.
+    #[serde(flatten)]
+    pub profile: ProfileFields,
+    /// When the account was deleted: it is no one from then on, and its name stays taken.
+    #[serde(default)]
+    pub deleted_at_ms: Option<i64>,
+}
+
+/// A profile as the log carried it: sealed under the user's own data key (the API opens it) or,
+/// if written before profiles were sealed, in the clear.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileFields {
     /// What the user asks to be called; None shows the username.
     #[serde(default)]
     pub display_name: Option<String>,
     #[serde(default)]
     pub about: Option<String>,
-    /// When the account was deleted: it is no one from then on, and its name stays taken.
+    /// Whether the two above are sealed.
     #[serde(default)]
-    pub deleted_at_ms: Option<i64>,
+    pub sealed: bool,
+}
+
+impl From<&ProfileUpdatedPayload> for ProfileFields {
+    fn from(p: &ProfileUpdatedPayload) -> Self {
+        Self { display_name: p.display_name.clone(), about: p.about.clone(), sealed: p.sealed }
+    }
 }
 
 impl UserRow {
@@ -43,12 +62,7 @@ pub trait UserStore: Send + Sync + 'static {
     /// order (one user's events share a partition), so the last one applied is the newest.
     async fn change_password(&self, username: &str, password_hash: &str) -> Result<(), StoreError>;
     /// Replaces the profile of `username`'s account, if there is one (in log order, as above).
-    async fn set_profile(
-        &self,
-        username: &str,
-        display_name: Option<&str>,
-        about: Option<&str>,
-    ) -> Result<(), StoreError>;
+    async fn set_profile(&self, username: &str, profile: &ProfileFields) -> Result<(), StoreError>;
     /// Marks `username`'s account deleted at `at_ms`, if there is one: its password hash and
     /// profile are cleared and search no longer finds it; the row stays, so the name stays
     /// taken. Applied again, it changes nothing more.

@@ -5,8 +5,8 @@
 
 use confab_readmodels::{
     AttachmentRow, AttachmentStatus, BlockMark, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole, GroupRow,
-    MemberRow, MembershipMark, MessageRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SessionChange,
-    SessionRow, Sight, UserRow, change_applied, dynamodb::DynamoConfig,
+    MemberRow, MembershipMark, MessageRow, ProfileFields, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus,
+    SessionChange, SessionRow, Sight, UserRow, change_applied, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -87,8 +87,7 @@ fn user(id: &str, name: &str) -> UserRow {
         username: name.into(),
         password_hash: format!("hash-{id}"),
         registered_at_ms: 1,
-        display_name: None,
-        about: None,
+        profile: ProfileFields::default(),
         deleted_at_ms: None,
     }
 }
@@ -127,14 +126,19 @@ async fn users(read_models: &ReadModels) {
     assert_eq!(users.user_by_id("u1").await.unwrap(), Some(changed));
     assert_eq!(users.user_by_name("carol").await.unwrap(), None);
 
-    // A profile, set and cleared; by name and by id.
-    users.set_profile("alice", Some("Alice A."), Some("climbs")).await.unwrap();
-    users.set_profile("nobody", Some("x"), None).await.unwrap();
+    // A profile, set and cleared, sealed or not; by name and by id.
+    let profile = |display_name: Option<&str>, about: Option<&str>, sealed| ProfileFields {
+        display_name: display_name.map(str::to_owned),
+        about: about.map(str::to_owned),
+        sealed,
+    };
+    users.set_profile("alice", &profile(Some("Alice A."), Some("climbs"), false)).await.unwrap();
+    users.set_profile("nobody", &profile(Some("x"), None, false)).await.unwrap();
     let alice = users.user_by_id("u1").await.unwrap().unwrap();
-    assert_eq!((alice.display_name.as_deref(), alice.about.as_deref()), (Some("Alice A."), Some("climbs")));
-    users.set_profile("alice", None, Some("climbs more")).await.unwrap();
+    assert_eq!(alice.profile, profile(Some("Alice A."), Some("climbs"), false));
+    users.set_profile("alice", &profile(None, Some("v3.sealed"), true)).await.unwrap();
     let alice = users.user_by_name("alice").await.unwrap().unwrap();
-    assert_eq!((alice.display_name.as_deref(), alice.about.as_deref()), (None, Some("climbs more")));
+    assert_eq!(alice.profile, profile(None, Some("v3.sealed"), true));
     assert_eq!(alice.password_hash, "hash-new", "a profile leaves the rest");
     assert_eq!(users.user_by_name("nobody").await.unwrap(), None);
 }
@@ -156,7 +160,8 @@ async fn users_by_prefix(read_models: &ReadModels) {
     assert_eq!(users.users_by_prefix("bo", None, 5).await.unwrap(), [user("id-bob", "bob")]);
 
     // A deleted account: no longer found, its profile and password gone, its name still taken.
-    users.set_profile("alba", Some("Alba"), Some("about alba")).await.unwrap();
+    let alba = ProfileFields { display_name: Some("v3.alba".into()), about: Some("v3.about".into()), sealed: true };
+    users.set_profile("alba", &alba).await.unwrap();
     users.delete_account("alba", 77).await.unwrap();
     users.delete_account("alba", 99).await.unwrap();
     users.delete_account("nobody", 1).await.unwrap();
@@ -164,7 +169,7 @@ async fn users_by_prefix(read_models: &ReadModels) {
     let deleted = users.user_by_name("alba").await.unwrap().unwrap();
     assert_eq!(deleted.deleted_at_ms, Some(77), "the first deletion stands");
     assert!(!deleted.is_active());
-    assert_eq!((deleted.password_hash.as_str(), deleted.display_name, deleted.about), ("", None, None));
+    assert_eq!((deleted.password_hash.as_str(), deleted.profile), ("", ProfileFields::default()));
     assert_eq!(users.user_by_id("id-alba").await.unwrap().unwrap().deleted_at_ms, Some(77));
     users.put_users(&[user("id-other", "alba")]).await.unwrap();
     assert_eq!(users.user_by_name("alba").await.unwrap().unwrap().user_id, "id-alba");
@@ -633,7 +638,7 @@ async fn blocks(read_models: &ReadModels) {
         blocks.blocked_users("u1", None, 10).await.unwrap().into_iter().map(|b| b.blocked_username).collect();
     assert_eq!(listed, ["carol", "dave"]);
     let first = &blocks.blocked_users("u1", None, 1).await.unwrap()[0];
-    assert_eq!((first.blocked_id.as_str(), first.seq, first.since_ms), ("id-carol", 3, 3));
+    assert_eq!((first.blocked_id.as_str(), first.since_ms), ("id-carol", 3));
     let next = blocks.blocked_users("u1", Some("carol"), 10).await.unwrap();
     assert_eq!(next.iter().map(|b| b.blocked_username.as_str()).collect::<Vec<_>>(), ["dave"]);
     assert_eq!(blocks.blocked_users("u1", Some("dave"), 10).await.unwrap(), []);

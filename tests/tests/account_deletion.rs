@@ -59,7 +59,7 @@ async fn a_deleted_account_is_no_one_at_once_and_its_name_stays_taken(backend: B
     assert_eq!(deletions[0]["event"]["payload"]["userId"], alice.id.as_str());
 }
 
-/// What a deleted account wrote (direct and group messages, a file's name and bytes) no longer
+/// What a deleted account wrote (its profile, direct and group messages, a file's name and bytes) no longer
 /// opens anywhere: its peers see its messages as deleted, its file is gone, and the decrypted
 /// stream, the tables and every file the servers keep hold none of it; the peer's own messages
 /// stay.
@@ -69,6 +69,10 @@ async fn what_a_deleted_account_wrote_is_erased_everywhere(backend: Backend) {
     let client = Client::new(&server.base_url);
     let (alice, bob) = (client.user("alice").await, client.user("bob").await);
     let marker = "ERASE-ME-5d1c9a";
+    let profile = json!({ "displayName": format!("{marker} name"), "about": format!("{marker} about") });
+    assert_eq!(client.patch("/me", Some(&alice.token), profile).await.status, StatusCode::OK);
+    let seen = client.get("/users/alice", Some(&bob.token)).await;
+    assert_eq!(seen.body["displayName"], format!("{marker} name"), "the profile opens before");
     assert_eq!(client.send(&alice, "bob", &format!("{marker} direct")).await.status, StatusCode::OK);
     assert_eq!(client.send(&bob, "alice", "bob keeps this").await.status, StatusCode::OK);
     let group = client.group(&alice, "both of us", &["bob"]).await;
@@ -108,7 +112,10 @@ async fn what_a_deleted_account_wrote_is_erased_everywhere(backend: Backend) {
     let opened = deployment.run(&["events", "tail", "--from-beginning", "--decrypt"]);
     let opened = String::from_utf8(opened.stdout).unwrap();
     assert!(opened.contains("bob keeps this"), "the decrypted stream opens what is not erased");
-    assert!(opened.contains(r#""erased":true"#), "the erased values are marked");
+    let erased_profile = opened.lines().any(|l| l.contains("ProfileUpdated") && l.contains(r#""erased":true"#));
+    assert!(erased_profile, "the erased profile is marked");
+    let erased_message = opened.lines().any(|l| l.contains("DirectMessageSent") && l.contains(r#""erased":true"#));
+    assert!(erased_message, "the erased messages are marked");
     assert!(!opened.contains(marker), "the decrypted stream opens erased content");
     assert!(!deployment.tables().to_string().contains(marker), "plaintext in a table");
     for dir in deployment.storage_dirs() {

@@ -78,6 +78,14 @@ async fn records_written_with_older_schema_versions_decode_and_project(backend: 
     for record in records {
         append_from_outside(&deployment, "confab.messages", record).await;
     }
+    // A ProfileUpdated v1: the profile in the clear, from before profiles were sealed.
+    let profile_v1 = json!({
+        "eventId": id(0x204), "occurredAt": now + 4, "actorId": bob.id,
+        "payload": { "userId": bob.id, "username": "bob", "displayName": "Bob of old", "about": null }
+    });
+    let profile_type = "io.confab.events.ProfileUpdated";
+    let profile = old_record(&codec, "ProfileUpdated/v1.avsc", profile_type, "bob", &profile_v1);
+    append_from_outside(&deployment, "confab.users", profile).await;
     if deployment.is_embedded() {
         server.start_again();
     }
@@ -108,6 +116,14 @@ async fn records_written_with_older_schema_versions_decode_and_project(backend: 
     assert_eq!(group_history.len(), 1);
     assert_eq!(group_history[0]["content"], "a v1 group message");
     assert_eq!(group_history[0]["sender"], "bob");
+    let profile = loop {
+        let profile = client.get("/users/bob", Some(&alice.token)).await;
+        if !profile.body["displayName"].is_null() || std::time::Instant::now() > deadline {
+            break profile;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(profile.body["displayName"], "Bob of old", "{}", profile.body);
 
     // The export decodes them with the current schemas too.
     server.stop();
@@ -126,6 +142,8 @@ async fn tail_prints_the_stream_sealed_or_opened(backend: Backend) {
     let client = Client::new(&server.base_url);
     let alice = client.user("alice").await;
     let _bob = client.user("bob").await;
+    let about = json!({ "about": "told only to the tail" });
+    assert_eq!(client.patch("/me", Some(&alice.token), about).await.status, reqwest::StatusCode::OK);
     let file = client.attachment(&alice, json!({ "recipient": "bob" }), b"tail me").await;
     let body = json!({ "recipient": "bob", "message": "hello from the tail", "attachments": [file] });
     assert_eq!(client.post("/chat/send", Some(&alice.token), body).await.status, reqwest::StatusCode::OK);
@@ -150,6 +168,24 @@ async fn tail_prints_the_stream_sealed_or_opened(backend: Backend) {
     assert_eq!(opened[0]["event"]["payload"]["attachments"][0]["fileName"], "photo \u{1f4f7}.png");
     let requested = deployment.events("confab.attachments");
     assert!(requested[0]["event"]["payload"]["fileName"].as_str().unwrap().starts_with("v3."));
+
+    // A profile is sealed too: under its owner's own key.
+    let profiles = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["events", "tail", "--topic", "confab.users", "--from-beginning"];
+        args.extend_from_slice(extra);
+        let output = deployment.run(&args);
+        let lines = String::from_utf8(output.stdout).unwrap();
+        let events = lines.lines().map(|l| serde_json::from_str::<Value>(l).unwrap());
+        events
+            .filter(|e| e["type"] == "io.confab.events.ProfileUpdated")
+            .map(|e| e["event"]["payload"].clone())
+            .collect()
+    };
+    let sealed = profiles(&[]);
+    assert_eq!(sealed.len(), 1);
+    assert_eq!(sealed[0]["sealed"], true);
+    assert!(sealed[0]["about"].as_str().unwrap().starts_with("v3."), "{}", sealed[0]);
+    assert_eq!(profiles(&["--decrypt"])[0]["about"], "told only to the tail");
 }
 
 /// `events tail --follow` prints what is appended while it runs (Kafka: the embedded log belongs

@@ -8,8 +8,8 @@ use confab_consumers::{
     projection::{LoggedEvent, direct_message_row, group_message_row},
 };
 use confab_producers::{Conversation, Opened, Opener, SentMessage, rfc3339};
-use confab_readmodels::{GroupMessageRow, MessageRow};
-use confab_schemas::Event;
+use confab_readmodels::{GroupMessageRow, MessageRow, ProfileFields};
+use confab_schemas::{Event, ProfileUpdated};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -125,7 +125,7 @@ pub(crate) async fn render(opener: &Opener, notification: &Notification) -> Resu
         Event::DirectMessagesRead(e) => Some(receipt("read", "direct", &e.payload, event)?),
         Event::GroupMessagesDelivered(e) => Some(receipt("delivered", "group", &e.payload, event)?),
         Event::GroupMessagesRead(e) => Some(receipt("read", "group", &e.payload, event)?),
-        Event::ProfileUpdated(e) => Some(payload_frame("profile", &[], &e.payload, event)?),
+        Event::ProfileUpdated(e) => Some(profile(opener, e, event).await?),
         Event::UserRegistered(_)
         | Event::SessionStarted(_)
         | Event::SessionRefreshed(_)
@@ -139,6 +139,27 @@ pub(crate) async fn render(opener: &Opener, notification: &Notification) -> Resu
         | Event::UserUnblocked(_) => None,
     };
     Ok(rendered)
+}
+
+/// A profile frame: whose it is and its texts, opened.
+async fn profile(opener: &Opener, updated: &ProfileUpdated, event: &Event) -> Result<Rendered, ApiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ProfileFrame<'a> {
+        user_id: &'a str,
+        username: &'a str,
+        display_name: Option<String>,
+        about: Option<String>,
+    }
+    let p = &updated.payload;
+    let texts = opener.profile(&p.user_id, &ProfileFields::from(p)).await?.unwrap_or_default();
+    let frame = ProfileFrame {
+        user_id: &p.user_id,
+        username: &p.username,
+        display_name: texts.display_name,
+        about: texts.about,
+    };
+    payload_frame("profile", &[], &frame, event)
 }
 
 fn receipt(status: &str, kind: &str, payload: &impl Serialize, event: &Event) -> Result<Rendered, ApiError> {

@@ -1,5 +1,5 @@
 //! A user as others see them.
-use confab_readmodels::UserRow;
+use confab_producers::OpenedUser;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -15,13 +15,13 @@ pub(crate) struct Profile {
     created_at: String,
 }
 
-impl From<UserRow> for Profile {
-    fn from(user: UserRow) -> Self {
+impl From<OpenedUser> for Profile {
+    fn from(user: OpenedUser) -> Self {
         Self {
             user_id: user.user_id,
             username: user.username,
-            display_name: user.display_name,
-            about: user.about,
+            display_name: user.profile.display_name,
+            about: user.profile.about,
             created_at: confab_producers::rfc3339(user.registered_at_ms),
         }
     }

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use clap::{Args, Subcommand};
 use confab_producers::{DataKeys, Keyring, Opener};
-use confab_readmodels::KeyCache;
+use confab_readmodels::{KeyCache, ProfileFields};
 
 use crate::{
     args::BackendArgs,
@@ -165,6 +165,20 @@ async fn open_sealed(opener: &Opener, logged: &LoggedEvent, json: &mut Value) {
             let Some(row) = group_message_row(logged) else { return };
             let Ok(o) = opener.group(row).await else { return };
             (o.content, o.attachments, o.deleted)
+        }
+        Event::ProfileUpdated(e) => {
+            if !e.payload.sealed {
+                return;
+            }
+            match opener.profile(&e.payload.user_id, &ProfileFields::from(&e.payload)).await {
+                Ok(Some(texts)) => {
+                    payload["displayName"] = json!(texts.display_name);
+                    payload["about"] = json!(texts.about);
+                }
+                Ok(None) => payload["erased"] = Value::Bool(true),
+                Err(_) => {}
+            }
+            return;
         }
         Event::AttachmentRequested(e) => {
             match opener.file(requested_row(e)).await {

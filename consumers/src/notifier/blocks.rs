@@ -31,24 +31,11 @@ impl BlocksKnown {
         offset: u64,
         shutdown: &CancellationToken,
     ) -> Option<bool> {
-        if let Some((block, blocked)) = event.block() {
-            self.by_conversation.entry(block.conversation_id.clone()).or_default().push(BlockMark {
-                conversation_id: block.conversation_id.clone(),
-                seq: offset,
-                blocker_id: block.blocker_id.clone(),
-                blocked_id: block.blocked_id.clone(),
-                blocked_username: block.blocked_username.clone(),
-                blocked,
-                at_ms: event.occurred_at(),
-            });
+        if let Some(mark) = BlockMark::from_event(event, offset) {
+            self.by_conversation.entry(mark.conversation_id.clone()).or_default().push(mark);
             return Some(true);
         }
-        let conversation_id = match event {
-            Event::DirectMessageSent(e) => &e.payload.conversation_id,
-            Event::DirectMessagesDelivered(e) => &e.payload.conversation_id,
-            Event::DirectMessagesRead(e) => &e.payload.conversation_id,
-            _ => return Some(true),
-        };
+        let Some(conversation_id) = event.direct_conversation() else { return Some(true) };
         if !self.loaded.contains(conversation_id) {
             if self.loaded.len() >= MAX_CONVERSATIONS {
                 self.loaded.clear();
@@ -56,11 +43,11 @@ impl BlocksKnown {
             }
             let read = read_models.now();
             let stored = retried(shutdown, conversation_id, || read.blocks.block_marks(conversation_id)).await?;
-            let known = self.by_conversation.entry(conversation_id.clone()).or_default();
+            let known = self.by_conversation.entry(conversation_id.to_owned()).or_default();
             let fresh: Vec<BlockMark> =
                 stored.into_iter().filter(|mark| known.iter().all(|k| k.seq != mark.seq)).collect();
             known.extend(fresh);
-            let _ = self.loaded.insert(conversation_id.clone());
+            let _ = self.loaded.insert(conversation_id.to_owned());
         }
         let marks = self.by_conversation.get(conversation_id).map_or(&[][..], Vec::as_slice);
         Some(BlockMark::standing(marks, offset).is_none())

@@ -52,7 +52,8 @@ impl Projection for MessagesProjection {
     }
 
     async fn apply(&self, events: &[LoggedEvent]) -> Result<(), StoreError> {
-        let block_marks: Vec<BlockMark> = events.iter().filter_map(block_mark).collect();
+        let block_marks: Vec<BlockMark> =
+            events.iter().filter_map(|l| BlockMark::from_event(&l.event, l.position.offset)).collect();
         let blocks = self.blocks_of(events, &block_marks).await?;
         let messages: Vec<MessageRow> = events
             .iter()
@@ -121,30 +122,6 @@ pub(crate) fn membership_mark(logged: &LoggedEvent) -> Option<MembershipMark> {
     })
 }
 
-/// The mark a `UserBlocked` or `UserUnblocked` event becomes.
-pub(crate) fn block_mark(logged: &LoggedEvent) -> Option<BlockMark> {
-    let (payload, blocked) = logged.event.block()?;
-    Some(BlockMark {
-        conversation_id: payload.conversation_id.clone(),
-        seq: logged.position.offset,
-        blocker_id: payload.blocker_id.clone(),
-        blocked_id: payload.blocked_id.clone(),
-        blocked_username: payload.blocked_username.clone(),
-        blocked,
-        at_ms: logged.event.occurred_at(),
-    })
-}
-
-/// The direct conversation a direct message or receipt belongs to.
-fn direct_conversation(event: &Event) -> Option<&str> {
-    match event {
-        Event::DirectMessageSent(e) => Some(&e.payload.conversation_id),
-        Event::DirectMessagesDelivered(e) => Some(&e.payload.conversation_id),
-        Event::DirectMessagesRead(e) => Some(&e.payload.conversation_id),
-        _ => None,
-    }
-}
-
 /// Whether a block stood in `conversation_id` just before `seq`, by `blocks`; what stood is
 /// not stored.
 fn closed(blocks: &BlocksByConversation, conversation_id: &str, seq: u64, what: &str) -> bool {
@@ -183,7 +160,7 @@ impl MessagesProjection {
         batch_marks: &[BlockMark],
     ) -> Result<BlocksByConversation, StoreError> {
         let mut conversations: Vec<String> =
-            events.iter().filter_map(|l| direct_conversation(&l.event)).map(str::to_owned).collect();
+            events.iter().filter_map(|l| l.event.direct_conversation()).map(str::to_owned).collect();
         conversations.sort_unstable();
         conversations.dedup();
         let blocks = &self.blocks;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use confab_schemas::{Event, Topic};
 
 use crate::projection::{Erasure, LoggedEvent, Projection, ProjectionSpec};
-use confab_readmodels::{SessionChange, SessionRow, SessionStore, StoreError, UserRow, UserStore};
+use confab_readmodels::{ProfileFields, SessionChange, SessionRow, SessionStore, StoreError, UserRow, UserStore};
 
 /// `confab.users` into the accounts read models: users and their sessions.
 pub const USERS: ProjectionSpec = ProjectionSpec {
@@ -59,17 +59,19 @@ impl Projection for UsersProjection {
                         username: e.payload.username.clone(),
                         password_hash: e.payload.password_hash.clone(),
                         registered_at_ms: e.occurred_at,
-                        display_name: None,
-                        about: None,
+                        profile: ProfileFields::default(),
                         deleted_at_ms: None,
                     });
                 }
                 Event::ProfileUpdated(e) => {
                     self.flush_users(&mut registered).await?;
-                    let profile = &e.payload;
-                    self.users
-                        .set_profile(&profile.username, profile.display_name.as_deref(), profile.about.as_deref())
-                        .await?;
+                    let p = &e.payload;
+                    let profile = ProfileFields {
+                        display_name: p.display_name.clone(),
+                        about: p.about.clone(),
+                        sealed: p.sealed,
+                    };
+                    self.users.set_profile(&p.username, &profile).await?;
                 }
                 Event::AccountDeleted(e) => {
                     self.flush_users(&mut registered).await?;

@@ -36,7 +36,6 @@ fn blocked_from_item(item: &Item) -> Result<BlockedUser, StoreError> {
         blocker_id: get_s(item, "blocker_id")?,
         blocked_id: get_s(item, "blocked_id")?,
         blocked_username: get_s(item, "blocked_username")?,
-        seq: get_seq("blocked_users", item)?,
         since_ms: get_n(item, "since_ms")?,
     })
 }
@@ -71,7 +70,6 @@ impl BlockStore for DynamoStore {
                     .item("blocker_id", s(&mark.blocker_id))
                     .item("blocked_username", s(&mark.blocked_username))
                     .item("blocked_id", s(&mark.blocked_id))
-                    .item("seq", s(&seq_key(mark.seq)))
                     .item("since_ms", n(mark.at_ms))
                     .send()
                     .await

@@ -6,7 +6,9 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use confab_schemas::AttachmentRef;
 use serde_json::{Value, json};
 
-use crate::{ConversationRow, GroupMessageRow, GroupRole, GroupRow, MemberRow, MessageRow, StoreError, UserRow};
+use crate::{
+    ConversationRow, GroupMessageRow, GroupRole, GroupRow, MemberRow, MessageRow, ProfileFields, StoreError, UserRow,
+};
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -44,8 +46,11 @@ pub(crate) fn user_from_item(item: &Item) -> Result<UserRow, StoreError> {
         username: get_s(item, "username")?,
         password_hash: get_s(item, "password_hash")?,
         registered_at_ms: get_n(item, "registered_at_ms")?,
-        display_name: get_opt_s(item, "display_name"),
-        about: get_opt_s(item, "about"),
+        profile: ProfileFields {
+            display_name: get_opt_s(item, "display_name"),
+            about: get_opt_s(item, "about"),
+            sealed: item.get("profile_sealed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        },
         deleted_at_ms: item.get("deleted_at_ms").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()),
     })
 }

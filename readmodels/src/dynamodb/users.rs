@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use super::{groups::already_updated, *};
 use std::collections::HashMap;
 
-use crate::{MIN_PREFIX_CHARS, StoreError, UserRow, UserStore, dynamodb::query};
+use crate::{MIN_PREFIX_CHARS, ProfileFields, StoreError, UserRow, UserStore, dynamodb::query};
 
 #[async_trait]
 impl UserStore for DynamoStore {
@@ -58,12 +58,7 @@ impl UserStore for DynamoStore {
         )
     }
 
-    async fn set_profile(
-        &self,
-        username: &str,
-        display_name: Option<&str>,
-        about: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn set_profile(&self, username: &str, profile: &ProfileFields) -> Result<(), StoreError> {
         let mut set = Vec::new();
         let mut remove = Vec::new();
         let mut update = self
@@ -72,7 +67,8 @@ impl UserStore for DynamoStore {
             .table_name(&self.tables.users)
             .key("username", s(username))
             .condition_expression("attribute_exists(username)");
-        for (name, value) in [("display_name", display_name), ("about", about)] {
+        let texts = [("display_name", profile.display_name.as_deref()), ("about", profile.about.as_deref())];
+        for (name, value) in texts {
             match value {
                 Some(value) => {
                     set.push(format!("{name} = :{name}"));
@@ -81,10 +77,10 @@ impl UserStore for DynamoStore {
                 None => remove.push(name),
             }
         }
-        let mut expression = String::new();
-        if !set.is_empty() {
-            expression = format!("SET {}", set.join(", "));
-        }
+        set.push("profile_sealed = :sealed".to_owned());
+        update = update
+            .expression_attribute_values(":sealed", aws_sdk_dynamodb::types::AttributeValue::Bool(profile.sealed));
+        let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression = format!("{expression} REMOVE {}", remove.join(", "));
         }
@@ -97,7 +93,9 @@ impl UserStore for DynamoStore {
                 .update_item()
                 .table_name(&self.tables.users)
                 .key("username", s(username))
-                .update_expression("SET deleted_at_ms = :d, password_hash = :none REMOVE display_name, about")
+                .update_expression(
+                    "SET deleted_at_ms = :d, password_hash = :none REMOVE display_name, about, profile_sealed",
+                )
                 .condition_expression("attribute_exists(username) AND attribute_not_exists(deleted_at_ms)")
                 .expression_attribute_values(":d", n(at_ms))
                 .expression_attribute_values(":none", s(""))

@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use redb::ReadableTable;
 
 use super::{EmbeddedStore, USER_IDS, USERS, from_json, to_json};
-use crate::{MAX_PAGE_ROWS, StoreError, UserRow, UserStore, error::storage_error};
+use crate::{MAX_PAGE_ROWS, ProfileFields, StoreError, UserRow, UserStore, error::storage_error};
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
@@ -43,21 +43,15 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
-    async fn set_profile(
-        &self,
-        username: &str,
-        display_name: Option<&str>,
-        about: Option<&str>,
-    ) -> Result<(), StoreError> {
+    async fn set_profile(&self, username: &str, profile: &ProfileFields) -> Result<(), StoreError> {
         let username = username.to_owned();
-        let (display_name, about) = (display_name.map(str::to_owned), about.map(str::to_owned));
+        let profile = profile.clone();
         self.write(move |txn| {
             let mut by_name = txn.open_table(USERS).map_err(storage_error)?;
             let current = by_name.get(username.as_str()).map_err(storage_error)?;
             let current: Option<UserRow> = current.map(|v| from_json("users", v.value())).transpose()?;
             if let Some(mut user) = current {
-                user.display_name = display_name;
-                user.about = about;
+                user.profile = profile;
                 let _ = by_name.insert(username.as_str(), to_json(&user)?.as_slice()).map_err(storage_error)?;
             }
             Ok(())
@@ -74,8 +68,7 @@ impl UserStore for EmbeddedStore {
             if let Some(mut user) = current.filter(UserRow::is_active) {
                 user.deleted_at_ms = Some(at_ms);
                 user.password_hash.clear();
-                user.display_name = None;
-                user.about = None;
+                user.profile = ProfileFields::default();
                 let _ = by_name.insert(username.as_str(), to_json(&user)?.as_slice()).map_err(storage_error)?;
             }
             Ok(())

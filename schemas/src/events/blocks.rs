@@ -41,4 +41,14 @@ impl super::Event {
             _ => None,
         }
     }
+
+    /// The direct conversation a direct message or receipt belongs to: what a block in it stops.
+    pub fn direct_conversation(&self) -> Option<&str> {
+        match self {
+            super::Event::DirectMessageSent(e) => Some(&e.payload.conversation_id),
+            super::Event::DirectMessagesDelivered(e) => Some(&e.payload.conversation_id),
+            super::Event::DirectMessagesRead(e) => Some(&e.payload.conversation_id),
+            _ => None,
+        }
+    }
 }

@@ -21,4 +21,8 @@ pub struct ProfileUpdatedPayload {
     pub display_name: Option<String>,
     #[serde(default)]
     pub about: Option<String>,
+    /// Whether `display_name` and `about` are sealed under the user's data key; false on
+    /// version 1, written in the clear.
+    #[serde(default)]
+    pub sealed: bool,
 }
