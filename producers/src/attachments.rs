@@ -19,6 +19,10 @@ use crate::{
 pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
 pub const MAX_FILE_NAME_CHARS: usize = 255;
 pub const MAX_CONTENT_TYPE_BYTES: usize = 255;
+/// Largest profile picture, in bytes (or the deployment's attachment limit, if lower).
+pub const MAX_AVATAR_BYTES: u64 = 5 * 1024 * 1024;
+/// What a profile picture may be: images every browser shows.
+pub const AVATAR_CONTENT_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 /// What a deployment allows of attachments.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +48,8 @@ pub struct AttachmentRequest {
     pub recipient: Option<String>,
     /// Or a group the caller is a member of.
     pub group_id: Option<String>,
+    /// Or a picture for the caller's own profile.
+    pub avatar: bool,
 }
 
 /// Where and until when to upload an attachment's bytes.
@@ -65,8 +71,17 @@ pub struct Download {
 
 /// Whose conversation an attachment belongs to.
 enum Owner {
-    Direct { conversation_id: String, recipient: UserRow },
-    Group { group_id: String },
+    Direct {
+        conversation_id: String,
+        recipient: UserRow,
+    },
+    Group {
+        group_id: String,
+    },
+    /// The uploader's own profile: its place is named by their id.
+    Profile {
+        user_id: String,
+    },
 }
 
 impl Owner {
@@ -74,8 +89,32 @@ impl Owner {
         match self {
             Owner::Direct { conversation_id, .. } => conversation_id,
             Owner::Group { group_id } => group_id,
+            Owner::Profile { user_id } => user_id,
         }
     }
+}
+
+/// Refused as a profile picture: not an image browsers show, or too big.
+fn refuse_as_avatar(request: &AttachmentRequest, max_bytes: u64) -> Result<(), ChatError> {
+    let essence = request.content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if !AVATAR_CONTENT_TYPES.contains(&essence.as_str()) {
+        return Err(ChatError::invalid(
+            "invalid_avatar",
+            format!("a profile picture must be one of {}", AVATAR_CONTENT_TYPES.join(", ")),
+        ));
+    }
+    let max = max_bytes.min(MAX_AVATAR_BYTES);
+    if request.size > max {
+        return Err(ChatError::invalid("invalid_size", format!("a profile picture may be at most {max} bytes")));
+    }
+    Ok(())
+}
+
+fn not_an_avatar() -> ChatError {
+    ChatError::invalid(
+        "invalid_avatar",
+        "avatar must name a picture you uploaded for your profile (POST /attachments with avatar: true)",
+    )
 }
 
 /// The key an attachment's file name is sealed under.
@@ -161,6 +200,10 @@ impl UseCases {
     /// The conversation or group a request names, once the caller may write to it.
     async fn owner(&self, caller: &Caller, request: &AttachmentRequest) -> Result<Owner, ChatError> {
         match (&request.recipient, &request.group_id) {
+            (None, None) if request.avatar => Ok(Owner::Profile { user_id: caller.sub.clone() }),
+            _ if request.avatar => {
+                Err(ChatError::invalid("invalid_target", "give exactly one of recipient, groupId and avatar"))
+            }
             (Some(recipient), None) => {
                 let recipient = self.user_named(recipient).await.map_err(ChatError::as_recipient)?;
                 let conversation_id = conversation_id(&caller.sub, &recipient.user_id).to_string();
@@ -170,7 +213,7 @@ impl UseCases {
                 let (group, _) = self.membership(group_id, &caller.sub).await?;
                 Ok(Owner::Group { group_id: group.group_id })
             }
-            _ => Err(ChatError::invalid("invalid_target", "give exactly one of recipient and groupId")),
+            _ => Err(ChatError::invalid("invalid_target", "give exactly one of recipient, groupId and avatar")),
         }
     }
 
@@ -192,6 +235,9 @@ impl UseCases {
             ));
         }
         let owner = self.owner(caller, &request).await?;
+        if let Owner::Profile { .. } = owner {
+            refuse_as_avatar(&request, limits.max_bytes)?;
+        }
         self.within_upload_quota(caller, request.size).await?;
         let attachment_id = Uuid::now_v7().to_string();
         let object_key = upload_key(&attachment_id);
@@ -212,6 +258,7 @@ impl UseCases {
             .map_err(ChatError::internal)?;
         let (kind, recipient_id, group_offset) = match &owner {
             Owner::Direct { recipient, .. } => ("direct", Some(recipient.user_id.clone()), None),
+            Owner::Profile { .. } => ("profile", None, None),
             // Its place in the group's message order, where a late joiner's view begins.
             Owner::Group { .. } => {
                 let offset = self.publisher.end_offset(Topic::Messages, owner.conversation_id()).await?;
@@ -277,11 +324,20 @@ impl UseCases {
     }
 
     /// The attachment, if the caller may see it: not found unknown, forbidden for anyone
-    /// outside its conversation or group.
+    /// outside its conversation or group. A profile picture is anyone's to see while it is its
+    /// uploader's picture, and only the uploader's otherwise.
     pub async fn visible_attachment(&self, caller: &Caller, raw_id: &str) -> Result<AttachmentRow, ChatError> {
         let id = parse_attachment_id(raw_id)?;
         let row = self.read().attachments.attachment(&id).await?.ok_or_else(attachment_not_found)?;
-        if row.is_group() {
+        if row.is_profile() {
+            if caller.sub != row.uploader_id {
+                let uploader = self.read().users.user_by_id(&row.uploader_id).await?;
+                let shown = uploader.is_some_and(|u| u.is_active() && u.profile.avatar_id.as_ref() == Some(&id));
+                if !shown {
+                    return Err(ChatError::forbidden("not_an_avatar", "this picture is no one's profile picture now"));
+                }
+            }
+        } else if row.is_group() {
             let (group, me) = self.membership(&row.conversation_id, &caller.sub).await?;
             if !self.sight_of(&me).await?.sees_attachment(&me, &group, &row) {
                 return Err(ChatError::forbidden("before_joining", "this attachment was shared before you joined"));
@@ -308,6 +364,16 @@ impl UseCases {
         let position = self.publisher.publish(&event, occurred_at).await?;
         self.read_your_write(&position).await;
         Ok(self.read().attachments.attachment(&row.attachment_id).await?.unwrap_or(row))
+    }
+
+    /// The attachment `raw_id` names as the caller's new profile picture: one they uploaded for
+    /// their profile, verified (reported here if it was not yet).
+    pub(crate) async fn avatar(&self, caller: &Caller, raw_id: &str) -> Result<String, ChatError> {
+        let id = Uuid::parse_str(raw_id.trim()).map_err(|_| not_an_avatar())?.to_string();
+        let row = self.read().attachments.attachment(&id).await?;
+        let row = row.filter(|row| row.is_profile() && row.uploader_id == caller.sub).ok_or_else(not_an_avatar)?;
+        let row = require_available(self.report_upload(caller, row).await?)?;
+        Ok(row.attachment_id)
     }
 
     /// The uploader reports the bytes uploaded; answers the verified attachment.

@@ -37,8 +37,8 @@ mod use_cases;
 mod users;
 
 pub use attachments::{
-    AttachmentLimits, AttachmentRequest, Download, MAX_ATTACHMENTS_PER_MESSAGE, MAX_CONTENT_TYPE_BYTES,
-    MAX_FILE_NAME_CHARS, UploadTicket, scope_of,
+    AVATAR_CONTENT_TYPES, AttachmentLimits, AttachmentRequest, Download, MAX_ATTACHMENTS_PER_MESSAGE, MAX_AVATAR_BYTES,
+    MAX_CONTENT_TYPE_BYTES, MAX_FILE_NAME_CHARS, UploadTicket, scope_of,
 };
 pub use blocks::BlockedPage;
 pub use data_keys::DataKeys;
@@ -49,9 +49,11 @@ pub use group_messages::GroupSent;
 pub use groups::{MAX_GROUP_NAME_CHARS, NewGroup};
 pub use login_guard::LoginFailureSpecs;
 pub use messaging::{MAX_CLIENT_MESSAGE_ID, MAX_MESSAGE_BYTES, MessageCommand};
-pub use opened::{Opened, OpenedAttachment, OpenedFile, OpenedUser, Opener, ProfileTexts};
+pub use opened::{Opened, OpenedAttachment, OpenedFile, OpenedProfile, OpenedUser, Opener};
 pub use password::PasswordHasher;
-pub use profiles::{FieldChange, FoundUsers, MAX_ABOUT_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_SEARCH_RESULTS};
+pub use profiles::{
+    FieldChange, FoundUsers, MAX_ABOUT_CHARS, MAX_DISPLAY_NAME_CHARS, MAX_SEARCH_RESULTS, ProfileChange,
+};
 pub use projected::Projected;
 pub use publisher::{EventPublisher, topic_specs};
 pub use queries::{

@@ -41,9 +41,11 @@ pub struct OpenedFile {
 
 /// What a user says about themself, opened; empty once their account is erased.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProfileTexts {
+pub struct OpenedProfile {
     pub display_name: Option<String>,
     pub about: Option<String>,
+    /// Their picture: an attachment they uploaded for their profile.
+    pub avatar_id: Option<String>,
 }
 
 /// An account as others see it, its profile opened.
@@ -52,7 +54,7 @@ pub struct OpenedUser {
     pub user_id: String,
     pub username: String,
     pub registered_at_ms: i64,
-    pub profile: ProfileTexts,
+    pub profile: OpenedProfile,
 }
 
 /// Where a message or file was written and by whom: whose data key seals it, read at most once
@@ -122,9 +124,13 @@ impl Opener {
     /// `user_id`'s profile as the log carried it, opened: sealed under their key for their own
     /// place (named by their id: no conversation or group has that id), or in the clear if written before profiles were sealed. None once
     /// their key is destroyed.
-    pub async fn profile(&self, user_id: &str, fields: &ProfileFields) -> Result<Option<ProfileTexts>, ChatError> {
+    pub async fn profile(&self, user_id: &str, fields: &ProfileFields) -> Result<Option<OpenedProfile>, ChatError> {
         if !fields.sealed {
-            return Ok(Some(ProfileTexts { display_name: fields.display_name.clone(), about: fields.about.clone() }));
+            return Ok(Some(OpenedProfile {
+                display_name: fields.display_name.clone(),
+                about: fields.about.clone(),
+                avatar_id: fields.avatar_id.clone(),
+            }));
         }
         let mut writer = Writer::new(KeyScope::User(user_id), user_id, user_id);
         let mut open = async |field: &str, sealed: &Option<String>| -> Result<Option<Option<String>>, ChatError> {
@@ -139,7 +145,7 @@ impl Opener {
         else {
             return Ok(None);
         };
-        Ok(Some(ProfileTexts { display_name, about }))
+        Ok(Some(OpenedProfile { display_name, about, avatar_id: fields.avatar_id.clone() }))
     }
 
     async fn message(

@@ -27,6 +27,15 @@ pub enum FieldChange {
     Clear,
 }
 
+/// What a profile change asks, field by field.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub display_name: FieldChange,
+    pub about: FieldChange,
+    /// An attachment id: one the caller uploaded for their profile.
+    pub avatar: FieldChange,
+}
+
 /// A page of users whose name starts with a prefix, and where the next page starts.
 #[derive(Debug, Clone)]
 pub struct FoundUsers {
@@ -82,12 +91,7 @@ impl UseCases {
     }
 
     /// Changes the caller's profile; answers it as it now is.
-    pub async fn update_profile(
-        &self,
-        caller: &Caller,
-        display_name: FieldChange,
-        about: FieldChange,
-    ) -> Result<OpenedUser, ChatError> {
+    pub async fn update_profile(&self, caller: &Caller, change: ProfileChange) -> Result<OpenedUser, ChatError> {
         self.rate_limits.user(UserAction::GroupChange, &caller.sub)?;
         let user = self
             .read()
@@ -99,13 +103,18 @@ impl UseCases {
         let profile = &mut user.profile;
         profile.display_name = changed(
             profile.display_name.take(),
-            display_name,
+            change.display_name,
             MAX_DISPLAY_NAME_CHARS,
             false,
             "invalid_display_name",
             "displayName",
         )?;
-        profile.about = changed(profile.about.take(), about, MAX_ABOUT_CHARS, true, "invalid_about", "about")?;
+        profile.about = changed(profile.about.take(), change.about, MAX_ABOUT_CHARS, true, "invalid_about", "about")?;
+        profile.avatar_id = match change.avatar {
+            FieldChange::Keep => profile.avatar_id.take(),
+            FieldChange::Clear => None,
+            FieldChange::Set(raw) => Some(self.avatar(caller, &raw).await?),
+        };
         // Sealed under the user's key for their own place, so that deleting the account erases
         // it from the log.
         let key = self.data_keys.for_sealing(&user.user_id, &user.user_id).await?;
@@ -120,6 +129,7 @@ impl UseCases {
                 display_name: sealed_field(&key, &user.user_id, "displayName", profile.display_name.as_deref())?,
                 about: sealed_field(&key, &user.user_id, "about", profile.about.as_deref())?,
                 sealed: true,
+                avatar_id: profile.avatar_id.clone(),
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;

@@ -228,6 +228,7 @@ async fn attachments_are_declared_within_the_limits_to_a_place_the_caller_may_wr
         sha256: "ab".repeat(32),
         recipient: recipient.map(str::to_owned),
         group_id: group_id.map(str::to_owned),
+        avatar: false,
     };
     let cases = &world.use_cases;
     assert_eq!(

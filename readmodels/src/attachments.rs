@@ -39,9 +39,9 @@ impl AttachmentStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentRow {
     pub attachment_id: String,
-    /// `direct` or `group`.
+    /// `direct`, `group` or `profile`.
     pub kind: String,
-    /// The direct conversation's id, or the group's id.
+    /// The direct conversation's id, the group's id, or for a profile picture the uploader's id.
     pub conversation_id: String,
     /// The other participant of a direct conversation.
     pub recipient_id: Option<String>,
@@ -77,6 +77,11 @@ impl AttachmentRow {
 
     pub fn is_group(&self) -> bool {
         self.kind == "group"
+    }
+
+    /// Whether it was uploaded as a picture for its uploader's profile: its place is theirs.
+    pub fn is_profile(&self) -> bool {
+        self.kind == "profile"
     }
 }
 

@@ -33,11 +33,19 @@ pub struct ProfileFields {
     /// Whether the two above are sealed.
     #[serde(default)]
     pub sealed: bool,
+    /// The attachment shown as their picture (an id: not sealed).
+    #[serde(default)]
+    pub avatar_id: Option<String>,
 }
 
 impl From<&ProfileUpdatedPayload> for ProfileFields {
     fn from(p: &ProfileUpdatedPayload) -> Self {
-        Self { display_name: p.display_name.clone(), about: p.about.clone(), sealed: p.sealed }
+        Self {
+            display_name: p.display_name.clone(),
+            about: p.about.clone(),
+            sealed: p.sealed,
+            avatar_id: p.avatar_id.clone(),
+        }
     }
 }
 

@@ -131,6 +131,7 @@ async fn users(read_models: &ReadModels) {
         display_name: display_name.map(str::to_owned),
         about: about.map(str::to_owned),
         sealed,
+        avatar_id: sealed.then(|| "0190f5a2-7c1e-7000-8000-0000000000a1".to_owned()),
     };
     users.set_profile("alice", &profile(Some("Alice A."), Some("climbs"), false)).await.unwrap();
     users.set_profile("nobody", &profile(Some("x"), None, false)).await.unwrap();
@@ -160,7 +161,12 @@ async fn users_by_prefix(read_models: &ReadModels) {
     assert_eq!(users.users_by_prefix("bo", None, 5).await.unwrap(), [user("id-bob", "bob")]);
 
     // A deleted account: no longer found, its profile and password gone, its name still taken.
-    let alba = ProfileFields { display_name: Some("v3.alba".into()), about: Some("v3.about".into()), sealed: true };
+    let alba = ProfileFields {
+        display_name: Some("v3.alba".into()),
+        about: Some("v3.about".into()),
+        sealed: true,
+        avatar_id: Some("0190f5a2-7c1e-7000-8000-0000000000a2".into()),
+    };
     users.set_profile("alba", &alba).await.unwrap();
     users.delete_account("alba", 77).await.unwrap();
     users.delete_account("alba", 99).await.unwrap();

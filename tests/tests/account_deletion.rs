@@ -59,10 +59,10 @@ async fn a_deleted_account_is_no_one_at_once_and_its_name_stays_taken(backend: B
     assert_eq!(deletions[0]["event"]["payload"]["userId"], alice.id.as_str());
 }
 
-/// What a deleted account wrote (its profile, direct and group messages, a file's name and bytes) no longer
-/// opens anywhere: its peers see its messages as deleted, its file is gone, and the decrypted
-/// stream, the tables and every file the servers keep hold none of it; the peer's own messages
-/// stay.
+/// What a deleted account wrote (its profile and picture, direct and group messages, a file's name
+/// and bytes) no longer opens anywhere: its peers see its messages as deleted, its file is gone,
+/// and the decrypted stream, the tables and every file the servers keep hold none of it; the
+/// peer's own messages stay.
 async fn what_a_deleted_account_wrote_is_erased_everywhere(backend: Backend) {
     let deployment = Deployment::new(backend);
     let mut server = deployment.serve();
@@ -71,8 +71,12 @@ async fn what_a_deleted_account_wrote_is_erased_everywhere(backend: Backend) {
     let marker = "ERASE-ME-5d1c9a";
     let profile = json!({ "displayName": format!("{marker} name"), "about": format!("{marker} about") });
     assert_eq!(client.patch("/me", Some(&alice.token), profile).await.status, StatusCode::OK);
+    let picture = format!("{marker} as a picture").repeat(50).into_bytes();
+    let avatar = client.attachment(&alice, json!({ "avatar": true }), &picture).await;
+    assert_eq!(client.patch("/me", Some(&alice.token), json!({ "avatar": avatar })).await.status, StatusCode::OK);
     let seen = client.get("/users/alice", Some(&bob.token)).await;
     assert_eq!(seen.body["displayName"], format!("{marker} name"), "the profile opens before");
+    assert_eq!(client.download(&bob, &avatar).await, picture, "the picture is there before");
     assert_eq!(client.send(&alice, "bob", &format!("{marker} direct")).await.status, StatusCode::OK);
     assert_eq!(client.send(&bob, "alice", "bob keeps this").await.status, StatusCode::OK);
     let group = client.group(&alice, "both of us", &["bob"]).await;

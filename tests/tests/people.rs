@@ -145,7 +145,57 @@ async fn a_profile_change_reaches_who_shares_a_chat(backend: Backend) {
     assert_eq!(first["type"], "message", "{first}");
 }
 
+/// A profile picture: an image uploaded for the profile and set with `PATCH /me`, which anyone
+/// signed in may download while it is the picture, and only its uploader once it is not.
+async fn a_profile_picture_is_anyones_to_see_while_it_is_set(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
+    let code = |reply: &confab_e2e::Reply| (reply.status, reply.error_code().to_owned());
+    let bad = |code: &str| (StatusCode::BAD_REQUEST, code.to_owned());
+
+    // An image browsers show, for one's own profile and nothing else at once.
+    let text = json!({ "avatar": true, "fileName": "me.txt", "contentType": "text/plain", "size": 3, "sha256": "ab".repeat(32) });
+    assert_eq!(code(&client.post("/attachments", Some(&alice.token), text).await), bad("invalid_avatar"));
+    let both = client.request_upload(&alice, json!({ "avatar": true, "recipient": "bob" }), b"x", b"x").await;
+    assert_eq!(code(&both), bad("invalid_target"));
+
+    // Uploaded and not reported: setting it verifies it.
+    let picture = b"\x89PNG\r\n\x1a\n alice's face".to_vec();
+    let ticket = client.request_upload(&alice, json!({ "avatar": true }), &picture, &picture).await;
+    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
+    assert!(client.upload(&ticket.body, picture.clone()).await.status().is_success());
+    let avatar = ticket.body["attachmentId"].as_str().unwrap().to_owned();
+    let set = client.patch("/me", Some(&alice.token), json!({ "avatar": avatar })).await;
+    assert_eq!((set.status, set.body["avatar"].as_str()), (StatusCode::OK, Some(avatar.as_str())), "{}", set.body);
+    // Carol shares no chat with alice, and sees her picture.
+    let seen = client.get("/users/alice", Some(&carol.token)).await;
+    assert_eq!(seen.body["avatar"], avatar.as_str());
+    assert_eq!(client.download(&carol, &avatar).await, picture);
+
+    // Someone else's picture, a conversation's file, or no id at all is no picture of hers.
+    let bobs = client.attachment(&bob, json!({ "avatar": true }), b"bob's face").await;
+    let direct = client.attachment(&alice, json!({ "recipient": "bob" }), b"a file for bob").await;
+    for wrong in [bobs.as_str(), direct.as_str(), "not-an-id"] {
+        let refused = client.patch("/me", Some(&alice.token), json!({ "avatar": wrong })).await;
+        assert_eq!(code(&refused), bad("invalid_avatar"), "{wrong}");
+    }
+    // Bob never set his: only he sees it.
+    let hidden = client.get(&format!("/attachments/{bobs}"), Some(&carol.token)).await;
+    assert_eq!(code(&hidden), (StatusCode::FORBIDDEN, "not_an_avatar".to_owned()));
+    assert_eq!(client.download(&bob, &bobs).await, b"bob's face");
+
+    // Cleared: hers alone again; the rest of the profile stays.
+    let cleared = client.patch("/me", Some(&alice.token), json!({ "avatar": null, "about": "camera shy" })).await;
+    assert_eq!((cleared.body["avatar"].is_null(), cleared.body["about"].as_str()), (true, Some("camera shy")));
+    let gone = client.get(&format!("/attachments/{avatar}"), Some(&carol.token)).await;
+    assert_eq!(code(&gone), (StatusCode::FORBIDDEN, "not_an_avatar".to_owned()));
+    assert_eq!(client.download(&alice, &avatar).await, picture);
+}
+
 backend_tests!(
+    a_profile_picture_is_anyones_to_see_while_it_is_set,
     a_profile_change_reaches_who_shares_a_chat,
     profiles_are_set_cleared_and_read_by_others,
     users_are_found_by_the_start_of_their_name,

@@ -150,6 +150,7 @@ async fn profile(opener: &Opener, updated: &ProfileUpdated, event: &Event) -> Re
         username: &'a str,
         display_name: Option<String>,
         about: Option<String>,
+        avatar: Option<String>,
     }
     let p = &updated.payload;
     let texts = opener.profile(&p.user_id, &ProfileFields::from(p)).await?.unwrap_or_default();
@@ -158,6 +159,7 @@ async fn profile(opener: &Opener, updated: &ProfileUpdated, event: &Event) -> Re
         username: &p.username,
         display_name: texts.display_name,
         about: texts.about,
+        avatar: texts.avatar_id,
     };
     payload_frame("profile", &[], &frame, event)
 }

@@ -37,6 +37,11 @@ pub(crate) struct AttachmentRequest {
     recipient: Option<String>,
     /// Or a group you are a member of.
     group_id: Option<String>,
+    /// Or `true`: a picture for your own profile (PNG, JPEG, GIF or WebP, at most 5 MiB), to
+    /// set with `PATCH /me` `{avatar}`; anyone signed in may download it while it is your
+    /// picture.
+    #[serde(default)]
+    avatar: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -109,7 +114,7 @@ impl From<OpenedFile> for AttachmentView {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "upload the bytes to `uploadUrl`; then send the attachment (or report it with `/attachments/{attachmentId}/complete`)", body = UploadTicket),
-        (status = 400, description = "invalid name, type, size or sha256, over the size limit, or not exactly one of recipient and groupId", body = ErrorBody),
+        (status = 400, description = "invalid name, type, size or sha256, over the size limit, or not exactly one of recipient, groupId and avatar; `invalid_avatar`: a picture that is not PNG, JPEG, GIF or WebP", body = ErrorBody),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
         (status = 403, description = "not a member of the group", body = ErrorBody),
         (status = 404, description = "no such recipient or group", body = ErrorBody),
@@ -128,6 +133,7 @@ pub(crate) async fn request(
         sha256: body.sha256,
         recipient: body.recipient,
         group_id: body.group_id,
+        avatar: body.avatar,
     };
     let ticket = state.use_cases.request_attachment(&caller, request).await?;
     let ticket = UploadTicket {
@@ -170,7 +176,7 @@ pub(crate) async fn complete(
     responses(
         (status = 200, description = "a short-lived download URL and the attachment's metadata", body = DownloadTicket),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
-        (status = 403, description = "not a participant of its conversation or a member of its group", body = ErrorBody),
+        (status = 403, description = "not a participant of its conversation or a member of its group; `not_an_avatar`: a profile picture its uploader does not show now", body = ErrorBody),
         (status = 404, description = "no such attachment", body = ErrorBody),
         (status = 409, description = "not available: not uploaded and verified yet, or rejected", body = ErrorBody),
         (status = 503, description = "object storage unavailable", body = ErrorBody),

@@ -1,7 +1,7 @@
 //! People: `GET /users/{username}` (a profile), `GET /users?prefix=` (finding someone to chat
 //! with), `PATCH /me` (one's own profile) and `DELETE /me` (one's account).
 use axum::{Json, extract::State, http::StatusCode};
-use confab_producers::FieldChange;
+use confab_producers::{FieldChange, ProfileChange};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -55,6 +55,11 @@ pub(crate) struct ProfilePatch {
     #[serde(default, deserialize_with = "field")]
     #[schema(value_type = Option<String>, max_length = 500, pattern = r"^[^\u0000-\u0009\u000B-\u001F\u007F-\u009F]*$")]
     about: FieldChange,
+    /// The id of a picture you uploaded for your profile (`POST /attachments` with
+    /// `avatar: true`), verified here if you did not report it; `null` clears it.
+    #[serde(default, deserialize_with = "field")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    avatar: FieldChange,
 }
 
 #[utoipa::path(
@@ -101,7 +106,7 @@ pub(crate) async fn search(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the caller's profile as it now is", body = Profile),
-        (status = 400, description = "`invalid_display_name` or `invalid_about`: too long, or control characters", body = ErrorBody),
+        (status = 400, description = "`invalid_display_name` or `invalid_about`: too long, or control characters; `invalid_avatar`: not a picture you uploaded for your profile; `attachment_not_uploaded` or `attachment_rejected`", body = ErrorBody),
     )
 )]
 pub(crate) async fn update_me(
@@ -112,7 +117,8 @@ pub(crate) async fn update_me(
     // Read as an object first: serde takes a struct of optional fields from an array as well.
     let patch: ProfilePatch = serde_json::from_value(Value::Object(body))
         .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid profile: {e}")))?;
-    Ok(Json(state.use_cases.update_profile(&caller, patch.display_name, patch.about).await?.into()))
+    let change = ProfileChange { display_name: patch.display_name, about: patch.about, avatar: patch.avatar };
+    Ok(Json(state.use_cases.update_profile(&caller, change).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -11,6 +11,8 @@ pub(crate) struct Profile {
     /// What they ask to be called; none shows the username.
     display_name: Option<String>,
     about: Option<String>,
+    /// Their picture: an attachment id; download it with `GET /attachments/{attachmentId}`.
+    avatar: Option<String>,
     /// When the account was registered, RFC 3339.
     created_at: String,
 }
@@ -22,6 +24,7 @@ impl From<OpenedUser> for Profile {
             username: user.username,
             display_name: user.profile.display_name,
             about: user.profile.about,
+            avatar: user.profile.avatar_id,
             created_at: confab_producers::rfc3339(user.registered_at_ms),
         }
     }

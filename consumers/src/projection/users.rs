@@ -65,13 +65,7 @@ impl Projection for UsersProjection {
                 }
                 Event::ProfileUpdated(e) => {
                     self.flush_users(&mut registered).await?;
-                    let p = &e.payload;
-                    let profile = ProfileFields {
-                        display_name: p.display_name.clone(),
-                        about: p.about.clone(),
-                        sealed: p.sealed,
-                    };
-                    self.users.set_profile(&p.username, &profile).await?;
+                    self.users.set_profile(&e.payload.username, &ProfileFields::from(&e.payload)).await?;
                 }
                 Event::AccountDeleted(e) => {
                     self.flush_users(&mut registered).await?;

@@ -67,8 +67,12 @@ impl UserStore for DynamoStore {
             .table_name(&self.tables.users)
             .key("username", s(username))
             .condition_expression("attribute_exists(username)");
-        let texts = [("display_name", profile.display_name.as_deref()), ("about", profile.about.as_deref())];
-        for (name, value) in texts {
+        let fields = [
+            ("display_name", profile.display_name.as_deref()),
+            ("about", profile.about.as_deref()),
+            ("avatar_id", profile.avatar_id.as_deref()),
+        ];
+        for (name, value) in fields {
             match value {
                 Some(value) => {
                     set.push(format!("{name} = :{name}"));
@@ -94,7 +98,7 @@ impl UserStore for DynamoStore {
                 .table_name(&self.tables.users)
                 .key("username", s(username))
                 .update_expression(
-                    "SET deleted_at_ms = :d, password_hash = :none REMOVE display_name, about, profile_sealed",
+                    "SET deleted_at_ms = :d, password_hash = :none REMOVE display_name, about, profile_sealed, avatar_id",
                 )
                 .condition_expression("attribute_exists(username) AND attribute_not_exists(deleted_at_ms)")
                 .expression_attribute_values(":d", n(at_ms))

@@ -25,4 +25,8 @@ pub struct ProfileUpdatedPayload {
     /// version 1, written in the clear.
     #[serde(default)]
     pub sealed: bool,
+    /// The attachment shown as the user's picture; None on versions 1 and 2.
+    #[serde(default)]
+    #[avro(rename = "avatarId")]
+    pub avatar_id: Option<String>,
 }
