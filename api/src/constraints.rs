@@ -1,8 +1,8 @@
 //! The request fields' schemas in the API document, built from the rules the use cases apply
 //! (`confab_producers`' bounds and `patterns`), so the document says what a handler accepts.
 use confab_producers::{
-    MAX_ATTACHMENTS_PER_MESSAGE, MAX_CLIENT_MESSAGE_ID, MAX_FILE_NAME_CHARS, MAX_GROUP_NAME_CHARS, MAX_MESSAGE_BYTES,
-    patterns,
+    AVATAR_CONTENT_TYPES, MAX_ATTACHMENTS_PER_MESSAGE, MAX_AVATAR_BYTES, MAX_CLIENT_MESSAGE_ID, MAX_FILE_NAME_CHARS,
+    MAX_GROUP_NAME_CHARS, MAX_MESSAGE_BYTES, patterns,
 };
 use std::collections::BTreeMap;
 
@@ -126,10 +126,27 @@ pub(crate) fn apply(openapi: &mut utoipa::openapi::OpenApi, limits: &Limits) {
         let either = AnyOfBuilder::new().item(text).item(files);
         combine(schemas, name, either.into());
     }
+    // Each alternative rules the others out, so that a body matches one or none.
+    let avatar = |is: bool| ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([is]));
+    let absent = || ObjectBuilder::new().schema_type(Type::Null);
+    let picture_types: Vec<serde_json::Value> = AVATAR_CONTENT_TYPES.iter().map(|t| (*t).into()).collect();
+    let picture = ObjectBuilder::new()
+        .property("avatar", avatar(true))
+        .required("avatar")
+        .property("recipient", absent())
+        .property("groupId", absent())
+        .property("contentType", string().enum_values(Some(picture_types)))
+        .property("size", ObjectBuilder::new().schema_type(Type::Integer).maximum(Some(MAX_AVATAR_BYTES)));
     let target = OneOfBuilder::new()
-        .item(ObjectBuilder::new().property("recipient", string()).required("recipient"))
-        .item(ObjectBuilder::new().property("groupId", string()).required("groupId"))
-        .description(Some("exactly one of `recipient` and `groupId`"));
+        .item(
+            ObjectBuilder::new()
+                .property("recipient", string())
+                .required("recipient")
+                .property("avatar", avatar(false)),
+        )
+        .item(ObjectBuilder::new().property("groupId", string()).required("groupId").property("avatar", avatar(false)))
+        .item(picture)
+        .description(Some("exactly one of `recipient`, `groupId` and `avatar: true`"));
     if let Some(size) = property(schemas, "AttachmentRequest", "size") {
         size.maximum = Some(limits.attachments.max_bytes.into());
     }

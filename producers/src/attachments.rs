@@ -110,9 +110,9 @@ fn refuse_as_avatar(request: &AttachmentRequest, max_bytes: u64) -> Result<(), C
     Ok(())
 }
 
-fn not_an_avatar() -> ChatError {
-    ChatError::invalid(
-        "invalid_avatar",
+fn not_a_profile_picture() -> ChatError {
+    ChatError::forbidden(
+        "not_a_profile_picture",
         "avatar must name a picture you uploaded for your profile (POST /attachments with avatar: true)",
     )
 }
@@ -174,6 +174,11 @@ fn not_uploaded(row: &AttachmentRow) -> String {
     format!("attachment {} has not been uploaded (or not verified yet)", row.attachment_id)
 }
 
+fn rejected(row: &AttachmentRow) -> String {
+    let reason = row.reason.as_deref().unwrap_or("it does not match its declaration");
+    format!("attachment {} was rejected: {reason}", row.attachment_id)
+}
+
 /// An attachment whose uploader's account was erased: its name is unreadable and its bytes are
 /// deleted.
 fn erased() -> ChatError {
@@ -185,14 +190,7 @@ fn require_available(row: AttachmentRow) -> Result<AttachmentRow, ChatError> {
     match row.status {
         AttachmentStatus::Available => Ok(row),
         AttachmentStatus::Pending => Err(ChatError::invalid("attachment_not_uploaded", not_uploaded(&row))),
-        AttachmentStatus::Rejected => Err(ChatError::invalid(
-            "attachment_rejected",
-            format!(
-                "attachment {} was rejected: {}",
-                row.attachment_id,
-                row.reason.as_deref().unwrap_or("it does not match its declaration")
-            ),
-        )),
+        AttachmentStatus::Rejected => Err(ChatError::invalid("attachment_rejected", rejected(&row))),
     }
 }
 
@@ -369,11 +367,20 @@ impl UseCases {
     /// The attachment `raw_id` names as the caller's new profile picture: one they uploaded for
     /// their profile, verified (reported here if it was not yet).
     pub(crate) async fn avatar(&self, caller: &Caller, raw_id: &str) -> Result<String, ChatError> {
-        let id = Uuid::parse_str(raw_id.trim()).map_err(|_| not_an_avatar())?.to_string();
-        let row = self.read().attachments.attachment(&id).await?;
-        let row = row.filter(|row| row.is_profile() && row.uploader_id == caller.sub).ok_or_else(not_an_avatar)?;
-        let row = require_available(self.report_upload(caller, row).await?)?;
-        Ok(row.attachment_id)
+        let id = Uuid::parse_str(raw_id.trim())
+            .map_err(|_| ChatError::invalid("invalid_avatar", "avatar must be an attachment id"))?
+            .to_string();
+        let row = self.read().attachments.attachment(&id).await?.ok_or_else(attachment_not_found)?;
+        if !(row.is_profile() && row.uploader_id == caller.sub) {
+            return Err(not_a_profile_picture());
+        }
+        // The picture is what this change is about: its state, not the request, is at fault.
+        let row = self.report_upload(caller, row).await?;
+        match row.status {
+            AttachmentStatus::Available => Ok(row.attachment_id),
+            AttachmentStatus::Pending => Err(ChatError::conflict("attachment_not_uploaded", not_uploaded(&row))),
+            AttachmentStatus::Rejected => Err(ChatError::conflict("attachment_rejected", rejected(&row))),
+        }
     }
 
     /// The uploader reports the bytes uploaded; answers the verified attachment.

@@ -177,10 +177,20 @@ async fn a_profile_picture_is_anyones_to_see_while_it_is_set(backend: Backend) {
     // Someone else's picture, a conversation's file, or no id at all is no picture of hers.
     let bobs = client.attachment(&bob, json!({ "avatar": true }), b"bob's face").await;
     let direct = client.attachment(&alice, json!({ "recipient": "bob" }), b"a file for bob").await;
-    for wrong in [bobs.as_str(), direct.as_str(), "not-an-id"] {
+    for wrong in [bobs.as_str(), direct.as_str()] {
         let refused = client.patch("/me", Some(&alice.token), json!({ "avatar": wrong })).await;
-        assert_eq!(code(&refused), bad("invalid_avatar"), "{wrong}");
+        assert_eq!(code(&refused), (StatusCode::FORBIDDEN, "not_a_profile_picture".to_owned()), "{wrong}");
     }
+    let unknown = json!({ "avatar": "0190f5a2-7c1e-7000-8000-00000000dead" });
+    let unknown = client.patch("/me", Some(&alice.token), unknown).await;
+    assert_eq!(code(&unknown), (StatusCode::NOT_FOUND, "attachment_not_found".to_owned()));
+    let no_id = client.patch("/me", Some(&alice.token), json!({ "avatar": "not-an-id" })).await;
+    assert_eq!(code(&no_id), bad("invalid_avatar"));
+    // Not uploaded yet: a conflict with the picture's state.
+    let empty = client.request_upload(&alice, json!({ "avatar": true }), b"later", b"later").await;
+    let empty = json!({ "avatar": empty.body["attachmentId"] });
+    let early = client.patch("/me", Some(&alice.token), empty).await;
+    assert_eq!(code(&early), (StatusCode::CONFLICT, "attachment_not_uploaded".to_owned()));
     // Bob never set his: only he sees it.
     let hidden = client.get(&format!("/attachments/{bobs}"), Some(&carol.token)).await;
     assert_eq!(code(&hidden), (StatusCode::FORBIDDEN, "not_an_avatar".to_owned()));

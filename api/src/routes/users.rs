@@ -106,7 +106,10 @@ pub(crate) async fn search(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the caller's profile as it now is", body = Profile),
-        (status = 400, description = "`invalid_display_name` or `invalid_about`: too long, or control characters; `invalid_avatar`: not a picture you uploaded for your profile; `attachment_not_uploaded` or `attachment_rejected`", body = ErrorBody),
+        (status = 400, description = "`invalid_display_name` or `invalid_about`: too long, or control characters; `invalid_avatar`: not an attachment id", body = ErrorBody),
+        (status = 403, description = "`not_a_profile_picture`: the attachment is not a picture you uploaded for your profile", body = ErrorBody),
+        (status = 404, description = "`attachment_not_found`: no attachment with that id", body = ErrorBody),
+        (status = 409, description = "`attachment_not_uploaded` or `attachment_rejected`: the picture's bytes are not there, or not what was declared", body = ErrorBody),
     )
 )]
 pub(crate) async fn update_me(
