@@ -96,7 +96,7 @@ impl Owner {
 
 /// Refused as a profile picture: not an image browsers show, or too big.
 fn refuse_as_avatar(request: &AttachmentRequest, max_bytes: u64) -> Result<(), ChatError> {
-    let essence = request.content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let essence = essence(&request.content_type).trim().to_ascii_lowercase();
     if !AVATAR_CONTENT_TYPES.contains(&essence.as_str()) {
         return Err(ChatError::invalid(
             "invalid_avatar",
@@ -137,10 +137,15 @@ fn validate_file_name(raw: &str) -> Result<(), ChatError> {
     Ok(())
 }
 
+/// A content type without its parameters: `image/png` of `image/png; q=1`.
+fn essence(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or_default()
+}
+
 /// `type/subtype`, optionally with parameters, in printable ASCII.
 fn validate_content_type(raw: &str) -> Result<(), ChatError> {
     let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
-    let essence = raw.split(';').next().unwrap_or_default();
+    let essence = essence(raw);
     let valid = raw.len() <= MAX_CONTENT_TYPE_BYTES
         && raw.bytes().all(|b| (0x20..0x7f).contains(&b))
         && essence.split_once('/').is_some_and(|(t, s)| token(t) && token(s));
@@ -197,17 +202,14 @@ fn require_available(row: AttachmentRow) -> Result<AttachmentRow, ChatError> {
 impl UseCases {
     /// The conversation or group a request names, once the caller may write to it.
     async fn owner(&self, caller: &Caller, request: &AttachmentRequest) -> Result<Owner, ChatError> {
-        match (&request.recipient, &request.group_id) {
-            (None, None) if request.avatar => Ok(Owner::Profile { user_id: caller.sub.clone() }),
-            _ if request.avatar => {
-                Err(ChatError::invalid("invalid_target", "give exactly one of recipient, groupId and avatar"))
-            }
-            (Some(recipient), None) => {
+        match (&request.recipient, &request.group_id, request.avatar) {
+            (None, None, true) => Ok(Owner::Profile { user_id: caller.sub.clone() }),
+            (Some(recipient), None, false) => {
                 let recipient = self.user_named(recipient).await.map_err(ChatError::as_recipient)?;
                 let conversation_id = conversation_id(&caller.sub, &recipient.user_id).to_string();
                 Ok(Owner::Direct { conversation_id, recipient })
             }
-            (None, Some(group_id)) => {
+            (None, Some(group_id), false) => {
                 let (group, _) = self.membership(group_id, &caller.sub).await?;
                 Ok(Owner::Group { group_id: group.group_id })
             }
@@ -233,7 +235,7 @@ impl UseCases {
             ));
         }
         let owner = self.owner(caller, &request).await?;
-        if let Owner::Profile { .. } = owner {
+        if matches!(owner, Owner::Profile { .. }) {
             refuse_as_avatar(&request, limits.max_bytes)?;
         }
         self.within_upload_quota(caller, request.size).await?;

@@ -1,7 +1,7 @@
-//! Sealed content opened for an answer: message text, attachment names and profiles. Content sealed
-//! under a data key opens while its writer's key stands; once the writer's account is erased it
-//! shows as deleted. Older content opens under the key of its conversation or group. The queries
-//! and the live frames open through here, so nothing above this crate holds a key.
+//! Sealed content opened for an answer: message text, attachment names and profiles. Content
+//! sealed under a data key opens while its writer's key stands; once the writer's account is
+//! erased it shows as deleted. Older content opens under the key of its conversation or group.
+//! The queries and the live frames open through here, so nothing above this crate holds a key.
 use std::sync::Arc;
 
 use confab_readmodels::{AttachmentRow, GroupMessageRow, MessageRow, ProfileFields, UserRow};
@@ -122,8 +122,8 @@ impl Opener {
     }
 
     /// `user_id`'s profile as the log carried it, opened: sealed under their key for their own
-    /// place (named by their id: no conversation or group has that id), or in the clear if written before profiles were sealed. None once
-    /// their key is destroyed.
+    /// place (named by their id: no conversation or group has that id), or in the clear if
+    /// written before profiles were sealed. None once their key is destroyed.
     pub async fn profile(&self, user_id: &str, fields: &ProfileFields) -> Result<Option<OpenedProfile>, ChatError> {
         if !fields.sealed {
             return Ok(Some(OpenedProfile {

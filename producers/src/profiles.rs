@@ -2,6 +2,7 @@
 //! their username.
 use confab_readmodels::MIN_PREFIX_CHARS;
 use confab_schemas::{Event, ProfileUpdated, ProfileUpdatedPayload};
+use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
 use crate::{
@@ -15,6 +16,8 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 pub const MAX_ABOUT_CHARS: usize = 500;
 /// Most users one search answers.
 pub const MAX_SEARCH_RESULTS: usize = 50;
+/// Profiles a search opens at once (each may read its owner's key from the store).
+const PROFILES_OPENED_AT_ONCE: usize = 8;
 /// Users a search answers when it does not say.
 const DEFAULT_SEARCH_RESULTS: usize = 20;
 
@@ -191,11 +194,10 @@ impl UseCases {
             rows.truncate(limit);
             rows.last().map(|u| u.username.clone())
         });
+        // Each profile opens under its own user's key: a few read at once, in order.
         let opener = self.opener();
-        let mut users = Vec::with_capacity(rows.len());
-        for row in rows {
-            users.push(opener.user(row).await?);
-        }
+        let users =
+            stream::iter(rows).map(|row| opener.user(row)).buffered(PROFILES_OPENED_AT_ONCE).try_collect().await?;
         Ok(FoundUsers { users, next_cursor: next_cursor.flatten() })
     }
 }

@@ -12,8 +12,9 @@
 //! `v3.<base64url(nonce || ciphertext || tag)>` is sealed under a stored data key
 //! ([`DataKey`]), not one derived from the master key: the writer's key for the place, found from
 //! what the value is bound to (a message's sender and place; an attachment's uploader and
-//! place; a profile's owner and their own place, named by their id). Message content keeps `v2`'s associated
-//! data; an attachment name is bound to its id; a profile field to its owner and its name.
+//! place; a profile's owner and their own place, named by their id). Message content keeps
+//! `v2`'s associated data; an attachment name is bound to its id; a profile field to its owner
+//! and its name.
 //! Destroying the data key makes a `v3` value unreadable for good, master key or not.
 use std::collections::HashMap;
 

@@ -1,5 +1,6 @@
 //! Accounts on DynamoDB: by username, and by user id.
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{groups::already_updated, *};
 use std::collections::HashMap;
@@ -82,8 +83,7 @@ impl UserStore for DynamoStore {
             }
         }
         set.push("profile_sealed = :sealed".to_owned());
-        update = update
-            .expression_attribute_values(":sealed", aws_sdk_dynamodb::types::AttributeValue::Bool(profile.sealed));
+        update = update.expression_attribute_values(":sealed", AttributeValue::Bool(profile.sealed));
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression = format!("{expression} REMOVE {}", remove.join(", "));
