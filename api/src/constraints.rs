@@ -65,6 +65,19 @@ pub(crate) fn message_text() -> Object {
         .build()
 }
 
+/// An edit's new text.
+pub(crate) fn edited_text() -> Object {
+    string()
+        .pattern(Some(patterns::has_text()))
+        // In characters, so that no text the document allows is over the limit in bytes.
+        .max_length(Some(MAX_MESSAGE_BYTES / 4))
+        .description(Some(format!(
+            "Up to {MAX_MESSAGE_BYTES} bytes of UTF-8 (400 `message_too_long` beyond); needs something besides whitespace (400 `empty_message`)"
+        )))
+        .examples(["hello, fixed"])
+        .build()
+}
+
 /// The client's idempotency key.
 pub(crate) fn client_message_id() -> Object {
     nullable_string()

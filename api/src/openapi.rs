@@ -12,8 +12,8 @@ use utoipa::{
 use crate::{
     AppState, constraints, health,
     routes::{
-        analytics, attachments, auth, blocks, chat, encryption, export, group_messages, groups, members, receipts,
-        sessions, users,
+        analytics, attachments, auth, blocks, chat, encryption, export, group_messages, groups, members,
+        message_changes, receipts, sessions, users,
     },
 };
 
@@ -26,9 +26,11 @@ use crate::{
         users::profile, users::search, users::update_me, users::delete_me,
         blocks::block, blocks::unblock, blocks::list, export::export,
         chat::send, chat::messages, receipts::read_direct,
+        message_changes::edit_direct, message_changes::delete_direct,
         groups::create, groups::list, groups::get, groups::rename,
         members::add_member, members::remove_member, members::set_role,
         group_messages::send, group_messages::messages, receipts::read_group,
+        message_changes::edit_group, message_changes::delete_group,
         attachments::request, attachments::complete, attachments::download,
         attachments::direct_attachments, attachments::group_attachments,
         crate::live::socket::connect,

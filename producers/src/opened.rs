@@ -1,11 +1,11 @@
 //! Sealed content opened for an answer: message text, attachment names and profiles. Content
 //! sealed under a data key opens while its writer's key stands; once the writer's account is
-//! erased it shows as deleted. Older content opens under the key of its conversation or group.
+//! erased it shows as deleted, as does a message deleted for everyone. Older content opens under the key of its conversation or group.
 //! The queries and the live frames open through here, so nothing above this crate holds a key.
 use std::sync::Arc;
 
-use confab_readmodels::{AttachmentRow, GroupMessageRow, MessageRow, ProfileFields, UserRow};
-use confab_schemas::AttachmentRef;
+use confab_readmodels::{AttachmentRow, GroupMessageRow, Lifecycle, MessageRow, ProfileFields, UserRow};
+use confab_schemas::{AttachmentRef, ChangedMessage, place_kind};
 
 use crate::{
     ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, UseCases, profile_field_binding,
@@ -96,14 +96,14 @@ impl Opener {
             &row.recipient_id,
             &row.attachments,
         );
-        let opened = self.message(&mut writer, &row.content, &binding, &row.attachments).await?;
+        let opened = self.message(&mut writer, &row.content, &binding, &row.lifecycle, &row.attachments).await?;
         Ok(opened.with_row(row))
     }
 
     pub async fn group(&self, row: GroupMessageRow) -> Result<Opened<GroupMessageRow>, ChatError> {
         let mut writer = Writer::new(KeyScope::Group(&row.group_id), &row.sender_id, &row.group_id);
         let binding = MessageBinding::group(&row.message_id, &row.sender_id, &row.group_id, &row.attachments);
-        let opened = self.message(&mut writer, &row.content, &binding, &row.attachments).await?;
+        let opened = self.message(&mut writer, &row.content, &binding, &row.lifecycle, &row.attachments).await?;
         Ok(opened.with_row(row))
     }
 
@@ -148,14 +148,47 @@ impl Opener {
         Ok(Some(OpenedProfile { display_name, about, avatar_id: fields.avatar_id.clone() }))
     }
 
+    /// The text of an edit of a message, sealed as `MessageEdited` carries it; None once its
+    /// sender's key is destroyed.
+    pub async fn edit(
+        &self,
+        changed: &ChangedMessage<'_>,
+        edit_id: &str,
+        sealed: &str,
+    ) -> Result<Option<String>, ChatError> {
+        let scope = if changed.kind == place_kind::GROUP {
+            KeyScope::Group(changed.place_id)
+        } else {
+            KeyScope::Conversation(changed.place_id)
+        };
+        let mut writer = Writer::new(scope, changed.sender_id, changed.place_id);
+        let binding = MessageBinding {
+            message_id: changed.message_id,
+            sender_id: changed.sender_id,
+            place_id: changed.place_id,
+            recipient_id: changed.recipient_id,
+            attachments: Vec::new(),
+        };
+        self.edited_text(&mut writer, sealed, &binding, edit_id).await
+    }
+
+    /// A message as its row keeps it: deleted for everyone, edited, or as sent.
     async fn message(
         &self,
         writer: &mut Writer<'_>,
         sealed: &str,
         binding: &MessageBinding<'_>,
+        lifecycle: &Lifecycle,
         refs: &[AttachmentRef],
     ) -> Result<Opened<()>, ChatError> {
-        let Some(content) = self.content(writer, sealed, binding).await? else { return Ok(Opened::deleted()) };
+        if lifecycle.deleted_at_ms.is_some() {
+            return Ok(Opened::deleted());
+        }
+        let content = match &lifecycle.edit_id {
+            Some(edit_id) => self.edited_text(writer, sealed, binding, edit_id).await?,
+            None => self.content(writer, sealed, binding).await?,
+        };
+        let Some(content) = content else { return Ok(Opened::deleted()) };
         let mut attachments = Vec::with_capacity(refs.len());
         for a in refs {
             let Some(file_name) = self.text(writer, &a.file_name, &a.attachment_id).await? else {
@@ -182,6 +215,18 @@ impl Opener {
     ) -> Result<Option<String>, ChatError> {
         let aad = binding.associated_data();
         self.open(writer, sealed, &aad, |keyring, scope| keyring.open_message(scope, sealed, binding)).await
+    }
+
+    /// An edit's text: only ever sealed under a data key.
+    async fn edited_text(
+        &self,
+        writer: &mut Writer<'_>,
+        sealed: &str,
+        binding: &MessageBinding<'_>,
+        edit_id: &str,
+    ) -> Result<Option<String>, ChatError> {
+        let aad = binding.edit_associated_data(edit_id);
+        self.open(writer, sealed, &aad, |_, _| Err(CryptoError::Unreadable)).await
     }
 
     /// Sealed text bound to `id`; None once its key is destroyed.

@@ -107,6 +107,15 @@ impl<'a> MessageBinding<'a> {
         }
         netstrings(b"confab.message.v2", &fields)
     }
+
+    /// The associated data of the text of the edit `edit_id` (its event id) of this message:
+    /// `confab.message-edit.v1` then as netstrings the edit id, the message id, the sender id,
+    /// the place id and the recipient id (empty in a group). Not the attachments: an edit
+    /// changes the text only.
+    pub fn edit_associated_data(&self, edit_id: &str) -> Vec<u8> {
+        let fields = [edit_id, self.message_id, self.sender_id, self.place_id, self.recipient_id.unwrap_or("")];
+        netstrings(b"confab.message-edit.v1", &fields)
+    }
 }
 
 /// `prefix` then each field as a netstring (`<byte length>:<bytes>,`), so no choice of field

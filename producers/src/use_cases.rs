@@ -18,6 +18,8 @@ pub struct Limits {
     pub attachments: AttachmentLimits,
     /// Whether users may search for others by the start of their username.
     pub user_search: bool,
+    /// How long after sending a message its sender may edit it, in milliseconds; 0: forever.
+    pub edit_window_ms: i64,
 }
 
 pub struct UseCases {

@@ -57,6 +57,7 @@ async fn world() -> World {
         projected: Arc::new(NotProjected),
         limits: Limits {
             group_member_limit: 3,
+            edit_window_ms: 0,
             attachments: AttachmentLimits {
                 max_bytes: 1000,
                 upload_ttl: std::time::Duration::from_secs(60),
@@ -284,6 +285,7 @@ async fn a_late_member_reads_from_their_mark_and_cursors_belong_to_their_list() 
             sent_at_ms: i64::try_from(seq).unwrap(),
             client_message_id: None,
             attachments: Vec::new(),
+            lifecycle: Default::default(),
         }
     };
     let rows: Vec<GroupMessageRow> = (1..=5).map(message).collect();
@@ -358,6 +360,7 @@ async fn a_resume_streams_each_partition_in_log_order_within_its_bounds() {
                 sent_at_ms: i64::from(round) * 10 + i64::try_from(seq).unwrap(),
                 client_message_id: None,
                 attachments: Vec::new(),
+                lifecycle: Default::default(),
             });
         }
     }
@@ -421,6 +424,7 @@ async fn message_content_opens_only_in_the_context_it_was_sent_in() {
         sent_at_ms: 0,
         client_message_id: None,
         attachments: p.attachments,
+        lifecycle: Default::default(),
     };
     let opener = world.use_cases.opener();
     let opened = opener.direct(row.clone()).await.unwrap();

@@ -15,6 +15,7 @@ mod error;
 mod generation;
 mod groups;
 mod keys;
+mod lifecycle;
 mod live;
 mod messages;
 mod receipts;
@@ -36,6 +37,7 @@ pub use groups::{
     ChangeOutcome, GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow, change_applied,
 };
 pub use keys::{DataKeyStore, KeyCache, WrappedKey};
+pub use lifecycle::{ChangeKind, Lifecycle, MessageChange, MessagePlace};
 pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};

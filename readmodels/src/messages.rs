@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use confab_schemas::AttachmentRef;
 use serde::{Deserialize, Serialize};
 
-use crate::StoreError;
+use crate::{Lifecycle, MessageChange, StoreError};
 
 /// A stored message; `content` is sealed exactly as it was on the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +24,9 @@ pub struct MessageRow {
     /// As the message event carries them (file names sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
+    /// Its edits and deletion; `content` and `attachments` are as they left them.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_untouched")]
+    pub lifecycle: Lifecycle,
 }
 
 /// A group message; `seq` is its offset in its `confab.messages` partition, which all of the
@@ -41,6 +44,9 @@ pub struct GroupMessageRow {
     /// As the message event carries them (file names sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
+    /// Its edits and deletion; `content` and `attachments` are as they left them.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_untouched")]
+    pub lifecycle: Lifecycle,
 }
 
 /// Where one member stands at one point of a group's message order: a `GroupMembershipMarked`
@@ -147,6 +153,10 @@ pub trait MessageStore: Send + Sync + 'static {
     /// One direct message by id.
     async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError>;
 
+    /// One direct message by id alone, wherever it is; None for one stored before this was kept
+    /// (until a replay rebuilds the read models).
+    async fn direct_message(&self, message_id: &str) -> Result<Option<MessageRow>, StoreError>;
+
     /// Up to `limit` of a user's conversations, newest activity first; when paging, those after
     /// `before` (the last of the previous page) in that order.
     async fn conversations(
@@ -179,6 +189,12 @@ pub trait MessageStore: Send + Sync + 'static {
 
     /// Every membership mark of a group, in the group's message order.
     async fn group_marks(&self, group_id: &str) -> Result<Vec<MembershipMark>, StoreError>;
+
+    /// Applies each change to its message, in the order given (log order within a place), by
+    /// [`crate::Lifecycle::apply`], and to every copy of it: the conversation list's last
+    /// message of each participant, the group's last message. A change to a message not stored
+    /// changes nothing; re-applying a change changes nothing.
+    async fn apply_message_changes(&self, changes: &[MessageChange]) -> Result<(), StoreError>;
 
     /// The group's newest message.
     async fn last_group_message(&self, group_id: &str) -> Result<Option<GroupMessageRow>, StoreError> {

@@ -4,9 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use confab_readmodels::{
-    AttachmentRow, AttachmentStatus, BlockMark, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole, GroupRow,
-    MemberRow, MembershipMark, MessageRow, ProfileFields, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus,
-    SessionChange, SessionRow, Sight, UserRow, change_applied, dynamodb::DynamoConfig,
+    AttachmentRow, AttachmentStatus, BlockMark, ChangeKind, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole,
+    GroupRow, Lifecycle, MemberRow, MembershipMark, MessageChange, MessagePlace, MessageRow, ProfileFields, ReadModels,
+    ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SessionChange, SessionRow, Sight, UserRow, change_applied,
+    dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -69,6 +70,7 @@ conformance!(
     users,
     direct_messages,
     group_messages,
+    message_changes,
     whole_pages,
     membership_marks,
     sights,
@@ -105,6 +107,7 @@ fn message(conversation: &str, seq: u64, from: &str, to: &str, at: i64) -> Messa
         sent_at_ms: at,
         client_message_id: None,
         attachments: Vec::new(),
+        lifecycle: Lifecycle::default(),
     }
 }
 
@@ -265,6 +268,8 @@ async fn direct_messages(read_models: &ReadModels) {
     assert_eq!(ids(messages.history_by_seq(&c, Some(10), Some(50), 10).await.unwrap()), newest_first[1..4]);
     assert_eq!(messages.message(&c, &sent[0].message_id).await.unwrap(), Some(sent[0].clone()));
     assert_eq!(messages.message(&c, &Uuid::now_v7().to_string()).await.unwrap(), None);
+    assert_eq!(messages.direct_message(&sent[3].message_id).await.unwrap(), Some(sent[3].clone()), "by id alone");
+    assert_eq!(messages.direct_message(&Uuid::now_v7().to_string()).await.unwrap(), None);
     // Each participant's conversation list shows the newest message; a note to self is one row.
     messages.put_messages(&[message(&note, 7, "a", "a", 9)]).await.unwrap();
     let of_a = messages.conversations("a", None, 10).await.unwrap();
@@ -292,6 +297,7 @@ fn group_message(group: &str, seq: u64) -> GroupMessageRow {
         sent_at_ms: seq as i64,
         client_message_id: Some(format!("client-{seq}")),
         attachments: Vec::new(),
+        lifecycle: Lifecycle::default(),
     }
 }
 
@@ -308,6 +314,108 @@ async fn group_messages(read_models: &ReadModels) {
     assert_eq!(seqs(messages.group_history(&group, None, None, 1).await.unwrap()), [4]);
     assert_eq!(messages.group_message(&group, &sent[1].message_id).await.unwrap(), Some(sent[1].clone()));
     assert_eq!(messages.last_group_message(&group).await.unwrap(), Some(sent[3].clone()));
+}
+
+/// A change at `seq` of the message `(id, its seq)`.
+fn change(
+    place: MessagePlace,
+    (message, message_seq): (&str, u64),
+    seq: u64,
+    actor: &str,
+    kind: ChangeKind,
+) -> MessageChange {
+    let (message_id, at_ms) = (message.into(), seq as i64 * 100);
+    MessageChange { place, message_id, message_seq, seq, actor_id: actor.into(), at_ms, kind }
+}
+
+fn edit(text: &str) -> ChangeKind {
+    ChangeKind::Edit { edit_id: format!("edit-{text}"), content: text.into() }
+}
+
+/// Edits and deletes apply in log order, once, to the message and to every copy of it; an edit
+/// by anyone but the sender, or after a delete, changes nothing.
+async fn message_changes(read_models: &ReadModels) {
+    let messages = &read_models.messages;
+    let c = Uuid::now_v7().to_string();
+    let mut sent: Vec<MessageRow> = (1..=2).map(|seq| message(&c, seq, "a", "b", seq as i64)).collect();
+    sent[1].attachments = vec![confab_schemas::AttachmentRef {
+        attachment_id: "file".into(),
+        file_name: "sealed name".into(),
+        content_type: "text/plain".into(),
+        size: 3,
+        sha256: "00".repeat(32),
+    }];
+    messages.put_messages(&sent).await.unwrap();
+    let direct = || MessagePlace::Direct(c.clone());
+    let (first, last) = ((sent[0].message_id.as_str(), 1), (sent[1].message_id.as_str(), 2));
+    let stored = async |(id, _): (&str, u64)| messages.message(&c, id).await.unwrap().unwrap();
+    let edited = change(direct(), last, 3, "a", edit("fixed"));
+    messages.apply_message_changes(&[edited.clone(), change(direct(), last, 4, "b", edit("not yours"))]).await.unwrap();
+    messages.apply_message_changes(&[edited]).await.unwrap();
+    let row = stored(last).await;
+    assert_eq!(
+        (row.content.as_str(), row.lifecycle.edit_count, row.lifecycle.edit_id.as_deref()),
+        ("fixed", 1, Some("edit-fixed"))
+    );
+    assert_eq!((row.lifecycle.edited_at_ms, row.lifecycle.changed_seq), (Some(300), 3), "once, by the sender only");
+    assert_eq!(row.attachments.len(), 1, "an edit keeps the attachments");
+    for user in ["a", "b"] {
+        assert_eq!(messages.conversations(user, None, 10).await.unwrap()[0].last_message, row, "{user}'s list");
+    }
+    messages
+        .apply_message_changes(&[
+            change(direct(), last, 5, "a", ChangeKind::Delete),
+            change(direct(), last, 6, "a", edit("after the delete")),
+            change(direct(), first, 7, "a", edit("an older one")),
+            change(direct(), (&Uuid::now_v7().to_string(), 2), 8, "a", ChangeKind::Delete),
+            change(direct(), (first.0, 2), 9, "a", edit("naming another offset")),
+        ])
+        .await
+        .unwrap();
+    let tombstone = stored(last).await;
+    assert_eq!((tombstone.content.as_str(), tombstone.attachments.len()), ("", 0), "no content, no attachments");
+    assert_eq!((tombstone.lifecycle.deleted_at_ms, tombstone.lifecycle.changed_seq), (Some(500), 5));
+    assert_eq!(tombstone.lifecycle.edit_id, None, "no edit's text is left");
+    assert_eq!(stored(first).await.content, "an older one");
+    for user in ["a", "b"] {
+        let listed = messages.conversations(user, None, 10).await.unwrap();
+        assert_eq!(listed[0].last_message, tombstone, "{user}'s list keeps the tombstone, not an older message");
+    }
+    assert_eq!(messages.history(&c, None, 10).await.unwrap()[0], tombstone);
+
+    let g = Uuid::now_v7().to_string();
+    let group_sent: Vec<GroupMessageRow> = (1..=2).map(|seq| group_message(&g, seq)).collect();
+    messages.put_group_messages(&group_sent).await.unwrap();
+    let group = || MessagePlace::Group(g.clone());
+    let (older, newest) = ((group_sent[0].message_id.as_str(), 1), (group_sent[1].message_id.as_str(), 2));
+    messages
+        .apply_message_changes(&[
+            change(group(), newest, 3, "a", edit("better")),
+            change(group(), older, 4, "someone admin", ChangeKind::Delete),
+            change(group(), newest, 2, "a", edit("at or below its own seq")),
+        ])
+        .await
+        .unwrap();
+    let last_group = messages.last_group_message(&g).await.unwrap().unwrap();
+    assert_eq!((last_group.content.as_str(), last_group.lifecycle.edit_count), ("better", 1));
+    assert_eq!(messages.group_message(&g, older.0).await.unwrap().unwrap().lifecycle.deleted_at_ms, Some(400));
+    let groups = &read_models.groups;
+    let row = GroupRow {
+        group_id: g.clone(),
+        name: "edits".into(),
+        owner_id: "a".into(),
+        owner_username: "alice".into(),
+        created_at_ms: 1,
+        next_offset: 1,
+    };
+    let created = GroupChange {
+        group: row,
+        put_members: vec![member(&g, "a", GroupRole::Admin, 0, 0)],
+        remove_members: Vec::new(),
+    };
+    groups.apply_group_change(&created).await.unwrap();
+    let summary = groups.groups_of("a").await.unwrap().into_iter().find(|s| s.group.group_id == g).unwrap();
+    assert_eq!(summary.last_message, Some(last_group), "the group list's copy");
 }
 
 /// Pages of large rows are whole: a DynamoDB response holds at most 1 MB, so a page of 50 rows of

@@ -25,6 +25,8 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
         ("io.confab.events.GroupMembershipMarked", confab_schemas::GroupMembershipMarked::get_schema()),
         ("io.confab.events.AttachmentRequested", confab_schemas::AttachmentRequested::get_schema()),
         ("io.confab.events.AttachmentUploaded", confab_schemas::AttachmentUploaded::get_schema()),
+        ("io.confab.events.MessageEdited", confab_schemas::MessageEdited::get_schema()),
+        ("io.confab.events.MessageDeleted", confab_schemas::MessageDeleted::get_schema()),
     ] {
         let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
         assert_eq!(

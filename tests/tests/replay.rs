@@ -36,8 +36,30 @@ async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backen
         let (from, to) = if i % 3 == 0 { (&bob, "alice") } else { (&alice, "bob") };
         assert_eq!(client.send(from, to, &format!("m{i}")).await.status, StatusCode::OK);
     }
+    // Edits and deletes: each message's changes replay in the same order, to the same rows and
+    // the same copies in the conversation lists.
+    let last = client.send(&alice, "bob", "the last, with a typo").await.body["messageId"].as_str().unwrap().to_owned();
+    let fixed =
+        client.patch(&format!("/chat/messages/{last}"), Some(&alice.token), json!({ "message": "the last" })).await;
+    assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.body);
+    let history = client.full_history(&bob, "alice").await;
+    let first = history[0]["messageId"].as_str().unwrap().to_owned();
+    let sender = if history[0]["senderId"] == bob.id.as_str() { &bob } else { &alice };
+    assert_eq!(
+        client.delete(&format!("/chat/messages/{first}"), Some(&sender.token)).await.status,
+        StatusCode::NO_CONTENT
+    );
     let group = client.group(&alice, "replayed", &["bob"]).await;
-    assert_eq!(client.group_send(&bob, &group, "in the group").await.status, StatusCode::OK);
+    let said = client.group_send(&bob, &group, "in the group").await;
+    let said = said.body["messageId"].as_str().unwrap().to_owned();
+    let path = format!("/groups/{group}/messages/{said}");
+    assert_eq!(
+        client.patch(&path, Some(&bob.token), json!({ "message": "in the group!" })).await.status,
+        StatusCode::OK
+    );
+    let taken_back = client.group_send(&bob, &group, "taken back").await.body["messageId"].as_str().unwrap().to_owned();
+    let path = format!("/groups/{group}/messages/{taken_back}");
+    assert_eq!(client.delete(&path, Some(&alice.token)).await.status, StatusCode::NO_CONTENT);
     let photo = client.attachment(&alice, json!({ "groupId": group }), b"group photo").await;
     let body = json!({ "attachments": [photo] });
     assert_eq!(client.post(&format!("/groups/{group}/send"), Some(&alice.token), body).await.status, StatusCode::OK);
@@ -72,11 +94,11 @@ async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backen
     assert_eq!(client.send(&bob, "alice", "after the switch").await.status, StatusCode::OK);
     let history = client.full_history(&alice, "bob").await;
     let last: Vec<&str> = history.iter().rev().take(2).map(|m| m["content"].as_str().unwrap()).collect();
-    let expected = if deployment.is_embedded() { 13 } else { 14 };
+    let expected = if deployment.is_embedded() { 14 } else { 15 };
     assert_eq!(history.len(), expected, "nothing lost, nothing twice");
     assert_eq!(last[0], "after the switch");
     let group_history = client.group_history(&bob, &group).await;
-    assert_eq!(group_history[1]["attachments"][0]["attachmentId"], photo.as_str());
+    assert_eq!(group_history[2]["attachments"][0]["attachmentId"], photo.as_str());
     assert_eq!(client.download(&bob, &photo).await, b"group photo");
 
     // In place: the live generation, re-applied, is unchanged.

@@ -126,6 +126,8 @@ pub(crate) async fn render(opener: &Opener, notification: &Notification) -> Resu
         Event::GroupMessagesDelivered(e) => Some(receipt("delivered", "group", &e.payload, event)?),
         Event::GroupMessagesRead(e) => Some(receipt("read", "group", &e.payload, event)?),
         Event::ProfileUpdated(e) => Some(profile(opener, e, event).await?),
+        Event::MessageEdited(e) => changed(opener, event, Some((&e.event_id, &e.payload.content))).await?,
+        Event::MessageDeleted(_) => changed(opener, event, None).await?,
         Event::UserRegistered(_)
         | Event::SessionStarted(_)
         | Event::SessionRefreshed(_)
@@ -139,6 +141,41 @@ pub(crate) async fn render(opener: &Opener, notification: &Notification) -> Resu
         | Event::UserUnblocked(_) => None,
     };
     Ok(rendered)
+}
+
+/// A `messageEdited` frame (`edit` = the edit's id and sealed text) or a `messageDeleted` one:
+/// which message, where, and the new text opened; None for an edit whose text no longer opens
+/// (its sender's account is erased: the message shows as deleted).
+async fn changed(opener: &Opener, event: &Event, edit: Option<(&str, &str)>) -> Result<Option<Rendered>, ApiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ChangeFrame<'a> {
+        kind: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        group_id: Option<&'a str>,
+        message_id: &'a str,
+        sender_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        content: Option<String>,
+    }
+    let Some(changed) = event.changed_message() else { return Ok(None) };
+    let group = changed.kind == confab_schemas::place_kind::GROUP;
+    let mut frame = ChangeFrame {
+        kind: if group { "group" } else { "direct" },
+        conversation_id: (!group).then_some(changed.place_id),
+        group_id: group.then_some(changed.place_id),
+        message_id: changed.message_id,
+        sender_id: changed.sender_id,
+        content: None,
+    };
+    let Some((edit_id, sealed)) = edit else {
+        return Ok(Some(payload_frame("messageDeleted", &[], &frame, event)?));
+    };
+    let Some(text) = opener.edit(&changed, edit_id, sealed).await? else { return Ok(None) };
+    frame.content = Some(text);
+    Ok(Some(payload_frame("messageEdited", &[], &frame, event)?))
 }
 
 /// A profile frame: whose it is and its texts, opened.

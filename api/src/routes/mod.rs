@@ -10,6 +10,7 @@ pub(crate) mod export;
 pub(crate) mod group_messages;
 pub(crate) mod groups;
 pub(crate) mod members;
+pub(crate) mod message_changes;
 pub(crate) mod objects;
 pub(crate) mod receipts;
 pub(crate) mod sessions;
@@ -81,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .route("/me/blocked/{username}", put(blocks::block).delete(blocks::unblock))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))
+        .route(
+            "/chat/messages/{message_id}",
+            patch(message_changes::edit_direct).delete(message_changes::delete_direct),
+        )
         .route("/chat/read", post(receipts::read_direct))
         .route("/groups/{group_id}/read", post(receipts::read_group))
         .route("/ws", get(crate::live::socket::connect))
@@ -92,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         .route("/groups/{group_id}/members/{username}/role", put(members::set_role))
         .route("/groups/{group_id}/send", post(group_messages::send))
         .route("/groups/{group_id}/messages", get(group_messages::messages))
+        .route(
+            "/groups/{group_id}/messages/{message_id}",
+            patch(message_changes::edit_group).delete(message_changes::delete_group),
+        )
         .route("/attachments", post(attachments::request))
         .route("/attachments/{attachment_id}", get(attachments::download))
         .route("/attachments/{attachment_id}/complete", post(attachments::complete))

@@ -1,6 +1,6 @@
 //! Messages as answers and frames show them: content opened, attachments named.
 use confab_producers::{Opened, rfc3339};
-use confab_readmodels::{GroupMessageRow, MessageRow};
+use confab_readmodels::{GroupMessageRow, Lifecycle, MessageRow};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -19,11 +19,13 @@ pub(crate) struct MessageView {
     pub(crate) recipient: String,
     /// Empty when `deleted`.
     pub(crate) content: String,
-    /// The message is deleted: its sender's account was erased, and its content and
-    /// attachments with it. Absent otherwise.
+    /// The message is deleted: for everyone, by its sender (or in a group an admin), or with its
+    /// sender's erased account; its content and attachments are gone. Absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) deleted: bool,
     pub(crate) timestamp: String,
+    #[serde(flatten)]
+    pub(crate) changes: ChangesView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_message_id: Option<String>,
     /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
@@ -39,6 +41,7 @@ pub(crate) struct MessageView {
 impl From<Opened<MessageRow>> for MessageView {
     fn from(Opened { row, content, attachments, deleted }: Opened<MessageRow>) -> Self {
         Self {
+            changes: ChangesView::from(&row.lifecycle),
             content,
             deleted,
             attachments: attachments.into_iter().map(MessageAttachment::from).collect(),
@@ -65,11 +68,13 @@ pub(crate) struct GroupMessageView {
     pub(crate) sender: String,
     /// Empty when `deleted`.
     pub(crate) content: String,
-    /// The message is deleted: its sender's account was erased, and its content and
-    /// attachments with it. Absent otherwise.
+    /// The message is deleted: for everyone, by its sender (or in a group an admin), or with its
+    /// sender's erased account; its content and attachments are gone. Absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) deleted: bool,
     pub(crate) timestamp: String,
+    #[serde(flatten)]
+    pub(crate) changes: ChangesView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_message_id: Option<String>,
     /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
@@ -87,6 +92,7 @@ pub(crate) struct GroupMessageView {
 impl From<Opened<GroupMessageRow>> for GroupMessageView {
     fn from(Opened { row, content, attachments, deleted }: Opened<GroupMessageRow>) -> Self {
         Self {
+            changes: ChangesView::from(&row.lifecycle),
             content,
             deleted,
             attachments: attachments.into_iter().map(MessageAttachment::from).collect(),
@@ -98,6 +104,34 @@ impl From<Opened<GroupMessageRow>> for GroupMessageView {
             client_message_id: row.client_message_id,
             delivered_count: None,
             read_count: None,
+        }
+    }
+}
+
+/// What happened to a message since it was sent; each field absent while it did not.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChangesView {
+    /// When its text was last edited (RFC 3339); `content` is the latest text (the earlier ones
+    /// are not served).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) edited_at: Option<String>,
+    /// How many times its text was edited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) edit_count: Option<u32>,
+    /// When it was deleted for everyone (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) deleted_at: Option<String>,
+}
+
+impl From<&Lifecycle> for ChangesView {
+    fn from(lifecycle: &Lifecycle) -> Self {
+        let deleted = lifecycle.deleted_at_ms.is_some();
+        Self {
+            // A tombstone says when it was deleted, nothing of its edits.
+            edited_at: lifecycle.edited_at_ms.filter(|_| !deleted).map(rfc3339),
+            edit_count: Some(lifecycle.edit_count).filter(|count| *count > 0 && !deleted),
+            deleted_at: lifecycle.deleted_at_ms.map(rfc3339),
         }
     }
 }

@@ -84,6 +84,10 @@ pub(crate) struct ServeArgs {
     /// Most members a group may have, its creator included.
     #[arg(long, env = "CONFAB_GROUP_MEMBER_LIMIT", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
     pub(crate) group_member_limit: usize,
+    /// How long after sending a message its sender may edit it, in seconds (default 48 hours);
+    /// 0: forever.
+    #[arg(long, env = "CONFAB_EDIT_WINDOW_SECS", default_value_t = 172_800, value_parser = clap::value_parser!(u32).range(0..=315_360_000))]
+    pub(crate) edit_window_secs: u32,
     /// Frames a WebSocket connection may have queued; a client further behind is disconnected
     /// (close code 4001) and resumes with its cursor.
     #[arg(long, env = "CONFAB_WS_QUEUE_FRAMES", default_value_t = 1024, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
@@ -210,6 +214,7 @@ pub(crate) async fn api_state(
         .also_waiting_for(&[Topic::Users], revocations.progress());
     let limits = Limits {
         group_member_limit: args.group_member_limit,
+        edit_window_ms: i64::from(args.edit_window_secs) * 1000,
         attachments: AttachmentLimits {
             max_bytes: args.attachment_max_bytes,
             upload_ttl: Duration::from_secs(args.attachment_upload_ttl_secs),

@@ -14,7 +14,7 @@ use std::{
 };
 
 use confab_eventlog::{EventLog, LogError, Position, ReadStart};
-use confab_schemas::{Codec, Event, Topic};
+use confab_schemas::{Codec, Event, Topic, place_kind};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -159,15 +159,16 @@ impl Notifier {
             Event::DirectMessagesRead(e) => vec![e.payload.reader_id.clone(), e.payload.peer_id.clone()],
             Event::GroupCreated(e) => e.payload.members.iter().map(|m| m.user_id.clone()).collect(),
             // Only those who see it, by the one rule, with the marks this reader has seen.
-            Event::GroupMessageSent(e) => {
-                let group_id = &e.payload.group_id;
-                let sights = members.sights(self, group_id, marks, shutdown).await?;
-                sights
-                    .iter()
-                    .filter(|(member, sight)| sight.sees(offset) && !marks.removed(group_id, member))
-                    .map(|(member, _)| member.clone())
-                    .collect()
-            }
+            Event::GroupMessageSent(e) => members.seeing(self, &e.payload.group_id, offset, marks, shutdown).await?,
+            // Those who see the message, and no one else.
+            Event::MessageEdited(_) | Event::MessageDeleted(_) => match event.changed_message() {
+                Some(changed) if changed.kind == place_kind::GROUP => {
+                    let message_seq = u64::try_from(changed.message_offset).unwrap_or(u64::MAX);
+                    members.seeing(self, changed.place_id, message_seq, marks, shutdown).await?
+                }
+                Some(changed) => [Some(changed.sender_id), changed.recipient_id].into_iter().flatten().map(str::to_owned).collect(),
+                None => Vec::new(),
+            },
             Event::GroupMessagesDelivered(e) => {
                 let mut all = members.get(self, &e.payload.group_id, shutdown).await?;
                 all.retain(|member| *member != e.payload.reader_id);
@@ -289,6 +290,9 @@ impl MarksSeen {
                 true
             }
             Event::GroupMessageSent(e) => !self.removed(&e.payload.group_id, &e.payload.sender_id),
+            Event::MessageEdited(_) | Event::MessageDeleted(_) => event.changed_message().is_none_or(|changed| {
+                changed.kind != place_kind::GROUP || !self.removed(changed.place_id, event.actor_id())
+            }),
             _ => true,
         }
     }
@@ -348,6 +352,26 @@ impl MemberCache {
             let _ = self.sights.insert(group_id.to_owned(), sights);
         }
         self.sights.get(group_id)
+    }
+
+    /// The members who see what sits at `seq` of the group's order and have not left by the
+    /// marks this reader has seen; None if shutdown came first.
+    async fn seeing(
+        &mut self,
+        notifier: &Notifier,
+        group_id: &str,
+        seq: u64,
+        marks: &MarksSeen,
+        shutdown: &CancellationToken,
+    ) -> Option<Vec<String>> {
+        let sights = self.sights(notifier, group_id, marks, shutdown).await?;
+        Some(
+            sights
+                .iter()
+                .filter(|(member, sight)| sight.sees(seq) && !marks.removed(group_id, member))
+                .map(|(member, _)| member.clone())
+                .collect(),
+        )
     }
 
     /// Forgets what members of `group_id` see: a mark read since changes it.

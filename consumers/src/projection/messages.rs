@@ -1,12 +1,13 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
-use confab_schemas::{Event, Topic};
+use confab_schemas::{Event, Topic, place_kind};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
 use confab_readmodels::{
-    BlockMark, BlockStore, GroupMessageRow, MembershipMark, MessageRow, MessageStore, ReceiptAdvance,
+    BlockMark, BlockStore, ChangeKind, GroupMessageRow, Lifecycle, MembershipMark, MessageChange, MessagePlace,
+    MessageRow, MessageStore, ReceiptAdvance,
     ReceiptStatus::{Delivered, Read},
     ReceiptStore, StoreError,
 };
@@ -61,21 +62,43 @@ impl Projection for MessagesProjection {
             .filter(|row| !closed(&blocks, &row.conversation_id, row.seq, "direct message"))
             .collect();
         let marks: Vec<MembershipMark> = events.iter().filter_map(membership_mark).collect();
-        let group_messages =
-            self.sent_by_members(events.iter().filter_map(group_message_row).collect(), &marks).await?;
+        let group_rows: Vec<GroupMessageRow> = events.iter().filter_map(group_message_row).collect();
+        let changes: Vec<MessageChange> = events.iter().filter_map(message_change).collect();
+        let members = self.members(&group_rows, &changes, &marks).await?;
+        let group_messages: Vec<GroupMessageRow> = group_rows
+            .into_iter()
+            .filter(|row| members.were(&row.group_id, &row.sender_id, row.seq, &row.message_id))
+            .collect();
+        let changes: Vec<MessageChange> = changes
+            .into_iter()
+            .filter(|change| match (&change.place, &change.kind) {
+                (MessagePlace::Direct(conversation), ChangeKind::Edit { .. }) => {
+                    !closed(&blocks, conversation, change.seq, "edit")
+                }
+                (MessagePlace::Direct(_), ChangeKind::Delete) => true,
+                (MessagePlace::Group(group), _) => {
+                    members.were(group, &change.actor_id, change.seq, &change.message_id)
+                }
+            })
+            .collect();
+        // Marks before the messages, as the log has them: a reader who sees a message sees every
+        // mark before it, so a member added before it sees it too. (A redelivery decides the
+        // same either way: each decision reads only the marks before its message.)
+        if !marks.is_empty() {
+            self.store.put_membership_marks(&marks).await?;
+        }
+        if !block_marks.is_empty() {
+            self.blocks.put_block_marks(&block_marks).await?;
+        }
         if !messages.is_empty() {
             self.store.put_messages(&messages).await?;
         }
         if !group_messages.is_empty() {
             self.store.put_group_messages(&group_messages).await?;
         }
-        // Each decision reads only the marks before its message, so the order of these writes
-        // does not matter to a redelivery.
-        if !marks.is_empty() {
-            self.store.put_membership_marks(&marks).await?;
-        }
-        if !block_marks.is_empty() {
-            self.blocks.put_block_marks(&block_marks).await?;
+        // After the messages: a change may follow its message in the same batch.
+        if !changes.is_empty() {
+            self.store.apply_message_changes(&changes).await?;
         }
         let mut advances = Vec::new();
         for logged in events {
@@ -107,6 +130,36 @@ pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
         sent_at_ms: e.occurred_at,
         client_message_id: e.payload.client_message_id.clone(),
         attachments: e.payload.attachments.clone(),
+        lifecycle: Lifecycle::default(),
+    })
+}
+
+/// The change a `MessageEdited` or `MessageDeleted` becomes; None for any other event, or one
+/// naming a kind of place this version does not know.
+pub(crate) fn message_change(logged: &LoggedEvent) -> Option<MessageChange> {
+    let changed = logged.event.changed_message()?;
+    let kind = match &logged.event {
+        Event::MessageEdited(e) => ChangeKind::Edit { edit_id: e.event_id.clone(), content: e.payload.content.clone() },
+        _ => ChangeKind::Delete,
+    };
+    let place = match changed.kind {
+        place_kind::DIRECT => MessagePlace::Direct(changed.place_id.to_owned()),
+        place_kind::GROUP => MessagePlace::Group(changed.place_id.to_owned()),
+        other => {
+            let message_id = changed.message_id;
+            tracing::warn!(kind = other, message_id, "a change to a message in an unknown kind of place; skipped");
+            return None;
+        }
+    };
+    Some(MessageChange {
+        place,
+        message_id: changed.message_id.to_owned(),
+        // A negative offset names no message: u64::MAX matches none.
+        message_seq: u64::try_from(changed.message_offset).unwrap_or(u64::MAX),
+        seq: logged.position.offset,
+        actor_id: logged.event.actor_id().to_owned(),
+        at_ms: logged.event.occurred_at(),
+        kind,
     })
 }
 
@@ -145,10 +198,31 @@ pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
         sent_at_ms: e.occurred_at,
         client_message_id: e.payload.client_message_id.clone(),
         attachments: e.payload.attachments.clone(),
+        lifecycle: Lifecycle::default(),
     })
 }
 
-/// Senders' membership marks looked up at once.
+/// The membership marks of one batch's writers, by (group, user).
+struct Members(HashMap<(String, String), Vec<MembershipMark>>);
+
+impl Members {
+    /// Whether `user` was a member of `group` at `seq`, by [`MembershipMark::excludes`]; what
+    /// they wrote there (`message_id`, or a change of it) is not part of the group otherwise.
+    fn were(&self, group: &str, user: &str, seq: u64, message_id: &str) -> bool {
+        let excluded =
+            self.0.get(&(group.to_owned(), user.to_owned())).is_some_and(|marks| MembershipMark::excludes(marks, seq));
+        if excluded {
+            tracing::info!(
+                group_id = group,
+                message_id,
+                "written by someone no longer a member at that point of the log; not stored"
+            );
+        }
+        !excluded
+    }
+}
+
+/// Writers' membership marks looked up at once.
 const MARK_LOOKUPS: usize = 16;
 
 impl MessagesProjection {
@@ -180,22 +254,27 @@ impl MessagesProjection {
         Ok(marks)
     }
 
-    /// The group messages whose senders were members at their point of the group's order, by the
-    /// marks stored and those of this batch; the others were sent by someone already removed.
-    async fn sent_by_members(
+    /// The membership marks of everyone who wrote to a group in this batch (senders, editors,
+    /// deleters): the stored ones, then `batch_marks`.
+    async fn members(
         &self,
-        rows: Vec<GroupMessageRow>,
+        rows: &[GroupMessageRow],
+        changes: &[MessageChange],
         batch_marks: &[MembershipMark],
-    ) -> Result<Vec<GroupMessageRow>, StoreError> {
-        let mut senders: Vec<(String, String)> =
+    ) -> Result<Members, StoreError> {
+        let mut writers: Vec<(String, String)> =
             rows.iter().map(|m| (m.group_id.clone(), m.sender_id.clone())).collect();
-        senders.sort();
-        senders.dedup();
+        writers.extend(changes.iter().filter_map(|change| match &change.place {
+            MessagePlace::Group(group) => Some((group.clone(), change.actor_id.clone())),
+            MessagePlace::Direct(_) => None,
+        }));
+        writers.sort();
+        writers.dedup();
         let store = &self.store;
-        let mut marks: HashMap<(String, String), Vec<MembershipMark>> = stream::iter(senders)
-            .map(|(group, sender)| async move {
-                let marks = store.membership_marks(&group, &sender).await?;
-                Ok::<_, StoreError>(((group, sender), marks))
+        let mut marks: HashMap<(String, String), Vec<MembershipMark>> = stream::iter(writers)
+            .map(|(group, writer)| async move {
+                let marks = store.membership_marks(&group, &writer).await?;
+                Ok::<_, StoreError>(((group, writer), marks))
             })
             .buffer_unordered(MARK_LOOKUPS)
             .try_collect()
@@ -205,21 +284,7 @@ impl MessagesProjection {
                 known.push(mark.clone());
             }
         }
-        Ok(rows
-            .into_iter()
-            .filter(|row| {
-                let key = (row.group_id.clone(), row.sender_id.clone());
-                let excluded = marks.get(&key).is_some_and(|marks| MembershipMark::excludes(marks, row.seq));
-                if excluded {
-                    tracing::info!(
-                        group_id = row.group_id,
-                        message_id = row.message_id,
-                        "group message from a sender no longer a member at that point of the log; not stored"
-                    );
-                }
-                !excluded
-            })
-            .collect())
+        Ok(Members(marks))
     }
 
     /// A receipt event as a watermark: its message's seq. The message comes first in the same

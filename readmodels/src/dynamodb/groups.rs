@@ -74,7 +74,8 @@ impl DynamoStore {
                     .update_item()
                     .table_name(&self.tables.groups)
                     .key("group_id", s(&message.group_id))
-                    .update_expression("SET last_message = :m, last_seq = :s")
+                    // The changes applied to the previous last message are not this one's.
+                    .update_expression("SET last_message = :m, last_seq = :s REMOVE last_changed_seq")
                     .condition_expression("attribute_not_exists(last_seq) OR last_seq < :s")
                     .expression_attribute_values(":m", AttributeValue::M(group_message_item(message)))
                     .expression_attribute_values(":s", n(message.seq as i64))

@@ -7,7 +7,8 @@ use confab_schemas::AttachmentRef;
 use serde_json::{Value, json};
 
 use crate::{
-    ConversationRow, GroupMessageRow, GroupRole, GroupRow, MemberRow, MessageRow, ProfileFields, StoreError, UserRow,
+    ConversationRow, GroupMessageRow, GroupRole, GroupRow, Lifecycle, MemberRow, MessageRow, ProfileFields, StoreError,
+    UserRow,
 };
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -74,6 +75,7 @@ pub(crate) fn message_item(m: &MessageRow) -> Item {
     if !m.attachments.is_empty() {
         let _ = item.insert("attachments".to_owned(), attachments_attribute(&m.attachments));
     }
+    put_lifecycle(&mut item, &m.lifecycle);
     item
 }
 
@@ -90,6 +92,7 @@ pub(crate) fn message_from_item(item: &Item) -> Result<MessageRow, StoreError> {
         sent_at_ms: get_n(item, "sent_at_ms")?,
         client_message_id: get_opt_s(item, "client_message_id"),
         attachments: attachments_from_item(item)?,
+        lifecycle: lifecycle_from_item(item)?,
     })
 }
 
@@ -136,6 +139,35 @@ fn attribute_json(value: &AttributeValue) -> Value {
         AttributeValue::Null(_) => Value::Null,
         other => json!(format!("{other:?}")),
     }
+}
+
+/// A message's changes, as attributes beside its own; none while it is as sent.
+fn put_lifecycle(item: &mut Item, lifecycle: &Lifecycle) {
+    if lifecycle.is_untouched() {
+        return;
+    }
+    let _ = item.insert("changed_seq".to_owned(), s(&seq_key(lifecycle.changed_seq)));
+    let _ = item.insert("edit_count".to_owned(), n(i64::from(lifecycle.edit_count)));
+    for (name, at) in [("edited_at_ms", lifecycle.edited_at_ms), ("deleted_at_ms", lifecycle.deleted_at_ms)] {
+        if let Some(at) = at {
+            let _ = item.insert(name.to_owned(), n(at));
+        }
+    }
+    if let Some(edit_id) = &lifecycle.edit_id {
+        let _ = item.insert("edit_id".to_owned(), s(edit_id));
+    }
+}
+
+fn lifecycle_from_item(item: &Item) -> Result<Lifecycle, StoreError> {
+    let Some(changed_seq) = get_opt_s(item, "changed_seq") else { return Ok(Lifecycle::default()) };
+    let number = |name| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+    Ok(Lifecycle {
+        changed_seq: changed_seq.parse().map_err(|_| missing("changed_seq"))?,
+        edit_count: u32::try_from(get_n(item, "edit_count")?).map_err(|_| missing("edit_count"))?,
+        edited_at_ms: number("edited_at_ms"),
+        edit_id: get_opt_s(item, "edit_id"),
+        deleted_at_ms: number("deleted_at_ms"),
+    })
 }
 
 /// A message's attachments as a list of maps.
@@ -204,6 +236,7 @@ pub(crate) fn group_message_item(m: &GroupMessageRow) -> Item {
     if !m.attachments.is_empty() {
         let _ = item.insert("attachments".to_owned(), attachments_attribute(&m.attachments));
     }
+    put_lifecycle(&mut item, &m.lifecycle);
     item
 }
 
@@ -218,6 +251,7 @@ pub(crate) fn group_message_from_item(item: &Item) -> Result<GroupMessageRow, St
         sent_at_ms: get_n(item, "sent_at_ms")?,
         client_message_id: get_opt_s(item, "client_message_id"),
         attachments: attachments_from_item(item)?,
+        lifecycle: lifecycle_from_item(item)?,
     })
 }
 

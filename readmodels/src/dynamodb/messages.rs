@@ -5,7 +5,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::*;
 use crate::dynamodb::items::{Item, get_opt_s, seq_key};
-use crate::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError};
+use crate::{
+    ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageChange, MessageRow, MessageStore, StoreError,
+};
 
 #[async_trait]
 impl MessageStore for DynamoStore {
@@ -15,6 +17,7 @@ impl MessageStore for DynamoStore {
         let t = &self.tables;
         self.all_active(&[
             &t.messages,
+            &t.message_places,
             &t.conversations,
             &t.group_messages,
             &t.membership_marks,
@@ -35,6 +38,12 @@ impl MessageStore for DynamoStore {
                     .table_name(&self.tables.messages)
                     .set_item(Some(message_item(message)))
                     .condition_expression("attribute_not_exists(message_id)");
+                let place = self
+                    .client
+                    .put_item()
+                    .table_name(&self.tables.message_places)
+                    .item("message_id", s(&message.message_id))
+                    .item("conversation_id", s(&message.conversation_id));
                 // Written even when the message exists: a crash may have come between the puts.
                 let conversations = message.conversation_rows().into_iter().map(|row| {
                     self.client
@@ -44,7 +53,7 @@ impl MessageStore for DynamoStore {
                         .condition_expression("attribute_not_exists(user_id) OR last_message_id < :m")
                         .expression_attribute_values(":m", s(&row.last_message.message_id))
                 });
-                std::iter::once(stored).chain(conversations).collect::<Vec<_>>()
+                [stored, place].into_iter().chain(conversations).collect::<Vec<_>>()
             })
             .collect();
         run_concurrently(puts).await
@@ -75,6 +84,13 @@ impl MessageStore for DynamoStore {
     async fn message(&self, conversation_id: &str, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
         let key = [("conversation_id", conversation_id), ("message_id", message_id)];
         self.get_item(&self.tables.messages, &key).await?.as_ref().map(message_from_item).transpose()
+    }
+
+    async fn direct_message(&self, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
+        let Some(place) = self.get_item(&self.tables.message_places, &[("message_id", message_id)]).await? else {
+            return Ok(None);
+        };
+        self.message(&get_s(&place, "conversation_id")?, message_id).await
     }
 
     async fn conversations(
@@ -144,6 +160,10 @@ impl MessageStore for DynamoStore {
             })
             .collect();
         run_concurrently(puts).await
+    }
+
+    async fn apply_message_changes(&self, changes: &[MessageChange]) -> Result<(), StoreError> {
+        self.apply_changes(changes).await
     }
 
     async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {

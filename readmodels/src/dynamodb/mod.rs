@@ -11,6 +11,7 @@ mod generations;
 mod groups;
 mod items;
 mod keys;
+mod lifecycle;
 mod messages;
 mod query;
 mod receipts;

@@ -26,6 +26,8 @@ pub struct TableNames {
     /// Usernames by their first characters, for search.
     pub user_prefixes: String,
     pub messages: String,
+    /// Which conversation each direct message is in, by message id.
+    pub message_places: String,
     pub conversations: String,
     pub groups: String,
     pub group_members: String,
@@ -72,6 +74,7 @@ impl TableNames {
             user_ids: name("user_ids"),
             user_prefixes: name("user_prefixes"),
             messages: name("messages"),
+            message_places: name("message_places"),
             conversations: name("conversations"),
             groups: name("groups"),
             group_members: name("group_members"),
@@ -104,12 +107,13 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 19] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 20] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
             ("user_prefixes", &self.user_prefixes),
             ("messages", &self.messages),
+            ("message_places", &self.message_places),
             ("conversations", &self.conversations),
             ("groups", &self.groups),
             ("group_members", &self.group_members),
@@ -166,6 +170,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             range: Some("conversation_id"),
             local_index: Some((BY_ACTIVITY, "last_message_id")),
         },
+        Spec { name: &tables.message_places, hash: "message_id", range: None, local_index: None },
         Spec { name: &tables.groups, hash: "group_id", range: None, local_index: None },
         Spec { name: &tables.group_members, hash: "group_id", range: Some("user_id"), local_index: None },
         Spec { name: &tables.user_groups, hash: "user_id", range: Some("group_id"), local_index: None },

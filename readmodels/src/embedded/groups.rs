@@ -7,8 +7,8 @@ use super::{
     CHANGE_OUTCOMES, EmbeddedStore, GROUP_MESSAGE_IDS, GROUP_MESSAGES, GROUPS, MEMBERS, USER_GROUPS, from_json, to_json,
 };
 use crate::{
-    ChangeOutcome, GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, StoreError,
-    error::storage_error,
+    ChangeOutcome, GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, MessageChange,
+    StoreError, error::storage_error,
 };
 
 pub(super) fn put_group_messages(txn: &WriteTransaction, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
@@ -22,6 +22,25 @@ pub(super) fn put_group_messages(txn: &WriteTransaction, messages: &[GroupMessag
         let _ = stored.insert(key, to_json(message)?.as_slice()).map_err(storage_error)?;
         let _ =
             ids.insert((message.group_id.as_str(), message.message_id.as_str()), message.seq).map_err(storage_error)?;
+    }
+    Ok(())
+}
+
+/// One change to a group message (the group's last message is read from the same rows).
+pub(super) fn change_group_message(
+    txn: &WriteTransaction,
+    group_id: &str,
+    change: &MessageChange,
+) -> Result<(), StoreError> {
+    let ids = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
+    let Some(seq) = ids.get((group_id, change.message_id.as_str())).map_err(storage_error)?.map(|v| v.value()) else {
+        return Ok(());
+    };
+    let mut stored = txn.open_table(GROUP_MESSAGES).map_err(storage_error)?;
+    let row = stored.get((group_id, seq)).map_err(storage_error)?.map(|v| from_json("group_messages", v.value()));
+    let Some(mut row): Option<GroupMessageRow> = row.transpose()? else { return Ok(()) };
+    if row.apply(change) {
+        let _ = stored.insert((group_id, seq), to_json(&row)?.as_slice()).map_err(storage_error)?;
     }
     Ok(())
 }

@@ -4,8 +4,8 @@ use redb::ReadableTable;
 
 use super::*;
 use crate::{
-    ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore, StoreError, UserStore,
-    error::storage_error,
+    ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageChange, MessagePlace, MessageRow,
+    MessageStore, StoreError, UserStore, error::storage_error,
 };
 
 #[async_trait]
@@ -19,6 +19,7 @@ impl MessageStore for EmbeddedStore {
         self.write(move |txn| {
             let mut stored = txn.open_table(MESSAGES).map_err(storage_error)?;
             let mut seqs = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
+            let mut places = txn.open_table(MESSAGE_PLACES).map_err(storage_error)?;
             let mut conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
             let mut activity = txn.open_table(ACTIVITY).map_err(storage_error)?;
             for message in &messages {
@@ -29,6 +30,9 @@ impl MessageStore for EmbeddedStore {
                 let _ = stored.insert(key, to_json(message)?.as_slice()).map_err(storage_error)?;
                 let _ = seqs
                     .insert((message.conversation_id.as_str(), message.seq), message.message_id.as_str())
+                    .map_err(storage_error)?;
+                let _ = places
+                    .insert(message.message_id.as_str(), message.conversation_id.as_str())
                     .map_err(storage_error)?;
                 for row in message.conversation_rows() {
                     let key = (row.user_id.as_str(), row.conversation_id.as_str());
@@ -119,6 +123,17 @@ impl MessageStore for EmbeddedStore {
         })
     }
 
+    async fn direct_message(&self, message_id: &str) -> Result<Option<MessageRow>, StoreError> {
+        self.read(|db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let places = txn.open_table(MESSAGE_PLACES).map_err(storage_error)?;
+            let Some(conversation_id) = places.get(message_id).map_err(storage_error)? else { return Ok(None) };
+            let messages = txn.open_table(MESSAGES).map_err(storage_error)?;
+            let row = messages.get((conversation_id.value(), message_id)).map_err(storage_error)?;
+            row.map(|v| from_json("messages", v.value())).transpose()
+        })
+    }
+
     async fn conversations(
         &self,
         user_id: &str,
@@ -181,6 +196,20 @@ impl MessageStore for EmbeddedStore {
         .await
     }
 
+    async fn apply_message_changes(&self, changes: &[MessageChange]) -> Result<(), StoreError> {
+        let changes = changes.to_vec();
+        self.write(move |txn| {
+            for change in &changes {
+                match &change.place {
+                    MessagePlace::Direct(conversation_id) => change_direct(txn, conversation_id, change)?,
+                    MessagePlace::Group(group_id) => groups::change_group_message(txn, group_id, change)?,
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn membership_marks(&self, group_id: &str, user_id: &str) -> Result<Vec<MembershipMark>, StoreError> {
         self.read(|db| marks_in(db, (group_id, user_id, 0)..=(group_id, user_id, u64::MAX)))
     }
@@ -190,6 +219,40 @@ impl MessageStore for EmbeddedStore {
         marks.sort_by_key(|mark| mark.seq);
         Ok(marks)
     }
+}
+
+/// One change to a direct message, and to the copy in each participant's conversation list
+/// while it is their last message.
+fn change_direct(
+    txn: &redb::WriteTransaction,
+    conversation_id: &str,
+    change: &MessageChange,
+) -> Result<(), StoreError> {
+    let mut stored = txn.open_table(MESSAGES).map_err(storage_error)?;
+    let key = (conversation_id, change.message_id.as_str());
+    let Some(mut row) =
+        stored.get(key).map_err(storage_error)?.map(|v| from_json::<MessageRow>("messages", v.value())).transpose()?
+    else {
+        return Ok(());
+    };
+    if !row.apply(change) {
+        return Ok(());
+    }
+    let _ = stored.insert(key, to_json(&row)?.as_slice()).map_err(storage_error)?;
+    let mut conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
+    for mut copy in row.conversation_rows() {
+        let key = (copy.user_id.as_str(), conversation_id);
+        let current: Option<ConversationRow> = conversations
+            .get(key)
+            .map_err(storage_error)?
+            .map(|v| from_json("conversations", v.value()))
+            .transpose()?;
+        if current.is_some_and(|current| current.last_message.message_id == row.message_id) {
+            copy.last_message = row.clone();
+            let _ = conversations.insert(key, to_json(&copy)?.as_slice()).map_err(storage_error)?;
+        }
+    }
+    Ok(())
 }
 
 /// The membership marks with keys in `range`, each with the change it marks, in key order.

@@ -37,6 +37,8 @@ const USER_IDS: TableDefinition<'_, &str, &str> = TableDefinition::new("user_ids
 const MESSAGES: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("messages");
 /// (conversation id, seq) -> message id: a conversation in log order.
 const MESSAGE_SEQS: TableDefinition<'_, (&str, u64), &str> = TableDefinition::new("message_seqs");
+/// message id -> conversation id: where a direct message is, from its id alone.
+const MESSAGE_PLACES: TableDefinition<'_, &str, &str> = TableDefinition::new("message_places");
 /// (user id, conversation id) -> ConversationRow.
 const CONVERSATIONS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("conversations");
 /// (user id, last message id, conversation id): a user's conversations by newest activity.
@@ -93,6 +95,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(USER_IDS).map_err(storage_error)?;
             let _ = txn.open_table(MESSAGES).map_err(storage_error)?;
             let _ = txn.open_table(MESSAGE_SEQS).map_err(storage_error)?;
+            let _ = txn.open_table(MESSAGE_PLACES).map_err(storage_error)?;
             let _ = txn.open_table(RECEIPTS).map_err(storage_error)?;
             let _ = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
             let _ = txn.open_table(ACTIVITY).map_err(storage_error)?;
@@ -151,6 +154,7 @@ impl EmbeddedStore {
             "receipts".into(),
             dump_table(&txn, RECEIPTS, |k, v| Ok(json!([k, from_json::<Value>("receipts", v)?])))?,
         );
+        let _ = out.insert("message_places".into(), dump_table(&txn, MESSAGE_PLACES, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert(
             "conversations".into(),
             dump_table(&txn, CONVERSATIONS, |k, v| Ok(json!([k, from_json::<Value>("conversations", v)?])))?,

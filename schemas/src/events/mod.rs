@@ -6,6 +6,7 @@ mod blocks;
 mod direct;
 mod envelope;
 mod groups;
+mod lifecycle;
 mod profiles;
 mod receipts;
 mod sessions;
@@ -21,6 +22,9 @@ pub use groups::{
     GroupCreated, GroupCreatedPayload, GroupMember, GroupMemberAdded, GroupMemberAddedPayload, GroupMemberRemoved,
     GroupMemberRemovedPayload, GroupMemberRoleChanged, GroupMemberRoleChangedPayload, GroupMembershipMarked,
     GroupMembershipMarkedPayload, GroupMessageSent, GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
+};
+pub use lifecycle::{
+    ChangedMessage, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, place_kind,
 };
 pub use profiles::{ProfileUpdated, ProfileUpdatedPayload};
 pub use receipts::{
@@ -130,6 +134,8 @@ events! {
     GroupMessagesDelivered => Topic::Messages, |e| &e.payload.group_id;
     GroupMessagesRead => Topic::Messages, |e| &e.payload.group_id;
     GroupMembershipMarked => Topic::Messages, |e| &e.payload.group_id;
+    MessageEdited => Topic::Messages, |e| &e.payload.place_id;
+    MessageDeleted => Topic::Messages, |e| &e.payload.place_id;
     UserBlocked => Topic::Messages, |e| &e.payload.conversation_id;
     UserUnblocked => Topic::Messages, |e| &e.payload.conversation_id;
     GroupCreated => Topic::Groups, |e| &e.payload.group_id;

@@ -1,0 +1,115 @@
+//! A message's life after it is sent: its edits and its deletion for everyone, applied to its
+//! rows in log order by one rule ([`Lifecycle::apply`]), on every adapter and to every copy.
+use confab_schemas::AttachmentRef;
+use serde::{Deserialize, Serialize};
+
+use crate::{GroupMessageRow, MessageRow};
+
+/// What has happened to a message since it was sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// The offset of the last change applied, in the message's partition; a change at or below
+    /// it is a redelivery. Zero: none.
+    #[serde(default)]
+    pub changed_seq: u64,
+    #[serde(default)]
+    pub edit_count: u32,
+    #[serde(default)]
+    pub edited_at_ms: Option<i64>,
+    /// The `MessageEdited` whose text the row's content now holds: what that text is bound to.
+    #[serde(default)]
+    pub edit_id: Option<String>,
+    /// Deleted for everyone: the row keeps no content and no attachments.
+    #[serde(default)]
+    pub deleted_at_ms: Option<i64>,
+}
+
+impl Lifecycle {
+    /// Nothing happened: the row is as sent.
+    pub fn is_untouched(&self) -> bool {
+        self == &Lifecycle::default()
+    }
+}
+
+/// Where a changed message is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MessagePlace {
+    /// A direct conversation, by its id.
+    Direct(String),
+    /// A group, by its id.
+    Group(String),
+}
+
+/// One edit or delete of a message, at `seq` of the message's partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageChange {
+    pub place: MessagePlace,
+    pub message_id: String,
+    /// The message's own offset, as the change names it.
+    pub message_seq: u64,
+    pub seq: u64,
+    pub actor_id: String,
+    pub at_ms: i64,
+    pub kind: ChangeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// New text, sealed and bound to `edit_id` (the edit's event id).
+    Edit { edit_id: String, content: String },
+    /// Deleted for everyone.
+    Delete,
+}
+
+impl Lifecycle {
+    /// Applies `change` to a message from `sender_id` at `sent_seq` whose stored text and
+    /// attachments are `content` and `attachments`; answers whether anything changed. In log
+    /// order and only once: a change at or below the last applied (a redelivery), an edit or a
+    /// delete after a delete, an edit by anyone but the sender, and a change naming another
+    /// offset for the message change nothing. (Who else may
+    /// delete, a group's admin, is the API's check: the read side does not know the roles at
+    /// that point of the log.)
+    pub fn apply(
+        &mut self,
+        (sender_id, sent_seq): (&str, u64),
+        content: &mut String,
+        attachments: &mut Vec<AttachmentRef>,
+        change: &MessageChange,
+    ) -> bool {
+        let stale = change.seq <= sent_seq || change.seq <= self.changed_seq || change.message_seq != sent_seq;
+        if stale || self.deleted_at_ms.is_some() {
+            return false;
+        }
+        match &change.kind {
+            ChangeKind::Edit { .. } if change.actor_id != sender_id => return false,
+            ChangeKind::Edit { edit_id, content: text } => {
+                content.clone_from(text);
+                self.edit_id = Some(edit_id.clone());
+                self.edit_count = self.edit_count.saturating_add(1);
+                self.edited_at_ms = Some(change.at_ms);
+            }
+            ChangeKind::Delete => {
+                content.clear();
+                attachments.clear();
+                self.edit_id = None;
+                self.deleted_at_ms = Some(change.at_ms);
+            }
+        }
+        self.changed_seq = change.seq;
+        true
+    }
+}
+
+impl MessageRow {
+    /// [`Lifecycle::apply`] to this row.
+    pub fn apply(&mut self, change: &MessageChange) -> bool {
+        self.lifecycle.apply((&self.sender_id, self.seq), &mut self.content, &mut self.attachments, change)
+    }
+}
+
+impl GroupMessageRow {
+    /// [`Lifecycle::apply`] to this row.
+    pub fn apply(&mut self, change: &MessageChange) -> bool {
+        self.lifecycle.apply((&self.sender_id, self.seq), &mut self.content, &mut self.attachments, change)
+    }
+}
