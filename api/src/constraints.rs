@@ -29,6 +29,11 @@ pub(crate) fn uuid() -> Object {
     string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).pattern(Some(UUID_PATTERN)).build()
 }
 
+/// A UUID, or null.
+pub(crate) fn nullable_uuid() -> Object {
+    nullable_string().format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))).pattern(Some(UUID_PATTERN)).build()
+}
+
 /// A group name, trimmed by the server.
 pub(crate) fn group_name() -> Object {
     string()

@@ -48,6 +48,7 @@ fn message(n: u32, conversation: &str, from: (&str, &str), to: (&str, &str)) -> 
             content: format!("sealed-{n}"),
             client_message_id: None,
             attachments: Vec::new(),
+            reply_to_message_id: None,
         },
     })
 }
@@ -131,6 +132,7 @@ fn group_message(n: u32, sender: &str) -> Event {
             content: format!("sealed-{n}"),
             client_message_id: None,
             attachments: Vec::new(),
+            reply_to_message_id: None,
         },
     })
 }

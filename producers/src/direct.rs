@@ -58,6 +58,7 @@ impl UseCases {
         self.refuse_if_blocked(&caller.sub, &recipient.user_id).await?;
         let conversation_id = conversation_id(&caller.sub, &recipient.user_id);
         let attachments = self.attach(caller, &conversation_id.to_string(), &command.message.attachments).await?;
+        let reply_to = self.direct_reply(&conversation_id.to_string(), command.message.reply_to.as_deref()).await?;
         let message_id = Uuid::now_v7();
         let occurred_at = now_ms();
         let (message_id_text, place_id) = (message_id.to_string(), conversation_id.to_string());
@@ -84,6 +85,7 @@ impl UseCases {
                 content,
                 client_message_id: client_message_id.clone(),
                 attachments,
+                reply_to_message_id: reply_to,
             },
         });
         let first = FirstSend {

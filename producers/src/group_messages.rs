@@ -35,9 +35,10 @@ impl UseCases {
     ) -> Result<GroupSent, ChatError> {
         self.rate_limits.user(UserAction::Send, &caller.sub)?;
         let text = command.validated_text()?;
-        let (group, _) = self.membership(raw_group_id, &caller.sub).await?;
+        let (group, member) = self.membership(raw_group_id, &caller.sub).await?;
         let group_id = group.group_id;
         let attachments = self.attach(caller, &group_id, &command.attachments).await?;
+        let reply_to = self.group_reply(&member, command.reply_to.as_deref()).await?;
         let message_id = Uuid::now_v7();
         let occurred_at = now_ms();
         let message_id_text = message_id.to_string();
@@ -61,6 +62,7 @@ impl UseCases {
                 content,
                 client_message_id: client_message_id.clone(),
                 attachments,
+                reply_to_message_id: reply_to,
             },
         });
         let sent = GroupSent { message_id, group_id: group_id.clone(), timestamp: rfc3339(occurred_at) };

@@ -27,6 +27,7 @@ mod publisher;
 mod queries;
 mod rate_limits;
 mod receipts;
+mod replies;
 mod request_id;
 mod sealing;
 mod sessions;
@@ -64,6 +65,7 @@ pub use queries::{
 };
 pub use rate_limits::{RateLimits, RateSpec, RateSpecs};
 pub use receipts::{Conversation, ReadReceipt};
+pub use replies::{PREVIEW_CHARS, Quote, Quoter};
 pub use request_id::{MAX_REQUEST_ID_CHARS, RequestId};
 pub use sealing::{CryptoError, DataKey, KeyScope, Keyring, MessageBinding, profile_field_binding, under_data_key};
 pub use sessions::{Login, MAX_DEVICE_NAME_CHARS, SessionView};

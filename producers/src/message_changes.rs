@@ -3,8 +3,13 @@
 //! the message's own partition, so the read side applies them in log order by one rule
 //! ([`confab_readmodels::Lifecycle::apply`]), and these checks only refuse early what that rule
 //! would refuse anyway; after the write the projection has the last word.
-use confab_readmodels::{GroupMessageRow, GroupRole, MessageRow, Sight, sight};
-use confab_schemas::{Event, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, place_kind};
+use confab_readmodels::{
+    GroupMessageRow, GroupRole, Lifecycle, MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_USER, MessageRow, Sight, sight,
+};
+use confab_schemas::{
+    Event, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, MessageReacted,
+    MessageReactedPayload, place_kind,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -31,9 +36,14 @@ struct Target {
     recipient_id: Option<String>,
     seq: u64,
     sent_at_ms: i64,
-    deleted: bool,
-    /// The edit its text comes from; None: as sent.
-    edit_id: Option<String>,
+    /// What happened to it so far.
+    lifecycle: Lifecycle,
+}
+
+impl Target {
+    fn deleted(&self) -> bool {
+        self.lifecycle.deleted_at_ms.is_some()
+    }
 }
 
 impl From<&MessageRow> for Target {
@@ -46,8 +56,7 @@ impl From<&MessageRow> for Target {
             recipient_id: Some(row.recipient_id.clone()),
             seq: row.seq,
             sent_at_ms: row.sent_at_ms,
-            deleted: row.lifecycle.deleted_at_ms.is_some(),
-            edit_id: row.lifecycle.edit_id.clone(),
+            lifecycle: row.lifecycle.clone(),
         }
     }
 }
@@ -62,8 +71,7 @@ impl From<&GroupMessageRow> for Target {
             recipient_id: None,
             seq: row.seq,
             sent_at_ms: row.sent_at_ms,
-            deleted: row.lifecycle.deleted_at_ms.is_some(),
-            edit_id: row.lifecycle.edit_id.clone(),
+            lifecycle: row.lifecycle.clone(),
         }
     }
 }
@@ -142,6 +150,37 @@ impl UseCases {
         self.delete(caller, Target::from(&row)).await
     }
 
+    /// Adds the caller's reaction `emoji` to the direct message `message_id` (`added`), or takes
+    /// it back; doing what is already done changes nothing.
+    pub async fn react_direct(
+        &self,
+        caller: &Caller,
+        message_id: &str,
+        emoji: &str,
+        added: bool,
+    ) -> Result<(), ChatError> {
+        self.rate_limits.user(UserAction::Send, &caller.sub)?;
+        let emoji = one_emoji(emoji)?;
+        let row = self.direct_message_of(caller, message_id).await?;
+        self.refuse_if_blocked(&caller.sub, &peer_of(&row, &caller.sub)).await?;
+        self.react(caller, Target::from(&row), emoji, added).await
+    }
+
+    /// As [`UseCases::react_direct`], on a message of a group the caller sees.
+    pub async fn react_group(
+        &self,
+        caller: &Caller,
+        raw_group_id: &str,
+        message_id: &str,
+        emoji: &str,
+        added: bool,
+    ) -> Result<(), ChatError> {
+        self.rate_limits.user(UserAction::Send, &caller.sub)?;
+        let emoji = one_emoji(emoji)?;
+        let (row, _) = self.group_message_of(caller, raw_group_id, message_id).await?;
+        self.react(caller, Target::from(&row), emoji, added).await
+    }
+
     /// A direct message the caller is a participant of; not found otherwise, as for any id
     /// they cannot see.
     async fn direct_message_of(&self, caller: &Caller, message_id: &str) -> Result<MessageRow, ChatError> {
@@ -178,7 +217,7 @@ impl UseCases {
         if target.sender_id != caller.sub {
             return Err(not_yours("edit"));
         }
-        if target.deleted {
+        if target.deleted() {
             return Err(message_deleted());
         }
         let window = self.limits.edit_window_ms;
@@ -189,7 +228,7 @@ impl UseCases {
             ));
         }
         // A retry of an edit that was applied: the text is already what it asks for.
-        if current == text && target.edit_id.is_some() {
+        if current == text && target.lifecycle.edit_id.is_some() {
             return Ok(Changed { message_id: target.message_id, timestamp: rfc3339(now_ms()) });
         }
         let edit_id = Uuid::now_v7().to_string();
@@ -236,7 +275,7 @@ impl UseCases {
 
     /// Appends a delete of `target` for everyone; deleting it again changes nothing.
     async fn delete(&self, caller: &Caller, target: Target) -> Result<Changed, ChatError> {
-        if target.deleted {
+        if target.deleted() {
             return Ok(Changed { message_id: target.message_id, timestamp: rfc3339(now_ms()) });
         }
         let occurred_at = now_ms();
@@ -258,6 +297,48 @@ impl UseCases {
         Ok(Changed { message_id: target.message_id, timestamp: rfc3339(occurred_at) })
     }
 
+    /// Appends a reaction to `target`, unless it is already as asked.
+    async fn react(&self, caller: &Caller, target: Target, emoji: &str, added: bool) -> Result<(), ChatError> {
+        if target.deleted() {
+            return Err(message_deleted());
+        }
+        let reactions = &target.lifecycle.reactions;
+        if target.lifecycle.reacted(&caller.sub, emoji) == added {
+            return Ok(());
+        }
+        let given = reactions.values().filter(|users| users.contains(&caller.sub)).count();
+        if added
+            && (given >= MAX_REACTIONS_PER_USER
+                || (!reactions.contains_key(emoji) && reactions.len() >= MAX_EMOJI_PER_MESSAGE))
+        {
+            return Err(ChatError::conflict(
+                "too_many_reactions",
+                format!(
+                    "a message holds at most {MAX_EMOJI_PER_MESSAGE} different emoji, {MAX_REACTIONS_PER_USER} from one user"
+                ),
+            ));
+        }
+        let occurred_at = now_ms();
+        let event = Event::MessageReacted(MessageReacted {
+            event_id: Uuid::now_v7().to_string(),
+            occurred_at,
+            actor_id: caller.sub.clone(),
+            payload: MessageReactedPayload {
+                message_id: target.message_id.clone(),
+                kind: target.kind.to_owned(),
+                place_id: target.place_id.clone(),
+                sender_id: target.sender_id.clone(),
+                recipient_id: target.recipient_id.clone(),
+                message_offset: offset(target.seq)?,
+                emoji: emoji.to_owned(),
+                added,
+            },
+        });
+        let position = self.publisher.publish(&event, occurred_at).await?;
+        self.read_your_write(&position).await;
+        Ok(())
+    }
+
     /// The target as the read model holds it now: the edit its text comes from, and whether
     /// it is deleted.
     async fn stored(&self, target: &Target) -> Result<Option<(Option<String>, bool)>, ChatError> {
@@ -268,6 +349,15 @@ impl UseCases {
             messages.message(&target.place_id, &target.message_id).await?.map(|row| row.lifecycle)
         };
         Ok(lifecycle.map(|l| (l.edit_id, l.deleted_at_ms.is_some())))
+    }
+}
+
+/// One emoji as Unicode defines them (skin tones, ZWJ sequences, flags and keycaps included);
+/// anything else names no reaction.
+fn one_emoji(raw: &str) -> Result<&str, ChatError> {
+    match emojis::get(raw) {
+        Some(emoji) => Ok(emoji.as_str()),
+        None => Err(ChatError::not_found("not_an_emoji", "a reaction is one emoji")),
     }
 }
 

@@ -21,6 +21,8 @@ pub struct MessageCommand {
     pub client_message_id: Option<String>,
     /// Attachment ids of the same conversation or group, uploaded.
     pub attachments: Vec<String>,
+    /// The id of an earlier message of the same conversation or group, which this one answers.
+    pub reply_to: Option<String>,
 }
 
 impl MessageCommand {
@@ -97,6 +99,7 @@ mod tests {
             message: message.map(str::to_owned),
             client_message_id: client_id.map(str::to_owned),
             attachments: (0..attachments).map(|i| i.to_string()).collect(),
+            reply_to: None,
         }
     }
 

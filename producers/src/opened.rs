@@ -8,8 +8,8 @@ use confab_readmodels::{AttachmentRow, GroupMessageRow, Lifecycle, MessageRow, P
 use confab_schemas::{AttachmentRef, ChangedMessage, place_kind};
 
 use crate::{
-    ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, UseCases, profile_field_binding,
-    scope_of, under_data_key,
+    ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, Quote, UseCases,
+    profile_field_binding, scope_of, under_data_key,
 };
 
 /// An attachment as a message shows it, its name opened.
@@ -30,6 +30,8 @@ pub struct Opened<R> {
     pub content: String,
     pub attachments: Vec<OpenedAttachment>,
     pub deleted: bool,
+    /// The message it replies to, once a [`crate::Quoter`] looked it up.
+    pub reply: Option<Quote>,
 }
 
 /// An attachment row with its name opened.
@@ -202,7 +204,7 @@ impl Opener {
                 sha256: a.sha256.clone(),
             });
         }
-        Ok(Opened { row: (), content, attachments, deleted: false })
+        Ok(Opened { row: (), content, attachments, deleted: false, reply: None })
     }
 
     /// A message's sealed content, bound to its context; None once its key is destroyed. A
@@ -258,11 +260,11 @@ impl Opener {
 
 impl Opened<()> {
     fn deleted() -> Self {
-        Opened { row: (), content: String::new(), attachments: Vec::new(), deleted: true }
+        Opened { row: (), content: String::new(), attachments: Vec::new(), deleted: true, reply: None }
     }
 
     fn with_row<R>(self, row: R) -> Opened<R> {
-        Opened { row, content: self.content, attachments: self.attachments, deleted: self.deleted }
+        Opened { row, content: self.content, attachments: self.attachments, deleted: self.deleted, reply: self.reply }
     }
 }
 

@@ -285,6 +285,7 @@ async fn a_late_member_reads_from_their_mark_and_cursors_belong_to_their_list() 
             sent_at_ms: i64::try_from(seq).unwrap(),
             client_message_id: None,
             attachments: Vec::new(),
+            reply_to: None,
             lifecycle: Default::default(),
         }
     };
@@ -360,6 +361,7 @@ async fn a_resume_streams_each_partition_in_log_order_within_its_bounds() {
                 sent_at_ms: i64::from(round) * 10 + i64::try_from(seq).unwrap(),
                 client_message_id: None,
                 attachments: Vec::new(),
+                reply_to: None,
                 lifecycle: Default::default(),
             });
         }
@@ -424,6 +426,7 @@ async fn message_content_opens_only_in_the_context_it_was_sent_in() {
         sent_at_ms: 0,
         client_message_id: None,
         attachments: p.attachments,
+        reply_to: None,
         lifecycle: Default::default(),
     };
     let opener = world.use_cases.opener();

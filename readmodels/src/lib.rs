@@ -37,7 +37,9 @@ pub use groups::{
     ChangeOutcome, GroupChange, GroupRole, GroupRow, GroupStore, GroupSummary, MemberRow, change_applied,
 };
 pub use keys::{DataKeyStore, KeyCache, WrappedKey};
-pub use lifecycle::{ChangeKind, Lifecycle, MessageChange, MessagePlace};
+pub use lifecycle::{
+    ChangeKind, Lifecycle, MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_USER, MessageChange, MessagePlace,
+};
 pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};

@@ -1,5 +1,8 @@
-//! A message's life after it is sent: its edits and its deletion for everyone, applied to its
-//! rows in log order by one rule ([`Lifecycle::apply`]), on every adapter and to every copy.
+//! A message's life after it is sent: its edits, its reactions and its deletion for everyone,
+//! applied to its rows in log order by one rule ([`Lifecycle::apply`]), on every adapter and to
+//! every copy.
+use std::collections::{BTreeMap, BTreeSet};
+
 use confab_schemas::AttachmentRef;
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +25,15 @@ pub struct Lifecycle {
     /// Deleted for everyone: the row keeps no content and no attachments.
     #[serde(default)]
     pub deleted_at_ms: Option<i64>,
+    /// Who reacted with what: emoji -> user ids.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reactions: BTreeMap<String, BTreeSet<String>>,
 }
+
+/// Most distinct emoji one message holds.
+pub const MAX_EMOJI_PER_MESSAGE: usize = 32;
+/// Most of those one user may have given.
+pub const MAX_REACTIONS_PER_USER: usize = 8;
 
 impl Lifecycle {
     /// Nothing happened: the row is as sent.
@@ -59,14 +70,17 @@ pub enum ChangeKind {
     Edit { edit_id: String, content: String },
     /// Deleted for everyone.
     Delete,
+    /// A reaction added (`added`) or taken back by the change's actor.
+    React { emoji: String, added: bool },
 }
 
 impl Lifecycle {
     /// Applies `change` to a message from `sender_id` at `sent_seq` whose stored text and
     /// attachments are `content` and `attachments`; answers whether anything changed. In log
     /// order and only once: a change at or below the last applied (a redelivery), an edit or a
-    /// delete after a delete, an edit by anyone but the sender, and a change naming another
-    /// offset for the message change nothing. (Who else may
+    /// delete after a delete, an edit by anyone but the sender, a change naming another offset
+    /// for the message, a reaction already given (or a taking back of one not given) and one
+    /// past [`MAX_EMOJI_PER_MESSAGE`] or [`MAX_REACTIONS_PER_USER`] change nothing. (Who else may
     /// delete, a group's admin, is the API's check: the read side does not know the roles at
     /// that point of the log.)
     pub fn apply(
@@ -92,11 +106,45 @@ impl Lifecycle {
                 content.clear();
                 attachments.clear();
                 self.edit_id = None;
+                self.reactions.clear();
                 self.deleted_at_ms = Some(change.at_ms);
+            }
+            ChangeKind::React { emoji, added } => {
+                if !self.react(&change.actor_id, emoji, *added) {
+                    return false;
+                }
             }
         }
         self.changed_seq = change.seq;
         true
+    }
+}
+
+impl Lifecycle {
+    /// Whether `user` reacting with `emoji` (or taking it back) changes anything, and does it.
+    fn react(&mut self, user: &str, emoji: &str, added: bool) -> bool {
+        if !added {
+            let Some(users) = self.reactions.get_mut(emoji) else { return false };
+            let removed = users.remove(user);
+            if users.is_empty() {
+                let _ = self.reactions.remove(emoji);
+            }
+            return removed;
+        }
+        if self.reactions.get(emoji).is_some_and(|users| users.contains(user)) {
+            return false;
+        }
+        let new_emoji = !self.reactions.contains_key(emoji);
+        let given = self.reactions.values().filter(|users| users.contains(user)).count();
+        if (new_emoji && self.reactions.len() >= MAX_EMOJI_PER_MESSAGE) || given >= MAX_REACTIONS_PER_USER {
+            return false;
+        }
+        self.reactions.entry(emoji.to_owned()).or_default().insert(user.to_owned())
+    }
+
+    /// Whether `user` gave `emoji`.
+    pub fn reacted(&self, user: &str, emoji: &str) -> bool {
+        self.reactions.get(emoji).is_some_and(|users| users.contains(user))
     }
 }
 

@@ -24,6 +24,9 @@ pub struct MessageRow {
     /// As the message event carries them (file names sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
+    /// The message it replies to, in the same place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// Its edits and deletion; `content` and `attachments` are as they left them.
     #[serde(default, skip_serializing_if = "Lifecycle::is_untouched")]
     pub lifecycle: Lifecycle,
@@ -44,6 +47,9 @@ pub struct GroupMessageRow {
     /// As the message event carries them (file names sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
+    /// The message it replies to, in the same place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// Its edits and deletion; `content` and `attachments` are as they left them.
     #[serde(default, skip_serializing_if = "Lifecycle::is_untouched")]
     pub lifecycle: Lifecycle,

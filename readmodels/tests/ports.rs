@@ -107,6 +107,7 @@ fn message(conversation: &str, seq: u64, from: &str, to: &str, at: i64) -> Messa
         sent_at_ms: at,
         client_message_id: None,
         attachments: Vec::new(),
+        reply_to: None,
         lifecycle: Lifecycle::default(),
     }
 }
@@ -297,6 +298,7 @@ fn group_message(group: &str, seq: u64) -> GroupMessageRow {
         sent_at_ms: seq as i64,
         client_message_id: Some(format!("client-{seq}")),
         attachments: Vec::new(),
+        reply_to: None,
         lifecycle: Lifecycle::default(),
     }
 }
@@ -377,6 +379,30 @@ async fn message_changes(read_models: &ReadModels) {
     assert_eq!((tombstone.lifecycle.deleted_at_ms, tombstone.lifecycle.changed_seq), (Some(500), 5));
     assert_eq!(tombstone.lifecycle.edit_id, None, "no edit's text is left");
     assert_eq!(stored(first).await.content, "an older one");
+    let react = |emoji: &str, added| ChangeKind::React { emoji: emoji.into(), added };
+    messages
+        .apply_message_changes(&[
+            change(direct(), first, 10, "b", react("👍", true)),
+            change(direct(), first, 11, "a", react("👍", true)),
+            change(direct(), first, 12, "a", react("👍", true)),
+            change(direct(), first, 13, "b", react("🎉", true)),
+            change(direct(), first, 14, "b", react("🎉", false)),
+            change(direct(), first, 15, "b", react("❤️", false)),
+        ])
+        .await
+        .unwrap();
+    let reacted = stored(first).await.lifecycle;
+    let users = |emoji: &str| reacted.reactions.get(emoji).map(|u| u.iter().cloned().collect::<Vec<_>>());
+    assert_eq!((users("👍"), users("🎉")), (Some(vec!["a".to_owned(), "b".to_owned()]), None), "once each; taken back");
+    assert_eq!(reacted.changed_seq, 14, "a change that changes nothing is not the last applied");
+    let faces = ["😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆", "😉", "😊"];
+    let many: Vec<MessageChange> =
+        faces.iter().zip(20..).map(|(face, seq)| change(direct(), first, seq, "c", react(face, true))).collect();
+    messages.apply_message_changes(&many).await.unwrap();
+    let given = stored(first).await.lifecycle.reactions.values().filter(|users| users.contains("c")).count();
+    assert_eq!(given, confab_readmodels::MAX_REACTIONS_PER_USER, "one user's reactions are bounded");
+    messages.apply_message_changes(&[change(direct(), first, 40, "a", ChangeKind::Delete)]).await.unwrap();
+    assert!(stored(first).await.lifecycle.reactions.is_empty(), "a tombstone keeps no reactions");
     for user in ["a", "b"] {
         let listed = messages.conversations(user, None, 10).await.unwrap();
         assert_eq!(listed[0].last_message, tombstone, "{user}'s list keeps the tombstone, not an older message");

@@ -19,6 +19,7 @@ fn message() -> Event {
             content: format!("v1.k1.{}", "A".repeat(180)),
             client_message_id: Some("c-1".into()),
             attachments: Vec::new(),
+            reply_to_message_id: None,
         },
     })
 }

@@ -27,6 +27,7 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
         ("io.confab.events.AttachmentUploaded", confab_schemas::AttachmentUploaded::get_schema()),
         ("io.confab.events.MessageEdited", confab_schemas::MessageEdited::get_schema()),
         ("io.confab.events.MessageDeleted", confab_schemas::MessageDeleted::get_schema()),
+        ("io.confab.events.MessageReacted", confab_schemas::MessageReacted::get_schema()),
     ] {
         let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
         assert_eq!(
@@ -66,6 +67,7 @@ fn message() -> DirectMessageSent {
             content: "v1.k1.c2VhbGVk".into(),
             client_message_id: Some("c-1".into()),
             attachments: Vec::new(),
+            reply_to_message_id: None,
         },
     }
 }
@@ -317,6 +319,7 @@ fn messages_written_before_attachments_read_with_none() {
             content: "v1.k1.c2VhbGVk".into(),
             client_message_id: None,
             attachments: Vec::new(),
+            reply_to_message_id: None,
         },
     };
     let mut v1 = serde_json::to_value(&group).unwrap();

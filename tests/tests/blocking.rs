@@ -197,6 +197,7 @@ fn raced_message(
             content: seal(&format!("conversation/{conversation_id}"), text, &message_id),
             client_message_id: None,
             attachments: Vec::new(),
+            reply_to_message_id: None,
         },
     });
     let encoded = Codec::new().unwrap().encode(&event).unwrap();

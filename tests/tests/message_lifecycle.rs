@@ -183,7 +183,157 @@ fn chrono_ms(rfc3339: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp_millis()
 }
 
+async fn a_reply_quotes_its_message_as_it_stands(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
+    let question = id(&client
+        .send(
+            &alice,
+            "bob",
+            &format!("lunch at noon? {}", "a question long enough to be cut short when quoted. ".repeat(3)),
+        )
+        .await);
+    let mut alice_phone = Socket::connect(&server.base_url, &alice.token, None).await;
+    let reply = |to: &str| json!({ "recipient": "alice", "message": "yes!", "replyTo": to });
+    let answer = id(&client.post("/chat/send", Some(&bob.token), reply(&question)).await);
+    // The question, sent before the socket opened, may come first (the notifier can be behind).
+    let mut frame = alice_phone.next_of("message").await;
+    if frame["messageId"] == question.as_str() {
+        frame = alice_phone.next_of("message").await;
+    }
+    assert_eq!(frame["messageId"], answer.as_str());
+    assert_eq!(frame["replyTo"]["messageId"], question.as_str(), "{frame}");
+    assert_eq!(
+        (frame["replyTo"]["sender"].as_str(), frame["replyTo"]["senderId"].as_str()),
+        (Some("alice"), Some(alice.id.as_str()))
+    );
+    let preview = frame["replyTo"]["preview"].as_str().unwrap();
+    assert!(preview.starts_with("lunch at noon?") && preview.chars().count() == 100, "{preview}");
+    let quoted = async || find(&client.full_history(&alice, "bob").await, &answer)["replyTo"].clone();
+    assert_eq!(quoted().await["preview"], preview);
+
+    // The quote follows its message: edited, then deleted.
+    let path = format!("/chat/messages/{question}");
+    assert_eq!(
+        client.patch(&path, Some(&alice.token), json!({ "message": "lunch at one?" })).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(quoted().await["preview"], "lunch at one?");
+    assert_eq!(client.delete(&path, Some(&alice.token)).await.status, StatusCode::NO_CONTENT);
+    let tombstone = quoted().await;
+    assert_eq!((tombstone["deleted"].as_bool(), tombstone["preview"].as_str()), (Some(true), Some("")), "{tombstone}");
+    let late = client.post("/chat/send", Some(&bob.token), reply(&question)).await;
+    assert_eq!((late.status, late.error_code()), (StatusCode::CONFLICT, "message_deleted"), "{}", late.body);
+
+    // Only a message of the same conversation, or group, that the sender sees.
+    let elsewhere = id(&client.send(&carol, "alice", "hi alice").await);
+    let across = client.post("/chat/send", Some(&bob.token), reply(&elsewhere)).await;
+    assert_eq!((across.status, across.error_code()), (StatusCode::NOT_FOUND, "message_not_found"), "{}", across.body);
+    let malformed = client.post("/chat/send", Some(&bob.token), reply("not-an-id")).await;
+    assert_eq!((malformed.status, malformed.error_code()), (StatusCode::BAD_REQUEST, "invalid_reply_to"));
+    let group = client.group(&alice, "lunch", &["bob"]).await;
+    let before_carol = id(&client.group_send(&alice, &group, "before carol").await);
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+    let body = json!({ "message": "what was that?", "replyTo": before_carol });
+    let unseen = client.post(&format!("/groups/{group}/send"), Some(&carol.token), body.clone()).await;
+    assert_eq!((unseen.status, unseen.error_code()), (StatusCode::NOT_FOUND, "message_not_found"));
+    let seen = client.post(&format!("/groups/{group}/send"), Some(&bob.token), body).await;
+    let bobs = id(&seen);
+    let history = client.group_history(&carol, &group).await;
+    assert_eq!(find(&history, &bobs)["replyTo"]["preview"], "before carol", "whoever sees a reply sees what it quotes");
+}
+
+async fn reactions_count_each_user_once_and_go_with_the_message(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
+    let group = client.group(&alice, "reacting", &["bob", "carol"]).await;
+    let message = id(&client.group_send(&alice, &group, "summit at dawn").await);
+    let mut alice_phone = Socket::connect(&server.base_url, &alice.token, None).await;
+    let path = |emoji: &str| format!("/groups/{group}/messages/{message}/reactions/{emoji}");
+    let thumbs = path("👍");
+
+    // At the same time, from three users: each counted once.
+    let (a, b, c) = tokio::join!(
+        client.put(&thumbs, Some(&alice.token), json!(null)),
+        client.put(&thumbs, Some(&bob.token), json!(null)),
+        client.put(&thumbs, Some(&carol.token), json!(null)),
+    );
+    for reply in [a, b, c] {
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    }
+    assert_eq!(
+        client.put(&thumbs, Some(&bob.token), json!(null)).await.status,
+        StatusCode::NO_CONTENT,
+        "again: nothing changes"
+    );
+    assert_eq!(
+        client.put(&path("🧗🏽"), Some(&bob.token), json!(null)).await.status,
+        StatusCode::NO_CONTENT,
+        "a sequence with a skin tone"
+    );
+    let mut heard = Vec::new();
+    while heard.len() < 4 {
+        let frame = alice_phone.next_of("reaction").await;
+        assert_eq!(
+            (frame["messageId"].as_str(), frame["added"].as_bool()),
+            (Some(message.as_str()), Some(true)),
+            "{frame}"
+        );
+        heard.push((frame["actorId"].as_str().unwrap().to_owned(), frame["emoji"].as_str().unwrap().to_owned()));
+    }
+    heard.sort();
+    let mut expected: Vec<(String, String)> = [(&alice, "👍"), (&bob, "👍"), (&carol, "👍"), (&bob, "🧗🏽")]
+        .iter()
+        .map(|(u, e)| (u.id.clone(), (*e).to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(heard, expected, "one frame per change, none for the repeat");
+    let reactions =
+        async |user: &confab_e2e::User| find(&client.group_history(user, &group).await, &message)["reactions"].clone();
+    assert_eq!(
+        reactions(&carol).await,
+        json!([{ "emoji": "👍", "count": 3, "me": true }, { "emoji": "🧗🏽", "count": 1, "me": false }])
+    );
+    assert_eq!(client.delete(&path("🧗🏽"), Some(&bob.token)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(client.delete(&path("🧗🏽"), Some(&bob.token)).await.status, StatusCode::NO_CONTENT, "taken back twice");
+    assert_eq!(reactions(&bob).await, json!([{ "emoji": "👍", "count": 3, "me": true }]));
+    let list = client.get("/groups", Some(&carol.token)).await;
+    assert_eq!(list.body["groups"][0]["lastMessage"]["reactions"][0]["count"], 3, "{}", list.body);
+
+    for word in ["thumbsup", "👍👍", "a"] {
+        let refused = client.put(&path(word), Some(&bob.token), json!(null)).await;
+        assert_eq!((refused.status, refused.error_code()), (StatusCode::NOT_FOUND, "not_an_emoji"), "{word}");
+    }
+    let dave = client.user("dave").await;
+    let outsider = client.put(&thumbs, Some(&dave.token), json!(null)).await;
+    assert_eq!((outsider.status, outsider.error_code()), (StatusCode::FORBIDDEN, "not_a_member"));
+
+    // A deleted message keeps no reactions, and takes no more.
+    assert_eq!(
+        client.delete(&format!("/groups/{group}/messages/{message}"), Some(&alice.token)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(reactions(&bob).await, Value::Null);
+    let late = client.put(&path("🎉"), Some(&bob.token), json!(null)).await;
+    assert_eq!((late.status, late.error_code()), (StatusCode::CONFLICT, "message_deleted"));
+
+    // Direct messages alike: both participants, and no one else.
+    let hello = id(&client.send(&alice, "bob", "hello").await);
+    let heart = format!("/chat/messages/{hello}/reactions/❤️");
+    assert_eq!(client.put(&heart, Some(&bob.token), json!(null)).await.status, StatusCode::NO_CONTENT);
+    let stranger = client.put(&heart, Some(&carol.token), json!(null)).await;
+    assert_eq!((stranger.status, stranger.error_code()), (StatusCode::NOT_FOUND, "message_not_found"));
+    let history = client.full_history(&alice, "bob").await;
+    assert_eq!(find(&history, &hello)["reactions"], json!([{ "emoji": "❤️", "count": 1, "me": false }]));
+}
+
 backend_tests!(
+    reactions_count_each_user_once_and_go_with_the_message,
+    a_reply_quotes_its_message_as_it_stands,
     a_sender_edits_and_deletes_a_direct_message_for_both,
     group_admins_delete_any_message_and_members_act_only_on_what_they_see,
     edits_close_with_the_edit_window,

@@ -7,7 +7,7 @@ use confab_consumers::{
     notifier::Notification,
     projection::{LoggedEvent, direct_message_row, group_message_row},
 };
-use confab_producers::{Conversation, Opened, Opener, SentMessage, rfc3339};
+use confab_producers::{Conversation, Opened, Opener, Quoter, SentMessage, rfc3339};
 use confab_readmodels::{GroupMessageRow, MessageRow, ProfileFields};
 use confab_schemas::{Event, ProfileUpdated};
 use serde::Serialize;
@@ -101,17 +101,18 @@ fn payload_frame(
 }
 
 /// The frame a notification becomes; None for events no client is told of.
-pub(crate) async fn render(opener: &Opener, notification: &Notification) -> Result<Option<Rendered>, ApiError> {
+pub(crate) async fn render(quoter: &Quoter, notification: &Notification) -> Result<Option<Rendered>, ApiError> {
+    let opener = quoter.opener();
     let event = &notification.event;
     let logged = LoggedEvent { event: event.clone(), position: notification.position.clone() };
     let partition = notification.position.partition;
     let rendered = match event {
         Event::DirectMessageSent(_) => match direct_message_row(&logged) {
-            Some(row) => Some(direct_message(opener.direct(row).await?, partition)?),
+            Some(row) => Some(direct_message(quoter.direct(row).await?, partition)?),
             None => None,
         },
         Event::GroupMessageSent(_) => match group_message_row(&logged) {
-            Some(row) => Some(group_message(opener.group(row).await?, partition)?),
+            Some(row) => Some(group_message(quoter.group(row).await?, partition)?),
             None => None,
         },
         Event::GroupCreated(e) => Some(payload_frame("group", &[("event", "created")], &e.payload, event)?),
@@ -128,6 +129,7 @@ pub(crate) async fn render(opener: &Opener, notification: &Notification) -> Resu
         Event::ProfileUpdated(e) => Some(profile(opener, e, event).await?),
         Event::MessageEdited(e) => changed(opener, event, Some((&e.event_id, &e.payload.content))).await?,
         Event::MessageDeleted(_) => changed(opener, event, None).await?,
+        Event::MessageReacted(e) => Some(reaction(&e.payload, event)?),
         Event::UserRegistered(_)
         | Event::SessionStarted(_)
         | Event::SessionRefreshed(_)
@@ -176,6 +178,35 @@ async fn changed(opener: &Opener, event: &Event, edit: Option<(&str, &str)>) -> 
     let Some(text) = opener.edit(&changed, edit_id, sealed).await? else { return Ok(None) };
     frame.content = Some(text);
     Ok(Some(payload_frame("messageEdited", &[], &frame, event)?))
+}
+
+/// A `reaction` frame: who (`actorId`) added (`added: true`) or took back which emoji on which
+/// message.
+fn reaction(reacted: &confab_schemas::MessageReactedPayload, event: &Event) -> Result<Rendered, ApiError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReactionFrame<'a> {
+        kind: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        group_id: Option<&'a str>,
+        message_id: &'a str,
+        sender_id: &'a str,
+        emoji: &'a str,
+        added: bool,
+    }
+    let group = reacted.kind == confab_schemas::place_kind::GROUP;
+    let frame = ReactionFrame {
+        kind: if group { "group" } else { "direct" },
+        conversation_id: (!group).then_some(reacted.place_id.as_str()),
+        group_id: group.then_some(reacted.place_id.as_str()),
+        message_id: &reacted.message_id,
+        sender_id: &reacted.sender_id,
+        emoji: &reacted.emoji,
+        added: reacted.added,
+    };
+    payload_frame("reaction", &[], &frame, event)
 }
 
 /// A profile frame: whose it is and its texts, opened.

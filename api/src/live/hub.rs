@@ -19,7 +19,7 @@ use confab_eventlog::Position;
 use confab_schemas::Topic;
 use tokio::sync::mpsc;
 
-use confab_producers::Opener;
+use confab_producers::Quoter;
 
 use crate::live::{
     cursor::Cursor,
@@ -27,8 +27,8 @@ use crate::live::{
 };
 
 pub struct Hub {
-    /// Opens message content, once per frame.
-    opener: Opener,
+    /// Opens message content and what replies quote, once per frame.
+    quoter: Quoter,
     queue_capacity: usize,
     /// Connections one user may have open at once; a new one closes the oldest.
     max_per_user: usize,
@@ -72,8 +72,8 @@ pub(crate) struct Attachment {
 }
 
 impl Hub {
-    pub fn new(opener: Opener, queue_capacity: usize, max_per_user: usize) -> Self {
-        Self { opener, queue_capacity, max_per_user: max_per_user.max(1), state: Mutex::default() }
+    pub fn new(quoter: Quoter, queue_capacity: usize, max_per_user: usize) -> Self {
+        Self { quoter, queue_capacity, max_per_user: max_per_user.max(1), state: Mutex::default() }
     }
 
     fn state(&self) -> MutexGuard<'_, HubState> {
@@ -203,7 +203,7 @@ impl NotificationSink for Hub {
         // Rendered (and decrypted) outside the lock, once per event.
         let mut rendered = Vec::with_capacity(notifications.len());
         for n in &notifications {
-            match frames::render(&self.opener, n).await {
+            match frames::render(&self.quoter, n).await {
                 Ok(frame) => rendered.extend(frame.map(|r| (n, r))),
                 Err(error) => tracing::error!(?error, position = ?n.position, "cannot render a frame"),
             }

@@ -25,6 +25,10 @@ pub(crate) struct SendRequest {
     #[serde(default)]
     #[schema(schema_with = constraints::attachment_ids)]
     attachments: Vec<String>,
+    /// The id of an earlier message of the same conversation or group that the sender sees:
+    /// this one replies to it (404 `message_not_found` otherwise, 409 `message_deleted`).
+    #[schema(schema_with = constraints::nullable_uuid)]
+    reply_to: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -115,6 +119,7 @@ pub(crate) async fn send(
         message: body.message,
         client_message_id: body.client_message_id,
         attachments: body.attachments,
+        reply_to: body.reply_to,
     };
     let sent = state.use_cases.send_direct(&caller, DirectSend { recipient: body.recipient, message }).await?;
     Ok(Json(SendResponse::from(sent)))
@@ -151,7 +156,7 @@ pub(crate) async fn messages(
             .map(|entry| ConversationView {
                 conversation_id: entry.conversation_id,
                 peer: Peer { user_id: entry.peer_id, username: entry.peer_username },
-                last_message: MessageView::from(entry.last_message),
+                last_message: MessageView::seen_by(entry.last_message, Some(&caller.sub)),
             })
             .collect();
         let list = ConversationList { conversations, next_cursor: page.next_cursor };
@@ -161,7 +166,7 @@ pub(crate) async fn messages(
     let messages = page
         .messages
         .into_iter()
-        .map(|(message, status)| MessageView { status, ..MessageView::from(message) })
+        .map(|(message, status)| MessageView { status, ..MessageView::seen_by(message, Some(&caller.sub)) })
         .collect();
     let next_cursor = page.next_cursor;
     Ok(Json(MessagesResponse::History(HistoryPage { messages, next_cursor })))

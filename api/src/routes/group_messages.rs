@@ -22,6 +22,10 @@ pub(crate) struct GroupSendRequest {
     #[serde(default)]
     #[schema(schema_with = constraints::attachment_ids)]
     attachments: Vec<String>,
+    /// The id of an earlier message of the same conversation or group that the sender sees:
+    /// this one replies to it (404 `message_not_found` otherwise, 409 `message_deleted`).
+    #[schema(schema_with = constraints::nullable_uuid)]
+    reply_to: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,6 +62,7 @@ pub(crate) async fn send(
         message: body.message,
         client_message_id: body.client_message_id,
         attachments: body.attachments,
+        reply_to: body.reply_to,
     };
     let sent = state.use_cases.send_group(&caller, &group_id, message).await?;
     Ok(Json(GroupSendResponse::from(sent)))
@@ -114,7 +119,7 @@ pub(crate) async fn messages(
         .into_iter()
         .map(|(message, counts)| {
             let (delivered_count, read_count) = counts.unzip();
-            GroupMessageView { delivered_count, read_count, ..GroupMessageView::from(message) }
+            GroupMessageView { delivered_count, read_count, ..GroupMessageView::seen_by(message, Some(&caller.sub)) }
         })
         .collect();
     Ok(Json(GroupHistoryPage { messages, next_cursor: page.next_cursor }))

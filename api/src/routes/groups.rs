@@ -119,7 +119,7 @@ pub(crate) async fn list(
             name: entry.group.name,
             role: entry.membership.role.as_str(),
             joined_at: rfc3339(entry.membership.joined_at_ms),
-            last_message: entry.last_message.map(GroupMessageView::from),
+            last_message: entry.last_message.map(|message| GroupMessageView::seen_by(message, Some(&caller.sub))),
         })
         .collect();
     Ok(Json(GroupList { groups, next_cursor: page.next_cursor }))

@@ -1,5 +1,6 @@
 //! `PATCH` and `DELETE` `/chat/messages/{messageId}` and `/groups/{groupId}/messages/{messageId}`:
-//! a sender edits their message; a sender, or a group's admin, deletes one for everyone.
+//! a sender edits their message; a sender, or a group's admin, deletes one for everyone. `PUT` and
+//! `DELETE` `.../reactions/{emoji}`: whoever sees a message reacts to it, or takes it back.
 use axum::{Json, extract::State, http::StatusCode};
 use confab_producers::Changed;
 use serde::{Deserialize, Serialize};
@@ -125,5 +126,107 @@ pub(crate) async fn delete_group(
     PathParams((group_id, message_id)): PathParams<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let _ = state.use_cases.delete_group(&caller, &group_id, &message_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put, path = "/chat/messages/{messageId}/reactions/{emoji}", tag = "chat",
+    params(
+        ("messageId" = String, Path, description = "the message's id"),
+        ("emoji" = String, Path, description = "one emoji (percent-encoded in the path)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "the caller's reaction is on the message (already there: nothing changes); both participants get a `reaction` frame"),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "a block stands between the two", body = ErrorBody),
+        (status = 404, description = "no such message in the caller's conversations, or not an emoji", body = ErrorBody),
+        (status = 409, description = "the message was deleted, or holds as many reactions as it may", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn react_direct(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathParams((message_id, emoji)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.react_direct(&caller, &message_id, &emoji, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete, path = "/chat/messages/{messageId}/reactions/{emoji}", tag = "chat",
+    params(
+        ("messageId" = String, Path, description = "the message's id"),
+        ("emoji" = String, Path, description = "one emoji (percent-encoded in the path)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "the caller's reaction is taken back (there was none: nothing changes)"),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "a block stands between the two", body = ErrorBody),
+        (status = 404, description = "no such message in the caller's conversations, or not an emoji", body = ErrorBody),
+        (status = 409, description = "the message was deleted", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn unreact_direct(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathParams((message_id, emoji)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.react_direct(&caller, &message_id, &emoji, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put, path = "/groups/{groupId}/messages/{messageId}/reactions/{emoji}", tag = "groups",
+    params(
+        ("groupId" = String, Path, description = "the group's id"),
+        ("messageId" = String, Path, description = "the message's id"),
+        ("emoji" = String, Path, description = "one emoji (percent-encoded in the path)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "the caller's reaction is on the message (already there: nothing changes); the members who see it get a `reaction` frame"),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "not a member", body = ErrorBody),
+        (status = 404, description = "no such group, no such message the caller sees, or not an emoji", body = ErrorBody),
+        (status = 409, description = "the message was deleted, or holds as many reactions as it may", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn react_group(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathParams((group_id, message_id, emoji)): PathParams<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.react_group(&caller, &group_id, &message_id, &emoji, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete, path = "/groups/{groupId}/messages/{messageId}/reactions/{emoji}", tag = "groups",
+    params(
+        ("groupId" = String, Path, description = "the group's id"),
+        ("messageId" = String, Path, description = "the message's id"),
+        ("emoji" = String, Path, description = "one emoji (percent-encoded in the path)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "the caller's reaction is taken back (there was none: nothing changes)"),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "not a member", body = ErrorBody),
+        (status = 404, description = "no such group, no such message the caller sees, or not an emoji", body = ErrorBody),
+        (status = 409, description = "the message was deleted", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn unreact_group(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathParams((group_id, message_id, emoji)): PathParams<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.react_group(&caller, &group_id, &message_id, &emoji, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -86,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             "/chat/messages/{message_id}",
             patch(message_changes::edit_direct).delete(message_changes::delete_direct),
         )
+        .route(
+            "/chat/messages/{message_id}/reactions/{emoji}",
+            put(message_changes::react_direct).delete(message_changes::unreact_direct),
+        )
         .route("/chat/read", post(receipts::read_direct))
         .route("/groups/{group_id}/read", post(receipts::read_group))
         .route("/ws", get(crate::live::socket::connect))
@@ -100,6 +104,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/groups/{group_id}/messages/{message_id}",
             patch(message_changes::edit_group).delete(message_changes::delete_group),
+        )
+        .route(
+            "/groups/{group_id}/messages/{message_id}/reactions/{emoji}",
+            put(message_changes::react_group).delete(message_changes::unreact_group),
         )
         .route("/attachments", post(attachments::request))
         .route("/attachments/{attachment_id}", get(attachments::download))

@@ -1,5 +1,5 @@
 //! Messages as answers and frames show them: content opened, attachments named.
-use confab_producers::{Opened, rfc3339};
+use confab_producers::{Opened, Quote, rfc3339};
 use confab_readmodels::{GroupMessageRow, Lifecycle, MessageRow};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,6 +26,12 @@ pub(crate) struct MessageView {
     pub(crate) timestamp: String,
     #[serde(flatten)]
     pub(crate) changes: ChangesView,
+    /// The message this one replies to, as it stands now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reply_to: Option<ReplyView>,
+    /// Its reactions, most given first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) reactions: Vec<ReactionView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_message_id: Option<String>,
     /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
@@ -39,8 +45,21 @@ pub(crate) struct MessageView {
 }
 
 impl From<Opened<MessageRow>> for MessageView {
-    fn from(Opened { row, content, attachments, deleted }: Opened<MessageRow>) -> Self {
+    fn from(message: Opened<MessageRow>) -> Self {
+        Self::seen_by(message, None)
+    }
+}
+
+impl MessageView {
+    /// The message as `viewer` sees it: whether each reaction is theirs (`me`); None for a view
+    /// several users get, which leaves `me` out.
+    pub(crate) fn seen_by(
+        Opened { row, content, attachments, deleted, reply }: Opened<MessageRow>,
+        viewer: Option<&str>,
+    ) -> Self {
         Self {
+            reactions: ReactionView::list(&row.lifecycle, viewer),
+            reply_to: reply.map(ReplyView::from),
             changes: ChangesView::from(&row.lifecycle),
             content,
             deleted,
@@ -75,6 +94,12 @@ pub(crate) struct GroupMessageView {
     pub(crate) timestamp: String,
     #[serde(flatten)]
     pub(crate) changes: ChangesView,
+    /// The message this one replies to, as it stands now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reply_to: Option<ReplyView>,
+    /// Its reactions, most given first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) reactions: Vec<ReactionView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_message_id: Option<String>,
     /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
@@ -90,8 +115,20 @@ pub(crate) struct GroupMessageView {
 }
 
 impl From<Opened<GroupMessageRow>> for GroupMessageView {
-    fn from(Opened { row, content, attachments, deleted }: Opened<GroupMessageRow>) -> Self {
+    fn from(message: Opened<GroupMessageRow>) -> Self {
+        Self::seen_by(message, None)
+    }
+}
+
+impl GroupMessageView {
+    /// As [`MessageView::seen_by`].
+    pub(crate) fn seen_by(
+        Opened { row, content, attachments, deleted, reply }: Opened<GroupMessageRow>,
+        viewer: Option<&str>,
+    ) -> Self {
         Self {
+            reactions: ReactionView::list(&row.lifecycle, viewer),
+            reply_to: reply.map(ReplyView::from),
             changes: ChangesView::from(&row.lifecycle),
             content,
             deleted,
@@ -133,5 +170,60 @@ impl From<&Lifecycle> for ChangesView {
             edit_count: Some(lifecycle.edit_count).filter(|count| *count > 0 && !deleted),
             deleted_at: lifecycle.deleted_at_ms.map(rfc3339),
         }
+    }
+}
+
+/// The message a reply quotes, as it stands when read.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReplyView {
+    pub(crate) message_id: String,
+    pub(crate) sender_id: String,
+    /// Sender's username.
+    pub(crate) sender: String,
+    /// The start of its latest text (at most 100 characters); empty when deleted.
+    pub(crate) preview: String,
+    /// It was deleted since (or its sender's account erased).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) deleted: bool,
+}
+
+impl From<Quote> for ReplyView {
+    fn from(quote: Quote) -> Self {
+        Self {
+            message_id: quote.message_id,
+            sender_id: quote.sender_id,
+            sender: quote.sender_username,
+            preview: quote.preview,
+            deleted: quote.deleted,
+        }
+    }
+}
+
+/// One emoji on a message: how many gave it, and whether the viewer did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReactionView {
+    pub(crate) emoji: String,
+    pub(crate) count: usize,
+    /// The viewer gave it; absent in frames, which many users share (a `reaction` frame names
+    /// who reacted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) me: Option<bool>,
+}
+
+impl ReactionView {
+    /// Most given first, then by emoji.
+    fn list(lifecycle: &Lifecycle, viewer: Option<&str>) -> Vec<Self> {
+        let mut list: Vec<Self> = lifecycle
+            .reactions
+            .iter()
+            .map(|(emoji, users)| Self {
+                emoji: emoji.clone(),
+                count: users.len(),
+                me: viewer.map(|viewer| users.contains(viewer)),
+            })
+            .collect();
+        list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.emoji.cmp(&b.emoji)));
+        list
     }
 }

@@ -180,6 +180,15 @@ async fn open_sealed(opener: &Opener, logged: &LoggedEvent, json: &mut Value) {
             }
             return;
         }
+        Event::MessageEdited(e) => {
+            let Some(changed) = logged.event.changed_message() else { return };
+            match opener.edit(&changed, &e.event_id, &e.payload.content).await {
+                Ok(Some(text)) => payload["content"] = Value::String(text),
+                Ok(None) => payload["erased"] = Value::Bool(true),
+                Err(_) => {}
+            }
+            return;
+        }
         Event::AttachmentRequested(e) => {
             match opener.file(requested_row(e)).await {
                 Ok(Some(file)) => payload["fileName"] = Value::String(file.file_name),

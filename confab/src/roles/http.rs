@@ -17,7 +17,7 @@ use confab_consumers::{
     revocations::{self, Revocations, SessionEndSink},
 };
 use confab_producers::{
-    AttachmentLimits, DataKeys, EventPublisher, Keyring, Limits, Opener, PasswordHasher, RateLimits, TokenKeys,
+    AttachmentLimits, DataKeys, EventPublisher, Keyring, Limits, Opener, PasswordHasher, Quoter, RateLimits, TokenKeys,
     UseCases,
 };
 use confab_readmodels::{KeyCache, LiveReadModels};
@@ -205,8 +205,8 @@ pub(crate) async fn api_state(
     let keyring = Arc::new(Keyring::parse(&keyring_spec)?);
     let tokens = Arc::new(TokenKeys::new(jwt_secret.as_bytes(), args.token_ttl_secs, args.refresh_ttl_secs));
     let data_keys = DataKeys::new(Arc::clone(&keyring), KeyCache::new(Arc::clone(&backend.data_keys)));
-    let opener = Opener::new(Arc::clone(&keyring), data_keys.clone());
-    let hub = Arc::new(Hub::new(opener, args.ws_queue_frames, args.limits.ws_max_per_user));
+    let quoter = Quoter::new(live.clone(), Opener::new(Arc::clone(&keyring), data_keys.clone()));
+    let hub = Arc::new(Hub::new(quoter, args.ws_queue_frames, args.limits.ws_max_per_user));
     let token_ttl = Duration::from_secs(u64::try_from(args.token_ttl_secs).unwrap_or(u64::MAX));
     let revocations = Arc::new(Revocations::new(token_ttl, data_keys.cache().clone()));
     // A session ended through this process is refused by its very next request.

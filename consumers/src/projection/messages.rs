@@ -72,8 +72,8 @@ impl Projection for MessagesProjection {
         let changes: Vec<MessageChange> = changes
             .into_iter()
             .filter(|change| match (&change.place, &change.kind) {
-                (MessagePlace::Direct(conversation), ChangeKind::Edit { .. }) => {
-                    !closed(&blocks, conversation, change.seq, "edit")
+                (MessagePlace::Direct(conversation), ChangeKind::Edit { .. } | ChangeKind::React { .. }) => {
+                    !closed(&blocks, conversation, change.seq, "edit or reaction")
                 }
                 (MessagePlace::Direct(_), ChangeKind::Delete) => true,
                 (MessagePlace::Group(group), _) => {
@@ -130,16 +130,18 @@ pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
         sent_at_ms: e.occurred_at,
         client_message_id: e.payload.client_message_id.clone(),
         attachments: e.payload.attachments.clone(),
+        reply_to: e.payload.reply_to_message_id.clone(),
         lifecycle: Lifecycle::default(),
     })
 }
 
-/// The change a `MessageEdited` or `MessageDeleted` becomes; None for any other event, or one
+/// The change a `MessageEdited`, `MessageDeleted` or `MessageReacted` becomes; None for any other event, or one
 /// naming a kind of place this version does not know.
 pub(crate) fn message_change(logged: &LoggedEvent) -> Option<MessageChange> {
     let changed = logged.event.changed_message()?;
     let kind = match &logged.event {
         Event::MessageEdited(e) => ChangeKind::Edit { edit_id: e.event_id.clone(), content: e.payload.content.clone() },
+        Event::MessageReacted(e) => ChangeKind::React { emoji: e.payload.emoji.clone(), added: e.payload.added },
         _ => ChangeKind::Delete,
     };
     let place = match changed.kind {
@@ -198,6 +200,7 @@ pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
         sent_at_ms: e.occurred_at,
         client_message_id: e.payload.client_message_id.clone(),
         attachments: e.payload.attachments.clone(),
+        reply_to: e.payload.reply_to_message_id.clone(),
         lifecycle: Lifecycle::default(),
     })
 }

@@ -53,13 +53,13 @@ impl UseCases {
         } else {
             None
         };
-        let opener = self.opener();
+        let quoter = self.quoter();
         let mut messages = Vec::with_capacity(rows.len());
         for row in rows {
             let status = (row.sender_id == caller.sub).then(|| {
                 peer_receipts.as_ref().and_then(|r| r.status_of(row.seq)).map_or("sent", ReceiptStatus::as_str)
             });
-            messages.push((opener.direct(row).await?, status));
+            messages.push((quoter.direct(row).await?, status));
         }
         Ok(DirectHistory { messages, next_cursor })
     }
@@ -87,11 +87,11 @@ impl UseCases {
         let rows = read.messages.group_history(&group_id, sight.floor(), before, limit + 1).await?;
         let (rows, next_cursor) = oldest_first(rows, limit, |row| &row.message_id);
         let counts = ReceiptCounts::load(&read, &group_id, &caller.sub, &rows).await?;
-        let opener = self.opener();
+        let quoter = self.quoter();
         let mut messages = Vec::with_capacity(rows.len());
         for row in rows {
             let counts = counts.of(&row);
-            messages.push((opener.group(row).await?, counts));
+            messages.push((quoter.group(row).await?, counts));
         }
         Ok(GroupHistory { messages, next_cursor })
     }

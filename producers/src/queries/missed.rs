@@ -121,13 +121,13 @@ impl Missed {
         let (after, before) = (first.seq.checked_sub(1), Some(last.seq + 1));
         self.buffered_bytes += bytes;
         let read = use_cases.read();
-        let opener = use_cases.opener();
+        let quoter = use_cases.quoter();
         let messages: Vec<MissedMessage> = match &self.sources[source] {
             Source::Direct(conversation_id) => {
                 let rows = read.messages.history_by_seq(conversation_id, after, before, count).await?;
                 let mut messages = Vec::with_capacity(rows.len());
                 for row in rows.into_iter().rev() {
-                    messages.push(MissedMessage::Direct(opener.direct(row).await?));
+                    messages.push(MissedMessage::Direct(quoter.direct(row).await?));
                 }
                 messages
             }
@@ -135,7 +135,7 @@ impl Missed {
                 let rows = read.messages.group_history(group_id, after, before, count).await?;
                 let mut messages = Vec::with_capacity(rows.len());
                 for row in rows.into_iter().rev() {
-                    messages.push(MissedMessage::Group(opener.group(row).await?));
+                    messages.push(MissedMessage::Group(quoter.group(row).await?));
                 }
                 messages
             }

@@ -1,5 +1,5 @@
 //! Rows to DynamoDB items and back.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::{primitives::Blob, types::AttributeValue};
 use base64::{Engine, engine::general_purpose::STANDARD};
@@ -75,6 +75,9 @@ pub(crate) fn message_item(m: &MessageRow) -> Item {
     if !m.attachments.is_empty() {
         let _ = item.insert("attachments".to_owned(), attachments_attribute(&m.attachments));
     }
+    if let Some(reply_to) = &m.reply_to {
+        let _ = item.insert("reply_to".to_owned(), s(reply_to));
+    }
     put_lifecycle(&mut item, &m.lifecycle);
     item
 }
@@ -92,6 +95,7 @@ pub(crate) fn message_from_item(item: &Item) -> Result<MessageRow, StoreError> {
         sent_at_ms: get_n(item, "sent_at_ms")?,
         client_message_id: get_opt_s(item, "client_message_id"),
         attachments: attachments_from_item(item)?,
+        reply_to: get_opt_s(item, "reply_to"),
         lifecycle: lifecycle_from_item(item)?,
     })
 }
@@ -156,6 +160,14 @@ fn put_lifecycle(item: &mut Item, lifecycle: &Lifecycle) {
     if let Some(edit_id) = &lifecycle.edit_id {
         let _ = item.insert("edit_id".to_owned(), s(edit_id));
     }
+    if !lifecycle.reactions.is_empty() {
+        let reactions = lifecycle
+            .reactions
+            .iter()
+            .map(|(emoji, users)| (emoji.clone(), AttributeValue::Ss(users.iter().cloned().collect())))
+            .collect();
+        let _ = item.insert("reactions".to_owned(), AttributeValue::M(reactions));
+    }
 }
 
 fn lifecycle_from_item(item: &Item) -> Result<Lifecycle, StoreError> {
@@ -167,7 +179,21 @@ fn lifecycle_from_item(item: &Item) -> Result<Lifecycle, StoreError> {
         edited_at_ms: number("edited_at_ms"),
         edit_id: get_opt_s(item, "edit_id"),
         deleted_at_ms: number("deleted_at_ms"),
+        reactions: reactions_from_item(item)?,
     })
+}
+
+/// Who reacted with what: a map of emoji to string sets (never empty: an emoji no one gives is
+/// not kept).
+fn reactions_from_item(item: &Item) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
+    let Some(map) = item.get("reactions") else { return Ok(BTreeMap::new()) };
+    let map = map.as_m().map_err(|_| missing("reactions"))?;
+    map.iter()
+        .map(|(emoji, users)| {
+            let users = users.as_ss().map_err(|_| missing("reactions"))?;
+            Ok((emoji.clone(), users.iter().cloned().collect()))
+        })
+        .collect()
 }
 
 /// A message's attachments as a list of maps.
@@ -236,6 +262,9 @@ pub(crate) fn group_message_item(m: &GroupMessageRow) -> Item {
     if !m.attachments.is_empty() {
         let _ = item.insert("attachments".to_owned(), attachments_attribute(&m.attachments));
     }
+    if let Some(reply_to) = &m.reply_to {
+        let _ = item.insert("reply_to".to_owned(), s(reply_to));
+    }
     put_lifecycle(&mut item, &m.lifecycle);
     item
 }
@@ -251,6 +280,7 @@ pub(crate) fn group_message_from_item(item: &Item) -> Result<GroupMessageRow, St
         sent_at_ms: get_n(item, "sent_at_ms")?,
         client_message_id: get_opt_s(item, "client_message_id"),
         attachments: attachments_from_item(item)?,
+        reply_to: get_opt_s(item, "reply_to"),
         lifecycle: lifecycle_from_item(item)?,
     })
 }

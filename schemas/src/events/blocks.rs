@@ -42,14 +42,15 @@ impl super::Event {
         }
     }
 
-    /// The direct conversation a direct message, receipt or edit belongs to: what a block in it
-    /// stops. (A delete is not stopped: anyone may take back what they said.)
+    /// The direct conversation a direct message, receipt, edit or reaction belongs to: what a
+    /// block in it stops. (A delete is not stopped: anyone may take back what they said.)
     pub fn direct_conversation(&self) -> Option<&str> {
         match self {
             super::Event::DirectMessageSent(e) => Some(&e.payload.conversation_id),
             super::Event::DirectMessagesDelivered(e) => Some(&e.payload.conversation_id),
             super::Event::DirectMessagesRead(e) => Some(&e.payload.conversation_id),
             super::Event::MessageEdited(e) if e.payload.kind == super::place_kind::DIRECT => Some(&e.payload.place_id),
+            super::Event::MessageReacted(e) if e.payload.kind == super::place_kind::DIRECT => Some(&e.payload.place_id),
             _ => None,
         }
     }

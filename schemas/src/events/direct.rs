@@ -30,4 +30,8 @@ pub struct DirectMessageSentPayload {
     pub client_message_id: Option<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// The message this one replies to, earlier in the same conversation or group.
+    #[serde(default)]
+    #[avro(rename = "replyToMessageId")]
+    pub reply_to_message_id: Option<String>,
 }

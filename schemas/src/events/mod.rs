@@ -24,7 +24,8 @@ pub use groups::{
     GroupMembershipMarkedPayload, GroupMessageSent, GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
 };
 pub use lifecycle::{
-    ChangedMessage, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, place_kind,
+    ChangedMessage, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, MessageReacted,
+    MessageReactedPayload, place_kind,
 };
 pub use profiles::{ProfileUpdated, ProfileUpdatedPayload};
 pub use receipts::{
@@ -136,6 +137,7 @@ events! {
     GroupMembershipMarked => Topic::Messages, |e| &e.payload.group_id;
     MessageEdited => Topic::Messages, |e| &e.payload.place_id;
     MessageDeleted => Topic::Messages, |e| &e.payload.place_id;
+    MessageReacted => Topic::Messages, |e| &e.payload.place_id;
     UserBlocked => Topic::Messages, |e| &e.payload.conversation_id;
     UserUnblocked => Topic::Messages, |e| &e.payload.conversation_id;
     GroupCreated => Topic::Groups, |e| &e.payload.group_id;
