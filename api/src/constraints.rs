@@ -74,8 +74,6 @@ pub(crate) fn message_text() -> Object {
 pub(crate) fn edited_text() -> Object {
     string()
         .pattern(Some(patterns::has_text()))
-        // In characters, so that no text the document allows is over the limit in bytes.
-        .max_length(Some(MAX_MESSAGE_BYTES / 4))
         .description(Some(format!(
             "Up to {MAX_MESSAGE_BYTES} bytes of UTF-8 (400 `message_too_long` beyond); needs something besides whitespace (400 `empty_message`)"
         )))

@@ -1,14 +1,15 @@
 //! A message's changes after it is sent: an edit of its text by its sender, within the edit
-//! window; a delete for everyone by its sender or, in a group, by an admin. Each is an event on
-//! the message's own partition, so the read side applies them in log order by one rule
+//! window; a delete for everyone by its sender or, in a group, by an admin; a reaction, or a
+//! delete for oneself (hiding), by anyone who sees it. Each is an event on the message's own
+//! partition, so the read side applies them in log order by one rule
 //! ([`confab_readmodels::Lifecycle::apply`]), and these checks only refuse early what that rule
 //! would refuse anyway; after the write the projection has the last word.
 use confab_readmodels::{
     GroupMessageRow, GroupRole, Lifecycle, MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_USER, MessageRow, Sight, sight,
 };
 use confab_schemas::{
-    Event, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, MessageReacted,
-    MessageReactedPayload, place_kind,
+    Event, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, MessageHidden,
+    MessageHiddenPayload, MessageReacted, MessageReactedPayload, place_kind,
 };
 use uuid::Uuid;
 
@@ -181,6 +182,20 @@ impl UseCases {
         self.react(caller, Target::from(&row), emoji, added).await
     }
 
+    /// Deletes the direct message `message_id` for the caller only; again: nothing changes.
+    pub async fn hide_direct(&self, caller: &Caller, message_id: &str) -> Result<(), ChatError> {
+        self.rate_limits.user(UserAction::Send, &caller.sub)?;
+        let row = self.direct_message_of(caller, message_id).await?;
+        self.hide(caller, Target::from(&row)).await
+    }
+
+    /// As [`UseCases::hide_direct`], for a message of a group the caller sees.
+    pub async fn hide_group(&self, caller: &Caller, raw_group_id: &str, message_id: &str) -> Result<(), ChatError> {
+        self.rate_limits.user(UserAction::Send, &caller.sub)?;
+        let (row, _) = self.group_message_of(caller, raw_group_id, message_id).await?;
+        self.hide(caller, Target::from(&row)).await
+    }
+
     /// A direct message the caller is a participant of; not found otherwise, as for any id
     /// they cannot see.
     async fn direct_message_of(&self, caller: &Caller, message_id: &str) -> Result<MessageRow, ChatError> {
@@ -332,6 +347,30 @@ impl UseCases {
                 message_offset: offset(target.seq)?,
                 emoji: emoji.to_owned(),
                 added,
+            },
+        });
+        let position = self.publisher.publish(&event, occurred_at).await?;
+        self.read_your_write(&position).await;
+        Ok(())
+    }
+
+    /// Appends the caller's hiding of `target`, unless it is hidden from them already.
+    async fn hide(&self, caller: &Caller, target: Target) -> Result<(), ChatError> {
+        if target.lifecycle.hidden_from(&caller.sub) {
+            return Ok(());
+        }
+        let occurred_at = now_ms();
+        let event = Event::MessageHidden(MessageHidden {
+            event_id: Uuid::now_v7().to_string(),
+            occurred_at,
+            actor_id: caller.sub.clone(),
+            payload: MessageHiddenPayload {
+                message_id: target.message_id.clone(),
+                kind: target.kind.to_owned(),
+                place_id: target.place_id.clone(),
+                sender_id: target.sender_id.clone(),
+                recipient_id: target.recipient_id.clone(),
+                message_offset: offset(target.seq)?,
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;

@@ -258,6 +258,16 @@ impl Opener {
     }
 }
 
+impl<R> Opened<R> {
+    /// As a user who deleted it for themself sees it, if `hidden`: nothing of what it said.
+    pub fn hidden(self, hidden: bool) -> Self {
+        if !hidden {
+            return self;
+        }
+        Opened { content: String::new(), attachments: Vec::new(), reply: None, ..self }
+    }
+}
+
 impl Opened<()> {
     fn deleted() -> Self {
         Opened { row: (), content: String::new(), attachments: Vec::new(), deleted: true, reply: None }

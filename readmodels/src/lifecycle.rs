@@ -28,6 +28,9 @@ pub struct Lifecycle {
     /// Who reacted with what: emoji -> user ids.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reactions: BTreeMap<String, BTreeSet<String>>,
+    /// Who deleted it for themself: it is not in their history.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub hidden_for: BTreeSet<String>,
 }
 
 /// Most distinct emoji one message holds.
@@ -72,6 +75,8 @@ pub enum ChangeKind {
     Delete,
     /// A reaction added (`added`) or taken back by the change's actor.
     React { emoji: String, added: bool },
+    /// Deleted for the change's actor only.
+    Hide,
 }
 
 impl Lifecycle {
@@ -79,8 +84,9 @@ impl Lifecycle {
     /// attachments are `content` and `attachments`; answers whether anything changed. In log
     /// order and only once: a change at or below the last applied (a redelivery), an edit or a
     /// delete after a delete, an edit by anyone but the sender, a change naming another offset
-    /// for the message, a reaction already given (or a taking back of one not given) and one
-    /// past [`MAX_EMOJI_PER_MESSAGE`] or [`MAX_REACTIONS_PER_USER`] change nothing. (Who else may
+    /// for the message, a reaction already given (or a taking back of one not given), one past
+    /// [`MAX_EMOJI_PER_MESSAGE`] or [`MAX_REACTIONS_PER_USER`], and hiding a message twice from
+    /// the same user change nothing. Only a hiding applies to a deleted message. (Who else may
     /// delete, a group's admin, is the API's check: the read side does not know the roles at
     /// that point of the log.)
     pub fn apply(
@@ -91,7 +97,8 @@ impl Lifecycle {
         change: &MessageChange,
     ) -> bool {
         let stale = change.seq <= sent_seq || change.seq <= self.changed_seq || change.message_seq != sent_seq;
-        if stale || self.deleted_at_ms.is_some() {
+        // A tombstone can still be hidden; nothing else changes it.
+        if stale || (self.deleted_at_ms.is_some() && change.kind != ChangeKind::Hide) {
             return false;
         }
         match &change.kind {
@@ -111,6 +118,11 @@ impl Lifecycle {
             }
             ChangeKind::React { emoji, added } => {
                 if !self.react(&change.actor_id, emoji, *added) {
+                    return false;
+                }
+            }
+            ChangeKind::Hide => {
+                if !self.hidden_for.insert(change.actor_id.clone()) {
                     return false;
                 }
             }
@@ -140,6 +152,11 @@ impl Lifecycle {
             return false;
         }
         self.reactions.entry(emoji.to_owned()).or_default().insert(user.to_owned())
+    }
+
+    /// Whether `user` deleted it for themself.
+    pub fn hidden_from(&self, user: &str) -> bool {
+        self.hidden_for.contains(user)
     }
 
     /// Whether `user` gave `emoji`.

@@ -403,6 +403,14 @@ async fn message_changes(read_models: &ReadModels) {
     assert_eq!(given, confab_readmodels::MAX_REACTIONS_PER_USER, "one user's reactions are bounded");
     messages.apply_message_changes(&[change(direct(), first, 40, "a", ChangeKind::Delete)]).await.unwrap();
     assert!(stored(first).await.lifecycle.reactions.is_empty(), "a tombstone keeps no reactions");
+    let hidings = [41, 42].map(|seq| change(direct(), first, seq, "b", ChangeKind::Hide));
+    messages.apply_message_changes(&hidings).await.unwrap();
+    let hidden = stored(first).await.lifecycle;
+    assert_eq!(
+        (hidden.hidden_from("b"), hidden.hidden_from("a"), hidden.changed_seq),
+        (true, false, 41),
+        "once, for b"
+    );
     for user in ["a", "b"] {
         let listed = messages.conversations(user, None, 10).await.unwrap();
         assert_eq!(listed[0].last_message, tombstone, "{user}'s list keeps the tombstone, not an older message");

@@ -331,7 +331,63 @@ async fn reactions_count_each_user_once_and_go_with_the_message(backend: Backend
     assert_eq!(find(&history, &hello)["reactions"], json!([{ "emoji": "❤️", "count": 1, "me": false }]));
 }
 
+async fn a_message_deleted_for_me_leaves_only_my_history(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    // His laptop's cursor from before the messages: a resume from it finds them all missed.
+    let mut bob_laptop = Socket::connect(&server.base_url, &bob.token, None).await;
+    let cursor = bob_laptop.cursor.clone();
+    let mut sent = Vec::new();
+    for i in 0..6 {
+        sent.push(id(&client.send(&alice, "bob", &format!("m{i}")).await));
+    }
+    for hidden in [&sent[1], &sent[2], &sent[3], &sent[5]] {
+        let reply = client.post(&format!("/chat/messages/{hidden}/hide"), Some(&bob.token), json!(null)).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    }
+    let again = client.post(&format!("/chat/messages/{}/hide", sent[1]), Some(&bob.token), json!(null)).await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT, "again: nothing changes");
+    let frame = bob_laptop.next_of("messageHidden").await;
+    assert_eq!(frame["messageId"], sent[1].as_str(), "his other devices hear of it");
+
+    // Gone from his history, whole pages still: two at a time skips what he hid.
+    let contents =
+        |history: Vec<Value>| history.iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(contents(client.full_history(&bob, "alice").await), ["m0", "m4"]);
+    let page = client.get("/chat/messages?recipient=alice&limit=1", Some(&bob.token)).await;
+    assert_eq!(contents(page.body["messages"].as_array().unwrap().clone()), ["m4"]);
+    let before = page.body["nextCursor"].as_str().unwrap();
+    let older = client.get(&format!("/chat/messages?recipient=alice&limit=1&before={before}"), Some(&bob.token)).await;
+    assert_eq!(contents(older.body["messages"].as_array().unwrap().clone()), ["m0"], "{}", older.body);
+    assert_eq!(
+        contents(client.full_history(&alice, "bob").await),
+        ["m0", "m1", "m2", "m3", "m4", "m5"],
+        "hers is whole"
+    );
+    let list = client.get("/chat/messages", Some(&bob.token)).await;
+    let last = &list.body["conversations"][0]["lastMessage"];
+    assert_eq!((last["hidden"].as_bool(), last["content"].as_str()), (Some(true), Some("")), "{last}");
+    // Nor is it sent again when his devices resume.
+    let resumed = Socket::connect(&server.base_url, &bob.token, Some(&cursor)).await;
+    let missed: Vec<&str> =
+        resumed.missed.iter().filter(|f| f["type"] == "message").map(|f| f["content"].as_str().unwrap()).collect();
+    assert_eq!(missed, ["m0", "m4"]);
+    let carol = client.user("carol").await;
+    let stranger = client.post(&format!("/chat/messages/{}/hide", sent[0]), Some(&carol.token), json!(null)).await;
+    assert_eq!((stranger.status, stranger.error_code()), (StatusCode::NOT_FOUND, "message_not_found"));
+
+    let group = client.group(&alice, "hiding", &["bob"]).await;
+    let noise = id(&client.group_send(&alice, &group, "noise").await);
+    let hide = client.post(&format!("/groups/{group}/messages/{noise}/hide"), Some(&bob.token), json!(null)).await;
+    assert_eq!(hide.status, StatusCode::NO_CONTENT, "{}", hide.body);
+    assert!(client.group_history(&bob, &group).await.is_empty());
+    assert_eq!(client.group_contents(&alice, &group).await, ["noise"]);
+}
+
 backend_tests!(
+    a_message_deleted_for_me_leaves_only_my_history,
     reactions_count_each_user_once_and_go_with_the_message,
     a_reply_quotes_its_message_as_it_stands,
     a_sender_edits_and_deletes_a_direct_message_for_both,

@@ -127,9 +127,10 @@ pub(crate) async fn render(quoter: &Quoter, notification: &Notification) -> Resu
         Event::GroupMessagesDelivered(e) => Some(receipt("delivered", "group", &e.payload, event)?),
         Event::GroupMessagesRead(e) => Some(receipt("read", "group", &e.payload, event)?),
         Event::ProfileUpdated(e) => Some(profile(opener, e, event).await?),
-        Event::MessageEdited(e) => changed(opener, event, Some((&e.event_id, &e.payload.content))).await?,
-        Event::MessageDeleted(_) => changed(opener, event, None).await?,
+        Event::MessageEdited(e) => changed(opener, event, Change::Edited(&e.event_id, &e.payload.content)).await?,
+        Event::MessageDeleted(_) => changed(opener, event, Change::Gone("messageDeleted")).await?,
         Event::MessageReacted(e) => Some(reaction(&e.payload, event)?),
+        Event::MessageHidden(_) => changed(opener, event, Change::Gone("messageHidden")).await?,
         Event::UserRegistered(_)
         | Event::SessionStarted(_)
         | Event::SessionRefreshed(_)
@@ -145,10 +146,18 @@ pub(crate) async fn render(quoter: &Quoter, notification: &Notification) -> Resu
     Ok(rendered)
 }
 
-/// A `messageEdited` frame (`edit` = the edit's id and sealed text) or a `messageDeleted` one:
-/// which message, where, and the new text opened; None for an edit whose text no longer opens
-/// (its sender's account is erased: the message shows as deleted).
-async fn changed(opener: &Opener, event: &Event, edit: Option<(&str, &str)>) -> Result<Option<Rendered>, ApiError> {
+/// What a change frame says of its message.
+enum Change<'a> {
+    /// New text: the edit's id and its sealed text.
+    Edited(&'a str, &'a str),
+    /// Gone from history (the frame's type says for whom).
+    Gone(&'static str),
+}
+
+/// A `messageEdited` frame, or a `messageDeleted` or `messageHidden` one: which message, where,
+/// and an edit's new text opened; None for an edit whose text no longer opens (its sender's
+/// account is erased: the message shows as deleted).
+async fn changed(opener: &Opener, event: &Event, change: Change<'_>) -> Result<Option<Rendered>, ApiError> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct ChangeFrame<'a> {
@@ -172,8 +181,9 @@ async fn changed(opener: &Opener, event: &Event, edit: Option<(&str, &str)>) -> 
         sender_id: changed.sender_id,
         content: None,
     };
-    let Some((edit_id, sealed)) = edit else {
-        return Ok(Some(payload_frame("messageDeleted", &[], &frame, event)?));
+    let (edit_id, sealed) = match change {
+        Change::Edited(edit_id, sealed) => (edit_id, sealed),
+        Change::Gone(frame_type) => return Ok(Some(payload_frame(frame_type, &[], &frame, event)?)),
     };
     let Some(text) = opener.edit(&changed, edit_id, sealed).await? else { return Ok(None) };
     frame.content = Some(text);

@@ -1,6 +1,7 @@
 //! `PATCH` and `DELETE` `/chat/messages/{messageId}` and `/groups/{groupId}/messages/{messageId}`:
 //! a sender edits their message; a sender, or a group's admin, deletes one for everyone. `PUT` and
 //! `DELETE` `.../reactions/{emoji}`: whoever sees a message reacts to it, or takes it back.
+//! `POST .../hide`: whoever sees a message deletes it for themself.
 use axum::{Json, extract::State, http::StatusCode};
 use confab_producers::Changed;
 use serde::{Deserialize, Serialize};
@@ -228,5 +229,49 @@ pub(crate) async fn unreact_group(
     PathParams((group_id, message_id, emoji)): PathParams<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state.use_cases.react_group(&caller, &group_id, &message_id, &emoji, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post, path = "/chat/messages/{messageId}/hide", tag = "chat",
+    params(("messageId" = String, Path, description = "the message's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "deleted for the caller only: it leaves their history on every device (their other devices get a `messageHidden` frame); the other participant keeps it. Again: nothing changes"),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 404, description = "no such message in the caller's conversations", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn hide_direct(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathParams(message_id): PathParams<String>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.hide_direct(&caller, &message_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post, path = "/groups/{groupId}/messages/{messageId}/hide", tag = "groups",
+    params(
+        ("groupId" = String, Path, description = "the group's id"),
+        ("messageId" = String, Path, description = "the message's id"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "deleted for the caller only, as for direct messages"),
+        (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
+        (status = 403, description = "not a member", body = ErrorBody),
+        (status = 404, description = "no such group, or no such message the caller sees", body = ErrorBody),
+        (status = 503, description = "event log unavailable", body = ErrorBody),
+    )
+)]
+pub(crate) async fn hide_group(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    PathParams((group_id, message_id)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.hide_group(&caller, &group_id, &message_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

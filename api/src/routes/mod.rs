@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
             "/chat/messages/{message_id}/reactions/{emoji}",
             put(message_changes::react_direct).delete(message_changes::unreact_direct),
         )
+        .route("/chat/messages/{message_id}/hide", post(message_changes::hide_direct))
         .route("/chat/read", post(receipts::read_direct))
         .route("/groups/{group_id}/read", post(receipts::read_group))
         .route("/ws", get(crate::live::socket::connect))
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
             "/groups/{group_id}/messages/{message_id}/reactions/{emoji}",
             put(message_changes::react_group).delete(message_changes::unreact_group),
         )
+        .route("/groups/{group_id}/messages/{message_id}/hide", post(message_changes::hide_group))
         .route("/attachments", post(attachments::request))
         .route("/attachments/{attachment_id}", get(attachments::download))
         .route("/attachments/{attachment_id}/complete", post(attachments::complete))

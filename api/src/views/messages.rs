@@ -23,6 +23,10 @@ pub(crate) struct MessageView {
     /// sender's erased account; its content and attachments are gone. Absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) deleted: bool,
+    /// The viewer deleted it for themself (it is only ever shown so as a conversation's or a
+    /// group's last message; history leaves it out): no content, attachments or reactions.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) hidden: bool,
     pub(crate) timestamp: String,
     #[serde(flatten)]
     pub(crate) changes: ChangesView,
@@ -53,12 +57,12 @@ impl From<Opened<MessageRow>> for MessageView {
 impl MessageView {
     /// The message as `viewer` sees it: whether each reaction is theirs (`me`); None for a view
     /// several users get, which leaves `me` out.
-    pub(crate) fn seen_by(
-        Opened { row, content, attachments, deleted, reply }: Opened<MessageRow>,
-        viewer: Option<&str>,
-    ) -> Self {
+    pub(crate) fn seen_by(message: Opened<MessageRow>, viewer: Option<&str>) -> Self {
+        let hidden = viewer.is_some_and(|viewer| message.row.lifecycle.hidden_from(viewer));
+        let Opened { row, content, attachments, deleted, reply } = message.hidden(hidden);
         Self {
-            reactions: ReactionView::list(&row.lifecycle, viewer),
+            hidden,
+            reactions: if hidden { Vec::new() } else { ReactionView::list(&row.lifecycle, viewer) },
             reply_to: reply.map(ReplyView::from),
             changes: ChangesView::from(&row.lifecycle),
             content,
@@ -91,6 +95,10 @@ pub(crate) struct GroupMessageView {
     /// sender's erased account; its content and attachments are gone. Absent otherwise.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) deleted: bool,
+    /// The viewer deleted it for themself (it is only ever shown so as a conversation's or a
+    /// group's last message; history leaves it out): no content, attachments or reactions.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) hidden: bool,
     pub(crate) timestamp: String,
     #[serde(flatten)]
     pub(crate) changes: ChangesView,
@@ -122,12 +130,12 @@ impl From<Opened<GroupMessageRow>> for GroupMessageView {
 
 impl GroupMessageView {
     /// As [`MessageView::seen_by`].
-    pub(crate) fn seen_by(
-        Opened { row, content, attachments, deleted, reply }: Opened<GroupMessageRow>,
-        viewer: Option<&str>,
-    ) -> Self {
+    pub(crate) fn seen_by(message: Opened<GroupMessageRow>, viewer: Option<&str>) -> Self {
+        let hidden = viewer.is_some_and(|viewer| message.row.lifecycle.hidden_from(viewer));
+        let Opened { row, content, attachments, deleted, reply } = message.hidden(hidden);
         Self {
-            reactions: ReactionView::list(&row.lifecycle, viewer),
+            hidden,
+            reactions: if hidden { Vec::new() } else { ReactionView::list(&row.lifecycle, viewer) },
             reply_to: reply.map(ReplyView::from),
             changes: ChangesView::from(&row.lifecycle),
             content,

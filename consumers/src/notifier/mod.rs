@@ -191,6 +191,8 @@ impl Notifier {
             }
             Event::GroupMemberAdded(_) | Event::GroupMemberRemoved(_) => Vec::new(),
             Event::ProfileUpdated(e) => self.contacts(&e.payload.user_id, shutdown).await?,
+            // Hidden for its actor only: their other devices.
+            Event::MessageHidden(e) => vec![e.actor_id.clone()],
             // Session ends reach sockets through the revocations.
             Event::UserRegistered(_)
             | Event::SessionStarted(_)

@@ -75,7 +75,7 @@ impl Projection for MessagesProjection {
                 (MessagePlace::Direct(conversation), ChangeKind::Edit { .. } | ChangeKind::React { .. }) => {
                     !closed(&blocks, conversation, change.seq, "edit or reaction")
                 }
-                (MessagePlace::Direct(_), ChangeKind::Delete) => true,
+                (MessagePlace::Direct(_), ChangeKind::Delete | ChangeKind::Hide) => true,
                 (MessagePlace::Group(group), _) => {
                     members.were(group, &change.actor_id, change.seq, &change.message_id)
                 }
@@ -135,13 +135,14 @@ pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
     })
 }
 
-/// The change a `MessageEdited`, `MessageDeleted` or `MessageReacted` becomes; None for any other event, or one
+/// The change a `MessageEdited`, `MessageDeleted`, `MessageReacted` or `MessageHidden` becomes; None for any other event, or one
 /// naming a kind of place this version does not know.
 pub(crate) fn message_change(logged: &LoggedEvent) -> Option<MessageChange> {
     let changed = logged.event.changed_message()?;
     let kind = match &logged.event {
         Event::MessageEdited(e) => ChangeKind::Edit { edit_id: e.event_id.clone(), content: e.payload.content.clone() },
         Event::MessageReacted(e) => ChangeKind::React { emoji: e.payload.emoji.clone(), added: e.payload.added },
+        Event::MessageHidden(_) => ChangeKind::Hide,
         _ => ChangeKind::Delete,
     };
     let place = match changed.kind {

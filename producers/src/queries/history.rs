@@ -9,6 +9,9 @@ use crate::{
     queries::paging::{message_cursor, oldest_first, unknown_cursor},
 };
 
+/// Most store pages one history page reads to fill itself past messages the caller hid.
+const MAX_SCANS: usize = 10;
+
 /// A page of a direct conversation.
 #[derive(Debug)]
 pub struct DirectHistory {
@@ -46,8 +49,19 @@ impl UseCases {
         let peer = self.peer_named(recipient).await.map_err(ChatError::as_recipient)?;
         let read = self.read();
         let conversation = conversation_id(&caller.sub, &peer.user_id).to_string();
-        let rows = read.messages.history(&conversation, before.as_deref(), limit + 1).await?;
-        let (rows, next_cursor) = oldest_first(rows, limit, |row| &row.message_id);
+        // Messages the caller hid are skipped; a page is filled from further back, up to a bound.
+        let (mut rows, mut scanned_to, mut more) = (Vec::new(), before, true);
+        for _ in 0..MAX_SCANS {
+            let page = read.messages.history(&conversation, scanned_to.as_deref(), limit + 1).await?;
+            more = page.len() > limit;
+            scanned_to = page.last().map(|row| row.message_id.clone());
+            rows.extend(page.into_iter().filter(|row| !row.lifecycle.hidden_from(&caller.sub)));
+            if !more || rows.len() > limit {
+                break;
+            }
+        }
+        let (rows, next_cursor) =
+            oldest_first(rows, limit, more.then_some(scanned_to).flatten(), |row| &row.message_id);
         let peer_receipts = if rows.iter().any(|row| row.sender_id == caller.sub) && peer.user_id != caller.sub {
             read.receipts.receipts(&conversation).await?.into_iter().find(|r| r.user_id == peer.user_id)
         } else {
@@ -84,8 +98,20 @@ impl UseCases {
         if sight == Sight::Nothing {
             return Ok(GroupHistory { messages: Vec::new(), next_cursor: None });
         }
-        let rows = read.messages.group_history(&group_id, sight.floor(), before, limit + 1).await?;
-        let (rows, next_cursor) = oldest_first(rows, limit, |row| &row.message_id);
+        let (mut rows, mut scanned_to, mut more) = (Vec::new(), before, true);
+        let mut scanned_id = None;
+        for _ in 0..MAX_SCANS {
+            let page = read.messages.group_history(&group_id, sight.floor(), scanned_to, limit + 1).await?;
+            more = page.len() > limit;
+            scanned_to = page.last().map(|row| row.seq);
+            scanned_id = page.last().map(|row| row.message_id.clone());
+            rows.extend(page.into_iter().filter(|row| !row.lifecycle.hidden_from(&caller.sub)));
+            if !more || rows.len() > limit {
+                break;
+            }
+        }
+        let (rows, next_cursor) =
+            oldest_first(rows, limit, more.then_some(scanned_id).flatten(), |row| &row.message_id);
         let counts = ReceiptCounts::load(&read, &group_id, &caller.sub, &rows).await?;
         let quoter = self.quoter();
         let mut messages = Vec::with_capacity(rows.len());

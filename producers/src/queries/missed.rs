@@ -60,6 +60,8 @@ struct Spot {
     seq: u64,
     sent_at_ms: i64,
     bytes: u64,
+    /// The user deleted it for themself: read in its turn (reads are by ranges), not given out.
+    hidden: bool,
 }
 
 /// The missed messages, in the order they are sent: each partition's in log order (what a
@@ -98,7 +100,11 @@ impl Missed {
                 let _ = read.pop_front();
             }
             if read.front().is_some_and(|m| m.seq() == spot.seq) {
-                return Ok(read.pop_front().map(|m| (spot.partition, m)));
+                let message = read.pop_front();
+                if spot.hidden {
+                    continue;
+                }
+                return Ok(message.map(|m| (spot.partition, m)));
             }
         }
         Ok(None)
@@ -243,7 +249,8 @@ impl UseCases {
                     to,
                     bounds.max_messages - plan.spots.len(),
                     |row: &MessageRow| {
-                        spot(partition, row.seq, row.sent_at_ms, weight(&row.content, row.attachments.len()))
+                        let bytes = weight(&row.content, row.attachments.len());
+                        spot(partition, row.seq, row.sent_at_ms, bytes, row.lifecycle.hidden_from(user))
                     },
                     |after, before| read.messages.history_by_seq(&conversation_id, after, before, PAGE),
                 )
@@ -276,7 +283,8 @@ impl UseCases {
                 to,
                 bounds.max_messages - plan.spots.len(),
                 |row: &GroupMessageRow| {
-                    spot(partition, row.seq, row.sent_at_ms, weight(&row.content, row.attachments.len()))
+                    let bytes = weight(&row.content, row.attachments.len());
+                    spot(partition, row.seq, row.sent_at_ms, bytes, row.lifecycle.hidden_from(user))
                 },
                 |after, before| read.messages.group_history(&group_id, after, before, PAGE),
             )
@@ -308,8 +316,8 @@ impl UseCases {
     }
 }
 
-fn spot(partition: u32, seq: u64, sent_at_ms: i64, bytes: u64) -> Spot {
-    Spot { source: 0, partition, seq, sent_at_ms, bytes }
+fn spot(partition: u32, seq: u64, sent_at_ms: i64, bytes: u64, hidden: bool) -> Spot {
+    Spot { source: 0, partition, seq, sent_at_ms, bytes, hidden }
 }
 
 /// Where every row with `after < seq < to` sits, page by page (a store call returns newest

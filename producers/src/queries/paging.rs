@@ -86,14 +86,20 @@ pub(crate) fn parse_group_cursor(raw: &str) -> Result<GroupActivity, ChatError> 
     Ok(GroupActivity { at_ms, group_id: canonical_uuid(group)? })
 }
 
-/// Turns up to `limit + 1` rows, newest first, into a page oldest first and the cursor of the
-/// page before it (the oldest row's id), if there is one.
-pub(crate) fn oldest_first<T>(mut rows: Vec<T>, limit: usize, id: impl Fn(&T) -> &String) -> (Vec<T>, Option<String>) {
+/// A page from rows read newest first (at most `limit` are kept), oldest first, and the cursor
+/// of the page before it: the oldest row kept when more were read than kept, else `scanned_to`
+/// (where reading stopped, when there is more to read), else none: the start.
+pub(crate) fn oldest_first<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    scanned_to: Option<String>,
+    id: impl Fn(&T) -> &String,
+) -> (Vec<T>, Option<String>) {
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|oldest| id(oldest).clone())
     } else {
-        None
+        scanned_to
     };
     rows.reverse();
     (rows, next_cursor)

@@ -168,6 +168,10 @@ fn put_lifecycle(item: &mut Item, lifecycle: &Lifecycle) {
             .collect();
         let _ = item.insert("reactions".to_owned(), AttributeValue::M(reactions));
     }
+    if !lifecycle.hidden_for.is_empty() {
+        let users = lifecycle.hidden_for.iter().cloned().collect();
+        let _ = item.insert("hidden_for".to_owned(), AttributeValue::Ss(users));
+    }
 }
 
 fn lifecycle_from_item(item: &Item) -> Result<Lifecycle, StoreError> {
@@ -180,6 +184,10 @@ fn lifecycle_from_item(item: &Item) -> Result<Lifecycle, StoreError> {
         edit_id: get_opt_s(item, "edit_id"),
         deleted_at_ms: number("deleted_at_ms"),
         reactions: reactions_from_item(item)?,
+        hidden_for: match item.get("hidden_for") {
+            Some(users) => users.as_ss().map_err(|_| missing("hidden_for"))?.iter().cloned().collect(),
+            None => BTreeSet::new(),
+        },
     })
 }
 

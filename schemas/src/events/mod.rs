@@ -24,8 +24,8 @@ pub use groups::{
     GroupMembershipMarkedPayload, GroupMessageSent, GroupMessageSentPayload, GroupRenamed, GroupRenamedPayload,
 };
 pub use lifecycle::{
-    ChangedMessage, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, MessageReacted,
-    MessageReactedPayload, place_kind,
+    ChangedMessage, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, MessageHidden,
+    MessageHiddenPayload, MessageReacted, MessageReactedPayload, place_kind,
 };
 pub use profiles::{ProfileUpdated, ProfileUpdatedPayload};
 pub use receipts::{
@@ -138,6 +138,7 @@ events! {
     MessageEdited => Topic::Messages, |e| &e.payload.place_id;
     MessageDeleted => Topic::Messages, |e| &e.payload.place_id;
     MessageReacted => Topic::Messages, |e| &e.payload.place_id;
+    MessageHidden => Topic::Messages, |e| &e.payload.place_id;
     UserBlocked => Topic::Messages, |e| &e.payload.conversation_id;
     UserUnblocked => Topic::Messages, |e| &e.payload.conversation_id;
     GroupCreated => Topic::Groups, |e| &e.payload.group_id;
