@@ -129,7 +129,7 @@ pub(crate) async fn render(quoter: &Quoter, notification: &Notification) -> Resu
         Event::ProfileUpdated(e) => Some(profile(opener, e, event).await?),
         Event::MessageEdited(e) => changed(opener, event, Change::Edited(&e.event_id, &e.payload.content)).await?,
         Event::MessageDeleted(_) => changed(opener, event, Change::Gone("messageDeleted")).await?,
-        Event::MessageReacted(e) => Some(reaction(&e.payload, event)?),
+        Event::MessageReacted(e) => changed(opener, event, Change::Reacted(&e.payload.emoji, e.payload.added)).await?,
         Event::MessageHidden(_) => changed(opener, event, Change::Gone("messageHidden")).await?,
         Event::UserRegistered(_)
         | Event::SessionStarted(_)
@@ -152,71 +152,60 @@ enum Change<'a> {
     Edited(&'a str, &'a str),
     /// Gone from history (the frame's type says for whom).
     Gone(&'static str),
+    /// A reaction added (`true`) or taken back.
+    Reacted(&'a str, bool),
 }
 
-/// A `messageEdited` frame, or a `messageDeleted` or `messageHidden` one: which message, where,
-/// and an edit's new text opened; None for an edit whose text no longer opens (its sender's
-/// account is erased: the message shows as deleted).
+/// Which message a change frame is about, as every change frame names it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangedFrame<'a> {
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<&'a str>,
+    message_id: &'a str,
+    sender_id: &'a str,
+    /// An edit's new text, opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emoji: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    added: Option<bool>,
+}
+
+/// A `messageEdited`, `messageDeleted`, `messageHidden` or `reaction` frame: which message,
+/// where, and what changed (an edit's new text opened; who reacted is the `actorId`); None for
+/// an edit whose text no longer opens (its sender's account is erased: the message shows as
+/// deleted).
 async fn changed(opener: &Opener, event: &Event, change: Change<'_>) -> Result<Option<Rendered>, ApiError> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ChangeFrame<'a> {
-        kind: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        conversation_id: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        group_id: Option<&'a str>,
-        message_id: &'a str,
-        sender_id: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        content: Option<String>,
-    }
     let Some(changed) = event.changed_message() else { return Ok(None) };
     let group = changed.kind == confab_schemas::place_kind::GROUP;
-    let mut frame = ChangeFrame {
+    let mut frame = ChangedFrame {
         kind: if group { "group" } else { "direct" },
         conversation_id: (!group).then_some(changed.place_id),
         group_id: group.then_some(changed.place_id),
         message_id: changed.message_id,
         sender_id: changed.sender_id,
         content: None,
+        emoji: None,
+        added: None,
     };
-    let (edit_id, sealed) = match change {
-        Change::Edited(edit_id, sealed) => (edit_id, sealed),
-        Change::Gone(frame_type) => return Ok(Some(payload_frame(frame_type, &[], &frame, event)?)),
+    let frame_type = match change {
+        Change::Gone(frame_type) => frame_type,
+        Change::Reacted(emoji, added) => {
+            (frame.emoji, frame.added) = (Some(emoji), Some(added));
+            "reaction"
+        }
+        Change::Edited(edit_id, sealed) => {
+            let Some(text) = opener.edit(&changed, edit_id, sealed).await? else { return Ok(None) };
+            frame.content = Some(text);
+            "messageEdited"
+        }
     };
-    let Some(text) = opener.edit(&changed, edit_id, sealed).await? else { return Ok(None) };
-    frame.content = Some(text);
-    Ok(Some(payload_frame("messageEdited", &[], &frame, event)?))
-}
-
-/// A `reaction` frame: who (`actorId`) added (`added: true`) or took back which emoji on which
-/// message.
-fn reaction(reacted: &confab_schemas::MessageReactedPayload, event: &Event) -> Result<Rendered, ApiError> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ReactionFrame<'a> {
-        kind: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        conversation_id: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        group_id: Option<&'a str>,
-        message_id: &'a str,
-        sender_id: &'a str,
-        emoji: &'a str,
-        added: bool,
-    }
-    let group = reacted.kind == confab_schemas::place_kind::GROUP;
-    let frame = ReactionFrame {
-        kind: if group { "group" } else { "direct" },
-        conversation_id: (!group).then_some(reacted.place_id.as_str()),
-        group_id: group.then_some(reacted.place_id.as_str()),
-        message_id: &reacted.message_id,
-        sender_id: &reacted.sender_id,
-        emoji: &reacted.emoji,
-        added: reacted.added,
-    };
-    payload_frame("reaction", &[], &frame, event)
+    Ok(Some(payload_frame(frame_type, &[], &frame, event)?))
 }
 
 /// A profile frame: whose it is and its texts, opened.
