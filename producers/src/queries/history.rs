@@ -60,8 +60,7 @@ impl UseCases {
                 break;
             }
         }
-        let (rows, next_cursor) =
-            oldest_first(rows, limit, more.then_some(scanned_to).flatten(), |row| &row.message_id);
+        let (rows, next_cursor) = oldest_first(rows, limit, scanned_to.filter(|_| more), |row| &row.message_id);
         let peer_receipts = if rows.iter().any(|row| row.sender_id == caller.sub) && peer.user_id != caller.sub {
             read.receipts.receipts(&conversation).await?.into_iter().find(|r| r.user_id == peer.user_id)
         } else {
@@ -98,20 +97,20 @@ impl UseCases {
         if sight == Sight::Nothing {
             return Ok(GroupHistory { messages: Vec::new(), next_cursor: None });
         }
-        let (mut rows, mut scanned_to, mut more) = (Vec::new(), before, true);
-        let mut scanned_id = None;
+        // Where reading stopped: the last row read, by seq (for the store) and id (for the cursor).
+        let (mut rows, mut scanned, mut more) = (Vec::new(), None::<(u64, String)>, true);
         for _ in 0..MAX_SCANS {
-            let page = read.messages.group_history(&group_id, sight.floor(), scanned_to, limit + 1).await?;
+            let below = scanned.as_ref().map_or(before, |(seq, _)| Some(*seq));
+            let page = read.messages.group_history(&group_id, sight.floor(), below, limit + 1).await?;
             more = page.len() > limit;
-            scanned_to = page.last().map(|row| row.seq);
-            scanned_id = page.last().map(|row| row.message_id.clone());
+            scanned = page.last().map(|row| (row.seq, row.message_id.clone()));
             rows.extend(page.into_iter().filter(|row| !row.lifecycle.hidden_from(&caller.sub)));
             if !more || rows.len() > limit {
                 break;
             }
         }
         let (rows, next_cursor) =
-            oldest_first(rows, limit, more.then_some(scanned_id).flatten(), |row| &row.message_id);
+            oldest_first(rows, limit, scanned.filter(|_| more).map(|(_, id)| id), |row| &row.message_id);
         let counts = ReceiptCounts::load(&read, &group_id, &caller.sub, &rows).await?;
         let quoter = self.quoter();
         let mut messages = Vec::with_capacity(rows.len());
