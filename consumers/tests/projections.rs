@@ -3,7 +3,9 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use confab_consumers::projection::{Erasure, LoggedEvent, MessagesProjection, Projection, UsersProjection};
+use confab_consumers::projection::{
+    Erasure, LoggedEvent, MessagesProjection, Projection, UsersProjection, Withdrawals,
+};
 use confab_eventlog::Position;
 use confab_objects::embedded::{AtRestKeys, EmbeddedObjects};
 use confab_readmodels::{
@@ -64,20 +66,31 @@ fn events() -> Vec<LoggedEvent> {
     logged(events)
 }
 
+fn objects(dir: &std::path::Path) -> Arc<EmbeddedObjects> {
+    let at_rest = AtRestKeys { current: "k1".into(), keys: HashMap::from([("k1".to_owned(), [7; 32])]) };
+    Arc::new(EmbeddedObjects::open(&dir.join("objects"), at_rest, [9; 32]).unwrap())
+}
+
 /// What the users projection erases with, beside `store` (no account is deleted here), in `dir`.
 fn erasure(store: &EmbeddedStore, dir: &std::path::Path) -> Erasure {
-    let at_rest = AtRestKeys { current: "k1".into(), keys: HashMap::from([("k1".to_owned(), [7; 32])]) };
     Erasure {
         keys: Arc::new(EmbeddedKeys::open(&dir.join("keys.redb")).unwrap()),
-        objects: Arc::new(EmbeddedObjects::open(&dir.join("objects"), at_rest, [9; 32]).unwrap()),
+        objects: objects(dir),
         attachments: Arc::new(store.clone()),
     }
+}
+
+/// The messages projection into `store` (no message here carries a file), objects in `dir`.
+fn messages_projection(store: &EmbeddedStore, dir: &std::path::Path) -> MessagesProjection {
+    let shared = Arc::new(store.clone());
+    let withdrawals = Withdrawals { attachments: shared.clone(), objects: objects(dir) };
+    MessagesProjection::new(shared.clone(), shared.clone(), shared, withdrawals)
 }
 
 async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
     let dir = tempfile::tempdir().unwrap();
     let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), erasure(store, dir.path()));
-    let messages = MessagesProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), Arc::new(store.clone()));
+    let messages = messages_projection(store, dir.path());
     for event in events {
         for _ in 0..if twice { 2 } else { 1 } {
             users.apply(std::slice::from_ref(event)).await.unwrap();
@@ -172,14 +185,10 @@ async fn a_removed_members_message_after_the_mark_is_not_stored_however_the_log_
     // At once, one event at a time, and redelivered from every offset after a first pass.
     let dir = tempfile::tempdir().unwrap();
     let once = EmbeddedStore::open(&dir.path().join("once.redb")).unwrap();
-    MessagesProjection::new(Arc::new(once.clone()), Arc::new(once.clone()), Arc::new(once.clone()))
-        .apply(&log)
-        .await
-        .unwrap();
+    messages_projection(&once, dir.path()).apply(&log).await.unwrap();
     assert_eq!(stored(once).await, expected);
     let single = EmbeddedStore::open(&dir.path().join("single.redb")).unwrap();
-    let projection =
-        MessagesProjection::new(Arc::new(single.clone()), Arc::new(single.clone()), Arc::new(single.clone()));
+    let projection = messages_projection(&single, dir.path());
     for event in log.chunks(1) {
         projection.apply(event).await.unwrap();
     }

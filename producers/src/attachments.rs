@@ -184,6 +184,12 @@ fn rejected(row: &AttachmentRow) -> String {
     format!("attachment {} was rejected: {reason}", row.attachment_id)
 }
 
+/// An attachment whose messages were all deleted for everyone: its bytes are gone, and what it
+/// was called is no one's to read any more.
+fn withdrawn() -> ChatError {
+    ChatError::not_found("attachment_withdrawn", "every message that carried this attachment was deleted")
+}
+
 /// An attachment whose uploader's account was erased: its name is unreadable and its bytes are
 /// deleted.
 fn erased() -> ChatError {
@@ -196,6 +202,7 @@ fn require_available(row: AttachmentRow) -> Result<AttachmentRow, ChatError> {
         AttachmentStatus::Available => Ok(row),
         AttachmentStatus::Pending => Err(ChatError::invalid("attachment_not_uploaded", not_uploaded(&row))),
         AttachmentStatus::Rejected => Err(ChatError::invalid("attachment_rejected", rejected(&row))),
+        AttachmentStatus::Withdrawn => Err(withdrawn()),
     }
 }
 
@@ -329,6 +336,9 @@ impl UseCases {
     pub async fn visible_attachment(&self, caller: &Caller, raw_id: &str) -> Result<AttachmentRow, ChatError> {
         let id = parse_attachment_id(raw_id)?;
         let row = self.read().attachments.attachment(&id).await?.ok_or_else(attachment_not_found)?;
+        if row.status == AttachmentStatus::Withdrawn {
+            return Err(withdrawn());
+        }
         if row.is_profile() {
             if caller.sub != row.uploader_id {
                 let uploader = self.read().users.user_by_id(&row.uploader_id).await?;
@@ -382,6 +392,7 @@ impl UseCases {
             AttachmentStatus::Available => Ok(row.attachment_id),
             AttachmentStatus::Pending => Err(ChatError::conflict("attachment_not_uploaded", not_uploaded(&row))),
             AttachmentStatus::Rejected => Err(ChatError::conflict("attachment_rejected", rejected(&row))),
+            AttachmentStatus::Withdrawn => Err(withdrawn()),
         }
     }
 

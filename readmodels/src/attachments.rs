@@ -14,6 +14,9 @@ pub enum AttachmentStatus {
     Available,
     /// The uploaded bytes differ from what was declared; can never be sent.
     Rejected,
+    /// Every message that carried it was deleted for everyone: its bytes are gone, it is listed
+    /// nowhere and can be neither downloaded nor sent again.
+    Withdrawn,
 }
 
 impl AttachmentStatus {
@@ -22,6 +25,7 @@ impl AttachmentStatus {
             AttachmentStatus::Pending => "pending",
             AttachmentStatus::Available => "available",
             AttachmentStatus::Rejected => "rejected",
+            AttachmentStatus::Withdrawn => "withdrawn",
         }
     }
 
@@ -30,6 +34,7 @@ impl AttachmentStatus {
             "pending" => Some(AttachmentStatus::Pending),
             "available" => Some(AttachmentStatus::Available),
             "rejected" => Some(AttachmentStatus::Rejected),
+            "withdrawn" => Some(AttachmentStatus::Withdrawn),
             _ => None,
         }
     }
@@ -96,6 +101,13 @@ pub fn rejected_key(attachment_id: &str) -> String {
     format!("rejected/{attachment_id}")
 }
 
+/// Where the withdrawal of an attachment is kept once its bytes are deleted: what the indexer
+/// reads to settle it withdrawn when it verifies the upload after the withdrawal (a replay's
+/// indexer may run behind the messages projection that withdrew it).
+pub fn withdrawn_key(attachment_id: &str) -> String {
+    format!("withdrawn/{attachment_id}")
+}
+
 /// The key an upload of `attachment_id` is signed for.
 pub fn upload_key(attachment_id: &str) -> String {
     format!("{UPLOADS}{attachment_id}")
@@ -136,4 +148,18 @@ pub trait AttachmentStore: Send + Sync + 'static {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<AttachmentRow>, StoreError>;
+
+    /// Records that `message_id` carries each of `attachment_ids`; recording it again changes
+    /// nothing.
+    async fn carry(&self, message_id: &str, attachment_ids: &[String]) -> Result<(), StoreError>;
+
+    /// Forgets that `message_id` carries each of `attachment_ids` (it was deleted for everyone);
+    /// answers those of them no message carries any more, whether or not this call forgot the
+    /// last carrier, so a repeat after a crash answers the same.
+    async fn uncarry(&self, message_id: &str, attachment_ids: &[String]) -> Result<Vec<String>, StoreError>;
+
+    /// Settles an available attachment withdrawn and takes it off its conversation's listing;
+    /// one in any other state stays as it is (a pending one is settled withdrawn when its upload
+    /// is verified, by its [`withdrawn_key`]).
+    async fn withdraw(&self, attachment_id: &str) -> Result<(), StoreError>;
 }

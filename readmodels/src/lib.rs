@@ -27,6 +27,7 @@ mod visibility;
 pub use analytics::AnalyticsStore;
 pub use attachments::{
     AttachmentRow, AttachmentStatus, AttachmentStore, rejected_key, stored_key, upload_key, uploaded_attachment,
+    withdrawn_key,
 };
 pub use blocks::{BlockMark, BlockStore, BlockedUser};
 pub use checkpoints::CheckpointStore;

@@ -733,6 +733,34 @@ async fn attachments(read_models: &ReadModels) {
     assert_eq!(listed(attachments.conversation_attachments(&c, None, 10).await.unwrap()), newest_first);
     let before = Some(rows[2].attachment_id.as_str());
     assert_eq!(listed(attachments.conversation_attachments(&c, before, 1).await.unwrap()), newest_first[1..2]);
+
+    // rows[0] is carried by two messages, rows[1] by one; rows[2] by none.
+    let (first, second) = (rows[0].attachment_id.clone(), rows[1].attachment_id.clone());
+    attachments.carry("m1", &[first.clone(), second.clone()]).await.unwrap();
+    attachments.carry("m1", &[first.clone(), second.clone()]).await.unwrap();
+    attachments.carry("m2", std::slice::from_ref(&first)).await.unwrap();
+    let both = [first.clone(), second.clone()];
+    assert_eq!(attachments.uncarry("m1", &both).await.unwrap(), vec![second.clone()], "m2 still carries the first");
+    assert_eq!(attachments.uncarry("m1", &both).await.unwrap(), vec![second.clone()], "a repeat answers the same");
+    assert_eq!(attachments.uncarry("m2", std::slice::from_ref(&first)).await.unwrap(), vec![first.clone()]);
+    attachments.withdraw(&second).await.unwrap();
+    attachments.withdraw(&second).await.unwrap();
+    let stored = attachments.attachment(&second).await.unwrap().unwrap();
+    assert_eq!(stored.status, AttachmentStatus::Withdrawn);
+    assert_eq!(stored.settled_at_ms, Some(7), "the verdict's time stays");
+    let newest_first_left = vec![rows[2].attachment_id.clone(), first.clone()];
+    assert_eq!(listed(attachments.conversation_attachments(&c, None, 10).await.unwrap()), newest_first_left);
+    // Only an available one is withdrawn: a pending one waits for its verification.
+    let pending = attachment(&c, 4);
+    attachments.put_requested(&pending).await.unwrap();
+    attachments.withdraw(&pending.attachment_id).await.unwrap();
+    let stored = attachments.attachment(&pending.attachment_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AttachmentStatus::Pending);
+    attachments.settle(&settled(&pending, AttachmentStatus::Withdrawn)).await.unwrap();
+    let stored = attachments.attachment(&pending.attachment_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AttachmentStatus::Withdrawn, "settled withdrawn by its verification");
+    assert_eq!(listed(attachments.conversation_attachments(&c, None, 10).await.unwrap()), newest_first_left);
+    attachments.withdraw("never-requested").await.unwrap();
 }
 
 /// Checkpoints exist only where projections run in other processes than the API: DynamoDB.

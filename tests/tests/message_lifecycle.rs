@@ -82,21 +82,71 @@ async fn a_sender_edits_and_deletes_a_direct_message_for_both(backend: Backend) 
     let late = client.patch(&path, Some(&alice.token), json!({ "message": "too late" })).await;
     assert_eq!((late.status, late.error_code()), (StatusCode::CONFLICT, "message_deleted"));
     assert_eq!(client.delete(&path, Some(&alice.token)).await.status, StatusCode::NO_CONTENT, "again: a retry");
+    let sent = client.send(&alice, "bob", "still here").await;
+    assert_eq!(sent.body["conversationId"], frame["conversationId"], "the frames named the conversation");
+}
 
-    // A deleted message's attachments leave its history (the attachment index keeps them for
-    // now: ARCHITECTURE.md says so).
-    let conversation = frame["conversationId"].as_str().unwrap().to_owned();
-    let file = client.attachment(&alice, json!({ "recipient": "bob" }), b"a photo").await;
-    let sent =
-        client.post("/chat/send", Some(&alice.token), json!({ "recipient": "bob", "attachments": [file] })).await;
-    let with_file = id(&sent);
+/// The ids of the attachments a listing (`/chat/attachments?...` or `/groups/{id}/attachments`)
+/// shows `user`.
+async fn listed_files(client: &Client, user: &confab_e2e::User, path: &str) -> Vec<String> {
+    let page = client.get(path, Some(&user.token)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.body["attachments"].as_array().unwrap().iter().map(|a| a["attachmentId"].as_str().unwrap().into()).collect()
+}
+
+async fn send_file(client: &Client, user: &confab_e2e::User, to: &str, file: &str) -> confab_e2e::Reply {
+    client.post("/chat/send", Some(&user.token), json!({ "recipient": to, "attachments": [file] })).await
+}
+
+async fn delete_direct(client: &Client, user: &confab_e2e::User, message: &str) -> StatusCode {
+    client.delete(&format!("/chat/messages/{message}"), Some(&user.token)).await.status
+}
+
+async fn a_deleted_message_takes_its_files_along(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob) = (client.user("alice").await, client.user("bob").await);
+    let photo = client.attachment(&alice, json!({ "recipient": "bob" }), b"a photo").await;
+    let first = id(&send_file(&client, &alice, "bob", &photo).await);
+    let again = id(&send_file(&client, &bob, "alice", &photo).await);
+    let ticket = client.get(&format!("/attachments/{photo}"), Some(&bob.token)).await;
+    let early_url = ticket.body["downloadUrl"].as_str().unwrap().to_owned();
+
+    // Bob's message still carries the photo when Alice takes hers back.
+    assert_eq!(delete_direct(&client, &alice, &first).await, StatusCode::NO_CONTENT);
+    assert_eq!(client.download(&bob, &photo).await, b"a photo");
+    assert_eq!(listed_files(&client, &alice, "/chat/attachments?recipient=bob").await, vec![photo.clone()]);
     assert_eq!(
-        client.delete(&format!("/chat/messages/{with_file}"), Some(&alice.token)).await.status,
-        StatusCode::NO_CONTENT
+        find(&client.full_history(&alice, "bob").await, &again)["attachments"][0]["attachmentId"],
+        photo.as_str()
     );
-    let history = client.full_history(&bob, "alice").await;
-    assert!(find(&history, &with_file).get("attachments").is_none(), "{history:?}");
-    assert_eq!(sent.body["conversationId"], conversation, "the frames named the conversation");
+
+    // Once no message carries it, it is gone for both: listing, metadata, bytes, sending again.
+    assert_eq!(delete_direct(&client, &bob, &again).await, StatusCode::NO_CONTENT);
+    for (user, peer) in [(&alice, "bob"), (&bob, "alice")] {
+        assert!(listed_files(&client, user, &format!("/chat/attachments?recipient={peer}")).await.is_empty());
+        let gone = client.get(&format!("/attachments/{photo}"), Some(&user.token)).await;
+        assert_eq!((gone.status, gone.error_code()), (StatusCode::NOT_FOUND, "attachment_withdrawn"), "{}", gone.body);
+    }
+    let resend = send_file(&client, &alice, "bob", &photo).await;
+    assert_eq!((resend.status, resend.error_code()), (StatusCode::NOT_FOUND, "attachment_withdrawn"));
+    let fetched = reqwest::get(&early_url).await.unwrap();
+    assert!(!fetched.status().is_success(), "a download URL handed out before gets nothing: {}", fetched.status());
+
+    // In a group, an admin's delete of a member's message takes the member's file.
+    let group = client.group(&alice, "climbing", &["bob"]).await;
+    let topo = client.attachment(&bob, json!({ "groupId": group }), b"the topo").await;
+    let kept = client.attachment(&bob, json!({ "groupId": group }), b"another topo").await;
+    let body = json!({ "message": "new route", "attachments": [topo] });
+    let sent = id(&client.post(&format!("/groups/{group}/send"), Some(&bob.token), body).await);
+    let files = format!("/groups/{group}/attachments");
+    assert_eq!(listed_files(&client, &alice, &files).await, [kept.clone(), topo.clone()]);
+    let admin = client.delete(&format!("/groups/{group}/messages/{sent}"), Some(&alice.token)).await;
+    assert_eq!(admin.status, StatusCode::NO_CONTENT, "{}", admin.body);
+    assert_eq!(listed_files(&client, &bob, &files).await, vec![kept.clone()], "a file no message carried stays");
+    let gone = client.get(&format!("/attachments/{topo}"), Some(&bob.token)).await;
+    assert_eq!((gone.status, gone.error_code()), (StatusCode::NOT_FOUND, "attachment_withdrawn"));
 }
 
 async fn group_admins_delete_any_message_and_members_act_only_on_what_they_see(backend: Backend) {
@@ -388,6 +438,7 @@ async fn a_message_deleted_for_me_leaves_only_my_history(backend: Backend) {
 }
 
 backend_tests!(
+    a_deleted_message_takes_its_files_along,
     a_message_deleted_for_me_leaves_only_my_history,
     reactions_count_each_user_once_and_go_with_the_message,
     a_reply_quotes_its_message_as_it_stands,

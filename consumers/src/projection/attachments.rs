@@ -6,7 +6,7 @@ use confab_schemas::{AttachmentRequested, Event, Topic};
 
 use crate::projection::{LoggedEvent, Projection, ProjectionSpec, object_error};
 use confab_readmodels::{
-    AttachmentRow, AttachmentStatus, AttachmentStore, StoreError, rejected_key, uploaded_attachment,
+    AttachmentRow, AttachmentStatus, AttachmentStore, StoreError, rejected_key, uploaded_attachment, withdrawn_key,
 };
 
 /// The attachment indexer: `confab.attachments` into the attachment index.
@@ -21,7 +21,9 @@ pub const ATTACHMENTS: ProjectionSpec = ProjectionSpec {
 /// The attachment indexer: `confab.attachments` -> the attachment index. On each reported upload
 /// it checks the object itself (present, size, type, SHA-256) and settles the attachment
 /// available or rejected, once. A rejected one's bytes are deleted; its verdict is kept in their
-/// place (`rejected/<id>`), so a replay reaches the same verdict without them.
+/// place (`rejected/<id>`), so a replay reaches the same verdict without them. One whose messages
+/// were all deleted before it is verified (a replay's indexer may run behind the messages
+/// projection) is settled withdrawn, by what the withdrawal left in place of its bytes.
 pub struct AttachmentIndexer {
     store: Arc<dyn AttachmentStore>,
     objects: Arc<dyn ObjectStore>,
@@ -97,11 +99,12 @@ impl AttachmentIndexer {
             return Ok(());
         };
         let (status, reason) = match verdict {
-            Ok(()) => (AttachmentStatus::Available, None),
-            Err(reason) => {
+            Verdict::Available => (AttachmentStatus::Available, None),
+            Verdict::Rejected(reason) => {
                 tracing::info!(attachment_id, reason, "attachment rejected");
                 (AttachmentStatus::Rejected, Some(reason))
             }
+            Verdict::Withdrawn => (AttachmentStatus::Withdrawn, None),
         };
         let settled = AttachmentRow { status, reason, settled_at_ms: Some(reported_at_ms), ..row };
         self.store.settle(&settled).await?;
@@ -113,11 +116,16 @@ impl AttachmentIndexer {
     /// after the verdict is stored, and each step safe to redo, so a crash in between leaves
     /// work for the redelivery, never bytes without a verdict or a verdict without its evidence.
     async fn discard(&self, row: &AttachmentRow) -> Result<(), StoreError> {
-        if row.status == AttachmentStatus::Rejected {
-            let reason = row.reason.clone().unwrap_or_default().into_bytes();
-            let verdict = rejected_key(&row.attachment_id);
-            self.objects.put(&verdict, reason, "text/plain; charset=utf-8").await.map_err(object_error)?;
-            self.objects.delete(&row.stored_key()).await.map_err(object_error)?;
+        match row.status {
+            AttachmentStatus::Rejected => {
+                let reason = row.reason.clone().unwrap_or_default().into_bytes();
+                let verdict = rejected_key(&row.attachment_id);
+                self.objects.put(&verdict, reason, "text/plain; charset=utf-8").await.map_err(object_error)?;
+                self.objects.delete(&row.stored_key()).await.map_err(object_error)?;
+            }
+            // What the withdrawal deleted, a verification may have copied back.
+            AttachmentStatus::Withdrawn => self.objects.delete(&row.stored_key()).await.map_err(object_error)?,
+            AttachmentStatus::Pending | AttachmentStatus::Available => {}
         }
         self.discard_upload(row).await
     }
@@ -132,15 +140,18 @@ impl AttachmentIndexer {
 
     /// Copies the upload to where verified bytes live (once: a copy that exists is what gets
     /// checked, so a replay checks the same bytes), then compares it with the declaration; a
-    /// verdict kept in place of deleted bytes answers for them. `None` when nothing was uploaded
-    /// yet.
-    async fn check(&self, row: &AttachmentRow) -> Result<Option<Result<(), String>>, StoreError> {
+    /// verdict or a withdrawal kept in place of deleted bytes answers for them. `None` when
+    /// nothing was uploaded yet.
+    async fn check(&self, row: &AttachmentRow) -> Result<Option<Verdict>, StoreError> {
+        if self.objects.head(&withdrawn_key(&row.attachment_id)).await.map_err(object_error)?.is_some() {
+            return Ok(Some(Verdict::Withdrawn));
+        }
         let stored = row.stored_key();
         let meta = match self.objects.head(&stored).await.map_err(object_error)? {
             Some(meta) => meta,
             None => {
                 if let Some(reason) = self.objects.get(&rejected_key(&row.attachment_id)).await.map_err(object_error)? {
-                    return Ok(Some(Err(String::from_utf8_lossy(&reason).into_owned())));
+                    return Ok(Some(Verdict::Rejected(String::from_utf8_lossy(&reason).into_owned())));
                 }
                 if self.objects.head(&row.upload_key).await.map_err(object_error)?.is_none() {
                     return Ok(None);
@@ -157,19 +168,31 @@ impl AttachmentIndexer {
             }
         };
         if meta.size != row.size {
-            return Ok(Some(Err(format!("size is {} bytes, {} were declared", meta.size, row.size))));
+            return Ok(Some(Verdict::Rejected(format!("size is {} bytes, {} were declared", meta.size, row.size))));
         }
         if meta.content_type.as_deref().is_some_and(|t| t != row.content_type) {
-            return Ok(Some(Err("content type differs from the declared one".to_owned())));
+            return Ok(Some(Verdict::Rejected("content type differs from the declared one".to_owned())));
         }
         let sha256 = match self.objects.sha256(&stored).await {
             Ok(digest) => hex::encode(digest),
-            Err(ObjectError::Corrupt { reason, .. }) => return Ok(Some(Err(format!("unreadable object: {reason}")))),
+            Err(ObjectError::Corrupt { reason, .. }) => {
+                return Ok(Some(Verdict::Rejected(format!("unreadable object: {reason}"))));
+            }
             Err(e) => return Err(object_error(e)),
         };
         if sha256 != row.declared_sha256 {
-            return Ok(Some(Err("sha256 differs from the declared one".to_owned())));
+            return Ok(Some(Verdict::Rejected("sha256 differs from the declared one".to_owned())));
         }
-        Ok(Some(Ok(())))
+        Ok(Some(Verdict::Available))
     }
+}
+
+/// What the indexer finds an upload to be.
+enum Verdict {
+    /// The bytes are as declared.
+    Available,
+    /// They are not, for this reason.
+    Rejected(String),
+    /// Every message carrying it was deleted for everyone.
+    Withdrawn,
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use confab_schemas::{Event, Topic, place_kind};
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::projection::{LoggedEvent, Projection, ProjectionSpec};
+use crate::projection::{LoggedEvent, Projection, ProjectionSpec, Withdrawals};
 use confab_readmodels::{
     BlockMark, BlockStore, ChangeKind, GroupMessageRow, Lifecycle, MembershipMark, MessageChange, MessagePlace,
     MessageRow, MessageStore, ReceiptAdvance,
@@ -21,21 +21,28 @@ pub const MESSAGES: ProjectionSpec = ProjectionSpec {
             Arc::clone(&sinks.read_models.messages),
             Arc::clone(&sinks.read_models.receipts),
             Arc::clone(&sinks.read_models.blocks),
+            Withdrawals { attachments: Arc::clone(&sinks.read_models.attachments), objects: Arc::clone(sinks.objects) },
         ))
     },
 };
 
 /// `confab.messages` -> direct messages and conversations, group messages and each group's last
-/// message, receipt watermarks, and blocks.
+/// message, receipt watermarks, blocks, and the files of messages deleted for everyone.
 pub struct MessagesProjection {
     store: Arc<dyn MessageStore>,
     receipts: Arc<dyn ReceiptStore>,
     blocks: Arc<dyn BlockStore>,
+    withdrawals: Withdrawals,
 }
 
 impl MessagesProjection {
-    pub fn new(store: Arc<dyn MessageStore>, receipts: Arc<dyn ReceiptStore>, blocks: Arc<dyn BlockStore>) -> Self {
-        Self { store, receipts, blocks }
+    pub fn new(
+        store: Arc<dyn MessageStore>,
+        receipts: Arc<dyn ReceiptStore>,
+        blocks: Arc<dyn BlockStore>,
+        withdrawals: Withdrawals,
+    ) -> Self {
+        Self { store, receipts, blocks, withdrawals }
     }
 }
 
@@ -96,8 +103,10 @@ impl Projection for MessagesProjection {
         if !group_messages.is_empty() {
             self.store.put_group_messages(&group_messages).await?;
         }
+        self.carry(&messages, &group_messages).await?;
         // After the messages: a change may follow its message in the same batch.
         if !changes.is_empty() {
+            self.withdraw(&changes).await?;
             self.store.apply_message_changes(&changes).await?;
         }
         let mut advances = Vec::new();
@@ -110,6 +119,51 @@ impl Projection for MessagesProjection {
         }
         if !advances.is_empty() {
             self.receipts.advance_receipts(&advances).await?;
+        }
+        Ok(())
+    }
+}
+
+impl MessagesProjection {
+    /// Which stored messages carry which files: those not deleted yet, so a redelivery after the
+    /// delete does not carry again what it withdrew.
+    async fn carry(&self, messages: &[MessageRow], group_messages: &[GroupMessageRow]) -> Result<(), StoreError> {
+        for message in messages.iter().filter(|m| !m.attachments.is_empty()) {
+            let stored = self.store.direct_message(&message.message_id).await?;
+            if stored.is_some_and(|row| row.lifecycle.deleted_at_ms.is_none()) {
+                self.withdrawals.carry(&message.message_id, &message.attachments).await?;
+            }
+        }
+        for message in group_messages.iter().filter(|m| !m.attachments.is_empty()) {
+            let stored = self.store.group_message(&message.group_id, &message.message_id).await?;
+            if stored.is_some_and(|row| row.lifecycle.deleted_at_ms.is_none()) {
+                self.withdrawals.carry(&message.message_id, &message.attachments).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The files of each message a delete among `changes` will delete, withdrawn before the
+    /// delete is applied: the stored message is what names them, and once deleted it names none.
+    async fn withdraw(&self, changes: &[MessageChange]) -> Result<(), StoreError> {
+        for change in changes.iter().filter(|change| change.kind == ChangeKind::Delete) {
+            let attachments = match &change.place {
+                MessagePlace::Direct(_) => self
+                    .store
+                    .direct_message(&change.message_id)
+                    .await?
+                    .filter(|row| row.clone().apply(change))
+                    .map(|row| row.attachments),
+                MessagePlace::Group(group_id) => self
+                    .store
+                    .group_message(group_id, &change.message_id)
+                    .await?
+                    .filter(|row| row.clone().apply(change))
+                    .map(|row| row.attachments),
+            };
+            if let Some(attachments) = attachments {
+                self.withdrawals.withdraw(&change.message_id, &attachments).await?;
+            }
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ mod erasure;
 mod groups;
 mod messages;
 mod users;
+mod withdrawals;
 
 use async_trait::async_trait;
 use confab_eventlog::Position;
@@ -15,6 +16,7 @@ pub use erasure::Erasure;
 pub use groups::{GROUPS, GroupsProjection};
 pub use messages::{MESSAGES, MessagesProjection, direct_message_row, group_message_row};
 pub use users::{USERS, UsersProjection};
+pub use withdrawals::Withdrawals;
 
 use std::sync::Arc;
 

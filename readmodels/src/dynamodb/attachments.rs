@@ -71,6 +71,7 @@ impl AttachmentStore for DynamoStore {
             &self.tables.attachments,
             &self.tables.conversation_attachments,
             &self.tables.pending_uploads,
+            &self.tables.attachment_carriers,
         ])
         .await
     }
@@ -180,5 +181,76 @@ impl AttachmentStore for DynamoStore {
         let table = &self.tables.conversation_attachments;
         let items = self.newest_first(table, conversation_id, "attachment_id", before, limit).await?;
         items.iter().map(attachment_from_item).collect()
+    }
+
+    async fn carry(&self, message_id: &str, attachment_ids: &[String]) -> Result<(), StoreError> {
+        for attachment_id in attachment_ids {
+            let _ = self
+                .client
+                .put_item()
+                .table_name(&self.tables.attachment_carriers)
+                .item("attachment_id", s(attachment_id))
+                .item("message_id", s(message_id))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(())
+    }
+
+    async fn uncarry(&self, message_id: &str, attachment_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let mut uncarried = Vec::new();
+        for attachment_id in attachment_ids {
+            let _ = self
+                .client
+                .delete_item()
+                .table_name(&self.tables.attachment_carriers)
+                .key("attachment_id", s(attachment_id))
+                .key("message_id", s(message_id))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            let left = self
+                .client
+                .query()
+                .table_name(&self.tables.attachment_carriers)
+                .key_condition_expression("attachment_id = :a")
+                .expression_attribute_values(":a", s(attachment_id))
+                .consistent_read(true);
+            if query::up_to(left, 1).await?.is_empty() {
+                uncarried.push(attachment_id.clone());
+            }
+        }
+        Ok(uncarried)
+    }
+
+    async fn withdraw(&self, attachment_id: &str) -> Result<(), StoreError> {
+        already_updated(
+            self.client
+                .update_item()
+                .table_name(&self.tables.attachments)
+                .key("attachment_id", s(attachment_id))
+                .condition_expression("#status = :available")
+                .update_expression("SET #status = :withdrawn")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":available", s(AttachmentStatus::Available.as_str()))
+                .expression_attribute_values(":withdrawn", s(AttachmentStatus::Withdrawn.as_str()))
+                .send()
+                .await,
+        )?;
+        // The listing follows what is stored, so a repeat after a crash completes it.
+        let Some(stored) = AttachmentStore::attachment(self, attachment_id).await? else { return Ok(()) };
+        if stored.status == AttachmentStatus::Withdrawn {
+            let _ = self
+                .client
+                .delete_item()
+                .table_name(&self.tables.conversation_attachments)
+                .key("conversation_id", s(&stored.conversation_id))
+                .key("attachment_id", s(&stored.attachment_id))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(())
     }
 }

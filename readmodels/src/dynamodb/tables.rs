@@ -42,6 +42,8 @@ pub struct TableNames {
     pub attachments: String,
     pub conversation_attachments: String,
     pub pending_uploads: String,
+    /// The messages carrying each attachment that were not deleted, by attachment.
+    pub attachment_carriers: String,
     pub sessions: String,
     /// Blocks and their liftings, by direct conversation, in its order.
     pub block_marks: String,
@@ -87,6 +89,7 @@ impl TableNames {
             attachments: name("attachments"),
             conversation_attachments: name("conversation_attachments"),
             pending_uploads: name("pending_uploads"),
+            attachment_carriers: name("attachment_carriers"),
             sessions: name("sessions"),
             block_marks: name("block_marks"),
             blocked_users: name("blocked_users"),
@@ -107,7 +110,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 20] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 21] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -126,6 +129,7 @@ impl TableNames {
             ("attachments", &self.attachments),
             ("conversation_attachments", &self.conversation_attachments),
             ("pending_uploads", &self.pending_uploads),
+            ("attachment_carriers", &self.attachment_carriers),
             ("sessions", &self.sessions),
             ("block_marks", &self.block_marks),
             ("blocked_users", &self.blocked_users),
@@ -192,6 +196,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
             local_index: None,
         },
         Spec { name: &tables.pending_uploads, hash: "uploader_id", range: Some("attachment_id"), local_index: None },
+        Spec { name: &tables.attachment_carriers, hash: "attachment_id", range: Some("message_id"), local_index: None },
         Spec { name: &tables.sessions, hash: "user_id", range: Some("session_id"), local_index: None },
         Spec { name: &tables.block_marks, hash: "conversation_id", range: Some("seq"), local_index: None },
         Spec { name: &tables.blocked_users, hash: "blocker_id", range: Some("blocked_username"), local_index: None },

@@ -12,6 +12,9 @@ pub(super) const CONVERSATION_ATTACHMENTS: TableDefinition<'_, (&str, &str), ()>
     TableDefinition::new("conversation_attachments");
 /// (uploader id, attachment id): attachments requested and not settled yet, by id.
 pub(super) const PENDING_UPLOADS: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pending_uploads");
+/// (attachment id, message id): the messages carrying an attachment that were not deleted.
+pub(super) const ATTACHMENT_CARRIERS: TableDefinition<'_, (&str, &str), ()> =
+    TableDefinition::new("attachment_carriers");
 
 #[async_trait]
 impl AttachmentStore for EmbeddedStore {
@@ -87,6 +90,62 @@ impl AttachmentStore for EmbeddedStore {
     ) -> Result<Vec<AttachmentRow>, StoreError> {
         let before = before.unwrap_or(AFTER_ALL_IDS);
         self.read(|db| newest_listed(db, CONVERSATION_ATTACHMENTS, conversation_id, before, limit))
+    }
+
+    async fn carry(&self, message_id: &str, attachment_ids: &[String]) -> Result<(), StoreError> {
+        let (message_id, attachment_ids) = (message_id.to_owned(), attachment_ids.to_vec());
+        self.write(move |txn| {
+            let mut carriers = txn.open_table(ATTACHMENT_CARRIERS).map_err(storage_error)?;
+            for attachment_id in &attachment_ids {
+                let _ = carriers.insert((attachment_id.as_str(), message_id.as_str()), ()).map_err(storage_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn uncarry(&self, message_id: &str, attachment_ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let (message_id, attachment_ids) = (message_id.to_owned(), attachment_ids.to_vec());
+        self.write(move |txn| {
+            let mut carriers = txn.open_table(ATTACHMENT_CARRIERS).map_err(storage_error)?;
+            let mut uncarried = Vec::new();
+            for attachment_id in attachment_ids {
+                let _ = carriers.remove((attachment_id.as_str(), message_id.as_str())).map_err(storage_error)?;
+                let mut left = carriers.range((attachment_id.as_str(), "")..).map_err(storage_error)?;
+                let carried = match left.next() {
+                    Some(entry) => entry.map_err(storage_error)?.0.value().0 == attachment_id,
+                    None => false,
+                };
+                if !carried {
+                    uncarried.push(attachment_id);
+                }
+            }
+            Ok(uncarried)
+        })
+        .await
+    }
+
+    async fn withdraw(&self, attachment_id: &str) -> Result<(), StoreError> {
+        let attachment_id = attachment_id.to_owned();
+        self.write(move |txn| {
+            let mut table = txn.open_table(ATTACHMENTS).map_err(storage_error)?;
+            let stored: Option<AttachmentRow> = table
+                .get(attachment_id.as_str())
+                .map_err(storage_error)?
+                .map(|v| from_json("attachments", v.value()))
+                .transpose()?;
+            let Some(mut stored) = stored.filter(|row| row.status == AttachmentStatus::Available) else {
+                return Ok(());
+            };
+            stored.status = AttachmentStatus::Withdrawn;
+            let _ = table.insert(attachment_id.as_str(), to_json(&stored)?.as_slice()).map_err(storage_error)?;
+            let mut listed = txn.open_table(CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
+            let _ = listed
+                .remove((stored.conversation_id.as_str(), stored.attachment_id.as_str()))
+                .map_err(storage_error)?;
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -110,6 +110,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::PENDING_UPLOADS).map_err(storage_error)?;
+            let _ = txn.open_table(attachments::ATTACHMENT_CARRIERS).map_err(storage_error)?;
             let _ = txn.open_table(sessions::SESSIONS).map_err(storage_error)?;
             let _ = txn.open_table(blocks::BLOCK_MARKS).map_err(storage_error)?;
             let _ = txn.open_table(blocks::BLOCKED_USERS).map_err(storage_error)?;
@@ -125,15 +126,16 @@ impl EmbeddedStore {
 
     /// Commits `f`'s writes, visible at once, durable at the next flush. On the blocking pool:
     /// a write waits for the one before it, which may be a flush.
-    async fn write(
+    async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
-    ) -> Result<(), StoreError> {
+        f: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         on_blocking_pool(&self.db, move |db| {
             let mut txn = db.begin_write().map_err(storage_error)?;
             txn.set_durability(Durability::None);
-            f(&txn)?;
-            txn.commit().map_err(storage_error)
+            let written = f(&txn)?;
+            txn.commit().map_err(storage_error)?;
+            Ok(written)
         })
         .await
     }
@@ -188,6 +190,10 @@ impl EmbeddedStore {
         );
         let _ =
             out.insert("pending_uploads".into(), dump_table(&txn, attachments::PENDING_UPLOADS, |k, ()| Ok(json!(k)))?);
+        let _ = out.insert(
+            "attachment_carriers".into(),
+            dump_table(&txn, attachments::ATTACHMENT_CARRIERS, |k, ()| Ok(json!(k)))?,
+        );
         let _ = out.insert(
             "sessions".into(),
             dump_table(&txn, sessions::SESSIONS, |k, v| Ok(json!([k, from_json::<Value>("sessions", v)?])))?,
