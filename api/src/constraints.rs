@@ -103,6 +103,18 @@ pub(crate) fn attachment_ids() -> utoipa::openapi::schema::Array {
         .build()
 }
 
+/// The members a group message mentions by id.
+pub(crate) fn mention_ids() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(uuid())
+        .max_items(Some(confab_producers::MAX_MENTIONS))
+        .description(Some(format!(
+            "User ids of members this message mentions, beside those its text names as `@username`; at most {} in all (400 `too_many_mentions`); an id of no member is a 404 `mention_not_a_member`",
+            confab_producers::MAX_MENTIONS
+        )))
+        .build()
+}
+
 /// A group member's role.
 pub(crate) fn role() -> Object {
     string().enum_values(Some(["admin", "member"])).examples(["admin"]).build()

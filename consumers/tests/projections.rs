@@ -146,6 +146,7 @@ fn group_message(n: u32, sender: &str) -> Event {
             client_message_id: None,
             attachments: Vec::new(),
             reply_to_message_id: None,
+            mentions: Vec::new(),
         },
     })
 }

@@ -39,6 +39,7 @@ impl UseCases {
         let group_id = group.group_id;
         let attachments = self.attach(caller, &group_id, &command.attachments).await?;
         let reply_to = self.group_reply(&member, command.reply_to.as_deref()).await?;
+        let mentions = self.mentions(&group_id, &caller.sub, text, &command.mentions).await?;
         let message_id = Uuid::now_v7();
         let occurred_at = now_ms();
         let message_id_text = message_id.to_string();
@@ -63,6 +64,7 @@ impl UseCases {
                 client_message_id: client_message_id.clone(),
                 attachments,
                 reply_to_message_id: reply_to,
+                mentions,
             },
         });
         let sent = GroupSent { message_id, group_id: group_id.clone(), timestamp: rfc3339(occurred_at) };

@@ -23,6 +23,9 @@ pub struct MessageCommand {
     pub attachments: Vec<String>,
     /// The id of an earlier message of the same conversation or group, which this one answers.
     pub reply_to: Option<String>,
+    /// Members a group message mentions by user id, beside those its text names as
+    /// `@username`; a direct message has no use for them (its reader is always told).
+    pub mentions: Vec<String>,
 }
 
 impl MessageCommand {
@@ -99,7 +102,7 @@ mod tests {
             message: message.map(str::to_owned),
             client_message_id: client_id.map(str::to_owned),
             attachments: (0..attachments).map(|i| i.to_string()).collect(),
-            reply_to: None,
+            ..MessageCommand::default()
         }
     }
 

@@ -278,6 +278,7 @@ async fn a_late_member_reads_from_their_mark_and_cursors_belong_to_their_list() 
         GroupMessageRow {
             group_id: GROUP.into(),
             seq,
+            ordinal: 0,
             message_id,
             sender_id: uid("a"),
             sender_username: "name-a".into(),
@@ -286,6 +287,7 @@ async fn a_late_member_reads_from_their_mark_and_cursors_belong_to_their_list() 
             client_message_id: None,
             attachments: Vec::new(),
             reply_to: None,
+            mentions: Vec::new(),
             lifecycle: Default::default(),
         }
     };
@@ -353,6 +355,7 @@ async fn a_resume_streams_each_partition_in_log_order_within_its_bounds() {
                 message_id,
                 conversation_id,
                 seq,
+                ordinal: 0,
                 sender_id: uid(peer),
                 sender_username: format!("name-{peer}"),
                 recipient_id: uid("c"),
@@ -418,6 +421,7 @@ async fn message_content_opens_only_in_the_context_it_was_sent_in() {
         message_id: p.message_id,
         conversation_id: p.conversation_id,
         seq: 0,
+        ordinal: 0,
         sender_id: p.sender_id,
         sender_username: p.sender_username,
         recipient_id: p.recipient_id,

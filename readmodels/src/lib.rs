@@ -43,7 +43,7 @@ pub use lifecycle::{
 };
 pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
-pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore};
+pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore, SeenAdvance};
 pub use select::{Adapter, ReadModels, ReadModelsConfig};
 pub use sessions::{SessionChange, SessionRow, SessionStore};
 pub use users::{MIN_PREFIX_CHARS, ProfileFields, UserRow, UserStore};

@@ -14,6 +14,10 @@ pub struct MessageRow {
     /// a live-delivery cursor points. Zero in rows written before it was kept.
     #[serde(default)]
     pub seq: u64,
+    /// How many messages of its place are stored up to and including it (1 for the first): what
+    /// unread counts subtract. Zero in rows written before it was kept.
+    #[serde(default)]
+    pub ordinal: u64,
     pub sender_id: String,
     pub sender_username: String,
     pub recipient_id: String,
@@ -38,6 +42,10 @@ pub struct MessageRow {
 pub struct GroupMessageRow {
     pub group_id: String,
     pub seq: u64,
+    /// How many messages of its place are stored up to and including it (1 for the first): what
+    /// unread counts subtract. Zero in rows written before it was kept.
+    #[serde(default)]
+    pub ordinal: u64,
     pub message_id: String,
     pub sender_id: String,
     pub sender_username: String,
@@ -50,6 +58,9 @@ pub struct GroupMessageRow {
     /// The message it replies to, in the same place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<String>,
+    /// The members it mentions, by user id, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
     /// Its edits and deletion; `content` and `attachments` are as they left them.
     #[serde(default, skip_serializing_if = "Lifecycle::is_untouched")]
     pub lifecycle: Lifecycle,
@@ -172,8 +183,13 @@ pub trait MessageStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<ConversationRow>, StoreError>;
 
-    /// Inserts group messages not yet present and moves each group's last message forward.
+    /// Inserts group messages not yet present, indexes each one's mentions by member, and moves
+    /// each group's last message forward.
     async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError>;
+
+    /// How many messages of `group_id` after `after` (a seq; None: from the start) mention
+    /// `user_id`.
+    async fn mentions_after(&self, group_id: &str, user_id: &str, after: Option<u64>) -> Result<u64, StoreError>;
 
     /// Up to `limit` messages of a group with `after < seq < before`, newest first.
     async fn group_history(

@@ -6,8 +6,8 @@
 use confab_readmodels::{
     AttachmentRow, AttachmentStatus, BlockMark, ChangeKind, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole,
     GroupRow, Lifecycle, MemberRow, MembershipMark, MessageChange, MessagePlace, MessageRow, ProfileFields, ReadModels,
-    ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SessionChange, SessionRow, Sight, UserRow, change_applied,
-    dynamodb::DynamoConfig,
+    ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SeenAdvance, SessionChange, SessionRow, Sight, UserRow,
+    change_applied, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -99,6 +99,8 @@ fn message(conversation: &str, seq: u64, from: &str, to: &str, at: i64) -> Messa
         message_id: Uuid::now_v7().to_string(),
         conversation_id: conversation.into(),
         seq,
+        // Stored as given: numbering is the projection's.
+        ordinal: seq,
         sender_id: from.into(),
         sender_username: from.into(),
         recipient_id: to.into(),
@@ -291,6 +293,8 @@ fn group_message(group: &str, seq: u64) -> GroupMessageRow {
     GroupMessageRow {
         group_id: group.into(),
         seq,
+        // Stored as given: numbering is the projection's.
+        ordinal: seq,
         message_id: Uuid::now_v7().to_string(),
         sender_id: "a".into(),
         sender_username: "alice".into(),
@@ -299,6 +303,7 @@ fn group_message(group: &str, seq: u64) -> GroupMessageRow {
         client_message_id: Some(format!("client-{seq}")),
         attachments: Vec::new(),
         reply_to: None,
+        mentions: Vec::new(),
         lifecycle: Lifecycle::default(),
     }
 }
@@ -307,9 +312,16 @@ async fn group_messages(read_models: &ReadModels) {
     let messages = &read_models.messages;
     let group = Uuid::now_v7().to_string();
     assert_eq!(messages.last_group_message(&group).await.unwrap(), None);
-    let sent: Vec<GroupMessageRow> = (1..=4).map(|seq| group_message(&group, seq)).collect();
+    let mut sent: Vec<GroupMessageRow> = (1..=4).map(|seq| group_message(&group, seq)).collect();
+    sent[1].mentions = vec!["b".into(), "c".into()];
+    sent[3].mentions = vec!["b".into()];
     messages.put_group_messages(&sent).await.unwrap();
     messages.put_group_messages(&sent[..2]).await.unwrap();
+    let mut counted = Vec::new();
+    for (user, after) in [("b", None), ("b", Some(2)), ("c", Some(1)), ("c", Some(2)), ("a", None)] {
+        counted.push(messages.mentions_after(&group, user, after).await.unwrap());
+    }
+    assert_eq!(counted, [2, 1, 1, 0, 0], "each mention once, after the seq asked");
     let seqs = |rows: Vec<GroupMessageRow>| rows.into_iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!(seqs(messages.group_history(&group, None, None, 10).await.unwrap()), [4, 3, 2, 1]);
     assert_eq!(seqs(messages.group_history(&group, Some(1), Some(4), 10).await.unwrap()), [3, 2]);
@@ -597,6 +609,19 @@ async fn receipts(read_models: &ReadModels) {
     assert_eq!(rows[0].status_of(5), Some(ReceiptStatus::Delivered));
     assert_eq!(rows[0].status_of(6), None);
     assert!(receipts.receipts(&Uuid::now_v7().to_string()).await.unwrap().is_empty());
+
+    // The seen watermark rises with its ordinal, in any order within a batch, and only rises.
+    let seen = |user: &str, seq, ordinal| SeenAdvance { place_id: c.clone(), user_id: user.into(), seq, ordinal };
+    receipts.advance_seen(&[seen("b", 7, 3), seen("b", 6, 2)]).await.unwrap();
+    receipts.advance_seen(&[seen("b", 5, 1)]).await.unwrap();
+    receipts.advance_seen(&[seen("d", 2, 1)]).await.unwrap();
+    let b = receipts.receipt(&c, "b").await.unwrap().unwrap();
+    assert_eq!((b.seen_seq, b.seen_ordinal, b.delivered_seq, b.read_seq), (Some(7), 3, Some(5), Some(4)));
+    assert_eq!(b.unread(10), 7);
+    assert_eq!(b.unread(2), 0, "never below nothing");
+    let d = receipts.receipt(&c, "d").await.unwrap().unwrap();
+    assert_eq!((d.seen_seq, d.seen_ordinal, d.delivered_seq), (Some(2), 1, None));
+    assert_eq!(receipts.receipt(&c, "e").await.unwrap(), None);
 }
 
 fn member(group: &str, user: &str, role: GroupRole, offset: u64, index: usize) -> MemberRow {

@@ -321,6 +321,7 @@ fn messages_written_before_attachments_read_with_none() {
             client_message_id: None,
             attachments: Vec::new(),
             reply_to_message_id: None,
+            mentions: Vec::new(),
         },
     };
     let mut v1 = serde_json::to_value(&group).unwrap();

@@ -437,7 +437,131 @@ async fn a_message_deleted_for_me_leaves_only_my_history(backend: Backend) {
     assert_eq!(client.group_contents(&alice, &group).await, ["noise"]);
 }
 
+/// The caller's unread count of each conversation (by peer) or group (by id) in their lists.
+async fn unread(client: &Client, user: &confab_e2e::User) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    let conversations = client.get("/chat/messages", Some(&user.token)).await;
+    assert_eq!(conversations.status, StatusCode::OK, "{}", conversations.body);
+    for entry in conversations.body["conversations"].as_array().unwrap() {
+        let _ = counts
+            .insert(entry["peer"]["username"].as_str().unwrap().to_owned(), entry["unreadCount"].as_u64().unwrap());
+    }
+    let groups = client.get("/groups", Some(&user.token)).await;
+    for entry in groups.body["groups"].as_array().unwrap() {
+        let _ = counts.insert(entry["name"].as_str().unwrap().to_owned(), entry["unreadCount"].as_u64().unwrap());
+    }
+    counts
+}
+
+fn counts<const N: usize>(expected: [(&str, u64); N]) -> std::collections::BTreeMap<String, u64> {
+    expected.into_iter().map(|(place, count)| (place.to_owned(), count)).collect()
+}
+
+async fn read_direct(client: &Client, user: &confab_e2e::User, peer: &str, message: &str) -> StatusCode {
+    let body = json!({ "recipient": peer, "upToMessageId": message });
+    client.post("/chat/read", Some(&user.token), body).await.status
+}
+
+async fn unread_counts_follow_a_scripted_history(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
+    let mut sent = Vec::new();
+    for text in ["one", "two", "three"] {
+        sent.push(id(&client.send(&alice, "bob", text).await));
+    }
+    assert_eq!(unread(&client, &bob).await, counts([("alice", 3)]));
+    assert_eq!(unread(&client, &alice).await, counts([("bob", 0)]), "one's own messages are seen");
+
+    assert_eq!(read_direct(&client, &bob, "alice", &sent[1]).await, StatusCode::OK);
+    assert_eq!(unread(&client, &bob).await, counts([("alice", 1)]), "read up to the second");
+    // Edits, deletes and reactions neither add nor take away.
+    let path = format!("/chat/messages/{}", sent[2]);
+    assert_eq!(client.patch(&path, Some(&alice.token), json!({ "message": "3" })).await.status, StatusCode::OK);
+    assert_eq!(unread(&client, &bob).await, counts([("alice", 1)]));
+    // Writing is reading: bob's answer leaves nothing unread for him, one for alice.
+    let answer = id(&client.send(&bob, "alice", "hi").await);
+    assert_eq!(unread(&client, &bob).await, counts([("alice", 0)]));
+    assert_eq!(unread(&client, &alice).await, counts([("bob", 1)]));
+    assert_eq!(read_direct(&client, &alice, "bob", &answer).await, StatusCode::OK);
+    assert_eq!(unread(&client, &alice).await, counts([("bob", 0)]));
+
+    // A group: a member added later has nothing unread from before.
+    let group = client.group(&alice, "crag", &["bob"]).await;
+    for text in ["g1", "g2"] {
+        assert_eq!(client.group_send(&alice, &group, text).await.status, StatusCode::OK);
+    }
+    assert_eq!(unread(&client, &bob).await, counts([("alice", 0), ("crag", 2)]));
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+    assert_eq!(unread(&client, &carol).await, counts([("crag", 0)]));
+    let g3 = id(&client.group_send(&bob, &group, "g3").await);
+    assert_eq!(unread(&client, &carol).await, counts([("crag", 1)]));
+    assert_eq!(unread(&client, &alice).await, counts([("bob", 0), ("crag", 1)]));
+    assert_eq!(unread(&client, &bob).await, counts([("alice", 0), ("crag", 0)]));
+    let body = json!({ "upToMessageId": g3 });
+    assert_eq!(client.post(&format!("/groups/{group}/read"), Some(&carol.token), body).await.status, StatusCode::OK);
+    assert_eq!(unread(&client, &carol).await, counts([("crag", 0)]));
+    assert_eq!(unread(&client, &alice).await, counts([("bob", 0), ("crag", 1)]), "each reader their own");
+}
+
+async fn mentions_flag_the_mentioned_and_count_until_read(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
+    let dave = client.user("dave").await;
+    let group = client.group(&alice, "crag", &["bob", "carol"]).await;
+    let mut bob_phone = Socket::connect(&server.base_url, &bob.token, None).await;
+    let mut carol_phone = Socket::connect(&server.base_url, &carol.token, None).await;
+
+    // By name in the text (a non-member's name is only text, one's own is no mention), and by id.
+    let body = json!({ "message": "@Bob, @dave and @alice: see carol", "mentions": [carol.id] });
+    let sent = client.post(&format!("/groups/{group}/send"), Some(&alice.token), body).await;
+    let first = id(&sent);
+    let mut expected = vec![bob.id.clone(), carol.id.clone()];
+    expected.sort();
+    for phone in [&mut bob_phone, &mut carol_phone] {
+        let frame = phone.next_of("message").await;
+        assert_eq!((frame["messageId"].as_str(), frame["mention"].as_bool()), (Some(first.as_str()), Some(true)));
+        assert_eq!(frame["mentions"], json!(expected));
+    }
+    let plain = id(&client.group_send(&alice, &group, "no one in particular").await);
+    let frame = bob_phone.next_of("message").await;
+    assert_eq!((frame["messageId"].as_str(), frame.get("mention")), (Some(plain.as_str()), None), "{frame}");
+    let history = client.group_history(&bob, &group).await;
+    assert_eq!(find(&history, &first)["mention"], true);
+    assert!(find(&client.group_history(&alice, &group).await, &first).get("mention").is_none());
+
+    let listed = |user: &confab_e2e::User| {
+        let client = &client;
+        let token = user.token.clone();
+        async move {
+            let groups = client.get("/groups", Some(&token)).await;
+            let entry = &groups.body["groups"][0];
+            (entry["unreadCount"].as_u64().unwrap(), entry["unreadMentions"].as_u64().unwrap())
+        }
+    };
+    assert_eq!(listed(&bob).await, (2, 1));
+    assert_eq!(listed(&carol).await, (2, 1));
+    assert_eq!(listed(&alice).await, (0, 0));
+    let body = json!({ "upToMessageId": first });
+    assert_eq!(client.post(&format!("/groups/{group}/read"), Some(&bob.token), body).await.status, StatusCode::OK);
+    assert_eq!(listed(&bob).await, (1, 0), "read past the mention");
+    assert_eq!(listed(&carol).await, (2, 1), "each reader their own");
+
+    // A mention by id of someone who is not a member is refused; so are too many.
+    let stranger = json!({ "message": "hi", "mentions": [dave.id] });
+    let refused = client.post(&format!("/groups/{group}/send"), Some(&alice.token), stranger).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::NOT_FOUND, "mention_not_a_member"));
+    let many = json!({ "message": "hi", "mentions": vec![bob.id.clone(); 51] });
+    let refused = client.post(&format!("/groups/{group}/send"), Some(&alice.token), many).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+}
+
 backend_tests!(
+    mentions_flag_the_mentioned_and_count_until_read,
+    unread_counts_follow_a_scripted_history,
     a_deleted_message_takes_its_files_along,
     a_message_deleted_for_me_leaves_only_my_history,
     reactions_count_each_user_once_and_go_with_the_message,

@@ -27,6 +27,19 @@ pub(crate) struct Rendered {
     pub(crate) message: Option<Arc<SentMessage>>,
     /// Its `type`, for the frame counts.
     pub(crate) frame_type: &'static str,
+    /// Who a group message mentions, sorted: their frames say `mention: true`.
+    pub(crate) mentioned: Vec<String>,
+}
+
+impl Rendered {
+    fn new(body: Arc<str>, message: Option<Arc<SentMessage>>, frame_type: &'static str) -> Self {
+        Self { body, message, frame_type, mentioned: Vec::new() }
+    }
+
+    /// Whether the message mentions `user`.
+    pub(crate) fn mentions(&self, user: &str) -> bool {
+        self.mentioned.binary_search_by(|id| id.as_str().cmp(user)).is_ok()
+    }
 }
 
 /// One frame on its way to one connection. The text is shared: a group message's frame is one
@@ -65,7 +78,7 @@ pub(crate) fn direct_message(message: Opened<MessageRow>, partition: u32) -> Res
         seq: row.seq,
     };
     let frame = MessageFrame { frame_type: "message", kind: "direct", view: MessageView::from(message) };
-    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)), frame_type: "message" })
+    Ok(Rendered::new(to_text(&frame)?, Some(Arc::new(sent)), "message"))
 }
 
 pub(crate) fn group_message(message: Opened<GroupMessageRow>, partition: u32) -> Result<Rendered, ApiError> {
@@ -77,8 +90,9 @@ pub(crate) fn group_message(message: Opened<GroupMessageRow>, partition: u32) ->
         partition,
         seq: row.seq,
     };
+    let mentioned = row.mentions.clone();
     let frame = MessageFrame { frame_type: "message", kind: "group", view: GroupMessageView::from(message) };
-    Ok(Rendered { body: to_text(&frame)?, message: Some(Arc::new(sent)), frame_type: "message" })
+    Ok(Rendered { mentioned, ..Rendered::new(to_text(&frame)?, Some(Arc::new(sent)), "message") })
 }
 
 /// The payload's own fields, with `type`, `labels` (what happened), who acted and when.
@@ -97,7 +111,7 @@ fn payload_frame(
         let _ = fields.insert("actorId".into(), json!(event.actor_id()));
         let _ = fields.insert("timestamp".into(), json!(rfc3339(event.occurred_at())));
     }
-    Ok(Rendered { body: to_text(&value)?, message: None, frame_type })
+    Ok(Rendered::new(to_text(&value)?, None, frame_type))
 }
 
 /// The frame a notification becomes; None for events no client is told of.
@@ -235,11 +249,13 @@ fn receipt(status: &str, kind: &str, payload: &impl Serialize, event: &Event) ->
     payload_frame("receipt", &[("status", status), ("kind", kind)], payload, event)
 }
 
-/// A message frame's text with its cursor.
-pub(crate) fn with_cursor(body: &str, cursor: &Cursor) -> String {
+/// A message frame's text for `user`: with its cursor, and `"mention": true` when the message
+/// mentions them.
+pub(crate) fn with_cursor(rendered: &Rendered, cursor: &Cursor, user: &str) -> String {
     // Every body is a JSON object: `{` then its fields.
-    let fields = body.strip_prefix('{').unwrap_or(body);
-    format!("{{\"cursor\":\"{}\",{fields}", cursor.encode())
+    let fields = rendered.body.strip_prefix('{').unwrap_or(&rendered.body);
+    let mention = if rendered.mentions(user) { "\"mention\":true," } else { "" };
+    format!("{{\"cursor\":\"{}\",{mention}{fields}", cursor.encode())
 }
 
 /// Sent once what was missed has been sent: from here on frames are live.

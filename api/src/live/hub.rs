@@ -154,14 +154,16 @@ impl HubState {
                     if connection.floor.get(p).is_some_and(|floor| message.seq < *floor) {
                         return true; // the client had it before it reconnected
                     }
-                    if connection.floor.iter().zip(progress).all(|(floor, reached)| floor <= reached) {
+                    let current = connection.floor.iter().zip(progress).all(|(floor, reached)| floor <= reached);
+                    if current && !rendered.mentions(user) {
                         shared
                             .get_or_insert_with(|| {
-                                frames::with_cursor(&rendered.body, &Cursor(progress.clone())).into()
+                                frames::with_cursor(rendered, &Cursor(progress.clone()), user).into()
                             })
                             .clone()
                     } else {
-                        frames::with_cursor(&rendered.body, &Cursor(connection.floor.clone()).max(progress)).into()
+                        let cursor = Cursor(connection.floor.clone()).max(progress);
+                        frames::with_cursor(rendered, &cursor, user).into()
                     }
                 }
                 None => shared.get_or_insert_with(|| Utf8Bytes::from(&*rendered.body)).clone(),

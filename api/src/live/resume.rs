@@ -39,6 +39,7 @@ impl ResumeLimits {
 
 /// The missed messages still to send, and the cursor the last one sent moved to.
 pub(crate) struct Resume {
+    user: String,
     missed: Missed,
     cursor: Cursor,
 }
@@ -52,7 +53,7 @@ pub(crate) async fn missed(
 ) -> Result<Option<Resume>, ApiError> {
     let bounds = state.live.resume.bounds;
     let planned = state.use_cases.missed_messages(user, &since.0, until, bounds).await?;
-    Ok(planned.map(|missed| Resume { missed, cursor: since.clone() }))
+    Ok(planned.map(|missed| Resume { user: user.to_owned(), missed, cursor: since.clone() }))
 }
 
 impl Resume {
@@ -67,7 +68,7 @@ impl Resume {
         if let Some(offset) = self.cursor.0.get_mut(partition as usize) {
             *offset = (*offset).max(seq + 1);
         }
-        let text = frames::with_cursor(&frame.body, &self.cursor).into();
+        let text = frames::with_cursor(&frame, &self.cursor, &self.user).into();
         Ok(Some(Outbound { text, message: frame.message, frame_type: frame.frame_type }))
     }
 }

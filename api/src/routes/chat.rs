@@ -77,6 +77,14 @@ pub(crate) struct ConversationView {
     conversation_id: String,
     peer: Peer,
     last_message: MessageView,
+    /// Messages after what the caller has seen: their read watermark, their own last message
+    /// (and, in a group, their joining), whichever is newest. A `message` frame from someone
+    /// else adds one; the caller's own `receipt` frame with `status: read` marks those up to it
+    /// seen.
+    unread_count: u64,
+    /// Always 0: mentions are for groups (a direct message always reaches its one reader). Kept
+    /// so both lists have the same shape.
+    unread_mentions: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,6 +128,7 @@ pub(crate) async fn send(
         client_message_id: body.client_message_id,
         attachments: body.attachments,
         reply_to: body.reply_to,
+        mentions: Vec::new(),
     };
     let sent = state.use_cases.send_direct(&caller, DirectSend { recipient: body.recipient, message }).await?;
     Ok(Json(SendResponse::from(sent)))
@@ -157,6 +166,8 @@ pub(crate) async fn messages(
                 conversation_id: entry.conversation_id,
                 peer: Peer { user_id: entry.peer_id, username: entry.peer_username },
                 last_message: MessageView::seen_by(entry.last_message, Some(&caller.sub)),
+                unread_count: entry.unread_count,
+                unread_mentions: 0,
             })
             .collect();
         let list = ConversationList { conversations, next_cursor: page.next_cursor };

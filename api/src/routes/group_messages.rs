@@ -26,6 +26,9 @@ pub(crate) struct GroupSendRequest {
     /// this one replies to it (404 `message_not_found` otherwise, 409 `message_deleted`).
     #[schema(schema_with = constraints::nullable_uuid)]
     reply_to: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = constraints::mention_ids)]
+    mentions: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,7 +50,7 @@ pub(crate) struct GroupSendResponse {
         (status = 400, description = "empty or too long message; an attachment of another conversation, not uploaded, or rejected", body = ErrorBody),
         (status = 401, description = "missing, invalid or expired token", body = ErrorBody),
         (status = 403, description = "not a member", body = ErrorBody),
-        (status = 404, description = "no such group", body = ErrorBody),
+        (status = 404, description = "no such group; a mention of no member", body = ErrorBody),
         (status = 409, description = "clientMessageId already used for another conversation", body = ErrorBody),
         (status = 503, description = "event log unavailable", body = ErrorBody),
     )
@@ -63,6 +66,7 @@ pub(crate) async fn send(
         client_message_id: body.client_message_id,
         attachments: body.attachments,
         reply_to: body.reply_to,
+        mentions: body.mentions,
     };
     let sent = state.use_cases.send_group(&caller, &group_id, message).await?;
     Ok(Json(GroupSendResponse::from(sent)))

@@ -71,6 +71,13 @@ pub(crate) struct GroupListEntry {
     /// The newest message the caller may see, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_message: Option<GroupMessageView>,
+    /// Messages after what the caller has seen: their read watermark, their own last message
+    /// (and, in a group, their joining), whichever is newest. A `message` frame from someone
+    /// else adds one; the caller's own `receipt` frame with `status: read` marks those up to it
+    /// seen.
+    unread_count: u64,
+    /// Those of them that mention the caller (`mention: true` on their frames).
+    unread_mentions: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,6 +127,8 @@ pub(crate) async fn list(
             role: entry.membership.role.as_str(),
             joined_at: rfc3339(entry.membership.joined_at_ms),
             last_message: entry.last_message.map(|message| GroupMessageView::seen_by(message, Some(&caller.sub))),
+            unread_count: entry.unread_count,
+            unread_mentions: entry.unread_mentions,
         })
         .collect();
     Ok(Json(GroupList { groups, next_cursor: page.next_cursor }))

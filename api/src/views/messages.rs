@@ -113,6 +113,13 @@ pub(crate) struct GroupMessageView {
     /// The files the message carries; download one with `GET /attachments/{attachmentId}`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) attachments: Vec<MessageAttachment>,
+    /// The user ids of the members it mentions (`@username` in its text, or named by the
+    /// sender); gone with its content.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) mentions: Vec<String>,
+    /// It mentions the caller (in a live frame: the connection's user). Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) mention: bool,
     /// On the caller's own messages in a history page: how many of the members who were in the
     /// group when it was sent have it on a device.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,6 +140,7 @@ impl GroupMessageView {
     pub(crate) fn seen_by(message: Opened<GroupMessageRow>, viewer: Option<&str>) -> Self {
         let hidden = viewer.is_some_and(|viewer| message.row.lifecycle.hidden_from(viewer));
         let Opened { row, content, attachments, deleted, reply } = message.hidden(hidden);
+        let mentions = if deleted || hidden { Vec::new() } else { row.mentions };
         Self {
             hidden,
             reactions: if hidden { Vec::new() } else { ReactionView::list(&row.lifecycle, viewer) },
@@ -141,6 +149,8 @@ impl GroupMessageView {
             content,
             deleted,
             attachments: attachments.into_iter().map(MessageAttachment::from).collect(),
+            mention: viewer.is_some_and(|viewer| mentions.iter().any(|id| id == viewer)),
+            mentions,
             timestamp: rfc3339(row.sent_at_ms),
             message_id: row.message_id,
             group_id: row.group_id,

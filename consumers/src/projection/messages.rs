@@ -4,12 +4,15 @@ use async_trait::async_trait;
 use confab_schemas::{Event, Topic, place_kind};
 use futures::{StreamExt, TryStreamExt, stream};
 
-use crate::projection::{LoggedEvent, Projection, ProjectionSpec, Withdrawals};
+use crate::projection::{
+    LoggedEvent, Projection, ProjectionSpec, Withdrawals,
+    numbering::{number_direct, number_group, seen_by_sender, seen_on_joining},
+};
 use confab_readmodels::{
     BlockMark, BlockStore, ChangeKind, GroupMessageRow, Lifecycle, MembershipMark, MessageChange, MessagePlace,
     MessageRow, MessageStore, ReceiptAdvance,
     ReceiptStatus::{Delivered, Read},
-    ReceiptStore, StoreError,
+    ReceiptStore, SeenAdvance, StoreError,
 };
 
 /// `confab.messages` into messages, conversations and receipts.
@@ -63,7 +66,7 @@ impl Projection for MessagesProjection {
         let block_marks: Vec<BlockMark> =
             events.iter().filter_map(|l| BlockMark::from_event(&l.event, l.position.offset)).collect();
         let blocks = self.blocks_of(events, &block_marks).await?;
-        let messages: Vec<MessageRow> = events
+        let mut messages: Vec<MessageRow> = events
             .iter()
             .filter_map(direct_message_row)
             .filter(|row| !closed(&blocks, &row.conversation_id, row.seq, "direct message"))
@@ -72,7 +75,7 @@ impl Projection for MessagesProjection {
         let group_rows: Vec<GroupMessageRow> = events.iter().filter_map(group_message_row).collect();
         let changes: Vec<MessageChange> = events.iter().filter_map(message_change).collect();
         let members = self.members(&group_rows, &changes, &marks).await?;
-        let group_messages: Vec<GroupMessageRow> = group_rows
+        let mut group_messages: Vec<GroupMessageRow> = group_rows
             .into_iter()
             .filter(|row| members.were(&row.group_id, &row.sender_id, row.seq, &row.message_id))
             .collect();
@@ -97,12 +100,17 @@ impl Projection for MessagesProjection {
         if !block_marks.is_empty() {
             self.blocks.put_block_marks(&block_marks).await?;
         }
+        number_direct(self.store.as_ref(), &mut messages).await?;
+        number_group(self.store.as_ref(), &mut group_messages).await?;
         if !messages.is_empty() {
             self.store.put_messages(&messages).await?;
         }
         if !group_messages.is_empty() {
             self.store.put_group_messages(&group_messages).await?;
         }
+        let mut seen: Vec<SeenAdvance> = seen_on_joining(self.store.as_ref(), &marks).await?;
+        seen.extend(messages.iter().map(|m| seen_by_sender(&m.conversation_id, &m.sender_id, m.seq, m.ordinal)));
+        seen.extend(group_messages.iter().map(|m| seen_by_sender(&m.group_id, &m.sender_id, m.seq, m.ordinal)));
         self.carry(&messages, &group_messages).await?;
         // After the messages: a change may follow its message in the same batch.
         if !changes.is_empty() {
@@ -111,14 +119,25 @@ impl Projection for MessagesProjection {
         }
         let mut advances = Vec::new();
         for logged in events {
-            if let Some(advance) = self.receipt(&logged.event).await?
+            if let Some((advance, ordinal)) = self.receipt(&logged.event).await?
                 && !closed(&blocks, &advance.conversation_id, logged.position.offset, "receipt")
             {
+                if advance.status == Read {
+                    seen.push(SeenAdvance {
+                        place_id: advance.conversation_id.clone(),
+                        user_id: advance.user_id.clone(),
+                        seq: advance.seq,
+                        ordinal,
+                    });
+                }
                 advances.push(advance);
             }
         }
         if !advances.is_empty() {
             self.receipts.advance_receipts(&advances).await?;
+        }
+        if !seen.is_empty() {
+            self.receipts.advance_seen(&seen).await?;
         }
         Ok(())
     }
@@ -176,6 +195,7 @@ pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
         message_id: e.payload.message_id.clone(),
         conversation_id: e.payload.conversation_id.clone(),
         seq: logged.position.offset,
+        ordinal: 0,
         sender_id: e.payload.sender_id.clone(),
         sender_username: e.payload.sender_username.clone(),
         recipient_id: e.payload.recipient_id.clone(),
@@ -248,6 +268,7 @@ pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
     Some(GroupMessageRow {
         group_id: e.payload.group_id.clone(),
         seq: logged.position.offset,
+        ordinal: 0,
         message_id: e.payload.message_id.clone(),
         sender_id: e.payload.sender_id.clone(),
         sender_username: e.payload.sender_username.clone(),
@@ -256,6 +277,7 @@ pub fn group_message_row(logged: &LoggedEvent) -> Option<GroupMessageRow> {
         client_message_id: e.payload.client_message_id.clone(),
         attachments: e.payload.attachments.clone(),
         reply_to: e.payload.reply_to_message_id.clone(),
+        mentions: e.payload.mentions.clone(),
         lifecycle: Lifecycle::default(),
     })
 }
@@ -345,10 +367,10 @@ impl MessagesProjection {
         Ok(Members(marks))
     }
 
-    /// A receipt event as a watermark: its message's seq. The message comes first in the same
-    /// partition, so it is stored by now; a receipt naming no message of its conversation (the
-    /// API never appends one) is skipped.
-    async fn receipt(&self, event: &Event) -> Result<Option<ReceiptAdvance>, StoreError> {
+    /// A receipt event as a watermark: its message's seq, and the message's ordinal. The message
+    /// comes first in the same partition, so it is stored by now; a receipt naming no message of
+    /// its conversation (the API never appends one) is skipped.
+    async fn receipt(&self, event: &Event) -> Result<Option<(ReceiptAdvance, u64)>, StoreError> {
         let (conversation_id, user_id, message_id, status, direct) = match event {
             Event::DirectMessagesDelivered(e) => {
                 (&e.payload.conversation_id, &e.payload.reader_id, &e.payload.up_to_message_id, Delivered, true)
@@ -364,15 +386,17 @@ impl MessagesProjection {
             }
             _ => return Ok(None),
         };
-        let seq = if direct {
-            self.store.message(conversation_id, message_id).await?.map(|m| m.seq)
+        let at = if direct {
+            self.store.message(conversation_id, message_id).await?.map(|m| (m.seq, m.ordinal))
         } else {
-            self.store.group_message(conversation_id, message_id).await?.map(|m| m.seq)
+            self.store.group_message(conversation_id, message_id).await?.map(|m| (m.seq, m.ordinal))
         };
-        let Some(seq) = seq else {
+        let Some((seq, ordinal)) = at else {
             tracing::warn!(conversation_id, message_id, "receipt for an unknown message; skipped");
             return Ok(None);
         };
-        Ok(Some(ReceiptAdvance { conversation_id: conversation_id.clone(), user_id: user_id.clone(), status, seq }))
+        let advance =
+            ReceiptAdvance { conversation_id: conversation_id.clone(), user_id: user_id.clone(), status, seq };
+        Ok(Some((advance, ordinal)))
     }
 }

@@ -4,6 +4,7 @@ mod attachments;
 mod erasure;
 mod groups;
 mod messages;
+mod numbering;
 mod users;
 mod withdrawals;
 

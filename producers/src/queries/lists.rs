@@ -21,6 +21,8 @@ pub struct ConversationEntry {
     pub peer_id: String,
     pub peer_username: String,
     pub last_message: Opened<MessageRow>,
+    /// Messages after what the caller has seen ([`confab_readmodels::ReceiptRow::unread`]).
+    pub unread_count: u64,
 }
 
 /// One of the caller's groups.
@@ -30,6 +32,10 @@ pub struct GroupListEntry {
     pub membership: MemberRow,
     /// The newest message the caller may see, if any.
     pub last_message: Option<Opened<GroupMessageRow>>,
+    /// Messages after what the caller has seen ([`confab_readmodels::ReceiptRow::unread`]).
+    pub unread_count: u64,
+    /// Those of them that mention the caller.
+    pub unread_mentions: u64,
 }
 
 /// A page of the caller's groups.
@@ -62,11 +68,14 @@ impl UseCases {
         let opener = self.opener();
         let mut entries = Vec::with_capacity(conversations.len());
         for row in conversations {
+            let receipt = self.read().receipts.receipt(&row.conversation_id, &caller.sub).await?.unwrap_or_default();
+            let unread_count = receipt.unread(row.last_message.ordinal);
             entries.push(ConversationEntry {
                 conversation_id: row.conversation_id,
                 peer_id: row.peer_id,
                 peer_username: row.peer_username,
                 last_message: opener.direct(row.last_message).await?,
+                unread_count,
             });
         }
         let conversations = entries;
@@ -104,12 +113,24 @@ impl UseCases {
         let opener = self.opener();
         let mut groups = Vec::with_capacity(entries.len());
         for (_, (group, membership, last_message)) in entries {
-            let last_message = match last_message {
-                Some(m) => Some(opener.group(m).await?),
-                None => None,
+            let (last_message, (unread_count, unread_mentions)) = match last_message {
+                Some(m) => {
+                    let unread = self.group_unread(&group.group_id, &caller.sub, m.ordinal).await?;
+                    (Some(opener.group(m).await?), unread)
+                }
+                None => (None, (0, 0)),
             };
-            groups.push(GroupListEntry { group, membership, last_message });
+            groups.push(GroupListEntry { group, membership, last_message, unread_count, unread_mentions });
         }
         Ok(GroupPage { groups, next_cursor })
+    }
+
+    /// How many messages of `group_id`, whose newest is numbered `last_ordinal`, `user_id` has
+    /// not seen, and how many of those mention them.
+    async fn group_unread(&self, group_id: &str, user_id: &str, last_ordinal: u64) -> Result<(u64, u64), ChatError> {
+        let read = self.read();
+        let receipt = read.receipts.receipt(group_id, user_id).await?.unwrap_or_default();
+        let mentions = read.messages.mentions_after(group_id, user_id, receipt.seen_seq).await?;
+        Ok((receipt.unread(last_ordinal), mentions))
     }
 }

@@ -59,6 +59,21 @@ impl DynamoStore {
             )
         });
         all(stored.collect()).await?;
+        let mentions = messages.iter().flat_map(|message| {
+            message.mentions.iter().map(move |user| async move {
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.mentions)
+                    .item("group_user", s(&super::messages::group_user(&message.group_id, user)))
+                    .item("seq", s(&seq_key(message.seq)))
+                    .item("message_id", s(&message.message_id))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(sdk_error)
+            })
+        });
+        all(mentions.collect()).await?;
         // Then each group's newest message, once per group.
         let mut newest: Vec<&GroupMessageRow> = Vec::new();
         for message in messages {

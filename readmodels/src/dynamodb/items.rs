@@ -62,6 +62,7 @@ pub(crate) fn message_item(m: &MessageRow) -> Item {
         ("conversation_id".to_owned(), s(&m.conversation_id)),
         ("message_id".to_owned(), s(&m.message_id)),
         ("seq".to_owned(), s(&seq_key(m.seq))),
+        ("ordinal".to_owned(), n(m.ordinal as i64)),
         ("sender_id".to_owned(), s(&m.sender_id)),
         ("sender_username".to_owned(), s(&m.sender_username)),
         ("recipient_id".to_owned(), s(&m.recipient_id)),
@@ -87,6 +88,7 @@ pub(crate) fn message_from_item(item: &Item) -> Result<MessageRow, StoreError> {
         message_id: get_s(item, "message_id")?,
         conversation_id: get_s(item, "conversation_id")?,
         seq: get_seq(item)?,
+        ordinal: get_ordinal(item),
         sender_id: get_s(item, "sender_id")?,
         sender_username: get_s(item, "sender_username")?,
         recipient_id: get_s(item, "recipient_id")?,
@@ -250,6 +252,11 @@ pub(crate) fn get_seq(item: &Item) -> Result<u64, StoreError> {
     seq.parse().map_err(|_| StoreError::corrupt("messages", "seq is not a number"))
 }
 
+/// A message's ordinal; zero in items written before it was kept.
+fn get_ordinal(item: &Item) -> u64 {
+    item.get("ordinal").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
 pub(crate) fn get_opt_s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
@@ -258,6 +265,7 @@ pub(crate) fn group_message_item(m: &GroupMessageRow) -> Item {
     let mut item = Item::from([
         ("group_id".to_owned(), s(&m.group_id)),
         ("seq".to_owned(), s(&seq_key(m.seq))),
+        ("ordinal".to_owned(), n(m.ordinal as i64)),
         ("message_id".to_owned(), s(&m.message_id)),
         ("sender_id".to_owned(), s(&m.sender_id)),
         ("sender_username".to_owned(), s(&m.sender_username)),
@@ -273,6 +281,9 @@ pub(crate) fn group_message_item(m: &GroupMessageRow) -> Item {
     if let Some(reply_to) = &m.reply_to {
         let _ = item.insert("reply_to".to_owned(), s(reply_to));
     }
+    if !m.mentions.is_empty() {
+        let _ = item.insert("mentions".to_owned(), AttributeValue::L(m.mentions.iter().map(|id| s(id)).collect()));
+    }
     put_lifecycle(&mut item, &m.lifecycle);
     item
 }
@@ -281,6 +292,7 @@ pub(crate) fn group_message_from_item(item: &Item) -> Result<GroupMessageRow, St
     Ok(GroupMessageRow {
         group_id: get_s(item, "group_id")?,
         seq: get_s(item, "seq")?.parse().map_err(|_| missing("seq"))?,
+        ordinal: get_ordinal(item),
         message_id: get_s(item, "message_id")?,
         sender_id: get_s(item, "sender_id")?,
         sender_username: get_s(item, "sender_username")?,
@@ -289,6 +301,15 @@ pub(crate) fn group_message_from_item(item: &Item) -> Result<GroupMessageRow, St
         client_message_id: get_opt_s(item, "client_message_id"),
         attachments: attachments_from_item(item)?,
         reply_to: get_opt_s(item, "reply_to"),
+        mentions: match item.get("mentions") {
+            Some(list) => list
+                .as_l()
+                .map_err(|_| missing("mentions"))?
+                .iter()
+                .map(|id| id.as_s().cloned().map_err(|_| missing("mentions")))
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        },
         lifecycle: lifecycle_from_item(item)?,
     })
 }

@@ -22,6 +22,7 @@ impl MessageStore for DynamoStore {
             &t.group_messages,
             &t.membership_marks,
             &t.group_marks,
+            &t.mentions,
             &t.groups,
             &t.receipts,
         ])
@@ -123,6 +124,32 @@ impl MessageStore for DynamoStore {
         DynamoStore::put_group_messages(self, messages).await
     }
 
+    async fn mentions_after(&self, group_id: &str, user_id: &str, after: Option<u64>) -> Result<u64, StoreError> {
+        let from = after.map_or(0, |seq| seq.saturating_add(1));
+        let mut start = None;
+        let mut count = 0u64;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.mentions)
+                .key_condition_expression("group_user = :k AND seq >= :from")
+                .expression_attribute_values(":k", s(&group_user(group_id, user_id)))
+                .expression_attribute_values(":from", s(&seq_key(from)))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            count += u64::try_from(page.count()).unwrap_or_default();
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+
     async fn group_history(
         &self,
         group_id: &str,
@@ -206,6 +233,6 @@ fn mark_from_item(table: &'static str, item: &Item) -> Result<MembershipMark, St
 }
 
 /// The hash key of one user's marks in one group (ids hold no `/`).
-fn group_user(group_id: &str, user_id: &str) -> String {
+pub(super) fn group_user(group_id: &str, user_id: &str) -> String {
     format!("{group_id}/{user_id}")
 }

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::{
-    CHANGE_OUTCOMES, EmbeddedStore, GROUP_MESSAGE_IDS, GROUP_MESSAGES, GROUPS, MEMBERS, USER_GROUPS, from_json, to_json,
+    CHANGE_OUTCOMES, EmbeddedStore, GROUP_MESSAGE_IDS, GROUP_MESSAGES, GROUPS, MEMBERS, MENTIONS, USER_GROUPS,
+    from_json, to_json,
 };
 use crate::{
     ChangeOutcome, GroupChange, GroupMessageRow, GroupRow, GroupStore, GroupSummary, MemberRow, MessageChange,
@@ -14,6 +15,7 @@ use crate::{
 pub(super) fn put_group_messages(txn: &WriteTransaction, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
     let mut stored = txn.open_table(GROUP_MESSAGES).map_err(storage_error)?;
     let mut ids = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
+    let mut mentions = txn.open_table(MENTIONS).map_err(storage_error)?;
     for message in messages {
         let key = (message.group_id.as_str(), message.seq);
         if stored.get(key).map_err(storage_error)?.is_some() {
@@ -22,6 +24,10 @@ pub(super) fn put_group_messages(txn: &WriteTransaction, messages: &[GroupMessag
         let _ = stored.insert(key, to_json(message)?.as_slice()).map_err(storage_error)?;
         let _ =
             ids.insert((message.group_id.as_str(), message.message_id.as_str()), message.seq).map_err(storage_error)?;
+        for user in &message.mentions {
+            let mention = (message.group_id.as_str(), user.as_str(), message.seq);
+            let _ = mentions.insert(mention, message.message_id.as_str()).map_err(storage_error)?;
+        }
     }
     Ok(())
 }

@@ -179,6 +179,22 @@ impl MessageStore for EmbeddedStore {
         self.read(|db| groups::group_message(db, group_id, message_id))
     }
 
+    async fn mentions_after(&self, group_id: &str, user_id: &str, after: Option<u64>) -> Result<u64, StoreError> {
+        self.read(|db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let table = txn.open_table(MENTIONS).map_err(storage_error)?;
+            let from = after.map_or(0, |seq| seq.saturating_add(1));
+            let range =
+                table.range((group_id, user_id, from)..=(group_id, user_id, u64::MAX)).map_err(storage_error)?;
+            let mut count = 0;
+            for entry in range {
+                let _ = entry.map_err(storage_error)?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
     async fn put_membership_marks(&self, marks: &[MembershipMark]) -> Result<(), StoreError> {
         let marks = marks.to_vec();
         self.write(move |txn| {

@@ -59,6 +59,8 @@ const GROUP_MESSAGES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition:
 const GROUP_MESSAGE_IDS: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("group_message_ids");
 /// (group id, user id, seq) -> member: each membership mark in the group's message order.
 const MEMBERSHIP_MARKS: TableDefinition<'_, (&str, &str, u64), bool> = TableDefinition::new("membership_marks");
+/// (group id, user id, seq) -> the id of the message at that seq that mentions the user.
+const MENTIONS: TableDefinition<'_, (&str, &str, u64), &str> = TableDefinition::new("mentions");
 /// (group id, user id, seq) -> the event id of the change a membership mark marks.
 const MEMBERSHIP_CHANGES: TableDefinition<'_, (&str, &str, u64), &str> = TableDefinition::new("membership_changes");
 
@@ -106,6 +108,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(GROUP_MESSAGE_IDS).map_err(storage_error)?;
             let _ = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
             let _ = txn.open_table(MEMBERSHIP_CHANGES).map_err(storage_error)?;
+            let _ = txn.open_table(MENTIONS).map_err(storage_error)?;
             let _ = txn.open_table(CHANGE_OUTCOMES).map_err(storage_error)?;
             let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
@@ -179,6 +182,7 @@ impl EmbeddedStore {
         let _ = out.insert("membership_marks".into(), dump_table(&txn, MEMBERSHIP_MARKS, |k, v| Ok(json!([k, v])))?);
         let _ =
             out.insert("membership_changes".into(), dump_table(&txn, MEMBERSHIP_CHANGES, |k, v| Ok(json!([k, v])))?);
+        let _ = out.insert("mentions".into(), dump_table(&txn, MENTIONS, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert("change_outcomes".into(), dump_table(&txn, CHANGE_OUTCOMES, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert(
             "attachments".into(),

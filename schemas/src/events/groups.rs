@@ -135,6 +135,9 @@ pub struct GroupMessageSentPayload {
     #[serde(default)]
     #[avro(rename = "replyToMessageId")]
     pub reply_to_message_id: Option<String>,
+    /// The members it mentions, by user id: sorted, without repeats, never the sender.
+    #[serde(default)]
+    pub mentions: Vec<String>,
 }
 
 envelope!(
