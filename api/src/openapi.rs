@@ -13,7 +13,7 @@ use crate::{
     AppState, constraints, health,
     routes::{
         analytics, attachments, auth, blocks, chat, encryption, export, group_messages, groups, members,
-        message_changes, receipts, sessions, users,
+        message_changes, pins, receipts, sessions, users,
     },
 };
 
@@ -28,11 +28,13 @@ use crate::{
         chat::send, chat::messages, receipts::read_direct,
         message_changes::edit_direct, message_changes::delete_direct,
         message_changes::react_direct, message_changes::unreact_direct, message_changes::hide_direct,
+        pins::pin_direct, pins::unpin_direct, pins::direct_pins,
         groups::create, groups::list, groups::get, groups::rename,
         members::add_member, members::remove_member, members::set_role,
         group_messages::send, group_messages::messages, receipts::read_group,
         message_changes::edit_group, message_changes::delete_group,
         message_changes::react_group, message_changes::unreact_group, message_changes::hide_group,
+        pins::pin_group, pins::unpin_group, pins::group_pins,
         attachments::request, attachments::complete, attachments::download,
         attachments::direct_attachments, attachments::group_attachments,
         crate::live::socket::connect,

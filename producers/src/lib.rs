@@ -23,6 +23,8 @@ mod messaging;
 pub mod metrics;
 mod opened;
 mod password;
+mod pins;
+pub use pins::MAX_PINS;
 mod profiles;
 mod projected;
 mod publisher;

@@ -29,20 +29,20 @@ pub struct Changed {
 }
 
 /// The message a change is about, whichever kind of place it is in.
-struct Target {
-    kind: &'static str,
-    place_id: String,
-    message_id: String,
-    sender_id: String,
-    recipient_id: Option<String>,
-    seq: u64,
+pub(crate) struct Target {
+    pub(crate) kind: &'static str,
+    pub(crate) place_id: String,
+    pub(crate) message_id: String,
+    pub(crate) sender_id: String,
+    pub(crate) recipient_id: Option<String>,
+    pub(crate) seq: u64,
     sent_at_ms: i64,
     /// What happened to it so far.
-    lifecycle: Lifecycle,
+    pub(crate) lifecycle: Lifecycle,
 }
 
 impl Target {
-    fn deleted(&self) -> bool {
+    pub(crate) fn deleted(&self) -> bool {
         self.lifecycle.deleted_at_ms.is_some()
     }
 }
@@ -81,7 +81,7 @@ fn message_not_found() -> ChatError {
     ChatError::not_found("message_not_found", "no such message")
 }
 
-fn message_deleted() -> ChatError {
+pub(crate) fn message_deleted() -> ChatError {
     ChatError::conflict("message_deleted", "this message was deleted")
 }
 
@@ -198,7 +198,7 @@ impl UseCases {
 
     /// A direct message the caller is a participant of; not found otherwise, as for any id
     /// they cannot see.
-    async fn direct_message_of(&self, caller: &Caller, message_id: &str) -> Result<MessageRow, ChatError> {
+    pub(crate) async fn direct_message_of(&self, caller: &Caller, message_id: &str) -> Result<MessageRow, ChatError> {
         let message_id = parse_message_id(message_id)?;
         let row = self.read().messages.direct_message(&message_id).await?.ok_or_else(message_not_found)?;
         if row.sender_id != caller.sub && row.recipient_id != caller.sub {
@@ -209,7 +209,7 @@ impl UseCases {
 
     /// A message of a group the caller is a member of, which they see (a member added later does
     /// not see, nor act on, what came before), and their role.
-    async fn group_message_of(
+    pub(crate) async fn group_message_of(
         &self,
         caller: &Caller,
         raw_group_id: &str,
@@ -405,7 +405,7 @@ fn not_yours(what: &str) -> ChatError {
 }
 
 /// The other participant of a direct message, from `user_id`'s side.
-fn peer_of(row: &MessageRow, user_id: &str) -> String {
+pub(crate) fn peer_of(row: &MessageRow, user_id: &str) -> String {
     if row.sender_id == user_id { row.recipient_id.clone() } else { row.sender_id.clone() }
 }
 
@@ -413,6 +413,6 @@ fn parse_message_id(raw: &str) -> Result<String, ChatError> {
     Uuid::parse_str(raw).map(|id| id.to_string()).map_err(|_| message_not_found())
 }
 
-fn offset(seq: u64) -> Result<i64, ChatError> {
+pub(crate) fn offset(seq: u64) -> Result<i64, ChatError> {
     i64::try_from(seq).map_err(ChatError::internal)
 }

@@ -39,7 +39,7 @@ pub use groups::{
 };
 pub use keys::{DataKeyStore, KeyCache, WrappedKey};
 pub use lifecycle::{
-    ChangeKind, Lifecycle, MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_USER, MessageChange, MessagePlace,
+    ChangeKind, Lifecycle, MAX_EMOJI_PER_MESSAGE, MAX_REACTIONS_PER_USER, MessageChange, MessagePlace, Pin,
 };
 pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};

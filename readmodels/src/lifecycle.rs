@@ -31,6 +31,16 @@ pub struct Lifecycle {
     /// Who deleted it for themself: it is not in their history.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub hidden_for: BTreeSet<String>,
+    /// Pinned to its place: when, and by whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<Pin>,
+}
+
+/// Who pinned a message, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    pub by: String,
+    pub at_ms: i64,
 }
 
 /// Most distinct emoji one message holds.
@@ -77,6 +87,15 @@ pub enum ChangeKind {
     React { emoji: String, added: bool },
     /// Deleted for the change's actor only.
     Hide,
+    /// Pinned to its place (`pinned`) by the change's actor, or unpinned.
+    Pin { pinned: bool },
+}
+
+impl ChangeKind {
+    /// Whether it may change where the message is pinned: a pin, or a delete (which unpins).
+    pub fn moves_pins(&self) -> bool {
+        matches!(self, ChangeKind::Pin { .. } | ChangeKind::Delete)
+    }
 }
 
 impl Lifecycle {
@@ -85,8 +104,10 @@ impl Lifecycle {
     /// order and only once: a change at or below the last applied (a redelivery), an edit or a
     /// delete after a delete, an edit by anyone but the sender, a change naming another offset
     /// for the message, a reaction already given (or a taking back of one not given), one past
-    /// [`MAX_EMOJI_PER_MESSAGE`] or [`MAX_REACTIONS_PER_USER`], and hiding a message twice from
-    /// the same user change nothing. Only a hiding applies to a deleted message. (Who else may
+    /// [`MAX_EMOJI_PER_MESSAGE`] or [`MAX_REACTIONS_PER_USER`], hiding a message twice from
+    /// the same user, and pinning a pinned message (or unpinning one that is not) change
+    /// nothing. Only a hiding applies to a deleted message; a delete unpins it. (Who may pin in a
+    /// group, its admins, is the API's check, as for deletes.) (Who else may
     /// delete, a group's admin, is the API's check: the read side does not know the roles at
     /// that point of the log.)
     pub fn apply(
@@ -114,6 +135,7 @@ impl Lifecycle {
                 attachments.clear();
                 self.edit_id = None;
                 self.reactions.clear();
+                self.pinned = None;
                 self.deleted_at_ms = Some(change.at_ms);
             }
             ChangeKind::React { emoji, added } => {
@@ -125,6 +147,12 @@ impl Lifecycle {
                 if !self.hidden_for.insert(change.actor_id.clone()) {
                     return false;
                 }
+            }
+            ChangeKind::Pin { pinned } => {
+                if self.pinned.is_some() == *pinned {
+                    return false;
+                }
+                self.pinned = pinned.then(|| Pin { by: change.actor_id.clone(), at_ms: change.at_ms });
             }
         }
         self.changed_seq = change.seq;

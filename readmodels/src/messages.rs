@@ -187,6 +187,10 @@ pub trait MessageStore: Send + Sync + 'static {
     /// each group's last message forward.
     async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError>;
 
+    /// The ids of up to `limit` messages pinned in `place_id` (a direct conversation or a
+    /// group), the newest message first.
+    async fn pins(&self, place_id: &str, limit: usize) -> Result<Vec<String>, StoreError>;
+
     /// How many messages of `group_id` after `after` (a seq; None: from the start) mention
     /// `user_id`.
     async fn mentions_after(&self, group_id: &str, user_id: &str, after: Option<u64>) -> Result<u64, StoreError>;

@@ -428,6 +428,14 @@ async fn message_changes(read_models: &ReadModels) {
         assert_eq!(listed[0].last_message, tombstone, "{user}'s list keeps the tombstone, not an older message");
     }
     assert_eq!(messages.history(&c, None, 10).await.unwrap()[0], tombstone);
+    // A direct pin; a delete unpins.
+    let second = Uuid::now_v7().to_string();
+    messages.put_messages(&[MessageRow { message_id: second.clone(), ..message(&c, 50, "b", "a", 50) }]).await.unwrap();
+    let pinned = ChangeKind::Pin { pinned: true };
+    messages.apply_message_changes(&[change(direct(), (&second, 50), 51, "a", pinned)]).await.unwrap();
+    assert_eq!(messages.pins(&c, 10).await.unwrap(), vec![second.clone()]);
+    messages.apply_message_changes(&[change(direct(), (&second, 50), 52, "b", ChangeKind::Delete)]).await.unwrap();
+    assert!(messages.pins(&c, 10).await.unwrap().is_empty(), "unpinned by its delete");
 
     let g = Uuid::now_v7().to_string();
     let group_sent: Vec<GroupMessageRow> = (1..=2).map(|seq| group_message(&g, seq)).collect();
@@ -442,6 +450,22 @@ async fn message_changes(read_models: &ReadModels) {
         ])
         .await
         .unwrap();
+    // Pins: once each, listed newest message first, redelivered alike, gone with a delete.
+    let pin = |pinned| ChangeKind::Pin { pinned };
+    let pins = [
+        change(group(), newest, 5, "a", pin(true)),
+        change(group(), newest, 6, "b", pin(true)),
+        change(group(), older, 7, "a", pin(true)),
+    ];
+    messages.apply_message_changes(&pins).await.unwrap();
+    messages.apply_message_changes(&pins).await.unwrap();
+    assert_eq!(messages.pins(&g, 10).await.unwrap(), [newest.0], "a deleted message is never pinned");
+    let pinned = messages.group_message(&g, newest.0).await.unwrap().unwrap().lifecycle.pinned;
+    assert_eq!(pinned, Some(confab_readmodels::Pin { by: "a".into(), at_ms: 500 }), "the first pin stands");
+    messages.apply_message_changes(&[change(group(), newest, 8, "a", pin(false))]).await.unwrap();
+    assert!(messages.pins(&g, 10).await.unwrap().is_empty());
+    messages.apply_message_changes(&[change(group(), newest, 9, "b", pin(true))]).await.unwrap();
+    assert_eq!(messages.pins(&g, 10).await.unwrap(), [newest.0]);
     let last_group = messages.last_group_message(&g).await.unwrap().unwrap();
     assert_eq!((last_group.content.as_str(), last_group.lifecycle.edit_count), ("better", 1));
     assert_eq!(messages.group_message(&g, older.0).await.unwrap().unwrap().lifecycle.deleted_at_ms, Some(400));

@@ -29,6 +29,7 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
         ("io.confab.events.MessageDeleted", confab_schemas::MessageDeleted::get_schema()),
         ("io.confab.events.MessageReacted", confab_schemas::MessageReacted::get_schema()),
         ("io.confab.events.MessageHidden", confab_schemas::MessageHidden::get_schema()),
+        ("io.confab.events.MessagePinned", confab_schemas::MessagePinned::get_schema()),
     ] {
         let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
         assert_eq!(

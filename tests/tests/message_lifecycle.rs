@@ -559,7 +559,86 @@ async fn mentions_flag_the_mentioned_and_count_until_read(backend: Backend) {
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
 }
 
+async fn pins_are_listed_for_whoever_sees_them(backend: Backend) {
+    let deployment = Deployment::new(backend);
+    let server = deployment.serve();
+    let client = Client::new(&server.base_url);
+    let (alice, bob, carol) = (client.user("alice").await, client.user("bob").await, client.user("carol").await);
+
+    // Direct: either participant pins; both see it, and hear of it.
+    let mut alice_phone = Socket::connect(&server.base_url, &alice.token, None).await;
+    let first = id(&client.send(&alice, "bob", "the address").await);
+    let second = id(&client.send(&alice, "bob", "the time").await);
+    for message in [&first, &second, &first] {
+        let pinned = client.put(&format!("/chat/messages/{message}/pin"), Some(&bob.token), json!(null)).await;
+        assert_eq!(pinned.status, StatusCode::NO_CONTENT, "again: nothing changes; {}", pinned.body);
+    }
+    let frame = alice_phone.next_of("messagePinned").await;
+    assert_eq!((frame["messageId"].as_str(), frame["pinned"].as_bool()), (Some(first.as_str()), Some(true)));
+    assert_eq!(frame["actorId"], bob.id.as_str());
+    let pins = |user: &confab_e2e::User, peer: &str| {
+        let (client, token, path) = (&client, user.token.clone(), format!("/chat/pins?recipient={peer}"));
+        async move {
+            let listed = client.get(&path, Some(&token)).await;
+            assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+            listed.body["pins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["messageId"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(pins(&alice, "bob").await, [second.clone(), first.clone()], "newest first");
+    let history = client.full_history(&alice, "bob").await;
+    assert_eq!(find(&history, &first)["pinnedBy"], bob.id.as_str());
+    assert!(find(&history, &first)["pinnedAt"].as_str().is_some_and(|at| at.ends_with('Z')));
+    let unpinned = client.delete(&format!("/chat/messages/{second}/pin"), Some(&alice.token)).await;
+    assert_eq!(unpinned.status, StatusCode::NO_CONTENT);
+    assert_eq!(pins(&bob, "alice").await, vec![first.clone()]);
+    // A delete unpins; a deleted message cannot be pinned.
+    assert_eq!(
+        client.delete(&format!("/chat/messages/{first}"), Some(&alice.token)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(pins(&bob, "alice").await.is_empty());
+    let refused = client.put(&format!("/chat/messages/{first}/pin"), Some(&bob.token), json!(null)).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::CONFLICT, "message_deleted"));
+    let stranger = client.put(&format!("/chat/messages/{second}/pin"), Some(&carol.token), json!(null)).await;
+    assert_eq!((stranger.status, stranger.error_code()), (StatusCode::NOT_FOUND, "message_not_found"));
+
+    // A group: admins pin; a member added later sees only the pins of what they see.
+    let group = client.group(&alice, "crag", &["bob"]).await;
+    let early = id(&client.group_send(&bob, &group, "before carol").await);
+    let path = |message: &str| format!("/groups/{group}/messages/{message}/pin");
+    let not_admin = client.put(&path(&early), Some(&bob.token), json!(null)).await;
+    assert_eq!((not_admin.status, not_admin.error_code()), (StatusCode::FORBIDDEN, "not_an_admin"));
+    assert_eq!(client.put(&path(&early), Some(&alice.token), json!(null)).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
+    let late = id(&client.group_send(&bob, &group, "after carol").await);
+    assert_eq!(client.put(&path(&late), Some(&alice.token), json!(null)).await.status, StatusCode::NO_CONTENT);
+    let group_pins = |user: &confab_e2e::User| {
+        let (client, token, path) = (&client, user.token.clone(), format!("/groups/{group}/pins"));
+        async move {
+            let listed = client.get(&path, Some(&token)).await;
+            assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+            listed.body["pins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["messageId"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(group_pins(&bob).await, [late.clone(), early.clone()]);
+    assert_eq!(group_pins(&carol).await, vec![late.clone()], "what came before her stays unseen");
+    let outsider = client.user("dave").await;
+    let refused = client.get(&format!("/groups/{group}/pins"), Some(&outsider.token)).await;
+    assert_eq!((refused.status, refused.error_code()), (StatusCode::FORBIDDEN, "not_a_member"));
+}
+
 backend_tests!(
+    pins_are_listed_for_whoever_sees_them,
     mentions_flag_the_mentioned_and_count_until_read,
     unread_counts_follow_a_scripted_history,
     a_deleted_message_takes_its_files_along,

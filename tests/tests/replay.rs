@@ -65,6 +65,8 @@ async fn blue_green_replay_equals_the_live_tables_and_takes_over(backend: Backen
     let taken_back = taken_back.body["messageId"].as_str().unwrap().to_owned();
     let path = format!("/groups/{group}/messages/{taken_back}");
     assert_eq!(client.delete(&path, Some(&alice.token)).await.status, StatusCode::NO_CONTENT);
+    let pin = client.put(&format!("/groups/{group}/messages/{said}/pin"), Some(&alice.token), json!(null)).await;
+    assert_eq!(pin.status, StatusCode::NO_CONTENT, "{}", pin.body);
     let photo = client.attachment(&alice, json!({ "groupId": group }), b"group photo").await;
     let body = json!({ "attachments": [photo] });
     assert_eq!(client.post(&format!("/groups/{group}/send"), Some(&alice.token), body).await.status, StatusCode::OK);

@@ -285,13 +285,15 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
     );
     let left = client.delete(&format!("/groups/{group}/members/carol"), Some(&carol.token)).await;
     assert_eq!(left.status, reqwest::StatusCode::NO_CONTENT);
-    // A message edited, reacted to, deleted for one member and then for everyone.
+    // A message edited, reacted to, pinned, deleted for one member and then for everyone.
     let message = group_sent.body["messageId"].as_str().unwrap();
     let path = format!("/groups/{group}/messages/{message}");
     let edited = client.patch(&path, Some(&alice.token), json!({ "message": "to all!" })).await;
     assert_eq!(edited.status, reqwest::StatusCode::OK, "{}", edited.body);
     let reacted = client.put(&format!("{path}/reactions/👍"), Some(&bob.token), json!(null)).await;
     assert_eq!(reacted.status, reqwest::StatusCode::NO_CONTENT, "{}", reacted.body);
+    let pinned = client.put(&format!("{path}/pin"), Some(&alice.token), json!(null)).await;
+    assert_eq!(pinned.status, reqwest::StatusCode::NO_CONTENT, "{}", pinned.body);
     let hidden = client.post(&format!("{path}/hide"), Some(&bob.token), json!(null)).await;
     assert_eq!(hidden.status, reqwest::StatusCode::NO_CONTENT, "{}", hidden.body);
     assert_eq!(client.delete(&path, Some(&alice.token)).await.status, reqwest::StatusCode::NO_CONTENT);

@@ -145,6 +145,7 @@ pub(crate) async fn render(quoter: &Quoter, notification: &Notification) -> Resu
         Event::MessageDeleted(_) => changed(opener, event, Change::Gone("messageDeleted")).await?,
         Event::MessageReacted(e) => changed(opener, event, Change::Reacted(&e.payload.emoji, e.payload.added)).await?,
         Event::MessageHidden(_) => changed(opener, event, Change::Gone("messageHidden")).await?,
+        Event::MessagePinned(e) => changed(opener, event, Change::Pinned(e.payload.pinned)).await?,
         Event::UserRegistered(_)
         | Event::SessionStarted(_)
         | Event::SessionRefreshed(_)
@@ -168,6 +169,8 @@ enum Change<'a> {
     Gone(&'static str),
     /// A reaction added (`true`) or taken back.
     Reacted(&'a str, bool),
+    /// Pinned (`true`) or unpinned.
+    Pinned(bool),
 }
 
 /// Which message a change frame is about, as every change frame names it.
@@ -188,10 +191,13 @@ struct ChangedFrame<'a> {
     emoji: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     added: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pinned: Option<bool>,
 }
 
-/// A `messageEdited`, `messageDeleted`, `messageHidden` or `reaction` frame: which message,
-/// where, and what changed (an edit's new text opened; who reacted is the `actorId`); None for
+/// A `messageEdited`, `messageDeleted`, `messageHidden`, `reaction` or `messagePinned` frame:
+/// which message, where, and what changed (an edit's new text opened; who reacted or pinned is
+/// the `actorId`); None for
 /// an edit whose text no longer opens (its sender's account is erased: the message shows as
 /// deleted).
 async fn changed(opener: &Opener, event: &Event, change: Change<'_>) -> Result<Option<Rendered>, ApiError> {
@@ -206,12 +212,17 @@ async fn changed(opener: &Opener, event: &Event, change: Change<'_>) -> Result<O
         content: None,
         emoji: None,
         added: None,
+        pinned: None,
     };
     let frame_type = match change {
         Change::Gone(frame_type) => frame_type,
         Change::Reacted(emoji, added) => {
             (frame.emoji, frame.added) = (Some(emoji), Some(added));
             "reaction"
+        }
+        Change::Pinned(pinned) => {
+            frame.pinned = Some(pinned);
+            "messagePinned"
         }
         Change::Edited(edit_id, sealed) => {
             let Some(text) = opener.edit(&changed, edit_id, sealed).await? else { return Ok(None) };

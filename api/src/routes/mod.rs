@@ -12,6 +12,7 @@ pub(crate) mod groups;
 pub(crate) mod members;
 pub(crate) mod message_changes;
 pub(crate) mod objects;
+pub(crate) mod pins;
 pub(crate) mod receipts;
 pub(crate) mod sessions;
 pub(crate) mod users;
@@ -91,6 +92,8 @@ pub fn router(state: AppState) -> Router {
             put(message_changes::react_direct).delete(message_changes::unreact_direct),
         )
         .route("/chat/messages/{message_id}/hide", post(message_changes::hide_direct))
+        .route("/chat/messages/{message_id}/pin", put(pins::pin_direct).delete(pins::unpin_direct))
+        .route("/chat/pins", get(pins::direct_pins))
         .route("/chat/read", post(receipts::read_direct))
         .route("/groups/{group_id}/read", post(receipts::read_group))
         .route("/ws", get(crate::live::socket::connect))
@@ -111,6 +114,8 @@ pub fn router(state: AppState) -> Router {
             put(message_changes::react_group).delete(message_changes::unreact_group),
         )
         .route("/groups/{group_id}/messages/{message_id}/hide", post(message_changes::hide_group))
+        .route("/groups/{group_id}/messages/{message_id}/pin", put(pins::pin_group).delete(pins::unpin_group))
+        .route("/groups/{group_id}/pins", get(pins::group_pins))
         .route("/attachments", post(attachments::request))
         .route("/attachments/{attachment_id}", get(attachments::download))
         .route("/attachments/{attachment_id}/complete", post(attachments::complete))

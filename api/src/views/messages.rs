@@ -177,6 +177,12 @@ pub(crate) struct ChangesView {
     /// When it was deleted for everyone (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) deleted_at: Option<String>,
+    /// When it was pinned to its conversation or group (RFC 3339), while it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pinned_at: Option<String>,
+    /// Who pinned it, by user id, while it is pinned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) pinned_by: Option<String>,
 }
 
 impl From<&Lifecycle> for ChangesView {
@@ -187,6 +193,8 @@ impl From<&Lifecycle> for ChangesView {
             edited_at: lifecycle.edited_at_ms.filter(|_| !deleted).map(rfc3339),
             edit_count: Some(lifecycle.edit_count).filter(|count| *count > 0 && !deleted),
             deleted_at: lifecycle.deleted_at_ms.map(rfc3339),
+            pinned_at: lifecycle.pinned.as_ref().map(|pin| rfc3339(pin.at_ms)),
+            pinned_by: lifecycle.pinned.as_ref().map(|pin| pin.by.clone()),
         }
     }
 }

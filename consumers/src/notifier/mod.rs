@@ -161,7 +161,7 @@ impl Notifier {
             // Only those who see it, by the one rule, with the marks this reader has seen.
             Event::GroupMessageSent(e) => members.seeing(self, &e.payload.group_id, offset, marks, shutdown).await?,
             // Those who see the message, and no one else.
-            Event::MessageEdited(_) | Event::MessageDeleted(_) | Event::MessageReacted(_) => match event.changed_message() {
+            Event::MessageEdited(_) | Event::MessageDeleted(_) | Event::MessageReacted(_) | Event::MessagePinned(_) => match event.changed_message() {
                 Some(changed) if changed.kind == place_kind::GROUP => {
                     let message_seq = u64::try_from(changed.message_offset).unwrap_or(u64::MAX);
                     members.seeing(self, changed.place_id, message_seq, marks, shutdown).await?

@@ -82,9 +82,10 @@ impl Projection for MessagesProjection {
         let changes: Vec<MessageChange> = changes
             .into_iter()
             .filter(|change| match (&change.place, &change.kind) {
-                (MessagePlace::Direct(conversation), ChangeKind::Edit { .. } | ChangeKind::React { .. }) => {
-                    !closed(&blocks, conversation, change.seq, "edit or reaction")
-                }
+                (
+                    MessagePlace::Direct(conversation),
+                    ChangeKind::Edit { .. } | ChangeKind::React { .. } | ChangeKind::Pin { .. },
+                ) => !closed(&blocks, conversation, change.seq, "edit, reaction or pin"),
                 (MessagePlace::Direct(_), ChangeKind::Delete | ChangeKind::Hide) => true,
                 (MessagePlace::Group(group), _) => {
                     members.were(group, &change.actor_id, change.seq, &change.message_id)
@@ -209,7 +210,8 @@ pub fn direct_message_row(logged: &LoggedEvent) -> Option<MessageRow> {
     })
 }
 
-/// The change a `MessageEdited`, `MessageDeleted`, `MessageReacted` or `MessageHidden` becomes; None for any other event, or one
+/// The change a `MessageEdited`, `MessageDeleted`, `MessageReacted`, `MessageHidden` or
+/// `MessagePinned` becomes; None for any other event, or one
 /// naming a kind of place this version does not know.
 pub(crate) fn message_change(logged: &LoggedEvent) -> Option<MessageChange> {
     let changed = logged.event.changed_message()?;
@@ -217,6 +219,7 @@ pub(crate) fn message_change(logged: &LoggedEvent) -> Option<MessageChange> {
         Event::MessageEdited(e) => ChangeKind::Edit { edit_id: e.event_id.clone(), content: e.payload.content.clone() },
         Event::MessageReacted(e) => ChangeKind::React { emoji: e.payload.emoji.clone(), added: e.payload.added },
         Event::MessageHidden(_) => ChangeKind::Hide,
+        Event::MessagePinned(e) => ChangeKind::Pin { pinned: e.payload.pinned },
         _ => ChangeKind::Delete,
     };
     let place = match changed.kind {

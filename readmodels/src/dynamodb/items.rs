@@ -7,8 +7,8 @@ use confab_schemas::AttachmentRef;
 use serde_json::{Value, json};
 
 use crate::{
-    ConversationRow, GroupMessageRow, GroupRole, GroupRow, Lifecycle, MemberRow, MessageRow, ProfileFields, StoreError,
-    UserRow,
+    ConversationRow, GroupMessageRow, GroupRole, GroupRow, Lifecycle, MemberRow, MessageRow, Pin, ProfileFields,
+    StoreError, UserRow,
 };
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -174,6 +174,10 @@ fn put_lifecycle(item: &mut Item, lifecycle: &Lifecycle) {
         let users = lifecycle.hidden_for.iter().cloned().collect();
         let _ = item.insert("hidden_for".to_owned(), AttributeValue::Ss(users));
     }
+    if let Some(pin) = &lifecycle.pinned {
+        let _ = item.insert("pinned_by".to_owned(), s(&pin.by));
+        let _ = item.insert("pinned_at_ms".to_owned(), n(pin.at_ms));
+    }
 }
 
 fn lifecycle_from_item(item: &Item) -> Result<Lifecycle, StoreError> {
@@ -189,6 +193,10 @@ fn lifecycle_from_item(item: &Item) -> Result<Lifecycle, StoreError> {
         hidden_for: match item.get("hidden_for") {
             Some(users) => users.as_ss().map_err(|_| missing("hidden_for"))?.iter().cloned().collect(),
             None => BTreeSet::new(),
+        },
+        pinned: match (get_opt_s(item, "pinned_by"), number("pinned_at_ms")) {
+            (Some(by), Some(at_ms)) => Some(Pin { by, at_ms }),
+            _ => None,
         },
     })
 }

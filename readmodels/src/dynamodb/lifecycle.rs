@@ -11,7 +11,7 @@ use super::{
     groups::already_updated,
     items::{Item, group_message_item, message_from_item, message_item, n, s},
 };
-use crate::{GroupMessageRow, MessageChange, MessagePlace, MessageRow, StoreError};
+use crate::{GroupMessageRow, Lifecycle, MessageChange, MessagePlace, MessageRow, StoreError};
 
 /// Only a newer state of a message replaces an item's: `changed_seq` is fixed-width, so it sorts
 /// as the number.
@@ -59,6 +59,7 @@ impl DynamoStore {
         if row.lifecycle.changed_seq == 0 {
             return Ok(());
         }
+        self.index_pin(conversation_id, changes, (row.seq, &row.message_id, &row.lifecycle)).await?;
         let copies = row.conversation_rows().into_iter().map(|copy| {
             self.client
                 .update_item()
@@ -96,6 +97,7 @@ impl DynamoStore {
         if row.lifecycle.changed_seq == 0 {
             return Ok(());
         }
+        self.index_pin(group_id, changes, (row.seq, &row.message_id, &row.lifecycle)).await?;
         already_updated(
             self.client
                 .update_item()
@@ -111,6 +113,28 @@ impl DynamoStore {
                 .send()
                 .await,
         )
+    }
+
+    /// Brings the pins index to the message as it stands, when `changes` may have moved it: a
+    /// redelivery of them brings it there again.
+    async fn index_pin(
+        &self,
+        place_id: &str,
+        changes: &[MessageChange],
+        (seq, message_id, lifecycle): (u64, &str, &Lifecycle),
+    ) -> Result<(), StoreError> {
+        if !changes.iter().any(|change| change.kind.moves_pins()) {
+            return Ok(());
+        }
+        let (table, place, seq) = (&self.tables.pins, s(place_id), s(&super::items::seq_key(seq)));
+        if lifecycle.pinned.is_some() {
+            let put = self.client.put_item().table_name(table).item("place_id", place).item("seq", seq);
+            let _ = put.item("message_id", s(message_id)).send().await.map_err(super::sdk_error)?;
+        } else {
+            let delete = self.client.delete_item().table_name(table).key("place_id", place).key("seq", seq);
+            let _ = delete.send().await.map_err(super::sdk_error)?;
+        }
+        Ok(())
     }
 
     /// Writes a message item unless the stored one is as new or newer.

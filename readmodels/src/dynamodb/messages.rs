@@ -23,6 +23,7 @@ impl MessageStore for DynamoStore {
             &t.membership_marks,
             &t.group_marks,
             &t.mentions,
+            &t.pins,
             &t.groups,
             &t.receipts,
         ])
@@ -122,6 +123,11 @@ impl MessageStore for DynamoStore {
 
     async fn put_group_messages(&self, messages: &[GroupMessageRow]) -> Result<(), StoreError> {
         DynamoStore::put_group_messages(self, messages).await
+    }
+
+    async fn pins(&self, place_id: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let items = self.seq_range(&self.tables.pins, None, ("place_id", place_id), None, None, limit).await?;
+        items.iter().map(|item| get_s(item, "message_id")).collect()
     }
 
     async fn mentions_after(&self, group_id: &str, user_id: &str, after: Option<u64>) -> Result<u64, StoreError> {

@@ -38,6 +38,8 @@ pub struct TableNames {
     pub group_marks: String,
     /// Group messages that mention a member, by (group, member), in the group's order.
     pub mentions: String,
+    /// Pinned messages, by conversation or group, in its order.
+    pub pins: String,
     /// What each membership change did, by group, in log order.
     pub change_outcomes: String,
     pub receipts: String,
@@ -87,6 +89,7 @@ impl TableNames {
             membership_marks: name("membership_marks"),
             group_marks: name("group_marks"),
             mentions: name("mentions"),
+            pins: name("pins"),
             change_outcomes: name("change_outcomes"),
             receipts: name("receipts"),
             attachments: name("attachments"),
@@ -113,7 +116,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 22] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 23] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -128,6 +131,7 @@ impl TableNames {
             ("membership_marks", &self.membership_marks),
             ("group_marks", &self.group_marks),
             ("mentions", &self.mentions),
+            ("pins", &self.pins),
             ("change_outcomes", &self.change_outcomes),
             ("receipts", &self.receipts),
             ("attachments", &self.attachments),
@@ -191,6 +195,7 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
         Spec { name: &tables.membership_marks, hash: "group_user", range: Some("seq"), local_index: None },
         Spec { name: &tables.group_marks, hash: "group_id", range: Some("seq"), local_index: None },
         Spec { name: &tables.mentions, hash: "group_user", range: Some("seq"), local_index: None },
+        Spec { name: &tables.pins, hash: "place_id", range: Some("seq"), local_index: None },
         Spec { name: &tables.change_outcomes, hash: "group_id", range: Some("offset"), local_index: None },
         Spec { name: &tables.receipts, hash: "conversation_id", range: Some("user_id"), local_index: None },
         Spec { name: &tables.attachments, hash: "attachment_id", range: None, local_index: None },

@@ -47,6 +47,9 @@ pub(super) fn change_group_message(
     let Some(mut row): Option<GroupMessageRow> = row.transpose()? else { return Ok(()) };
     if row.apply(change) {
         let _ = stored.insert((group_id, seq), to_json(&row)?.as_slice()).map_err(storage_error)?;
+        if change.kind.moves_pins() {
+            super::index_pin(txn, group_id, seq, &row.message_id, row.lifecycle.pinned.is_some())?;
+        }
     }
     Ok(())
 }

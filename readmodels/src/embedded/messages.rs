@@ -179,6 +179,19 @@ impl MessageStore for EmbeddedStore {
         self.read(|db| groups::group_message(db, group_id, message_id))
     }
 
+    async fn pins(&self, place_id: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.read(|db| {
+            let txn = db.begin_read().map_err(storage_error)?;
+            let table = txn.open_table(PINS).map_err(storage_error)?;
+            let range = table.range((place_id, 0)..=(place_id, u64::MAX)).map_err(storage_error)?;
+            let mut ids = Vec::new();
+            for entry in range.rev().take(limit.min(crate::MAX_PAGE_ROWS)) {
+                ids.push(entry.map_err(storage_error)?.1.value().to_owned());
+            }
+            Ok(ids)
+        })
+    }
+
     async fn mentions_after(&self, group_id: &str, user_id: &str, after: Option<u64>) -> Result<u64, StoreError> {
         self.read(|db| {
             let txn = db.begin_read().map_err(storage_error)?;
@@ -255,6 +268,9 @@ fn change_direct(
         return Ok(());
     }
     let _ = stored.insert(key, to_json(&row)?.as_slice()).map_err(storage_error)?;
+    if change.kind.moves_pins() {
+        index_pin(txn, conversation_id, row.seq, &row.message_id, row.lifecycle.pinned.is_some())?;
+    }
     let mut conversations = txn.open_table(CONVERSATIONS).map_err(storage_error)?;
     for mut copy in row.conversation_rows() {
         let key = (copy.user_id.as_str(), conversation_id);

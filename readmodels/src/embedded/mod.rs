@@ -59,6 +59,8 @@ const GROUP_MESSAGES: TableDefinition<'_, (&str, u64), &[u8]> = TableDefinition:
 const GROUP_MESSAGE_IDS: TableDefinition<'_, (&str, &str), u64> = TableDefinition::new("group_message_ids");
 /// (group id, user id, seq) -> member: each membership mark in the group's message order.
 const MEMBERSHIP_MARKS: TableDefinition<'_, (&str, &str, u64), bool> = TableDefinition::new("membership_marks");
+/// (conversation or group id, seq) -> the id of the message at that seq, pinned there.
+const PINS: TableDefinition<'_, (&str, u64), &str> = TableDefinition::new("pins");
 /// (group id, user id, seq) -> the id of the message at that seq that mentions the user.
 const MENTIONS: TableDefinition<'_, (&str, &str, u64), &str> = TableDefinition::new("mentions");
 /// (group id, user id, seq) -> the event id of the change a membership mark marks.
@@ -109,6 +111,7 @@ impl EmbeddedStore {
             let _ = txn.open_table(MEMBERSHIP_MARKS).map_err(storage_error)?;
             let _ = txn.open_table(MEMBERSHIP_CHANGES).map_err(storage_error)?;
             let _ = txn.open_table(MENTIONS).map_err(storage_error)?;
+            let _ = txn.open_table(PINS).map_err(storage_error)?;
             let _ = txn.open_table(CHANGE_OUTCOMES).map_err(storage_error)?;
             let _ = txn.open_table(attachments::ATTACHMENTS).map_err(storage_error)?;
             let _ = txn.open_table(attachments::CONVERSATION_ATTACHMENTS).map_err(storage_error)?;
@@ -183,6 +186,7 @@ impl EmbeddedStore {
         let _ =
             out.insert("membership_changes".into(), dump_table(&txn, MEMBERSHIP_CHANGES, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert("mentions".into(), dump_table(&txn, MENTIONS, |k, v| Ok(json!([k, v])))?);
+        let _ = out.insert("pins".into(), dump_table(&txn, PINS, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert("change_outcomes".into(), dump_table(&txn, CHANGE_OUTCOMES, |k, v| Ok(json!([k, v])))?);
         let _ = out.insert(
             "attachments".into(),
@@ -239,6 +243,23 @@ pub(crate) async fn on_blocking_pool<T: Send + 'static>(
 ) -> Result<T, StoreError> {
     let db = Arc::clone(db);
     tokio::task::spawn_blocking(move || f(&db)).await.map_err(storage_error)?
+}
+
+/// Keeps `(place_id, seq)` in the pins index as the message there stands: listed while pinned.
+fn index_pin(
+    txn: &WriteTransaction,
+    place_id: &str,
+    seq: u64,
+    message_id: &str,
+    pinned: bool,
+) -> Result<(), StoreError> {
+    let mut pins = txn.open_table(PINS).map_err(storage_error)?;
+    if pinned {
+        let _ = pins.insert((place_id, seq), message_id).map_err(storage_error)?;
+    } else {
+        let _ = pins.remove((place_id, seq)).map_err(storage_error)?;
+    }
+    Ok(())
 }
 
 /// Every row of one table, in key order, each turned into JSON by `row`.

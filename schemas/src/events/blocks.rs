@@ -51,6 +51,7 @@ impl super::Event {
             super::Event::DirectMessagesRead(e) => Some(&e.payload.conversation_id),
             super::Event::MessageEdited(e) if e.payload.kind == super::place_kind::DIRECT => Some(&e.payload.place_id),
             super::Event::MessageReacted(e) if e.payload.kind == super::place_kind::DIRECT => Some(&e.payload.place_id),
+            super::Event::MessagePinned(e) if e.payload.kind == super::place_kind::DIRECT => Some(&e.payload.place_id),
             _ => None,
         }
     }

@@ -123,6 +123,36 @@ pub struct MessageHiddenPayload {
     pub message_offset: i64,
 }
 
+envelope!(
+    /// A message pinned to its conversation or group, or unpinned.
+    MessagePinned(MessagePinnedPayload)
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "io.confab.events")]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePinnedPayload {
+    #[avro(rename = "messageId")]
+    pub message_id: String,
+    /// `direct` or `group`: what `place_id` names.
+    pub kind: String,
+    /// The conversation or the group, the record key.
+    #[avro(rename = "placeId")]
+    pub place_id: String,
+    /// The message's sender.
+    #[avro(rename = "senderId")]
+    pub sender_id: String,
+    /// The other participant of a direct conversation; None in a group.
+    #[serde(default)]
+    #[avro(rename = "recipientId")]
+    pub recipient_id: Option<String>,
+    /// The message's offset in this same partition.
+    #[avro(rename = "messageOffset")]
+    pub message_offset: i64,
+    /// True: pinned; false: unpinned.
+    pub pinned: bool,
+}
+
 /// What a change's `kind` says its place is.
 pub mod place_kind {
     pub const DIRECT: &str = "direct";
@@ -141,7 +171,8 @@ pub struct ChangedMessage<'a> {
 }
 
 impl super::Event {
-    /// The message an edit, a delete, a reaction or a hiding changes; None for any other event.
+    /// The message an edit, a delete, a reaction, a hiding or a pin changes; None for any other
+    /// event.
     pub fn changed_message(&self) -> Option<ChangedMessage<'_>> {
         let (p_message, p_kind, p_place, p_sender, p_recipient, p_offset) = match self {
             super::Event::MessageEdited(e) => {
@@ -157,6 +188,10 @@ impl super::Event {
                 (&p.message_id, &p.kind, &p.place_id, &p.sender_id, &p.recipient_id, p.message_offset)
             }
             super::Event::MessageHidden(e) => {
+                let p = &e.payload;
+                (&p.message_id, &p.kind, &p.place_id, &p.sender_id, &p.recipient_id, p.message_offset)
+            }
+            super::Event::MessagePinned(e) => {
                 let p = &e.payload;
                 (&p.message_id, &p.kind, &p.place_id, &p.sender_id, &p.recipient_id, p.message_offset)
             }

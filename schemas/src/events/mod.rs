@@ -25,7 +25,7 @@ pub use groups::{
 };
 pub use lifecycle::{
     ChangedMessage, MessageDeleted, MessageDeletedPayload, MessageEdited, MessageEditedPayload, MessageHidden,
-    MessageHiddenPayload, MessageReacted, MessageReactedPayload, place_kind,
+    MessageHiddenPayload, MessagePinned, MessagePinnedPayload, MessageReacted, MessageReactedPayload, place_kind,
 };
 pub use profiles::{ProfileUpdated, ProfileUpdatedPayload};
 pub use receipts::{
@@ -139,6 +139,7 @@ events! {
     MessageDeleted => Topic::Messages, |e| &e.payload.place_id;
     MessageReacted => Topic::Messages, |e| &e.payload.place_id;
     MessageHidden => Topic::Messages, |e| &e.payload.place_id;
+    MessagePinned => Topic::Messages, |e| &e.payload.place_id;
     UserBlocked => Topic::Messages, |e| &e.payload.conversation_id;
     UserUnblocked => Topic::Messages, |e| &e.payload.conversation_id;
     GroupCreated => Topic::Groups, |e| &e.payload.group_id;
