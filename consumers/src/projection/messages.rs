@@ -6,7 +6,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::projection::{
     LoggedEvent, Projection, ProjectionSpec, Withdrawals,
-    numbering::{number_direct, number_group, seen_by_sender, seen_on_joining},
+    numbering::{furthest, number_direct, number_group, seen_by_sender, seen_on_joining},
 };
 use confab_readmodels::{
     BlockMark, BlockStore, ChangeKind, GroupMessageRow, Lifecycle, MembershipMark, MessageChange, MessagePlace,
@@ -138,7 +138,7 @@ impl Projection for MessagesProjection {
             self.receipts.advance_receipts(&advances).await?;
         }
         if !seen.is_empty() {
-            self.receipts.advance_seen(&seen).await?;
+            self.receipts.advance_seen(&furthest(seen)).await?;
         }
         Ok(())
     }

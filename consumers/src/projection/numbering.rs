@@ -43,6 +43,22 @@ async fn newest_ordinal_below(store: &dyn MessageStore, group_id: &str, seq: u64
     Ok(store.group_history(group_id, None, Some(seq), 1).await?.first().map_or(0, |m| m.ordinal))
 }
 
+/// The furthest of `advances` for each reader of each place: one write each, however many
+/// messages a reader sent or read in one batch.
+pub(crate) fn furthest(advances: Vec<SeenAdvance>) -> Vec<SeenAdvance> {
+    let mut furthest: HashMap<(String, String), SeenAdvance> = HashMap::new();
+    for advance in advances {
+        let key = (advance.place_id.clone(), advance.user_id.clone());
+        match furthest.get(&key) {
+            Some(known) if known.seq >= advance.seq => {}
+            _ => {
+                let _ = furthest.insert(key, advance);
+            }
+        }
+    }
+    furthest.into_values().collect()
+}
+
 /// A sender has seen their place up to their own message.
 pub(crate) fn seen_by_sender(place_id: &str, sender_id: &str, seq: u64, ordinal: u64) -> SeenAdvance {
     SeenAdvance { place_id: place_id.to_owned(), user_id: sender_id.to_owned(), seq, ordinal }
