@@ -86,12 +86,13 @@ async fn a_sender_edits_and_deletes_a_direct_message_for_both(backend: Backend) 
     assert_eq!(sent.body["conversationId"], frame["conversationId"], "the frames named the conversation");
 }
 
-/// The ids of the attachments a listing (`/chat/attachments?...` or `/groups/{id}/attachments`)
-/// shows `user`.
-async fn listed_files(client: &Client, user: &confab_e2e::User, path: &str) -> Vec<String> {
+/// The ids a listing `path` shows `user`: of `attachments` (`/chat/attachments?...`,
+/// `/groups/{id}/attachments`) or of `pins` (`/chat/pins?...`, `/groups/{id}/pins`).
+async fn listed(client: &Client, user: &confab_e2e::User, path: &str) -> Vec<String> {
     let page = client.get(path, Some(&user.token)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    page.body["attachments"].as_array().unwrap().iter().map(|a| a["attachmentId"].as_str().unwrap().into()).collect()
+    let (list, id) = if path.contains("/pins") { ("pins", "messageId") } else { ("attachments", "attachmentId") };
+    page.body[list].as_array().unwrap().iter().map(|entry| entry[id].as_str().unwrap().into()).collect()
 }
 
 async fn send_file(client: &Client, user: &confab_e2e::User, to: &str, file: &str) -> confab_e2e::Reply {
@@ -116,7 +117,7 @@ async fn a_deleted_message_takes_its_files_along(backend: Backend) {
     // Bob's message still carries the photo when Alice takes hers back.
     assert_eq!(delete_direct(&client, &alice, &first).await, StatusCode::NO_CONTENT);
     assert_eq!(client.download(&bob, &photo).await, b"a photo");
-    assert_eq!(listed_files(&client, &alice, "/chat/attachments?recipient=bob").await, vec![photo.clone()]);
+    assert_eq!(listed(&client, &alice, "/chat/attachments?recipient=bob").await, vec![photo.clone()]);
     assert_eq!(
         find(&client.full_history(&alice, "bob").await, &again)["attachments"][0]["attachmentId"],
         photo.as_str()
@@ -125,7 +126,7 @@ async fn a_deleted_message_takes_its_files_along(backend: Backend) {
     // Once no message carries it, it is gone for both: listing, metadata, bytes, sending again.
     assert_eq!(delete_direct(&client, &bob, &again).await, StatusCode::NO_CONTENT);
     for (user, peer) in [(&alice, "bob"), (&bob, "alice")] {
-        assert!(listed_files(&client, user, &format!("/chat/attachments?recipient={peer}")).await.is_empty());
+        assert!(listed(&client, user, &format!("/chat/attachments?recipient={peer}")).await.is_empty());
         let gone = client.get(&format!("/attachments/{photo}"), Some(&user.token)).await;
         assert_eq!((gone.status, gone.error_code()), (StatusCode::NOT_FOUND, "attachment_withdrawn"), "{}", gone.body);
     }
@@ -141,10 +142,10 @@ async fn a_deleted_message_takes_its_files_along(backend: Backend) {
     let body = json!({ "message": "new route", "attachments": [topo] });
     let sent = id(&client.post(&format!("/groups/{group}/send"), Some(&bob.token), body).await);
     let files = format!("/groups/{group}/attachments");
-    assert_eq!(listed_files(&client, &alice, &files).await, [kept.clone(), topo.clone()]);
+    assert_eq!(listed(&client, &alice, &files).await, [kept.clone(), topo.clone()]);
     let admin = client.delete(&format!("/groups/{group}/messages/{sent}"), Some(&alice.token)).await;
     assert_eq!(admin.status, StatusCode::NO_CONTENT, "{}", admin.body);
-    assert_eq!(listed_files(&client, &bob, &files).await, vec![kept.clone()], "a file no message carried stays");
+    assert_eq!(listed(&client, &bob, &files).await, vec![kept.clone()], "a file no message carried stays");
     let gone = client.get(&format!("/attachments/{topo}"), Some(&bob.token)).await;
     assert_eq!((gone.status, gone.error_code()), (StatusCode::NOT_FOUND, "attachment_withdrawn"));
 }
@@ -533,7 +534,7 @@ async fn mentions_flag_the_mentioned_and_count_until_read(backend: Backend) {
     assert_eq!(find(&history, &first)["mention"], true);
     assert!(find(&client.group_history(&alice, &group).await, &first).get("mention").is_none());
 
-    let listed = |user: &confab_e2e::User| {
+    let unread_of = |user: &confab_e2e::User| {
         let client = &client;
         let token = user.token.clone();
         async move {
@@ -542,13 +543,13 @@ async fn mentions_flag_the_mentioned_and_count_until_read(backend: Backend) {
             (entry["unreadCount"].as_u64().unwrap(), entry["unreadMentions"].as_u64().unwrap())
         }
     };
-    assert_eq!(listed(&bob).await, (2, 1));
-    assert_eq!(listed(&carol).await, (2, 1));
-    assert_eq!(listed(&alice).await, (0, 0));
+    assert_eq!(unread_of(&bob).await, (2, 1));
+    assert_eq!(unread_of(&carol).await, (2, 1));
+    assert_eq!(unread_of(&alice).await, (0, 0));
     let body = json!({ "upToMessageId": first });
     assert_eq!(client.post(&format!("/groups/{group}/read"), Some(&bob.token), body).await.status, StatusCode::OK);
-    assert_eq!(listed(&bob).await, (1, 0), "read past the mention");
-    assert_eq!(listed(&carol).await, (2, 1), "each reader their own");
+    assert_eq!(unread_of(&bob).await, (1, 0), "read past the mention");
+    assert_eq!(unread_of(&carol).await, (2, 1), "each reader their own");
 
     // A mention by id of someone who is not a member is refused; so are too many.
     let stranger = json!({ "message": "hi", "mentions": [dave.id] });
@@ -576,32 +577,23 @@ async fn pins_are_listed_for_whoever_sees_them(backend: Backend) {
     let frame = alice_phone.next_of("messagePinned").await;
     assert_eq!((frame["messageId"].as_str(), frame["pinned"].as_bool()), (Some(first.as_str()), Some(true)));
     assert_eq!(frame["actorId"], bob.id.as_str());
-    let pins = |user: &confab_e2e::User, peer: &str| {
-        let (client, token, path) = (&client, user.token.clone(), format!("/chat/pins?recipient={peer}"));
-        async move {
-            let listed = client.get(&path, Some(&token)).await;
-            assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
-            listed.body["pins"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["messageId"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(pins(&alice, "bob").await, [second.clone(), first.clone()], "newest first");
+    assert_eq!(
+        listed(&client, &alice, "/chat/pins?recipient=bob").await,
+        [second.clone(), first.clone()],
+        "newest first"
+    );
     let history = client.full_history(&alice, "bob").await;
     assert_eq!(find(&history, &first)["pinnedBy"], bob.id.as_str());
     assert!(find(&history, &first)["pinnedAt"].as_str().is_some_and(|at| at.ends_with('Z')));
     let unpinned = client.delete(&format!("/chat/messages/{second}/pin"), Some(&alice.token)).await;
     assert_eq!(unpinned.status, StatusCode::NO_CONTENT);
-    assert_eq!(pins(&bob, "alice").await, vec![first.clone()]);
+    assert_eq!(listed(&client, &bob, "/chat/pins?recipient=alice").await, vec![first.clone()]);
     // A delete unpins; a deleted message cannot be pinned.
     assert_eq!(
         client.delete(&format!("/chat/messages/{first}"), Some(&alice.token)).await.status,
         StatusCode::NO_CONTENT
     );
-    assert!(pins(&bob, "alice").await.is_empty());
+    assert!(listed(&client, &bob, "/chat/pins?recipient=alice").await.is_empty());
     let refused = client.put(&format!("/chat/messages/{first}/pin"), Some(&bob.token), json!(null)).await;
     assert_eq!((refused.status, refused.error_code()), (StatusCode::CONFLICT, "message_deleted"));
     let stranger = client.put(&format!("/chat/messages/{second}/pin"), Some(&carol.token), json!(null)).await;
@@ -617,21 +609,9 @@ async fn pins_are_listed_for_whoever_sees_them(backend: Backend) {
     assert_eq!(client.add_member(&alice, &group, "carol").await.status, StatusCode::OK);
     let late = id(&client.group_send(&bob, &group, "after carol").await);
     assert_eq!(client.put(&path(&late), Some(&alice.token), json!(null)).await.status, StatusCode::NO_CONTENT);
-    let group_pins = |user: &confab_e2e::User| {
-        let (client, token, path) = (&client, user.token.clone(), format!("/groups/{group}/pins"));
-        async move {
-            let listed = client.get(&path, Some(&token)).await;
-            assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
-            listed.body["pins"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["messageId"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(group_pins(&bob).await, [late.clone(), early.clone()]);
-    assert_eq!(group_pins(&carol).await, vec![late.clone()], "what came before her stays unseen");
+    let pins = format!("/groups/{group}/pins");
+    assert_eq!(listed(&client, &bob, &pins).await, [late.clone(), early.clone()]);
+    assert_eq!(listed(&client, &carol, &pins).await, vec![late.clone()], "what came before her stays unseen");
     let outsider = client.user("dave").await;
     let refused = client.get(&format!("/groups/{group}/pins"), Some(&outsider.token)).await;
     assert_eq!((refused.status, refused.error_code()), (StatusCode::FORBIDDEN, "not_a_member"));
