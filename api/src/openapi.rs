@@ -13,7 +13,7 @@ use crate::{
     AppState, constraints, health,
     routes::{
         analytics, attachments, auth, blocks, chat, encryption, export, group_messages, groups, members,
-        message_changes, pins, receipts, sessions, users,
+        message_changes, pins, presence, receipts, sessions, users,
     },
 };
 
@@ -23,7 +23,7 @@ use crate::{
     paths(
         auth::register, auth::login,
         sessions::refresh, sessions::logout, sessions::list, sessions::end, sessions::change_password,
-        users::profile, users::search, users::update_me, users::delete_me,
+        users::profile, presence::presence, users::search, users::update_me, users::delete_me,
         blocks::block, blocks::unblock, blocks::list, export::export,
         chat::send, chat::messages, receipts::read_direct,
         message_changes::edit_direct, message_changes::delete_direct,

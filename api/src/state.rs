@@ -8,7 +8,7 @@ use confab_producers::{Caller, TokenKeys, UseCases};
 use crate::{
     ApiError, CorsOrigin, HttpLimits, MetricsEndpoint, TrustedProxies,
     health::Dependencies,
-    live::{Hub, LiveSettings},
+    live::{Hub, LiveSettings, Presence},
 };
 
 #[derive(Clone)]
@@ -22,6 +22,8 @@ pub struct AppState {
     pub dependencies: Dependencies,
     /// This process's WebSocket connections, fed by its notifier.
     pub hub: Arc<Hub>,
+    /// Who is online, as every API process tells it.
+    pub presence: Arc<Presence>,
     pub live: LiveSettings,
     /// What one HTTP request may cost.
     pub http: HttpLimits,

@@ -80,6 +80,10 @@ pub(crate) struct BackendArgs {
     /// Partitions of each topic when it is created.
     #[arg(long, env = "CONFAB_PARTITIONS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub(crate) partitions: u32,
+    /// How long the Kafka topic `confab.signals` keeps typing and presence signals between API
+    /// processes, in seconds, when it is created (processes read them as they come, never back).
+    #[arg(long, env = "CONFAB_SIGNALS_RETENTION_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub(crate) signals_retention_secs: u64,
     /// Replication factor of each Kafka topic when it is created.
     #[arg(long, env = "CONFAB_KAFKA_REPLICATION_FACTOR", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=16))]
     pub(crate) kafka_replication_factor: i32,

@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 use anyhow::{Context, bail};
 use confab_consumers::catalog::Sinks;
 use confab_eventlog::{
-    EventLog,
+    EventLog, LogSignals, TopicSpec,
     embedded::EmbeddedLog,
     kafka::{KafkaConfig, KafkaLog},
 };
@@ -22,6 +22,7 @@ use confab_readmodels::{
     embedded::{EmbeddedAnalytics, EmbeddedKeys},
     upload_key,
 };
+use confab_schemas::SIGNALS_TOPIC;
 
 use crate::{
     args::{BackendArgs, ObjectsKind, StoreKind},
@@ -260,7 +261,19 @@ pub(crate) async fn connect_with(args: &BackendArgs, provision: Provision) -> an
         }
     };
     if provision == Provision::CreateMissing {
-        backend.log.ensure_topics(&topic_specs(args.partitions)).await.context("cannot create topics")?;
+        let topics = topics(args, backend.is_embedded());
+        backend.log.ensure_topics(&topics).await.context("cannot create topics")?;
     }
     Ok(backend)
+}
+
+/// The topics a deployment has: the stream's, and on Kafka the signals between API processes
+/// (in one process they stay in memory).
+pub(crate) fn topics(args: &BackendArgs, embedded: bool) -> Vec<TopicSpec> {
+    let mut topics = topic_specs(args.partitions);
+    if !embedded {
+        let retention = Duration::from_secs(args.signals_retention_secs);
+        topics.push(LogSignals::topic_spec(SIGNALS_TOPIC, retention));
+    }
+    topics
 }

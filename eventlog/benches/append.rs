@@ -19,7 +19,7 @@ fn append(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = Arc::new(EmbeddedLog::open(&dir.path().join("bench.redb")).unwrap());
-    runtime.block_on(log.ensure_topics(&[TopicSpec { name: "t".into(), partitions: 4 }])).unwrap();
+    runtime.block_on(log.ensure_topics(&[TopicSpec { name: "t".into(), partitions: 4, retention_ms: None }])).unwrap();
 
     let mut group = c.benchmark_group("embedded log");
     let _ = group.sample_size(20);

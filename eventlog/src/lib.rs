@@ -9,6 +9,7 @@ pub mod kafka;
 mod partitioner;
 mod port;
 mod record;
+mod signals;
 pub mod trace_context;
 
 pub use claim::{Claim, ClaimStore, ClaimedAppend, HeldClaim, PendingAppend};
@@ -16,3 +17,4 @@ pub use error::{Cause, LogError, cause};
 pub use partitioner::{murmur2, partition_for_key};
 pub use port::{CommittedOffset, EventLog, LogReader, OffsetTarget, ReadStart, Subscription, TopicSpec};
 pub use record::{ConsumedRecord, Header, Position, Record};
+pub use signals::{InProcessSignals, LogSignals, SignalBus, SignalBytes};

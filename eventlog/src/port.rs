@@ -9,6 +9,8 @@ use crate::{Claim, ClaimedAppend, ConsumedRecord, LogError, Position, Record};
 pub struct TopicSpec {
     pub name: String,
     pub partitions: u32,
+    /// How long records are kept; None: forever (the stream is the source of truth).
+    pub retention_ms: Option<u64>,
 }
 
 /// The durable, partitioned, append-only event log.

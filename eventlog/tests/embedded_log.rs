@@ -19,7 +19,7 @@ fn record(key: &str, value: &str) -> Record {
 async fn open(dir: &tempfile::TempDir) -> EmbeddedLog {
     let path = dir.path().join("log.redb");
     let log = tokio::task::spawn_blocking(move || EmbeddedLog::open(&path)).await.unwrap().unwrap();
-    log.ensure_topics(&[TopicSpec { name: "t".into(), partitions: 4 }]).await.unwrap();
+    log.ensure_topics(&[TopicSpec { name: "t".into(), partitions: 4, retention_ms: None }]).await.unwrap();
     log
 }
 

@@ -57,6 +57,8 @@ pub struct OpenedUser {
     pub username: String,
     pub registered_at_ms: i64,
     pub profile: OpenedProfile,
+    /// Whether they show their presence: their own setting, for their own eyes.
+    pub show_presence: bool,
 }
 
 /// Where a message or file was written and by whom: whose data key seals it, read at most once
@@ -120,7 +122,13 @@ impl Opener {
     /// An account with its profile opened; empty once the account is erased.
     pub async fn user(&self, row: UserRow) -> Result<OpenedUser, ChatError> {
         let profile = self.profile(&row.user_id, &row.profile).await?.unwrap_or_default();
-        Ok(OpenedUser { user_id: row.user_id, username: row.username, registered_at_ms: row.registered_at_ms, profile })
+        Ok(OpenedUser {
+            user_id: row.user_id,
+            username: row.username,
+            registered_at_ms: row.registered_at_ms,
+            profile,
+            show_presence: row.profile.show_presence,
+        })
     }
 
     /// `user_id`'s profile as the log carried it, opened: sealed under their key for their own

@@ -37,6 +37,8 @@ pub struct ProfileChange {
     pub about: FieldChange,
     /// An attachment id: one the caller uploaded for their profile.
     pub avatar: FieldChange,
+    /// Whether to show one's presence (and see others'); None leaves it.
+    pub show_presence: Option<bool>,
 }
 
 /// A page of users whose name starts with a prefix, and where the next page starts.
@@ -118,6 +120,7 @@ impl UseCases {
             FieldChange::Clear => None,
             FieldChange::Set(raw) => Some(self.avatar(caller, &raw).await?),
         };
+        user.show_presence = change.show_presence.unwrap_or(user.show_presence);
         // Sealed under the user's key for their own place, so that deleting the account erases
         // it from the log.
         let key = self.data_keys.for_sealing(&user.user_id, &user.user_id).await?;
@@ -133,6 +136,7 @@ impl UseCases {
                 about: sealed_field(&key, &user.user_id, "about", profile.about.as_deref())?,
                 sealed: true,
                 avatar_id: profile.avatar_id.clone(),
+                show_presence: user.show_presence,
             },
         });
         let position = self.publisher.publish(&event, occurred_at).await?;

@@ -13,7 +13,7 @@ use crate::{PublishError, RequestId, metrics};
 
 /// Every topic of the stream with `partitions` partitions each.
 pub fn topic_specs(partitions: u32) -> Vec<TopicSpec> {
-    Topic::ALL.iter().map(|t| TopicSpec { name: t.name().to_owned(), partitions }).collect()
+    Topic::ALL.iter().map(|t| TopicSpec { name: t.name().to_owned(), partitions, retention_ms: None }).collect()
 }
 
 /// Appends domain events to the log. Cheap to clone; one per process.

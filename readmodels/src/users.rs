@@ -23,7 +23,7 @@ pub struct UserRow {
 
 /// A profile as the log carried it: sealed under the user's own data key (the API opens it) or,
 /// if written before profiles were sealed, in the clear.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileFields {
     /// What the user asks to be called; None shows the username.
     #[serde(default)]
@@ -36,6 +36,19 @@ pub struct ProfileFields {
     /// The attachment shown as their picture (an id: not sealed).
     #[serde(default)]
     pub avatar_id: Option<String>,
+    /// Whether they show whether they are online (and see others'): a setting, not sealed.
+    #[serde(default = "shown")]
+    pub show_presence: bool,
+}
+
+fn shown() -> bool {
+    true
+}
+
+impl Default for ProfileFields {
+    fn default() -> Self {
+        Self { display_name: None, about: None, sealed: false, avatar_id: None, show_presence: true }
+    }
 }
 
 impl From<&ProfileUpdatedPayload> for ProfileFields {
@@ -45,6 +58,7 @@ impl From<&ProfileUpdatedPayload> for ProfileFields {
             about: p.about.clone(),
             sealed: p.sealed,
             avatar_id: p.avatar_id.clone(),
+            show_presence: p.show_presence,
         }
     }
 }

@@ -138,6 +138,8 @@ async fn users(read_models: &ReadModels) {
         about: about.map(str::to_owned),
         sealed,
         avatar_id: sealed.then(|| "0190f5a2-7c1e-7000-8000-0000000000a1".to_owned()),
+        // Presence hidden along with the sealed one: the setting is stored and read back.
+        show_presence: !sealed,
     };
     users.set_profile("alice", &profile(Some("Alice A."), Some("climbs"), false)).await.unwrap();
     users.set_profile("nobody", &profile(Some("x"), None, false)).await.unwrap();
@@ -172,6 +174,7 @@ async fn users_by_prefix(read_models: &ReadModels) {
         about: Some("v3.about".into()),
         sealed: true,
         avatar_id: Some("0190f5a2-7c1e-7000-8000-0000000000a2".into()),
+        show_presence: false,
     };
     users.set_profile("alba", &alba).await.unwrap();
     users.delete_account("alba", 77).await.unwrap();

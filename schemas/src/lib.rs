@@ -10,6 +10,7 @@ mod codec;
 mod error;
 mod events;
 mod registry;
+mod signals;
 mod topics;
 
 pub use canonical::{fingerprint, parsing_canonical_form};
@@ -17,4 +18,5 @@ pub use codec::{Codec, EncodedEvent, SINGLE_OBJECT_MAGIC};
 pub use error::SchemaError;
 pub use events::*;
 pub use registry::{SchemaFile, SchemaRegistry};
+pub use signals::{OnlineUser, SIGNALS_TOPIC, Signal};
 pub use topics::{HEADER_EVENT_TYPE, HEADER_REQUEST_ID, HEADER_SCHEMA_FINGERPRINT, Topic, dead_letter};

@@ -140,6 +140,16 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Best effort, to one connection of `user` (presence it watches).
+    pub(crate) fn signal_connection(&self, user: &str, connection: u64, frame_type: &'static str, text: &str) {
+        let state = self.state();
+        if let Some(connection) = state.connections.get(user).into_iter().flatten().find(|c| c.id == connection) {
+            let _ = connection.queue.try_send(Outbound { text: Utf8Bytes::from(text), message: None, frame_type });
+        }
+    }
+}
+
 impl HubState {
     /// Queues a frame on every connection of `user`; drops those that are full or gone. `shared`
     /// is the frame's text for every connection whose cursor is the hub's progress (all but

@@ -4,11 +4,14 @@
 pub(crate) mod cursor;
 pub(crate) mod frames;
 pub(crate) mod hub;
+pub(crate) mod presence;
 pub(crate) mod remembered;
 pub(crate) mod resume;
+pub mod signals;
 pub(crate) mod socket;
 pub(crate) mod typing;
 
 pub use hub::Hub;
+pub use presence::{Presence, PresenceSettings};
 pub use resume::ResumeLimits;
 pub use socket::LiveSettings;

@@ -25,6 +25,7 @@ use crate::{
         cursor::Cursor,
         frames::{self, Outbound},
         hub::Attachment,
+        presence,
         remembered::Remembered,
         resume::{self, ResumeLimits},
         typing,
@@ -147,9 +148,12 @@ pub(crate) async fn connect(
         let _open = metrics::OpenSocket::opened();
         let id = attachment.id;
         let user = caller.sub.clone();
-        let mut connection = Connection::new(socket, state.clone(), caller);
+        state.presence.connected(&caller.sub, &caller.name).await;
+        let mut connection = Connection::new(id, socket, state.clone(), caller);
         connection.serve(attachment, since).await;
         state.hub.detach(&user, id);
+        state.presence.forget(id);
+        state.presence.disconnected(&user);
     }))
 }
 
@@ -178,9 +182,14 @@ enum ClientFrame {
     Read { to: String, up_to_message_id: String },
     /// The user is typing to `to` (a username or group id).
     Typing { to: String },
+    /// Watch these users' presence (usernames, at most 256; replaces what was watched): a
+    /// `presence` frame for each now, and whenever one comes online or goes offline.
+    Presence { users: Vec<String> },
 }
 
 struct Connection {
+    /// The hub's id for it.
+    id: u64,
     socket: WebSocket,
     state: AppState,
     caller: Caller,
@@ -200,8 +209,9 @@ enum End {
 }
 
 impl Connection {
-    fn new(socket: WebSocket, state: AppState, caller: Caller) -> Self {
+    fn new(id: u64, socket: WebSocket, state: AppState, caller: Caller) -> Self {
         Self {
+            id,
             socket,
             state,
             acked: Acks::new(&caller.sub),
@@ -367,11 +377,25 @@ impl Connection {
                 .map(drop)
                 .map_err(ApiError::from),
             ClientFrame::Typing { to } => typing::send(&self.state, &self.caller, &to).await,
+            ClientFrame::Presence { users } => Box::pin(self.watch(&users)).await,
         };
         match outcome {
             Ok(()) => Ok(()),
             Err(error) => self.send_text("error", frames::error(error.code(), error.message())).await,
         }
+    }
+
+    /// Watches `users`' presence: each one's now, then their changes as they come.
+    async fn watch(&mut self, users: &[String]) -> Result<(), ApiError> {
+        let watched = self.state.use_cases.presence_watch(&self.caller, users).await?;
+        self.state.presence.watch(&self.caller.sub, self.id, &watched);
+        for watched in watched {
+            let frame = presence::view(&self.state, watched).await?.frame();
+            if self.send_text("presence", frame).await.is_err() {
+                break; // the connection is ending; its loop finds out
+            }
+        }
+        Ok(())
     }
 
     /// Acks name messages this connection sent; ids it never sent, or sent long ago, are

@@ -13,6 +13,7 @@ pub(crate) mod members;
 pub(crate) mod message_changes;
 pub(crate) mod objects;
 pub(crate) mod pins;
+pub(crate) mod presence;
 pub(crate) mod receipts;
 pub(crate) mod sessions;
 pub(crate) mod users;
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/password", post(sessions::change_password))
         .route("/users", get(users::search))
         .route("/users/{username}", get(users::profile))
+        .route("/users/{username}/presence", get(presence::presence))
         .route("/me", patch(users::update_me).delete(users::delete_me))
         .route("/me/blocked", get(blocks::list))
         .route("/me/export", get(export::export))

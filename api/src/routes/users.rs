@@ -60,6 +60,10 @@ pub(crate) struct ProfilePatch {
     #[serde(default, deserialize_with = "field")]
     #[schema(value_type = Option<String>, format = Uuid)]
     avatar: FieldChange,
+    /// Whether those you share a conversation or group with see whether you are online and
+    /// when you were last seen; `false` also hides everyone's from you. On by default.
+    #[serde(default)]
+    show_presence: Option<bool>,
 }
 
 #[utoipa::path(
@@ -120,8 +124,15 @@ pub(crate) async fn update_me(
     // Read as an object first: serde takes a struct of optional fields from an array as well.
     let patch: ProfilePatch = serde_json::from_value(Value::Object(body))
         .map_err(|e| ApiError::bad_request("invalid_body", format!("invalid profile: {e}")))?;
-    let change = ProfileChange { display_name: patch.display_name, about: patch.about, avatar: patch.avatar };
-    Ok(Json(state.use_cases.update_profile(&caller, change).await?.into()))
+    let change = ProfileChange {
+        display_name: patch.display_name,
+        about: patch.about,
+        avatar: patch.avatar,
+        show_presence: patch.show_presence,
+    };
+    let user = state.use_cases.update_profile(&caller, change).await?;
+    let show_presence = user.show_presence;
+    Ok(Json(Profile::from(user).with_presence_setting(show_presence)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,6 +15,9 @@ pub(crate) struct Profile {
     avatar: Option<String>,
     /// When the account was registered, RFC 3339.
     created_at: String,
+    /// Whether you show your presence: only in your own profile (`PATCH /me`'s answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    show_presence: Option<bool>,
 }
 
 impl From<OpenedUser> for Profile {
@@ -26,6 +29,15 @@ impl From<OpenedUser> for Profile {
             about: user.profile.about,
             avatar: user.profile.avatar_id,
             created_at: confab_producers::rfc3339(user.registered_at_ms),
+            show_presence: None,
         }
+    }
+}
+
+impl Profile {
+    /// The profile as its owner sees it: with their presence setting.
+    pub(crate) fn with_presence_setting(mut self, show_presence: bool) -> Self {
+        self.show_presence = Some(show_presence);
+        self
     }
 }

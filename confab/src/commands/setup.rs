@@ -3,11 +3,10 @@
 //! Lambda functions do not (a cold start makes no admin calls), so a serverless deployment runs
 //! this once (or lets its CloudFormation stack make the tables and the bucket).
 use clap::Args;
-use confab_producers::topic_specs;
 
 use crate::{
     args::{BackendArgs, ObjectsKind},
-    backend::{Provision, connect_with},
+    backend::{Provision, connect_with, topics},
 };
 
 #[derive(Debug, Clone, Args)]
@@ -19,7 +18,7 @@ pub(crate) struct SetupArgs {
 impl SetupArgs {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         let backend = connect_with(&self.backend, Provision::CreateMissing).await?;
-        let topics: Vec<String> = topic_specs(self.backend.partitions)
+        let topics: Vec<String> = topics(&self.backend, backend.is_embedded())
             .iter()
             .map(|spec| format!("{}{}", self.backend.namespace, spec.name))
             .collect();

@@ -9,19 +9,20 @@ use clap::Args;
 use confab_api::{
     AppState, BoundedListener, CorsOrigin, Counted, MetricsEndpoint, ProjectionWaits,
     health::Dependencies,
-    live::{Hub, LiveSettings},
+    live::{Hub, LiveSettings, Presence, PresenceSettings, signals},
 };
 use confab_consumers::{
     ProjectionHandle,
     notifier::{NotificationSink, Notifier},
     revocations::{self, Revocations, SessionEndSink},
 };
+use confab_eventlog::{InProcessSignals, LogSignals, SignalBus};
 use confab_producers::{
     AttachmentLimits, DataKeys, EventPublisher, Keyring, Limits, Opener, PasswordHasher, Quoter, RateLimits, TokenKeys,
     UseCases,
 };
 use confab_readmodels::{KeyCache, LiveReadModels};
-use confab_schemas::{Codec, Topic};
+use confab_schemas::{Codec, SIGNALS_TOPIC, Topic};
 use rand::RngCore;
 use tokio_util::sync::CancellationToken;
 
@@ -103,9 +104,16 @@ pub(crate) struct ServeArgs {
     /// scrape setting); without it the metrics are open to whoever reaches the API.
     #[arg(long, env = "CONFAB_METRICS_TOKEN", hide_env_values = true)]
     pub(crate) metrics_token: Option<String>,
+    /// How long after a user's last connection closes they still show online, in
+    /// milliseconds: a reconnect within it (a network change, a page reload) shows nothing.
+    #[arg(long, env = "CONFAB_PRESENCE_GRACE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub(crate) presence_grace_ms: u64,
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
 }
+
+/// How often an API process tells the others it is alive; one unheard for four of these is gone.
+const ALIVE_EVERY: Duration = Duration::from_secs(5);
 
 /// How often the rate limiters forget clients that are back to a full allowance.
 const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
@@ -136,6 +144,12 @@ pub(crate) async fn run_http(
         .await
         .context("cannot start the notifier")?;
     let revocations = follow_revocations(&state, &backend, shutdown.clone()).await?;
+    let signals = tokio::spawn(signals::follow(
+        Arc::clone(&state.presence),
+        Arc::clone(&state.hub),
+        Arc::clone(&state.use_cases),
+        shutdown.clone(),
+    ));
     let listener = bind(args.listen).await?;
     if let Some(objects) = &backend.objects.embedded {
         let public_url = match &args.public_url {
@@ -155,6 +169,7 @@ pub(crate) async fn run_http(
     forgetting.await?;
     notifier.await?;
     revocations.await?;
+    signals.await?;
     if let Some(sweeper) = sweeper {
         sweeper.await?;
     }
@@ -207,6 +222,14 @@ pub(crate) async fn api_state(
     let data_keys = DataKeys::new(Arc::clone(&keyring), KeyCache::new(Arc::clone(&backend.data_keys)));
     let quoter = Quoter::new(live.clone(), Opener::new(Arc::clone(&keyring), data_keys.clone()));
     let hub = Arc::new(Hub::new(quoter, args.ws_queue_frames, args.limits.ws_max_per_user));
+    let bus: Arc<dyn SignalBus> = if embedded {
+        Arc::new(InProcessSignals::new())
+    } else {
+        Arc::new(LogSignals::start(Arc::clone(&backend.log), SIGNALS_TOPIC).await.context("cannot follow the signals")?)
+    };
+    let presence_settings =
+        PresenceSettings { grace: Duration::from_millis(args.presence_grace_ms), alive_every: ALIVE_EVERY };
+    let presence = Arc::new(Presence::new(bus, presence_settings));
     let token_ttl = Duration::from_secs(u64::try_from(args.token_ttl_secs).unwrap_or(u64::MAX));
     let revocations = Arc::new(Revocations::new(token_ttl, data_keys.cache().clone()));
     // A session ended through this process is refused by its very next request.
@@ -246,6 +269,7 @@ pub(crate) async fn api_state(
         revocations,
         dependencies,
         hub,
+        presence,
         live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs), resume: args.limits.resume() },
         http: args.limits.http(),
         trusted_proxies: args.limits.trusted_proxies(),

@@ -102,13 +102,17 @@ fn new_producer(config: &KafkaConfig) -> Result<FutureProducer, LogError> {
 impl EventLog for KafkaLog {
     async fn ensure_topics(&self, topics: &[TopicSpec]) -> Result<(), LogError> {
         let names: Vec<String> = topics.iter().map(|t| self.config.topic(&t.name)).collect();
+        // The stream is the source of truth: never deleted nor compacted away. Only topics of
+        // short-lived notes (signals) say how long they last.
+        let retentions: Vec<String> =
+            topics.iter().map(|t| t.retention_ms.map_or_else(|| "-1".to_owned(), |ms| ms.to_string())).collect();
         let new_topics: Vec<NewTopic<'_>> = topics
             .iter()
             .zip(&names)
-            .map(|(spec, name)| {
+            .zip(&retentions)
+            .map(|((spec, name), retention)| {
                 NewTopic::new(name, spec.partitions as i32, TopicReplication::Fixed(self.config.replication_factor))
-                    // The log is the source of truth: never delete or compact it away.
-                    .set("retention.ms", "-1")
+                    .set("retention.ms", retention)
                     .set("cleanup.policy", "delete")
             })
             .collect();

@@ -52,6 +52,7 @@ pub(crate) fn user_from_item(item: &Item) -> Result<UserRow, StoreError> {
             about: get_opt_s(item, "about"),
             sealed: item.get("profile_sealed").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
             avatar_id: get_opt_s(item, "avatar_id"),
+            show_presence: item.get("show_presence").and_then(|v| v.as_bool().ok()).copied().unwrap_or(true),
         },
         deleted_at_ms: item.get("deleted_at_ms").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()),
     })

@@ -84,6 +84,8 @@ impl UserStore for DynamoStore {
         }
         set.push("profile_sealed = :sealed".to_owned());
         update = update.expression_attribute_values(":sealed", AttributeValue::Bool(profile.sealed));
+        set.push("show_presence = :show".to_owned());
+        update = update.expression_attribute_values(":show", AttributeValue::Bool(profile.show_presence));
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {
             expression = format!("{expression} REMOVE {}", remove.join(", "));
@@ -98,7 +100,7 @@ impl UserStore for DynamoStore {
                 .table_name(&self.tables.users)
                 .key("username", s(username))
                 .update_expression(
-                    "SET deleted_at_ms = :d, password_hash = :none REMOVE display_name, about, profile_sealed, avatar_id",
+                    "SET deleted_at_ms = :d, password_hash = :none REMOVE display_name, about, profile_sealed, avatar_id, show_presence",
                 )
                 .condition_expression("attribute_exists(username) AND attribute_not_exists(deleted_at_ms)")
                 .expression_attribute_values(":d", n(at_ms))

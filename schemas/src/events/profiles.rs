@@ -29,4 +29,12 @@ pub struct ProfileUpdatedPayload {
     #[serde(default)]
     #[avro(rename = "avatarId")]
     pub avatar_id: Option<String>,
+    /// Whether the user shows their presence; true on versions 1 to 3.
+    #[serde(default = "shown")]
+    #[avro(rename = "showPresence")]
+    pub show_presence: bool,
+}
+
+fn shown() -> bool {
+    true
 }

@@ -15,6 +15,7 @@ use axum::{
     middleware::{self, Next},
     response::Response,
 };
+use confab_api::live::signals;
 use confab_readmodels::LiveReadModels;
 use confab_schemas::Codec;
 use lambda_http::{RequestExt, request::RequestContext};
@@ -43,6 +44,13 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _follower = workers::follow(&args.backend, &live, None, &shutdown);
     // Sessions that end, as `confab api` follows them (a frozen function catches up when thawed).
     let _revocations = follow_revocations(&state, &backend, shutdown.clone()).await?;
+    // Presence, as the API processes tell it, for `GET /users/{username}/presence`.
+    let _signals = tokio::spawn(signals::follow(
+        Arc::clone(&state.presence),
+        Arc::clone(&state.hub),
+        Arc::clone(&state.use_cases),
+        shutdown.clone(),
+    ));
     let app = confab_api::router(state).layer(middleware::from_fn(from_request_context));
     // The line the test harness waits for, as for the other roles.
     println!("confab lambda ready");
