@@ -16,6 +16,7 @@ pub mod metrics;
 mod min_rate;
 mod openapi;
 mod projected;
+pub mod push;
 mod request_id;
 mod routes;
 mod state;

@@ -59,6 +59,9 @@ pub async fn serve(State(endpoint): State<MetricsEndpoint>, headers: HeaderMap) 
     endpoint.scrape(&headers)
 }
 
+/// What can become of a push notification (see [`push_sent`]).
+const PUSH_OUTCOMES: &[&str] = &["delivered", "retried", "gone", "refused", "given_up", "error"];
+
 /// The reasons a bound refuses before any handler (see [`refused`]).
 const REFUSALS: &[&str] = &["too_many_in_flight", "overloaded", "request_timeout", "connections"];
 
@@ -83,6 +86,18 @@ pub fn describe() {
         Unit::Bytes,
         "attachment bytes through the embedded store's URLs, in or out"
     );
+    describe_counter!(
+        "confab_push_notifications_total",
+        "push notifications, by outcome: delivered, retried (an attempt the service asked again), gone (target removed), refused, given_up, error"
+    );
+    describe_histogram!(
+        "confab_push_delivery_seconds",
+        Unit::Seconds,
+        "from a message's send to its push service accepting its notification"
+    );
+    for outcome in PUSH_OUTCOMES {
+        counter!("confab_push_notifications_total", "outcome" => *outcome).increment(0);
+    }
     for reason in REFUSALS {
         counter!("confab_http_refusals_total", "reason" => *reason).increment(0);
     }
@@ -143,4 +158,15 @@ pub(crate) fn slow_client_dropped() {
 /// Attachment bytes through the embedded store's URLs: `in` uploaded, `out` downloaded.
 pub(crate) fn attachment_bytes(direction: &'static str, bytes: u64) {
     counter!("confab_attachment_bytes_total", "direction" => direction).increment(bytes);
+}
+
+/// A push notification's outcome: `delivered`, `retried`, `gone`, `refused`, `given_up`, `error`.
+pub(crate) fn push_sent(outcome: &'static str) {
+    counter!("confab_push_notifications_total", "outcome" => outcome).increment(1);
+}
+
+/// A notification accepted by its push service, for a message sent at `sent_at_ms`.
+pub(crate) fn push_latency(sent_at_ms: i64) {
+    let seconds = (confab_producers::now_ms() - sent_at_ms).max(0) as f64 / 1000.0;
+    histogram!("confab_push_delivery_seconds").record(seconds);
 }

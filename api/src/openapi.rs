@@ -13,7 +13,7 @@ use crate::{
     AppState, constraints, health,
     routes::{
         analytics, attachments, auth, blocks, chat, encryption, export, group_messages, groups, members,
-        message_changes, pins, presence, receipts, sessions, users,
+        message_changes, mutes, pins, presence, push, receipts, sessions, users,
     },
 };
 
@@ -25,6 +25,7 @@ use crate::{
         sessions::refresh, sessions::logout, sessions::list, sessions::end, sessions::change_password,
         users::profile, presence::presence, users::search, users::update_me, users::delete_me,
         blocks::block, blocks::unblock, blocks::list, export::export,
+        push::register, push::remove, push::list, push::vapid, mutes::mute, mutes::unmute, mutes::list,
         chat::send, chat::messages, receipts::read_direct,
         message_changes::edit_direct, message_changes::delete_direct,
         message_changes::react_direct, message_changes::unreact_direct, message_changes::hide_direct,
@@ -52,6 +53,7 @@ use crate::{
         (name = "attachments", description = "files moved straight to and from object storage through pre-signed URLs, verified by the attachment indexer"),
         (name = "analytics", description = "the analytics consumer's numbers, for admins"),
         (name = "encryption", description = "the caller's own AES-256-GCM key"),
+        (name = "push", description = "push notifications to devices with no open socket: Web Push subscriptions, push gateway webhooks, and mutes"),
         (name = "live", description = "real-time delivery over WebSocket; the frames are listed in the README"),
         (name = "operations", description = "health, readiness and metrics"),
     )

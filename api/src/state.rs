@@ -9,6 +9,7 @@ use crate::{
     ApiError, CorsOrigin, HttpLimits, MetricsEndpoint, TrustedProxies,
     health::Dependencies,
     live::{Hub, LiveSettings, Presence},
+    push::VapidKey,
 };
 
 #[derive(Clone)]
@@ -24,6 +25,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Who is online, as every API process tells it.
     pub presence: Arc<Presence>,
+    /// This deployment's VAPID key pair, if it sends Web Push.
+    pub vapid: Option<Arc<VapidKey>>,
     pub live: LiveSettings,
     /// What one HTTP request may cost.
     pub http: HttpLimits,

@@ -24,7 +24,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::{
     commands::{
         dump_tables::DumpTablesArgs, events_tail::EventsArgs, generations::GenerationsArgs, offsets::OffsetsArgs,
-        rebuild::RebuildArgs, replay::ReplayArgs, setup::SetupArgs,
+        rebuild::RebuildArgs, replay::ReplayArgs, setup::SetupArgs, vapid_key::VapidKeyArgs,
     },
     logging::LogFormat,
     roles::{analytics::AnalyticsArgs, consume::ConsumeArgs, http::ServeArgs},
@@ -58,6 +58,9 @@ enum Command {
     Api(ServeArgs),
     /// Runs projection workers only (Kafka backend).
     Consume(ConsumeArgs),
+    /// Runs the push consumer only (Kafka backend): notifications to devices with no open
+    /// socket; `--listen` serves its health.
+    Push(ServeArgs),
     /// The event stream, decoded with the schemas.
     Events(EventsArgs),
     /// Runs the analytics consumer (Kafka backend; `serve` runs it in-process), or with `report`
@@ -74,6 +77,8 @@ enum Command {
     DumpTables(DumpTablesArgs),
     /// Generations of read models: list them, drop the ones a replay replaced.
     Generations(GenerationsArgs),
+    /// Makes a VAPID key pair (Web Push) for `--vapid-private-key`, and prints it.
+    VapidKey(VapidKeyArgs),
     /// Runs a role as an AWS Lambda function: `api` behind API Gateway or an ALB, `consume` on a
     /// Kafka event source mapping.
     Lambda {
@@ -90,6 +95,7 @@ impl Command {
             Self::Setup(_) => "setup",
             Self::Api(_) => "api",
             Self::Consume(_) => "consume",
+            Self::Push(_) => "push",
             Self::Events(_) => "events",
             Self::Analytics(_) => "analytics",
             Self::Offsets(_) => "offsets",
@@ -97,6 +103,7 @@ impl Command {
             Self::Rebuild(_) => "rebuild",
             Self::DumpTables(_) => "dump-tables",
             Self::Generations(_) => "generations",
+            Self::VapidKey(_) => "vapid-key",
             Self::Lambda { .. } => "lambda",
         }
     }
@@ -138,6 +145,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Setup(args) => args.run().await,
         Command::Api(args) => roles::api::run(args).await,
         Command::Consume(args) => args.run().await,
+        Command::Push(args) => roles::push::run(args).await,
         Command::Events(args) => args.run().await,
         Command::Analytics(args) => args.run().await,
         Command::Offsets(args) => args.run().await,
@@ -145,6 +153,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Rebuild(args) => args.run().await,
         Command::DumpTables(args) => args.run().await,
         Command::Generations(args) => args.run().await,
+        Command::VapidKey(args) => args.run(),
         Command::Lambda { role } => role.run().await,
     }
 }

@@ -74,7 +74,13 @@ impl Workers {
             .statuses
             .iter()
             .map(|(spec, status)| {
-                let projection = (spec.build)(&sinks);
+                let projection = match spec.build(&sinks) {
+                    Ok(projection) => projection,
+                    Err(error) => {
+                        tracing::error!(%error, "not started");
+                        return tokio::spawn(async {});
+                    }
+                };
                 let runner = ProjectionRunner::reporting_to(
                     Arc::clone(&self.backend_log),
                     Arc::clone(&self.codec),

@@ -16,7 +16,9 @@ use confab_readmodels::{GroupStore, MembershipMark, StoreError, change_applied};
 pub const ANALYTICS: ProjectionSpec = ProjectionSpec {
     name: "analytics",
     topics: &[Topic::Users, Topic::Messages, Topic::Groups],
-    build: |sinks| Arc::new(AnalyticsConsumer::new(Arc::clone(sinks.analytics), Arc::clone(&sinks.read_models.groups))),
+    build: Some(|sinks| {
+        Arc::new(AnalyticsConsumer::new(Arc::clone(sinks.analytics), Arc::clone(&sinks.read_models.groups)))
+    }),
 };
 
 /// A batch's membership marks by (group id, user id): what is stored, then the batch's own.

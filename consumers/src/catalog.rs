@@ -6,7 +6,7 @@ use crate::{
     projection::{ATTACHMENTS, GROUPS, MESSAGES, USERS},
 };
 
-pub use crate::projection::{ProjectionSpec, Sinks};
+pub use crate::projection::{NotBuiltFromSinks, ProjectionSpec, Sinks};
 
 /// The projections into read models, in the order they are started.
 pub const PROJECTIONS: [&ProjectionSpec; 4] = [&USERS, &MESSAGES, &GROUPS, &ATTACHMENTS];

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod notifier;
 mod progress;
 pub mod projection;
+pub mod push;
 pub mod revocations;
 mod runner;
 

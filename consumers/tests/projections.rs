@@ -89,7 +89,12 @@ fn messages_projection(store: &EmbeddedStore, dir: &std::path::Path) -> Messages
 
 async fn apply_all(store: &EmbeddedStore, events: &[LoggedEvent], twice: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let users = UsersProjection::new(Arc::new(store.clone()), Arc::new(store.clone()), erasure(store, dir.path()));
+    let users = UsersProjection::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        erasure(store, dir.path()),
+    );
     let messages = messages_projection(store, dir.path());
     for event in events {
         for _ in 0..if twice { 2 } else { 1 } {

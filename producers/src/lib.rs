@@ -20,13 +20,19 @@ mod mentions;
 mod message_changes;
 pub use mentions::MAX_MENTIONS;
 mod messaging;
+mod mutes;
+pub use mutes::MutedPlace;
 pub mod metrics;
 mod opened;
 mod password;
 mod pins;
 mod presence;
+mod push_targets;
 pub use pins::MAX_PINS;
 pub use presence::{MAX_WATCHED, Watched};
+pub use push_targets::{
+    MAX_DEVICE_ID_CHARS, MAX_PUSH_URL_CHARS, OpenedPushTarget, PushEndpoints, PushTarget, is_private_address,
+};
 mod profiles;
 mod projected;
 mod publisher;

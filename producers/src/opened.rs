@@ -4,12 +4,12 @@
 //! The queries and the live frames open through here, so nothing above this crate holds a key.
 use std::sync::Arc;
 
-use confab_readmodels::{AttachmentRow, GroupMessageRow, Lifecycle, MessageRow, ProfileFields, UserRow};
-use confab_schemas::{AttachmentRef, ChangedMessage, place_kind};
+use confab_readmodels::{AttachmentRow, GroupMessageRow, Lifecycle, MessageRow, ProfileFields, PushTargetRow, UserRow};
+use confab_schemas::{AttachmentRef, ChangedMessage, place_kind, push_kind};
 
 use crate::{
-    ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, Quote, UseCases,
-    profile_field_binding, scope_of, under_data_key,
+    ChatError, CryptoError, DataKey, DataKeys, KeyScope, Keyring, MessageBinding, PushTarget, Quote, UseCases,
+    profile_field_binding, push_targets, scope_of, under_data_key,
 };
 
 /// An attachment as a message shows it, its name opened.
@@ -156,6 +156,31 @@ impl Opener {
             return Ok(None);
         };
         Ok(Some(OpenedProfile { display_name, about, avatar_id: fields.avatar_id.clone() }))
+    }
+
+    /// A push target as the log carried it, opened: sealed like a profile, under its user's key
+    /// for their own place. None once their key is destroyed.
+    pub async fn push_target(&self, row: &PushTargetRow) -> Result<Option<PushTarget>, ChatError> {
+        let (user_id, device_id) = (row.user_id.as_str(), row.device_id.as_str());
+        let mut writer = Writer::new(KeyScope::User(user_id), user_id, user_id);
+        let aad = push_targets::binding(user_id, device_id, "endpoint");
+        let Some(endpoint) = self.open(&mut writer, &row.endpoint, &aad, |_, _| Err(CryptoError::Unreadable)).await?
+        else {
+            return Ok(None);
+        };
+        if row.kind == push_kind::WEBHOOK {
+            return Ok(Some(PushTarget::Webhook { url: endpoint }));
+        }
+        let (Some(p256dh), Some(auth)) = (&row.p256dh, &row.auth) else { return Ok(None) };
+        let aad = push_targets::binding(user_id, device_id, "p256dh");
+        let Some(p256dh) = self.open(&mut writer, p256dh, &aad, |_, _| Err(CryptoError::Unreadable)).await? else {
+            return Ok(None);
+        };
+        let aad = push_targets::binding(user_id, device_id, "auth");
+        let Some(auth) = self.open(&mut writer, auth, &aad, |_, _| Err(CryptoError::Unreadable)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(PushTarget::WebPush { endpoint, p256dh, auth }))
     }
 
     /// The text of an edit of a message, sealed as `MessageEdited` carries it; None once its

@@ -6,8 +6,8 @@ use confab_objects::ObjectStore;
 use confab_readmodels::{AnalyticsStore, LiveReadModels, MemberRow, ReadModels, Sight};
 
 use crate::{
-    AttachmentLimits, Caller, ChatError, DataKeys, EventPublisher, Keyring, PasswordHasher, Projected, RateLimits,
-    TokenKeys,
+    AttachmentLimits, Caller, ChatError, DataKeys, EventPublisher, Keyring, PasswordHasher, Projected, PushEndpoints,
+    RateLimits, TokenKeys,
 };
 
 /// The limits a deployment sets.
@@ -20,6 +20,8 @@ pub struct Limits {
     pub user_search: bool,
     /// How long after sending a message its sender may edit it, in milliseconds; 0: forever.
     pub edit_window_ms: i64,
+    /// Which push endpoints and gateways targets may name.
+    pub push_endpoints: PushEndpoints,
 }
 
 pub struct UseCases {

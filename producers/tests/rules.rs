@@ -9,8 +9,8 @@ use confab_eventlog::{EventLog, Position, embedded::EmbeddedLog};
 use confab_objects::embedded::{AtRestKeys, EmbeddedObjects};
 use confab_producers::{
     AttachmentLimits, AttachmentRequest, Caller, ChatError, DataKeys, DirectSend, EventPublisher, KeyScope, Keyring,
-    Kind, Limits, MessageCommand, NewGroup, PasswordHasher, Projected, RateLimits, RateSpecs, TokenKeys, UseCases,
-    topic_specs,
+    Kind, Limits, MessageCommand, NewGroup, PasswordHasher, Projected, PushEndpoints, RateLimits, RateSpecs, TokenKeys,
+    UseCases, topic_specs,
 };
 use confab_readmodels::{
     GroupChange, GroupMessageRow, GroupRole, GroupRow, KeyCache, LiveReadModels, MemberRow, MembershipMark, ReadModels,
@@ -66,6 +66,7 @@ async fn world() -> World {
                 max_pending_bytes: 1 << 30,
             },
             user_search: true,
+            push_endpoints: PushEndpoints { allow_private: false },
         },
         rate_limits: RateLimits::new(&RateSpecs::OFF),
         passwords: PasswordHasher::new(1, 4).unwrap(),

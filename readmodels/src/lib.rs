@@ -18,6 +18,7 @@ mod keys;
 mod lifecycle;
 mod live;
 mod messages;
+mod push;
 mod receipts;
 mod select;
 mod sessions;
@@ -43,6 +44,7 @@ pub use lifecycle::{
 };
 pub use live::LiveReadModels;
 pub use messages::{ActivityKey, ConversationRow, GroupMessageRow, MembershipMark, MessageRow, MessageStore};
+pub use push::{MAX_MUTES, MAX_PUSH_TARGETS, MuteRow, PushStore, PushTargetRow};
 pub use receipts::{ReceiptAdvance, ReceiptRow, ReceiptStatus, ReceiptStore, SeenAdvance};
 pub use select::{Adapter, ReadModels, ReadModelsConfig};
 pub use sessions::{SessionChange, SessionRow, SessionStore};

@@ -5,8 +5,8 @@ use std::{path::PathBuf, sync::Arc};
 use serde_json::Value;
 
 use crate::{
-    AttachmentStore, BlockStore, CheckpointStore, Flush, GroupStore, MessageStore, ReceiptStore, SessionStore,
-    StoreError, UserStore,
+    AttachmentStore, BlockStore, CheckpointStore, Flush, GroupStore, MessageStore, PushStore, ReceiptStore,
+    SessionStore, StoreError, UserStore,
     dynamodb::{DynamoConfig, DynamoStore},
     embedded::{EmbeddedStore, generations},
     error::storage_error,
@@ -38,6 +38,7 @@ pub struct ReadModels {
     pub attachments: Arc<dyn AttachmentStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub blocks: Arc<dyn BlockStore>,
+    pub push: Arc<dyn PushStore>,
     /// Where projections publish progress for other processes; the embedded backend is one
     /// process, so it has none.
     pub checkpoints: Option<Arc<dyn CheckpointStore>>,
@@ -70,7 +71,15 @@ impl ReadModels {
         adapter: Adapter,
     ) -> Self
     where
-        S: UserStore + MessageStore + ReceiptStore + GroupStore + AttachmentStore + SessionStore + BlockStore + Clone,
+        S: UserStore
+            + MessageStore
+            + ReceiptStore
+            + GroupStore
+            + AttachmentStore
+            + SessionStore
+            + BlockStore
+            + PushStore
+            + Clone,
     {
         Self {
             users: Arc::new(store.clone()),
@@ -80,6 +89,7 @@ impl ReadModels {
             attachments: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
             blocks: Arc::new(store.clone()),
+            push: Arc::new(store.clone()),
             checkpoints,
             flush,
             generation,

@@ -5,9 +5,9 @@
 
 use confab_readmodels::{
     AttachmentRow, AttachmentStatus, BlockMark, ChangeKind, ChangeOutcome, GroupChange, GroupMessageRow, GroupRole,
-    GroupRow, Lifecycle, MemberRow, MembershipMark, MessageChange, MessagePlace, MessageRow, ProfileFields, ReadModels,
-    ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SeenAdvance, SessionChange, SessionRow, Sight, UserRow,
-    change_applied, dynamodb::DynamoConfig,
+    GroupRow, Lifecycle, MemberRow, MembershipMark, MessageChange, MessagePlace, MessageRow, MuteRow, ProfileFields,
+    PushTargetRow, ReadModels, ReadModelsConfig, ReceiptAdvance, ReceiptStatus, SeenAdvance, SessionChange, SessionRow,
+    Sight, UserRow, change_applied, dynamodb::DynamoConfig,
 };
 use uuid::Uuid;
 
@@ -80,6 +80,7 @@ conformance!(
     attachments,
     sessions,
     users_by_prefix,
+    push_targets_and_mutes,
     blocks
 );
 
@@ -877,4 +878,67 @@ async fn blocks(read_models: &ReadModels) {
     blocks.put_block_marks(&[block_mark("c1", 20, "u1", "bob", true)]).await.unwrap();
     let bob = blocks.blocked_users("u1", None, 1).await.unwrap();
     assert_eq!((bob[0].blocked_username.as_str(), bob[0].since_ms), ("bob", 20));
+}
+
+fn target(user: &str, device: &str, session: &str, event: &str) -> PushTargetRow {
+    PushTargetRow {
+        user_id: user.into(),
+        device_id: device.into(),
+        session_id: session.into(),
+        kind: if device == "hook" { "webhook" } else { "webpush" }.into(),
+        endpoint: format!("v3.endpoint-{device}"),
+        p256dh: (device != "hook").then(|| format!("v3.key-{device}")),
+        auth: (device != "hook").then(|| format!("v3.auth-{device}")),
+        previews: device == "phone",
+        registered_at_ms: 10,
+        event_id: event.into(),
+    }
+}
+
+async fn push_targets_and_mutes(read_models: &ReadModels) {
+    let push = &read_models.push;
+    let devices = |rows: Vec<PushTargetRow>| rows.into_iter().map(|t| t.device_id).collect::<Vec<_>>();
+    for t in [target("u1", "phone", "s1", "e1"), target("u1", "laptop", "s2", "e2"), target("u1", "hook", "s1", "e3")] {
+        push.put_push_target(&t).await.unwrap();
+    }
+    push.put_push_target(&target("u2", "phone", "s9", "e4")).await.unwrap();
+    let all = push.push_targets("u1").await.unwrap();
+    assert_eq!(
+        all,
+        [target("u1", "hook", "s1", "e3"), target("u1", "laptop", "s2", "e2"), target("u1", "phone", "s1", "e1")]
+    );
+    // A new registration of a device replaces it; a removal naming the old one leaves it.
+    push.put_push_target(&target("u1", "laptop", "s3", "e5")).await.unwrap();
+    push.remove_push_target("u1", "laptop", Some("e2")).await.unwrap();
+    assert_eq!(push.push_targets("u1").await.unwrap()[1], target("u1", "laptop", "s3", "e5"));
+    push.remove_push_target("u1", "laptop", Some("e5")).await.unwrap();
+    push.remove_push_target("u1", "nothing", None).await.unwrap();
+    assert_eq!(devices(push.push_targets("u1").await.unwrap()), ["hook", "phone"]);
+    // A session's end takes its devices; an account's end takes all.
+    push.put_push_target(&target("u1", "tablet", "s4", "e6")).await.unwrap();
+    push.remove_push_targets_of("u1", Some("s1")).await.unwrap();
+    assert_eq!(devices(push.push_targets("u1").await.unwrap()), ["tablet"]);
+    push.remove_push_target("u1", "tablet", None).await.unwrap();
+    assert_eq!(push.push_targets("u1").await.unwrap(), []);
+    push.remove_push_targets_of("u2", None).await.unwrap();
+    assert_eq!(push.push_targets("u2").await.unwrap(), []);
+
+    let mute = |place: &str, until_ms: Option<i64>, everything| MuteRow {
+        user_id: "u1".into(),
+        place_id: place.into(),
+        kind: "group".into(),
+        until_ms,
+        everything,
+        muted_at_ms: 5,
+    };
+    push.put_mute(&mute("g2", None, true)).await.unwrap();
+    push.put_mute(&mute("g1", Some(100), false)).await.unwrap();
+    push.put_mute(&mute("g1", Some(200), false)).await.unwrap();
+    assert_eq!(push.mutes("u1").await.unwrap(), [mute("g1", Some(200), false), mute("g2", None, true)]);
+    assert_eq!(push.mute("u1", "g2").await.unwrap(), Some(mute("g2", None, true)));
+    assert_eq!(push.mute("u2", "g2").await.unwrap(), None);
+    push.lift_mute("u1", "g2").await.unwrap();
+    push.lift_mute("u1", "g3").await.unwrap();
+    assert_eq!(push.mute("u1", "g2").await.unwrap(), None);
+    assert_eq!(push.mutes("u1").await.unwrap(), [mute("g1", Some(200), false)]);
 }

@@ -16,9 +16,13 @@ pub enum Signal {
     /// A frame for the live connections of `audience` (user ids), wherever they are connected:
     /// typing indicators. `frame` is the frame's JSON text.
     Frame { audience: Vec<String>, frame_type: String, frame: String },
-    /// `user_id` opened their first connection to `process` (`online`), or closed its last one
-    /// and did not come back within the grace period.
-    Presence { process: String, user_id: String, username: String, online: bool, at: i64 },
+    /// `user_id`'s session `session` opened its first connection to `process` (`online`), or
+    /// closed its last one there and did not come back within the grace period.
+    Presence { process: String, user_id: String, username: String, session: String, online: bool, at: i64 },
+    /// `user_id`'s session `session` closed its last connection to `process` just now: still
+    /// online through the grace period, but a device with no socket (push notifications reach
+    /// it instead).
+    Idle { process: String, user_id: String, session: String },
     /// `process` still runs; sent every few seconds. A process unheard for long is gone, and
     /// so are the users only it held.
     Alive { process: String },
@@ -28,12 +32,15 @@ pub enum Signal {
     Online { process: String, users: Vec<OnlineUser> },
 }
 
-/// A user connected to a process.
+/// A user's session held by a process.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OnlineUser {
     pub user_id: String,
     pub username: String,
+    pub session: String,
+    /// Whether it has a connection open now (false: within the grace period after its last).
+    pub open: bool,
 }
 
 impl Signal {
@@ -41,7 +48,7 @@ impl Signal {
     pub fn key(&self) -> &str {
         match self {
             Signal::Frame { frame_type, .. } => frame_type,
-            Signal::Presence { user_id, .. } => user_id,
+            Signal::Presence { user_id, .. } | Signal::Idle { user_id, .. } => user_id,
             Signal::Alive { process } | Signal::Hello { process } | Signal::Online { process, .. } => process,
         }
     }
@@ -67,13 +74,14 @@ mod tests {
             process: "p1".into(),
             user_id: "u1".into(),
             username: "alice".into(),
+            session: "s1".into(),
             online: true,
             at: 5,
         };
         let bytes = presence.to_bytes().unwrap();
         assert_eq!(
             String::from_utf8(bytes.clone()).unwrap(),
-            r#"{"type":"presence","process":"p1","userId":"u1","username":"alice","online":true,"at":5}"#
+            r#"{"type":"presence","process":"p1","userId":"u1","username":"alice","session":"s1","online":true,"at":5}"#
         );
         assert_eq!(Signal::from_bytes(&bytes), Some(presence));
         assert_eq!(Signal::from_bytes(br#"{"type":"later","x":1}"#), None);

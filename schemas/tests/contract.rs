@@ -30,6 +30,9 @@ fn every_rust_event_type_has_the_fingerprint_of_its_avsc_file() {
         ("io.confab.events.MessageReacted", confab_schemas::MessageReacted::get_schema()),
         ("io.confab.events.MessageHidden", confab_schemas::MessageHidden::get_schema()),
         ("io.confab.events.MessagePinned", confab_schemas::MessagePinned::get_schema()),
+        ("io.confab.events.PushTargetRegistered", confab_schemas::PushTargetRegistered::get_schema()),
+        ("io.confab.events.PushTargetRemoved", confab_schemas::PushTargetRemoved::get_schema()),
+        ("io.confab.events.PlaceMuted", confab_schemas::PlaceMuted::get_schema()),
     ] {
         let file = registry.current(name).unwrap_or_else(|| panic!("no current avsc for {name}"));
         assert_eq!(

@@ -28,6 +28,9 @@ pub fn operator_token() -> String {
 
 /// A fixed master key (32 zero-to-31 bytes), shared by every process of a deployment.
 pub const TEST_MASTER_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// The VAPID private key every process of a Kafka deployment shares (on one box, `serve`
+/// makes its own).
+pub const TEST_VAPID_KEY: &str = "ERERERERERERERERERERERERERERERERERERERERESI";
 
 /// One test's Confab: its data directory and, on external servers, its own namespace of topics,
 /// consumer groups and tables, so tests never see each other's data.
@@ -103,6 +106,7 @@ impl Deployment {
                 .env("CONFAB_S3_ENDPOINT", &external.s3)
                 .env("CONFAB_S3_BUCKET", self.bucket())
                 .env("CONFAB_KAFKA_TIMEOUT_MS", "3000")
+                .env("CONFAB_VAPID_PRIVATE_KEY", TEST_VAPID_KEY)
                 .env("AWS_ACCESS_KEY_ID", "confab-test")
                 .env("AWS_SECRET_ACCESS_KEY", "confab-test")
                 .env("AWS_REGION", "us-east-1")

@@ -1,7 +1,8 @@
-//! Who is online, as every API process tells it. Each process announces the users whose first
-//! connection it holds (`online`) and, after a grace period without any, that they left
-//! (`offline`, with when); every process hears every announcement (signals) and keeps the same
-//! board: a user is online while any live process holds them. A process that stops saying it
+//! Who is online, as every API process tells it. Each process announces the sessions (a user's
+//! signed-in devices) whose first connection it holds (`online`) and, after a grace period
+//! without any, that they left (`offline`, with when); every process hears every announcement
+//! (signals) and keeps the same board: a user is online while any live process holds one of
+//! their sessions, and a device is reachable live while its session is held. A process that stops saying it
 //! is alive takes its users with it. What a user may see of this board is the use cases' rule
 //! (`presence_shown`), asked by the route and by the watchers' frames.
 use std::{
@@ -58,12 +59,18 @@ pub struct Presence {
     board: Mutex<Board>,
 }
 
+/// (user id, session id).
+type SessionKey = (String, String);
+/// (process, session id) pairs holding a user, each with whether a connection is open now.
+type Holders = HashMap<(String, String), bool>;
+
 #[derive(Default)]
 struct Board {
-    /// Users with connections to this process.
-    local: HashMap<String, Local>,
-    /// Online users: the processes holding each, and their username.
-    online: HashMap<String, (String, HashSet<String>)>,
+    /// Sessions with connections to this process.
+    local: HashMap<SessionKey, Local>,
+    /// Online users: their username, and the (process, session) pairs holding them, each with
+    /// whether it has a connection open now (not only within the grace period).
+    online: HashMap<String, (String, Holders)>,
     /// When each user was last seen leaving.
     last_seen: HashMap<String, i64>,
     /// Processes heard from: when last, on this clock and on the wall's.
@@ -104,31 +111,34 @@ impl Presence {
         self.board.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A connection of `user_id` opened here.
-    pub(crate) async fn connected(&self, user_id: &str, username: &str) {
+    /// A connection of `user_id`'s session `session` opened here.
+    pub(crate) async fn connected(&self, user_id: &str, session: &str, username: &str) {
+        let key = (user_id.to_owned(), session.to_owned());
         let first = {
             let mut board = self.board();
-            let local = board.local.entry(user_id.to_owned()).or_insert_with(|| Local {
+            let local = board.local.entry(key).or_insert_with(|| Local {
                 username: username.to_owned(),
                 connections: 0,
                 generation: 0,
             });
             local.connections += 1;
             local.generation += 1;
-            local.connections == 1 && local.generation == 1
+            // The first, or the first again within the grace period: open once more.
+            local.connections == 1
         };
         if first {
-            self.announce(user_id, username, true, now_ms()).await;
+            self.announce(user_id, session, username, true, now_ms()).await;
         }
     }
 
-    /// A connection of `user_id` closed here: if it was their last, they leave once the grace
-    /// period passes without another.
-    pub(crate) fn disconnected(self: &Arc<Self>, user_id: &str) {
+    /// A connection of `user_id`'s session `session` closed here: if it was the session's last,
+    /// it leaves once the grace period passes without another.
+    pub(crate) fn disconnected(self: &Arc<Self>, user_id: &str, session: &str) {
         let left_at = now_ms();
+        let key = (user_id.to_owned(), session.to_owned());
         let generation = {
             let mut board = self.board();
-            let Some(local) = board.local.get_mut(user_id) else { return };
+            let Some(local) = board.local.get_mut(&key) else { return };
             local.connections = local.connections.saturating_sub(1);
             if local.connections > 0 {
                 return;
@@ -136,29 +146,32 @@ impl Presence {
             local.generation
         };
         let presence = Arc::clone(self);
-        let user_id = user_id.to_owned();
         drop(tokio::spawn(async move {
+            let idle =
+                Signal::Idle { process: presence.process.clone(), user_id: key.0.clone(), session: key.1.clone() };
+            presence.send(&idle).await;
             tokio::time::sleep(presence.settings.grace).await;
             let username = {
                 let mut board = presence.board();
-                match board.local.get(&user_id) {
+                match board.local.get(&key) {
                     Some(local) if local.connections == 0 && local.generation == generation => {
-                        board.local.remove(&user_id).map(|l| l.username)
+                        board.local.remove(&key).map(|l| l.username)
                     }
                     _ => None,
                 }
             };
             if let Some(username) = username {
-                presence.announce(&user_id, &username, false, left_at).await;
+                presence.announce(&key.0, &key.1, &username, false, left_at).await;
             }
         }));
     }
 
-    async fn announce(&self, user_id: &str, username: &str, online: bool, at: i64) {
+    async fn announce(&self, user_id: &str, session: &str, username: &str, online: bool, at: i64) {
         let signal = Signal::Presence {
             process: self.process.clone(),
             user_id: user_id.to_owned(),
             username: username.to_owned(),
+            session: session.to_owned(),
             online,
             at,
         };
@@ -182,7 +195,12 @@ impl Presence {
         let users: Vec<OnlineUser> = board
             .local
             .iter()
-            .map(|(user_id, local)| OnlineUser { user_id: user_id.clone(), username: local.username.clone() })
+            .map(|((user_id, session), local)| OnlineUser {
+                user_id: user_id.clone(),
+                username: local.username.clone(),
+                session: session.clone(),
+                open: local.connections > 0,
+            })
             .collect();
         users
             .chunks(ONLINE_CHUNK)
@@ -194,13 +212,32 @@ impl Presence {
     pub(crate) fn apply(&self, signal: &Signal) -> Vec<Change> {
         let mut board = self.board();
         match signal {
-            Signal::Presence { process, user_id, username, online, at } => {
+            Signal::Presence { process, user_id, username, session, online, at } => {
                 board.heard(process);
-                board.set(user_id, username, process, *online, *at).into_iter().collect()
+                let held = (process.clone(), session.clone());
+                let state = online.then_some(true);
+                board.set(user_id, username, held, state, *at).into_iter().collect()
+            }
+            Signal::Idle { process, user_id, session } => {
+                board.heard(process);
+                if let Some(open) = board
+                    .online
+                    .get_mut(user_id)
+                    .and_then(|(_, holders)| holders.get_mut(&(process.clone(), session.clone())))
+                {
+                    *open = false;
+                }
+                Vec::new()
             }
             Signal::Online { process, users } => {
                 board.heard(process);
-                users.iter().filter_map(|u| board.set(&u.user_id, &u.username, process, true, 0)).collect()
+                users
+                    .iter()
+                    .filter_map(|u| {
+                        let held = (process.clone(), u.session.clone());
+                        board.set(&u.user_id, &u.username, held, Some(u.open), 0)
+                    })
+                    .collect()
             }
             Signal::Alive { process } | Signal::Hello { process } => {
                 board.heard(process);
@@ -224,17 +261,30 @@ impl Presence {
         for (process, last_heard_ms) in gone {
             let _ = board.processes.remove(&process);
             tracing::info!(process, "a process stopped saying it is alive; its users are offline");
-            let held: Vec<(String, String)> = board
+            let held: Vec<(String, String, String)> = board
                 .online
                 .iter()
-                .filter(|(_, (_, processes))| processes.contains(&process))
-                .map(|(user_id, (username, _))| (user_id.clone(), username.clone()))
+                .flat_map(|(user_id, (username, holders))| {
+                    holders
+                        .keys()
+                        .filter(|(p, _)| *p == process)
+                        .map(|(_, session)| (user_id.clone(), username.clone(), session.clone()))
+                })
                 .collect();
-            for (user_id, username) in held {
-                changes.extend(board.set(&user_id, &username, &process, false, last_heard_ms));
+            for (user_id, username, session) in held {
+                changes.extend(board.set(&user_id, &username, (process.clone(), session), None, last_heard_ms));
             }
         }
         changes
+    }
+
+    /// Whether `user_id`'s session `session` has a connection open to any process now (one
+    /// within the grace period after its last does not count: nothing would reach it).
+    pub fn session_open(&self, user_id: &str, session: &str) -> bool {
+        self.board()
+            .online
+            .get(user_id)
+            .is_some_and(|(_, holders)| holders.iter().any(|((_, s), open)| s == session && *open))
     }
 
     /// `user_id`'s presence as this board has it.
@@ -265,20 +315,28 @@ impl Board {
         let _ = self.processes.insert(process.to_owned(), (Instant::now(), now_ms()));
     }
 
-    /// `process` holds `user_id` (or no longer does, since `at`); a change if the user as a
-    /// whole came online or went offline.
-    fn set(&mut self, user_id: &str, username: &str, process: &str, online: bool, at: i64) -> Option<Change> {
+    /// `held` (a process and one of the user's sessions) holds `user_id` (`Some(open)`: with
+    /// a connection open now or not), or no longer does since `at` (None); a change if the
+    /// user as a whole came online or went offline.
+    fn set(
+        &mut self,
+        user_id: &str,
+        username: &str,
+        held: (String, String),
+        state: Option<bool>,
+        at: i64,
+    ) -> Option<Change> {
         let was_online = self.online.contains_key(user_id);
-        if online {
-            let entry = self.online.entry(user_id.to_owned()).or_insert_with(|| (username.to_owned(), HashSet::new()));
-            let _ = entry.1.insert(process.to_owned());
-        } else if let Some((_, processes)) = self.online.get_mut(user_id) {
-            let _ = processes.remove(process);
-            if processes.is_empty() {
+        if let Some(open) = state {
+            let entry = self.online.entry(user_id.to_owned()).or_insert_with(|| (username.to_owned(), HashMap::new()));
+            let _ = entry.1.insert(held, open);
+        } else if let Some((_, holders)) = self.online.get_mut(user_id) {
+            let _ = holders.remove(&held);
+            if holders.is_empty() {
                 let _ = self.online.remove(user_id);
             }
         }
-        if !online {
+        if state.is_none() {
             if self.last_seen.len() >= MAX_REMEMBERED && !self.last_seen.contains_key(user_id) {
                 self.forget_oldest_seen();
             }

@@ -147,13 +147,13 @@ pub(crate) async fn connect(
         let Some(attachment) = state.hub.attach(&caller.sub, &caller.sid, since.as_ref()) else { return };
         let _open = metrics::OpenSocket::opened();
         let id = attachment.id;
-        let user = caller.sub.clone();
-        state.presence.connected(&caller.sub, &caller.name).await;
+        let (user, session) = (caller.sub.clone(), caller.sid.clone());
+        state.presence.connected(&caller.sub, &caller.sid, &caller.name).await;
         let mut connection = Connection::new(id, socket, state.clone(), caller);
         connection.serve(attachment, since).await;
         state.hub.detach(&user, id);
         state.presence.forget(id);
-        state.presence.disconnected(&user);
+        state.presence.disconnected(&user, &session);
     }))
 }
 

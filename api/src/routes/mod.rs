@@ -11,9 +11,11 @@ pub(crate) mod group_messages;
 pub(crate) mod groups;
 pub(crate) mod members;
 pub(crate) mod message_changes;
+pub(crate) mod mutes;
 pub(crate) mod objects;
 pub(crate) mod pins;
 pub(crate) mod presence;
+pub(crate) mod push;
 pub(crate) mod receipts;
 pub(crate) mod sessions;
 pub(crate) mod users;
@@ -83,6 +85,11 @@ pub fn router(state: AppState) -> Router {
         .route("/me/blocked", get(blocks::list))
         .route("/me/export", get(export::export))
         .route("/me/blocked/{username}", put(blocks::block).delete(blocks::unblock))
+        .route("/me/push", get(push::list))
+        .route("/me/push/{device_id}", put(push::register).delete(push::remove))
+        .route("/push/vapid", get(push::vapid))
+        .route("/me/mutes", get(mutes::list))
+        .route("/me/mutes/{to}", put(mutes::mute).delete(mutes::unmute))
         .route("/chat/send", post(chat::send))
         .route("/chat/messages", get(chat::messages))
         .route(

@@ -7,3 +7,4 @@ pub(crate) mod offsets;
 pub(crate) mod rebuild;
 pub(crate) mod replay;
 pub(crate) mod setup;
+pub(crate) mod vapid_key;

@@ -54,7 +54,7 @@ impl RebuildArgs {
         let backend = connect(args).await?;
         let codec = Codec::new()?;
         for spec in PROJECTIONS {
-            let projection = (spec.build)(&backend.sinks(&target));
+            let projection = spec.build(&backend.sinks(&target))?;
             let applied = replay(backend.log.as_ref(), &codec, projection.as_ref()).await?;
             tracing::info!(projection = spec.name, applied, "replayed");
         }

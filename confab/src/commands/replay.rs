@@ -71,7 +71,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     };
     let mut applied = 0;
     for spec in &names {
-        let projection = (spec.build)(&backend.sinks(&target));
+        let projection = spec.build(&backend.sinks(&target))?;
         let (events, ends) = replay_caught_up(&backend, &codec, projection.as_ref()).await?;
         applied += events;
         // Durable before the new groups' offsets say so (and before an in-place replay ends).

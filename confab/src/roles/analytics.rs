@@ -49,7 +49,7 @@ async fn run(args: AnalyticsRunArgs) -> anyhow::Result<()> {
     }
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
-    let (handle, worker) = start_analytics(&backend, &codec, &shutdown);
+    let (handle, worker) = start_analytics(&backend, &codec, &shutdown)?;
     tracing::info!("confab analytics consuming");
     serve_health_until_signal(&backend, vec![handle], None, args.health_listen).await?;
     shutdown.cancel();

@@ -28,7 +28,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
     let follower = workers::follow(&args.backend, &live, None, &shutdown);
-    let result = run_http(&args, backend, live, codec, projections, Vec::new()).await;
+    let result = run_http(&args, backend, live, codec, projections, Vec::new(), false).await;
     shutdown.cancel();
     follower.await?;
     result

@@ -10,6 +10,7 @@ use confab_api::{
     AppState, BoundedListener, CorsOrigin, Counted, MetricsEndpoint, ProjectionWaits,
     health::Dependencies,
     live::{Hub, LiveSettings, Presence, PresenceSettings, signals},
+    push::VapidKey,
 };
 use confab_consumers::{
     ProjectionHandle,
@@ -18,8 +19,8 @@ use confab_consumers::{
 };
 use confab_eventlog::{InProcessSignals, LogSignals, SignalBus};
 use confab_producers::{
-    AttachmentLimits, DataKeys, EventPublisher, Keyring, Limits, Opener, PasswordHasher, Quoter, RateLimits, TokenKeys,
-    UseCases,
+    AttachmentLimits, DataKeys, EventPublisher, Keyring, Limits, Opener, PasswordHasher, PushEndpoints, Quoter,
+    RateLimits, TokenKeys, UseCases,
 };
 use confab_readmodels::{KeyCache, LiveReadModels};
 use confab_schemas::{Codec, SIGNALS_TOPIC, Topic};
@@ -109,7 +110,42 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "CONFAB_PRESENCE_GRACE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub(crate) presence_grace_ms: u64,
     #[command(flatten)]
+    pub(crate) push: PushArgs,
+    #[command(flatten)]
     pub(crate) limits: LimitArgs,
+}
+
+/// How this deployment sends push notifications: its VAPID identity, and where it may send.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PushArgs {
+    /// The VAPID private key (base64url, 32 bytes; `confab vapid-key` makes one): generated into
+    /// the data dir when absent (embedded only: every process of a Kafka deployment needs the
+    /// same one, and without it Web Push is off; webhooks still work).
+    #[arg(long, env = "CONFAB_VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub(crate) vapid_private_key: Option<String>,
+    /// The contact VAPID tokens give push services' operators: `mailto:` or `https:`.
+    #[arg(long, env = "CONFAB_VAPID_SUBJECT", default_value = "mailto:push@confab.invalid")]
+    pub(crate) vapid_subject: String,
+    /// Let push targets name plain `http://` and private or loopback addresses: for a push
+    /// gateway beside the server, or a test push service. Off on the open internet.
+    #[arg(long, env = "CONFAB_PUSH_ALLOW_PRIVATE", value_enum, default_value_t = Toggle::Off)]
+    pub(crate) push_allow_private: Toggle,
+}
+
+impl PushArgs {
+    /// The VAPID key pair: the configured one, or on one box the one in the data dir.
+    pub(crate) fn vapid(&self, dir: &std::path::Path, embedded: bool) -> anyhow::Result<Option<Arc<VapidKey>>> {
+        let private = match (&self.vapid_private_key, embedded) {
+            (Some(key), _) => key.clone(),
+            (None, true) => {
+                private_dir(dir)?;
+                load_or_create(dir, "vapid.key", VapidKey::generate)?
+            }
+            (None, false) => return Ok(None),
+        };
+        let key = VapidKey::from_private(&private, &self.vapid_subject).context("--vapid-private-key")?;
+        Ok(Some(Arc::new(key)))
+    }
 }
 
 /// How often an API process tells the others it is alive; one unheard for four of these is gone.
@@ -134,11 +170,19 @@ pub(crate) async fn run_http(
     codec: Arc<Codec>,
     projections: Vec<ProjectionHandle>,
     workers: Vec<ProjectionHandle>,
+    with_push: bool,
 ) -> anyhow::Result<()> {
-    let state = api_state(args, &backend, &live, Arc::clone(&codec), projections, workers).await?;
+    let mut state = api_state(args, &backend, &live, Arc::clone(&codec), projections, workers).await?;
+    let shutdown = CancellationToken::new();
+    let pusher = if with_push {
+        let (handle, worker) = super::push::start(&state, args, &backend.log, &live, &codec, &shutdown).await?;
+        state.dependencies.projections.push(handle);
+        Some(worker)
+    } else {
+        None
+    };
     let use_cases = Arc::clone(&state.use_cases);
     let notifier = Notifier::new(Arc::clone(&backend.log), codec, live);
-    let shutdown = CancellationToken::new();
     let notifier = notifier
         .start(Arc::clone(&state.hub) as Arc<dyn NotificationSink>, shutdown.clone())
         .await
@@ -170,6 +214,9 @@ pub(crate) async fn run_http(
     notifier.await?;
     revocations.await?;
     signals.await?;
+    if let Some(pusher) = pusher {
+        pusher.await?;
+    }
     if let Some(sweeper) = sweeper {
         sweeper.await?;
     }
@@ -246,6 +293,7 @@ pub(crate) async fn api_state(
             max_pending_bytes: args.attachment_max_pending_bytes,
         },
         user_search: args.user_search == Toggle::On,
+        push_endpoints: PushEndpoints { allow_private: args.push.push_allow_private == Toggle::On },
     };
     let admins = admin_ids(&args.admins, live).await?;
     let use_cases = UseCases {
@@ -270,6 +318,7 @@ pub(crate) async fn api_state(
         dependencies,
         hub,
         presence,
+        vapid: args.push.vapid(dir, embedded)?,
         live: LiveSettings { ping_interval: Duration::from_secs(args.ws_ping_secs), resume: args.limits.resume() },
         http: args.limits.http(),
         trusted_proxies: args.limits.trusted_proxies(),

@@ -7,6 +7,7 @@ pub(crate) mod consume;
 pub(crate) mod http;
 pub(crate) mod lambda;
 pub(crate) mod limits;
+pub(crate) mod push;
 pub(crate) mod serve;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -28,13 +29,13 @@ fn start_analytics(
     backend: &Backend,
     codec: &Arc<Codec>,
     shutdown: &CancellationToken,
-) -> (ProjectionHandle, JoinHandle<()>) {
-    let consumer = (ANALYTICS.build)(&backend.sinks(&backend.read_models));
+) -> anyhow::Result<(ProjectionHandle, JoinHandle<()>)> {
+    let consumer = ANALYTICS.build(&backend.sinks(&backend.read_models))?;
     let (mut runner, handle) = ProjectionRunner::new(Arc::clone(&backend.log), Arc::clone(codec), consumer);
     if let Some(checkpoints) = &backend.read_models.checkpoints {
         runner = runner.with_checkpoints(Arc::clone(checkpoints));
     }
-    (handle, tokio::spawn(runner.run(shutdown.clone())))
+    Ok((handle, tokio::spawn(runner.run(shutdown.clone()))))
 }
 
 /// Serves `/healthz` and `/readyz` for workers on `address` (if any) until a signal.

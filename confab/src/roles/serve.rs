@@ -21,11 +21,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let codec = Arc::new(Codec::new()?);
     let shutdown = CancellationToken::new();
     let (workers, projections) = Workers::start(&backend, &codec, &PROJECTIONS);
-    let (analytics, analytics_worker) = start_analytics(&backend, &codec, &shutdown);
+    let (analytics, analytics_worker) = start_analytics(&backend, &codec, &shutdown)?;
     let live = LiveReadModels::new(backend.read_models.clone());
     let follower = workers::follow(&args.backend, &live, Some(&workers), &shutdown);
     catch_up::replayed(backend.log.as_ref(), &projections, backend.generation()).await;
-    let result = run_http(&args, backend, live, codec, projections, vec![analytics]).await;
+    let result = run_http(&args, backend, live, codec, projections, vec![analytics], true).await;
     shutdown.cancel();
     follower.await?;
     analytics_worker.await?;

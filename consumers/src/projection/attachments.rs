@@ -13,9 +13,9 @@ use confab_readmodels::{
 pub const ATTACHMENTS: ProjectionSpec = ProjectionSpec {
     name: "attachments",
     topics: &[Topic::Attachments],
-    build: |sinks| {
+    build: Some(|sinks| {
         Arc::new(AttachmentIndexer::new(Arc::clone(&sinks.read_models.attachments), Arc::clone(sinks.objects)))
-    },
+    }),
 };
 
 /// The attachment indexer: `confab.attachments` -> the attachment index. On each reported upload

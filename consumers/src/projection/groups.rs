@@ -16,7 +16,7 @@ use confab_readmodels::{ChangeOutcome, GroupChange, GroupRole, GroupRow, GroupSt
 pub const GROUPS: ProjectionSpec = ProjectionSpec {
     name: "groups",
     topics: &[Topic::Groups],
-    build: |sinks| Arc::new(GroupsProjection::new(Arc::clone(&sinks.read_models.groups))),
+    build: Some(|sinks| Arc::new(GroupsProjection::new(Arc::clone(&sinks.read_models.groups)))),
 };
 
 pub struct GroupsProjection {

@@ -19,14 +19,14 @@ use confab_readmodels::{
 pub const MESSAGES: ProjectionSpec = ProjectionSpec {
     name: "messages",
     topics: &[Topic::Messages],
-    build: |sinks| {
+    build: Some(|sinks| {
         Arc::new(MessagesProjection::new(
             Arc::clone(&sinks.read_models.messages),
             Arc::clone(&sinks.read_models.receipts),
             Arc::clone(&sinks.read_models.blocks),
             Withdrawals { attachments: Arc::clone(&sinks.read_models.attachments), objects: Arc::clone(sinks.objects) },
         ))
-    },
+    }),
 };
 
 /// `confab.messages` -> direct messages and conversations, group messages and each group's last

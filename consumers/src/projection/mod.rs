@@ -69,13 +69,18 @@ pub struct Sinks<'a> {
     pub data_keys: &'a Arc<dyn DataKeyStore>,
 }
 
+/// How a consumer is built from what consumers write into.
+pub type BuildFromSinks = fn(&Sinks<'_>) -> Arc<dyn Projection>;
+
 /// One consumer of the log.
 pub struct ProjectionSpec {
     /// Short name; its consumer group is `confab.projector.<name>`.
     pub name: &'static str,
     /// The topics it reads.
     pub topics: &'static [Topic],
-    pub build: fn(&Sinks<'_>) -> Arc<dyn Projection>,
+    /// How it is built from what consumers write into; None for one its role builds with what
+    /// only that role has (the push consumer: its sender).
+    pub build: Option<BuildFromSinks>,
 }
 
 impl std::fmt::Debug for ProjectionSpec {
@@ -85,11 +90,21 @@ impl std::fmt::Debug for ProjectionSpec {
 }
 
 impl ProjectionSpec {
+    /// It, built into `sinks`; an error for one its role builds.
+    pub fn build(&self, sinks: &Sinks<'_>) -> Result<Arc<dyn Projection>, NotBuiltFromSinks> {
+        self.build.map(|build| build(sinks)).ok_or(NotBuiltFromSinks(self.name))
+    }
+
     /// Its consumer group for the read models of `generation`.
     pub fn group(&self, generation: u32) -> String {
         projection_group(self.name, generation)
     }
 }
+
+/// A consumer its role builds (with what only that role has), asked to be built from sinks.
+#[derive(Debug, thiserror::Error)]
+#[error("the {0} consumer is built by its own role, not from the read models")]
+pub struct NotBuiltFromSinks(pub &'static str);
 
 /// An object store's failure, as projections report a store's: retried, never dead-lettered.
 pub(crate) fn object_error(e: ObjectError) -> StoreError {

@@ -4,33 +4,48 @@ use async_trait::async_trait;
 use confab_schemas::{Event, Topic};
 
 use crate::projection::{Erasure, LoggedEvent, Projection, ProjectionSpec};
-use confab_readmodels::{ProfileFields, SessionChange, SessionRow, SessionStore, StoreError, UserRow, UserStore};
+use confab_readmodels::{
+    MuteRow, ProfileFields, PushStore, PushTargetRow, SessionChange, SessionRow, SessionStore, StoreError, UserRow,
+    UserStore,
+};
 
 /// `confab.users` into the accounts read models: users and their sessions.
 pub const USERS: ProjectionSpec = ProjectionSpec {
     name: "users",
     topics: &[Topic::Users],
-    build: |sinks| {
+    build: Some(|sinks| {
         let read_models = &sinks.read_models;
         let erasure = Erasure {
             keys: Arc::clone(sinks.data_keys),
             objects: Arc::clone(sinks.objects),
             attachments: Arc::clone(&read_models.attachments),
         };
-        Arc::new(UsersProjection::new(Arc::clone(&read_models.users), Arc::clone(&read_models.sessions), erasure))
-    },
+        Arc::new(UsersProjection::new(
+            Arc::clone(&read_models.users),
+            Arc::clone(&read_models.sessions),
+            Arc::clone(&read_models.push),
+            erasure,
+        ))
+    }),
 };
 
-/// `confab.users` -> the users and sessions tables, and each deleted account erased.
+/// `confab.users` -> the users and sessions tables, push targets and mutes, and each deleted
+/// account erased.
 pub struct UsersProjection {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
+    push: Arc<dyn PushStore>,
     erasure: Erasure,
 }
 
 impl UsersProjection {
-    pub fn new(users: Arc<dyn UserStore>, sessions: Arc<dyn SessionStore>, erasure: Erasure) -> Self {
-        Self { users, sessions, erasure }
+    pub fn new(
+        users: Arc<dyn UserStore>,
+        sessions: Arc<dyn SessionStore>,
+        push: Arc<dyn PushStore>,
+        erasure: Erasure,
+    ) -> Self {
+        Self { users, sessions, push, erasure }
     }
 }
 
@@ -42,7 +57,8 @@ impl Projection for UsersProjection {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.users.ping().await?;
-        self.sessions.ping().await
+        self.sessions.ping().await?;
+        self.push.ping().await
     }
 
     /// In log order, a run of one kind at a time: registrations together, session changes
@@ -70,6 +86,7 @@ impl Projection for UsersProjection {
                 Event::AccountDeleted(e) => {
                     self.flush_users(&mut registered).await?;
                     self.users.delete_account(&e.payload.username, e.occurred_at).await?;
+                    self.push.remove_push_targets_of(&e.payload.user_id, None).await?;
                     self.erasure.erase(&e.payload.user_id).await?;
                     changes.push(SessionChange::OthersEnded {
                         user_id: e.payload.user_id.clone(),
@@ -80,13 +97,59 @@ impl Projection for UsersProjection {
                 Event::PasswordChanged(e) => {
                     self.flush_users(&mut registered).await?;
                     self.users.change_password(&e.payload.username, &e.payload.password_hash).await?;
+                    // The devices of the sessions it ends get no more pushes.
+                    for target in self.push.push_targets(&e.payload.user_id).await? {
+                        if e.payload.kept_session_id.as_deref() != Some(target.session_id.as_str()) {
+                            let (user, device) = (&target.user_id, &target.device_id);
+                            self.push.remove_push_target(user, device, Some(&target.event_id)).await?;
+                        }
+                    }
                     changes.push(SessionChange::OthersEnded {
                         user_id: e.payload.user_id.clone(),
                         kept: e.payload.kept_session_id.clone(),
                         before_offset: logged.position.offset,
                     });
                 }
+                Event::PushTargetRegistered(e) => {
+                    let p = &e.payload;
+                    self.push
+                        .put_push_target(&PushTargetRow {
+                            user_id: p.user_id.clone(),
+                            device_id: p.device_id.clone(),
+                            session_id: p.session_id.clone(),
+                            kind: p.kind.clone(),
+                            endpoint: p.endpoint.clone(),
+                            p256dh: p.p256dh.clone(),
+                            auth: p.auth.clone(),
+                            previews: p.previews,
+                            registered_at_ms: e.occurred_at,
+                            event_id: e.event_id.clone(),
+                        })
+                        .await?;
+                }
+                Event::PushTargetRemoved(e) => {
+                    let p = &e.payload;
+                    self.push.remove_push_target(&p.user_id, &p.device_id, p.registered_event_id.as_deref()).await?;
+                }
+                Event::PlaceMuted(e) if e.payload.muted => {
+                    let p = &e.payload;
+                    self.push
+                        .put_mute(&MuteRow {
+                            user_id: p.user_id.clone(),
+                            place_id: p.place_id.clone(),
+                            kind: p.kind.clone(),
+                            until_ms: p.until_ms,
+                            everything: p.everything,
+                            muted_at_ms: e.occurred_at,
+                        })
+                        .await?;
+                }
+                Event::PlaceMuted(e) => self.push.lift_mute(&e.payload.user_id, &e.payload.place_id).await?,
                 event => {
+                    if let Event::SessionEnded(e) = event {
+                        // Its devices get no more pushes.
+                        self.push.remove_push_targets_of(&e.payload.user_id, Some(&e.payload.session_id)).await?;
+                    }
                     if let Some(change) = session_change(event, logged.position.offset) {
                         self.flush_users(&mut registered).await?;
                         changes.push(change);

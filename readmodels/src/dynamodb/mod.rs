@@ -13,6 +13,7 @@ mod items;
 mod keys;
 mod lifecycle;
 mod messages;
+mod push;
 mod query;
 mod receipts;
 mod sessions;

@@ -53,6 +53,10 @@ pub struct TableNames {
     pub block_marks: String,
     /// Each blocker's list, by username.
     pub blocked_users: String,
+    /// Each user's devices that take push notifications, by device id.
+    pub push_targets: String,
+    /// Each user's muted places, by place id.
+    pub mutes: String,
     pub claims: String,
     /// Data keys, wrapped: not a read model, in no generation.
     pub data_keys: String,
@@ -99,6 +103,8 @@ impl TableNames {
             sessions: name("sessions"),
             block_marks: name("block_marks"),
             blocked_users: name("blocked_users"),
+            push_targets: name("push_targets"),
+            mutes: name("mutes"),
             claims: shared("claims"),
             data_keys: shared("data_keys"),
             checkpoints: name("checkpoints"),
@@ -116,7 +122,7 @@ impl TableNames {
     }
 
     /// The tables projections write, by their short name.
-    pub(crate) fn read_models(&self) -> [(&'static str, &str); 23] {
+    pub(crate) fn read_models(&self) -> [(&'static str, &str); 25] {
         [
             ("users", &self.users),
             ("user_ids", &self.user_ids),
@@ -141,6 +147,8 @@ impl TableNames {
             ("sessions", &self.sessions),
             ("block_marks", &self.block_marks),
             ("blocked_users", &self.blocked_users),
+            ("push_targets", &self.push_targets),
+            ("mutes", &self.mutes),
         ]
     }
 }
@@ -210,6 +218,8 @@ pub(crate) async fn ensure(client: &Client, tables: &TableNames) -> Result<(), S
         Spec { name: &tables.sessions, hash: "user_id", range: Some("session_id"), local_index: None },
         Spec { name: &tables.block_marks, hash: "conversation_id", range: Some("seq"), local_index: None },
         Spec { name: &tables.blocked_users, hash: "blocker_id", range: Some("blocked_username"), local_index: None },
+        Spec { name: &tables.push_targets, hash: "user_id", range: Some("device_id"), local_index: None },
+        Spec { name: &tables.mutes, hash: "user_id", range: Some("place_id"), local_index: None },
         Spec { name: &tables.claims, hash: "scope", range: Some("claim_key"), local_index: None },
         Spec { name: &tables.data_keys, hash: "owner_id", range: Some("place_id"), local_index: None },
         Spec { name: &tables.analytics, hash: "metric", range: Some("bucket"), local_index: None },

@@ -13,6 +13,7 @@ pub mod generations;
 mod groups;
 mod keys;
 mod messages;
+mod push;
 mod receipts;
 mod sessions;
 mod users;
@@ -120,6 +121,8 @@ impl EmbeddedStore {
             let _ = txn.open_table(sessions::SESSIONS).map_err(storage_error)?;
             let _ = txn.open_table(blocks::BLOCK_MARKS).map_err(storage_error)?;
             let _ = txn.open_table(blocks::BLOCKED_USERS).map_err(storage_error)?;
+            let _ = txn.open_table(push::PUSH_TARGETS).map_err(storage_error)?;
+            let _ = txn.open_table(push::MUTES).map_err(storage_error)?;
         }
         txn.commit().map_err(storage_error)?;
         Ok(Self { db: Arc::new(db) })
@@ -213,6 +216,14 @@ impl EmbeddedStore {
         let _ = out.insert(
             "blocked_users".into(),
             dump_table(&txn, blocks::BLOCKED_USERS, |k, v| Ok(json!([k, from_json::<Value>("blocked_users", v)?])))?,
+        );
+        let _ = out.insert(
+            "push_targets".into(),
+            dump_table(&txn, push::PUSH_TARGETS, |k, v| Ok(json!([k, from_json::<Value>("push_targets", v)?])))?,
+        );
+        let _ = out.insert(
+            "mutes".into(),
+            dump_table(&txn, push::MUTES, |k, v| Ok(json!([k, from_json::<Value>("mutes", v)?])))?,
         );
         Ok(Value::Object(out))
     }

@@ -8,6 +8,7 @@ mod envelope;
 mod groups;
 mod lifecycle;
 mod profiles;
+mod push;
 mod receipts;
 mod sessions;
 mod users;
@@ -28,6 +29,10 @@ pub use lifecycle::{
     MessageHiddenPayload, MessagePinned, MessagePinnedPayload, MessageReacted, MessageReactedPayload, place_kind,
 };
 pub use profiles::{ProfileUpdated, ProfileUpdatedPayload};
+pub use push::{
+    PlaceMuted, PlaceMutedPayload, PushTargetRegistered, PushTargetRegisteredPayload, PushTargetRemoved,
+    PushTargetRemovedPayload, push_kind, removal_reason,
+};
 pub use receipts::{
     DirectMessagesDelivered, DirectMessagesRead, DirectReceiptPayload, GroupMessagesDelivered, GroupMessagesRead,
     GroupReceiptPayload,
@@ -128,6 +133,9 @@ events! {
     PasswordChanged => Topic::Users, |e| &e.payload.username;
     ProfileUpdated => Topic::Users, |e| &e.payload.username;
     AccountDeleted => Topic::Users, |e| &e.payload.username;
+    PushTargetRegistered => Topic::Users, |e| &e.payload.username;
+    PushTargetRemoved => Topic::Users, |e| &e.payload.username;
+    PlaceMuted => Topic::Users, |e| &e.payload.username;
     DirectMessageSent => Topic::Messages, |e| &e.payload.conversation_id;
     GroupMessageSent => Topic::Messages, |e| &e.payload.group_id;
     DirectMessagesDelivered => Topic::Messages, |e| &e.payload.conversation_id;

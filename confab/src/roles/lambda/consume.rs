@@ -44,7 +44,7 @@ impl LambdaConsumeArgs {
             bail!("a Lambda function has no disk of its own to keep: run it on --log kafka://... with DynamoDB and S3");
         }
         let codec = Arc::new(Codec::new()?);
-        let consumer = (self.consumer.build)(&backend.sinks(&backend.read_models));
+        let consumer = self.consumer.build(&backend.sinks(&backend.read_models))?;
         let (runner, _handle) = ProjectionRunner::new(Arc::clone(&backend.log), codec, consumer);
         let mut runner = runner.with_generation(backend.generation());
         if let Some(checkpoints) = &backend.read_models.checkpoints {
