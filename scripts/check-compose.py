@@ -61,7 +61,7 @@ for name, service in services.items():
             continue
         if key.startswith("CONFAB_") and key not in known:
             problems.append(f"{name}: confab {role} does not read {key}")
-    for secret in ("CONFAB_JWT_SECRET", "CONFAB_MASTER_KEYS"):
+    for secret in ("CONFAB_JWT_SECRET", "CONFAB_MASTER_KEYS", "CONFAB_VAPID_PRIVATE_KEY"):
         if secret in env and not re.fullmatch(r"\$\{" + secret + r":\?[^}]+\}", env[secret]):
             problems.append(f"{name}: {secret} must be required from the environment (${{{secret}:?...}})")
     if role == "api" and not {"CONFAB_JWT_SECRET", "CONFAB_MASTER_KEYS"} <= env.keys():

@@ -12,3 +12,16 @@ python_tool() {
         "$venv/bin/pip" install --quiet "$package==$version"
     fi
 }
+
+# install_push_service: the test push service's libraries (tests/push_service.py), into
+# $CONFAB_CACHE/push-venv once; exports CONFAB_TEST_PUSH_PYTHON for the end-to-end suite.
+PUSH_SERVICE_PACKAGES=("http_ece==1.2.1" "cryptography==44.0.0")
+install_push_service() {
+    local venv="$CONFAB_CACHE/push-venv"
+    if ! "$venv/bin/python" -c 'import http_ece, cryptography; assert cryptography.__version__ == "44.0.0"' 2>/dev/null; then
+        echo "installing ${PUSH_SERVICE_PACKAGES[*]} into $venv (once)"
+        python3 -m venv "$venv" || { echo "python3 -m venv failed: install python3-venv (Debian)"; return 1; }
+        "$venv/bin/pip" install --quiet "${PUSH_SERVICE_PACKAGES[@]}"
+    fi
+    export CONFAB_TEST_PUSH_PYTHON="$venv/bin/python"
+}

@@ -163,6 +163,11 @@ impl Deployment {
         Confab::spawn(self.command(&["api", "--listen", "127.0.0.1:0"]))
     }
 
+    /// `confab push`: the push consumer alone; `base_url` serves its health endpoints.
+    pub fn push(&self) -> Confab {
+        Confab::spawn(self.command(&["push", "--listen", "127.0.0.1:0"]))
+    }
+
     /// `confab consume`: every projection, no API; `base_url` serves its health endpoints.
     pub fn consume(&self) -> Confab {
         Confab::spawn(self.command(&["consume", "--health-listen", "127.0.0.1:0"]))

@@ -10,16 +10,18 @@ mod files;
 mod lambda;
 mod outside;
 mod process;
+mod push_service;
 mod socket;
 
 pub use backend::{Backend, External, TANSU_STORAGE};
 pub use client::{Client, Reply, User, read_response};
-pub use deployment::{Deployment, OPERATOR_ID, TEST_JWT_SECRET, TEST_MASTER_KEYS, operator_token};
+pub use deployment::{Deployment, OPERATOR_ID, TEST_JWT_SECRET, TEST_MASTER_KEYS, TEST_VAPID_KEY, operator_token};
 pub use dynamodb::dynamodb_client;
 pub use files::files_containing;
 pub use lambda::{Front, Gateway, KafkaRecordIn, LambdaRuntime, Outcome, kafka_event};
 pub use outside::{append_from_outside, seal};
 pub use process::{Confab, confab_bin};
+pub use push_service::PushService;
 pub use socket::{Socket, WsError};
 
 /// Instantiates each named `async fn(Backend)` as one test per backend: `embedded::name` and

@@ -316,6 +316,13 @@ async fn every_topics_records_decode_with_nothing_but_the_schema_files(backend: 
     assert_eq!(logout.status, reqwest::StatusCode::NO_CONTENT);
     let change = json!({ "currentPassword": "carol-password", "newPassword": "carol-new-password" });
     assert_eq!(client.post("/auth/password", Some(&carol.token), change).await.status, reqwest::StatusCode::NO_CONTENT);
+    // A push target registered and removed (after the last message: nothing is pushed), and a
+    // mute.
+    let hook = json!({ "webhook": "https://push.example.com/hook" });
+    assert_eq!(client.put("/me/push/phone", Some(&bob.token), hook).await.status, reqwest::StatusCode::OK);
+    assert_eq!(client.delete("/me/push/phone", Some(&bob.token)).await.status, reqwest::StatusCode::NO_CONTENT);
+    let muted = client.put("/me/mutes/alice", Some(&bob.token), json!({ "everything": true })).await;
+    assert_eq!(muted.status, reqwest::StatusCode::OK, "{}", muted.body);
     server.stop();
 
     let schemas = schema_files();
