@@ -147,10 +147,14 @@ impl PushConsumer {
         let message = Arc::new(message);
         let mut jobs = Vec::new();
         for (user_id, mention) in self.recipients(&message).await? {
-            if read.push.mute(&user_id, &place_id).await?.is_some_and(|mute| mute.silences(sent_at, mention)) {
+            // Most users register no device: one read settles them.
+            let targets = read.push.push_targets(&user_id).await?;
+            if targets.is_empty()
+                || read.push.mute(&user_id, &place_id).await?.is_some_and(|mute| mute.silences(sent_at, mention))
+            {
                 continue;
             }
-            for target in read.push.push_targets(&user_id).await? {
+            for target in targets {
                 // A device with an open socket has the message already.
                 if !self.sessions.session_open(&user_id, &target.session_id) {
                     jobs.push(PushJob { message: Arc::clone(&message), target, mention });

@@ -117,6 +117,25 @@ impl Client {
     }
 
     /// Registers and logs in a fresh user.
+    /// Registers a user and logs in once the projection, running in another process, has them:
+    /// with a short read-your-writes timeout, register may answer before that.
+    pub async fn user_projected_elsewhere(&self, username: &str) -> User {
+        let password = format!("{username}-password");
+        let reply = self.register(username, &password).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        // Generous: a crashed member's partitions move after a session timeout plus a rejoin.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let token = loop {
+            if let Some(token) = self.login(username, &password).await.body["token"].as_str() {
+                break token.to_owned();
+            }
+            assert!(std::time::Instant::now() < deadline, "{username} could not log in in time");
+            // A poll interval: the loop ends when the login works.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        User { id: reply.body["userId"].as_str().unwrap().to_owned(), username: username.to_owned(), token }
+    }
+
     pub async fn user(&self, username: &str) -> User {
         let password = format!("{username}-password");
         let registered = self.register(username, &password).await;

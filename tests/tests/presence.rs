@@ -135,20 +135,6 @@ async fn presence_is_shown_to_contacts_with_a_grace_period_and_can_be_hidden(bac
 
 backend_tests!(presence_is_shown_to_contacts_with_a_grace_period_and_can_be_hidden);
 
-/// Registers a user through `client`, and logs in once the worker's projection has them.
-async fn registered(client: &Client, username: &str) -> User {
-    let password = format!("{username}-password");
-    let reply = client.register(username, &password).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let mut token = None;
-    eventually("the new user can log in", async || {
-        token = client.login(username, &password).await.body["token"].as_str().map(str::to_owned);
-        token.is_some()
-    })
-    .await;
-    User { id: reply.body["userId"].as_str().unwrap().to_owned(), username: username.to_owned(), token: token.unwrap() }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn presence_and_typing_cross_api_processes() {
     let Some(backend) = Backend::kafka_dynamodb("presence_and_typing_cross_api_processes") else { return };
@@ -157,8 +143,8 @@ async fn presence_and_typing_cross_api_processes() {
     let _worker = deployment.consume();
     let (first, mut second) = (deployment.api(), deployment.api());
     let (one, two) = (Client::new(&first.base_url), Client::new(&second.base_url));
-    let alice = registered(&one, "alice").await;
-    let bob = registered(&two, "bob").await;
+    let alice = one.user_projected_elsewhere("alice").await;
+    let bob = two.user_projected_elsewhere("bob").await;
     assert_eq!(one.send(&alice, "bob", "hi").await.status, StatusCode::OK);
     eventually("the conversation is on both processes' read side", async || {
         two.get("/users/alice/presence", Some(&bob.token)).await.status == StatusCode::OK

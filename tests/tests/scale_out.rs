@@ -40,26 +40,6 @@ async fn holds_in_time<F: AsyncFnMut() -> bool>(mut check: F) -> bool {
     true
 }
 
-/// Registers a user and logs in once the (remote) projection has it; with a short
-/// read-your-writes timeout, register may answer before that.
-async fn registered(client: &Client, username: &str) -> User {
-    let password = format!("{username}-password");
-    let reply = client.register(username, &password).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    let mut token = None;
-    eventually("the new user can log in", async || {
-        let login = client.login(username, &password).await;
-        token = login.body["token"].as_str().map(str::to_owned);
-        token.is_some()
-    })
-    .await;
-    User {
-        id: reply.body["userId"].as_str().unwrap().to_owned(),
-        username: username.to_owned(),
-        token: token.unwrap_or_default(),
-    }
-}
-
 async fn relogin(client: &Client, user: &User) -> User {
     let login = client.login(&user.username, &format!("{}-password", user.username)).await;
     assert_eq!(login.status, StatusCode::OK, "{}", login.body);
@@ -172,7 +152,7 @@ async fn a_worker_killed_mid_stream_resumes_without_losing_or_duplicating() {
     let mut worker = deployment.consume();
     let api = deployment.api();
     let client = Client::new(&api.base_url);
-    let (alice, bob) = (registered(&client, "alice").await, registered(&client, "bob").await);
+    let (alice, bob) = (client.user_projected_elsewhere("alice").await, client.user_projected_elsewhere("bob").await);
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let killed = Arc::new(Notify::new());
@@ -267,17 +247,17 @@ async fn a_poison_record_is_dead_lettered_and_the_projection_keeps_going() {
     let page = client.get("/chat/messages?recipient=bob", Some(&alice.token)).await;
     assert_eq!(page.body["messages"][0]["messageId"], sent.body["messageId"]);
 
-    // Every group that reads the topic dead-letters it once: the messages projection and the
-    // analytics consumer.
+    // Every group that reads the topic dead-letters it once: the messages projection, the
+    // analytics consumer and the push consumer.
     let mut dead: Vec<Value> = Vec::new();
-    eventually("the poison record is on the dead-letter topic for both groups", async || {
+    eventually("the poison record is on the dead-letter topic for every group", async || {
         dead = deployment.events("confab.deadletter");
-        dead.len() >= 2
+        dead.len() >= 3
     })
     .await;
     let mut groups: Vec<&str> = dead.iter().map(|l| l["headers"]["confab.dlq.group"].as_str().unwrap()).collect();
     groups.sort_unstable();
-    assert_eq!(groups, ["confab.projector.analytics", "confab.projector.messages"]);
+    assert_eq!(groups, ["confab.projector.analytics", "confab.projector.messages", "confab.projector.push"]);
     for letter in &dead {
         assert_eq!(letter["key"], "poison-key");
         assert_eq!(letter["event"]["base64"], json!(base64_of(poison)));
@@ -561,8 +541,8 @@ async fn a_member_added_while_messages_lag_sees_nothing_from_before() {
     let mut messages = deployment.consume_only(&["messages"]);
     let api = deployment.api();
     let client = Client::new(&api.base_url);
-    let alice = registered(&client, "alice").await;
-    let (bob, carol) = (registered(&client, "bob").await, registered(&client, "carol").await);
+    let alice = client.user_projected_elsewhere("alice").await;
+    let (bob, carol) = (client.user_projected_elsewhere("bob").await, client.user_projected_elsewhere("carol").await);
     let group = client.group(&alice, "climbing", &["bob"]).await;
     assert_eq!(client.group_send(&alice, &group, "before carol").await.status, StatusCode::OK);
     let early = client.attachment(&bob, json!({ "groupId": group }), b"an early topo").await;
@@ -606,8 +586,8 @@ async fn a_removed_member_gets_nothing_sent_after_the_removal_through_any_proces
     let _worker = deployment.consume();
     let (first, second) = (deployment.api(), deployment.api());
     let (one, two) = (Client::new(&first.base_url), Client::new(&second.base_url));
-    let alice = registered(&one, "alice").await;
-    let (bob, dave) = (registered(&one, "bob").await, registered(&one, "dave").await);
+    let alice = one.user_projected_elsewhere("alice").await;
+    let (bob, dave) = (one.user_projected_elsewhere("bob").await, one.user_projected_elsewhere("dave").await);
     let group = one.group(&alice, "leaving", &["bob", "dave"]).await;
     assert_eq!(one.group_send(&alice, &group, "before").await.status, StatusCode::OK);
     let mut bob_phone = confab_e2e::Socket::connect(&second.base_url, &bob.token, None).await;
@@ -659,8 +639,8 @@ async fn analytics_waits_for_the_groups_verdict_however_long() {
     let analytics = deployment.analytics();
     let api = deployment.api();
     let client = Client::new(&api.base_url);
-    let alice = registered(&client, "alice").await;
-    let (_bob, _carol) = (registered(&client, "bob").await, registered(&client, "carol").await);
+    let alice = client.user_projected_elsewhere("alice").await;
+    let (_bob, _carol) = (client.user_projected_elsewhere("bob").await, client.user_projected_elsewhere("carol").await);
     let group = client.group(&alice, "counted", &["bob"]).await;
     let sizes = || {
         let output = deployment.run(&["analytics", "report"]);

@@ -3,7 +3,8 @@
 //! (`--sockets`), open-loop live delivery (`--deliver`), and the server's memory through
 //! registrations, sends and a login flood (`--memory`), and history pages of one long
 //! conversation (`--history`), and what resuming many large missed messages costs the server
-//! (`--resume`); and the raw ceiling of the Kafka and DynamoDB servers under it
+//! (`--resume`), and how long a push notification takes to reach the push service (`--push`);
+//! and the raw ceiling of the Kafka and DynamoDB servers under it
 //! (`--raw-kafka`, `--raw-dynamodb`). See BENCHMARKS.md for how each is run.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
@@ -12,6 +13,7 @@ mod delivery;
 mod history;
 mod latency;
 mod memory;
+mod push;
 mod raw;
 mod resume;
 mod rss;
@@ -74,6 +76,11 @@ pub struct Args {
     /// their sockets at once, following the server's resident memory (needs --server-pid).
     #[arg(long, default_value_t = 0)]
     resume: usize,
+    /// Instead, register a push target for every user but the first (the test push service:
+    /// needs CONFAB_TEST_PUSH_PYTHON, and a server with --push-allow-private on), send this many
+    /// messages to them, and time each send's return to its push's arrival.
+    #[arg(long, default_value_t = 0)]
+    push: usize,
     /// Sends of the memory mode.
     #[arg(long, default_value_t = 100_000)]
     sends: usize,
@@ -114,6 +121,8 @@ async fn main() {
         resume::run(&args, &client, &users, args.server_pid.expect("--resume needs --server-pid")).await;
     } else if args.history > 0 {
         history::run(&args, &client, &users).await;
+    } else if args.push > 0 {
+        push::run(&args, &client, &users, args.push).await;
     } else if args.deliver > 0 {
         delivery::run(&args, &client, users).await;
     } else {
